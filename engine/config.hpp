@@ -1,0 +1,125 @@
+// User-facing simulation parameters, in nanoBragg's internal units (meters,
+// radians, fractions) with nanoBragg's "not given" sentinels (NaN or -1).
+// The CLI fills this struct flag by flag, exactly as C nanoBragg's argument
+// loop would; engine/resolve.cpp then applies C's auto-selection rules.
+#pragma once
+
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nb {
+
+enum class Convention { Custom, Adxv, Mosflm, Xds, Dials, Denzo };
+enum class Pivot { Sample, Beam };
+enum class XtalShape { Square, Round, Gauss, Tophat };
+
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct Vec3d {
+    double x = 0, y = 0, z = 0;
+};
+
+struct SimConfig {
+    // ---- inputs ----
+    std::string hkl_file;      // -hkl
+    std::string mat_file;      // -mat
+    std::string source_file;   // -sourcefile
+    std::string img_file;      // -img  (SMV header ingestion)
+    std::string mask_file;     // -mask
+    std::string stol_file;     // -stol/-4stol/-Q (read and validated; unused by C's renderer)
+    std::string fdump_file = "Fdump.bin";
+
+    // ---- outputs (empty = C's default name, see cli) ----
+    std::string float_file = "floatimage.bin";
+    std::string int_file = "intimage.img";
+    std::string noise_file = "noiseimage.img";
+    std::string pgm_file = "image.pgm";
+    bool write_int = true;
+    bool write_pgm = true;
+    bool write_noise = true;   // -nonoise turns off
+    double intfile_scale = 0;  // -scale (<=0: auto 55000/max)
+    double pgm_scale = 0;      // -pgmscale (<=0: auto)
+    double adc_offset = 40.0;  // -adc
+
+    // ---- crystal ----
+    bool user_cell = false;
+    double cell_a = 0, cell_b = 0, cell_c = 0;              // Angstrom
+    double cell_alpha = 0, cell_beta = 0, cell_gamma = 0;   // radians
+    int misset_mode = 0;                                     // 0 none, 1 angles, -1 random
+    double misset_rot[3] = {0, 0, 0};                        // radians
+    double Na = 1, Nb = 1, Nc = 1;
+    double sample_x = 0, sample_y = 0, sample_z = 0;         // m (-xtalsize family)
+    XtalShape xtal_shape = XtalShape::Square;
+    double fudge = 1.0;
+    double default_F = 0.0;
+    double mosaic_spread = -1.0;   // radians
+    int mosaic_domains = -1;
+    long mosaic_seed = -12345678;  // stored as C stores it (negated user value)
+    std::optional<long> misset_seed;  // unset: same as seed
+    int interpolate = 2;           // 2 auto, 1 on, 0 off
+
+    // ---- spindle ----
+    double phi0 = 0.0, phistep = -1.0, osc = -1.0;  // radians
+    int phisteps = -1;
+
+    // ---- beam ----
+    double lambda0 = 1.0e-10;  // m
+    double dispersion = 0.0, dispstep = -1.0;  // fraction
+    int dispsteps = -1;
+    double hdivrange = -1.0, hdivstep = -1.0, vdivrange = -1.0, vdivstep = -1.0;  // radians
+    int hdivsteps = -1, vdivsteps = -1;
+    bool round_div = true;
+    double fluence = 125932015286227086360700780544.0;  // photons/m^2
+    double flux = 0.0, exposure = 1.0, beamsize = 1e-4;  // ph/s, s, m
+    double polarization = 0.0;  // Kahn factor
+    bool nopolar = false;
+    double dmin = 0.0;          // m
+    double water_size = 0.0;    // m
+
+    // ---- detector ----
+    double pixel_size = 0.1e-3;  // m
+    int fpixels = 0, spixels = 0;
+    double detsize_f = 102.4e-3, detsize_s = 102.4e-3;  // m
+    double distance = 100.0e-3;  // m
+    double close_distance = kNaN;
+    double detector_mu = -1.0;      // 1/m
+    double detector_thick = 0.0;    // m
+    double detector_thickstep = -1.0;
+    int detector_thicksteps = -1;
+    Vec3d fdet{0, 0, 1}, sdet{0, -1, 0}, odet{1, 0, 0};
+    Vec3d beam{1, 0, 0}, polar_vec{0, 0, 1}, spindle{0, 0, 1};
+    Vec3d twotheta_axis{0, 1, 0};
+    bool pix0_given = false;
+    Vec3d pix0{0, 0, 0};
+    double detector_rotx = 0, detector_roty = 0, detector_rotz = 0;  // radians
+    double twotheta = 0.0;                                          // radians
+    Pivot pivot = Pivot::Beam;
+    Convention convention = Convention::Mosflm;
+    bool curved_detector = false;
+    bool point_pixel = false;
+    double Xbeam = kNaN, Ybeam = kNaN;      // m
+    double Xclose = kNaN, Yclose = kNaN;    // m
+    double ORGX = kNaN, ORGY = kNaN;        // pixels
+    double header_twotheta = kNaN;          // C stores -img/-mask TWOTHETA in an unused variable
+
+    // ---- sampling ----
+    int oversample = -1;
+    bool oversample_thick = false, oversample_polar = false, oversample_omega = false;
+    int roi_xmin = -1, roi_xmax = -1, roi_ymin = -1, roi_ymax = -1;
+
+    // ---- noise ----
+    std::optional<long> seed;  // stored negated, as C does; unset: C uses -time()
+
+    // ---- execution ----
+    int threads = 0;           // 0: OpenMP default
+    bool progress = true;
+    std::string device = "auto";
+    std::string precision = "double";
+    int trace_fpixel = -1, trace_spixel = -1;
+    bool printout = false;
+};
+
+}  // namespace nb

@@ -1,0 +1,93 @@
+// The fully resolved experiment: every auto-selection rule of C nanoBragg
+// applied, geometry oriented, crystal built, sources and mosaic domains
+// generated. The renderer stages this into PixelParams.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/config.hpp"
+#include "engine/random.hpp"
+#include "kernels/vec3.hpp"
+
+namespace nb {
+
+struct DetectorGeometry {
+    Convention convention = Convention::Mosflm;
+    Pivot pivot = Pivot::Beam;
+    int fpixels = 0, spixels = 0;
+    double pixel_size = 0, detsize_f = 0, detsize_s = 0;
+    Vec3D fdet, sdet, odet, pix0, beam, polar, spindle, vert, twotheta_axis;
+    double distance = 0, close_distance = 0, ratio = 0;
+    double Xbeam = 0, Ybeam = 0, Fbeam = 0, Sbeam = 0;
+    double Xclose = 0, Yclose = 0, Fclose = 0, Sclose = 0;
+    double ORGX = 0, ORGY = 0;
+    Vec3D dials_origin{0, 0, 0};  // mm
+    double rotx = 0, roty = 0, rotz = 0, twotheta = 0;
+    bool curved = false, point_pixel = false;
+};
+
+struct Sampling {
+    int phisteps = 1;
+    double phi0 = 0, phistep = 0, osc = 0;
+    int hdivsteps = 1, vdivsteps = 1, dispsteps = 1;
+    double hdivrange = 0, hdivstep = 0, vdivrange = 0, vdivstep = 0;
+    double dispersion = 0, dispstep = 0;
+    int thicksteps = 1;
+    double thick = 0, thickstep = 0, mu = 0;
+    int mosaic_domains = 1;
+    double mosaic_spread = 0;
+    int oversample = 1, recommended_oversample = 1;
+    int roi_xmin = 0, roi_xmax = 0, roi_ymin = 0, roi_ymax = 0;
+};
+
+struct Crystal {
+    // real-space cell at phi=0 without mosaic, meters
+    Vec3D a, b, c;
+    // reciprocal cell, 1/Angstrom (used by the non-square spot shapes)
+    Vec3D a_star, b_star, c_star;
+    double V_cell = 0;  // Angstrom^3
+    double a_len = 0, b_len = 0, c_len = 0, alpha = 0, beta = 0, gamma = 0;  // Angstrom, radians
+    double astar_len = 0, bstar_len = 0, cstar_len = 0, alpha_star = 0, beta_star = 0, gamma_star = 0;
+    double Na = 1, Nb = 1, Nc = 1;
+    std::array<double, 3> misset{0, 0, 0};  // radians, as applied
+    bool random_misset = false;
+    std::vector<std::array<double, 9>> mosaic_umats;
+};
+
+struct Sources {
+    std::vector<Vec3D> direction;  // unit vectors sample -> source
+    std::vector<double> lambda;    // m
+    std::vector<double> weight;    // read/derived, not applied (C ignores it)
+    int divsteps = 1;              // accepted divergence points (generated grid only)
+    bool from_file = false;
+};
+
+struct HklGrid {
+    std::vector<double> F;  // [h][k][l], l fastest, (h_range x k_range x l_range)
+    int h_min = 0, h_max = -1, k_min = 0, k_max = -1, l_min = 0, l_max = -1;
+    long long hkls = 0;
+    int h_range() const { return h_max - h_min + 1; }
+    int k_range() const { return k_max - k_min + 1; }
+    int l_range() const { return l_max - l_min + 1; }
+};
+
+struct Experiment {
+    SimConfig cfg;
+    DetectorGeometry det;
+    Sampling samp;
+    Crystal xtal;
+    Sources src;
+    HklGrid hkl;
+    std::vector<uint16_t> mask;  // empty: no mask
+    bool interpolate = false;
+    double fluence = 0, flux = 0, exposure = 0, beamsize = 0;
+    double I_bg = 0;   // water background term
+    double steps = 1;  // normalization: sources*mosaic*phisteps*oversample^2
+    Ran1 ran;          // C's single generator state, carried on to the noise image
+    std::vector<std::string> notes;  // messages C prints during set-up (warnings etc.)
+};
+
+}  // namespace nb

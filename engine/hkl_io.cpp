@@ -1,0 +1,147 @@
+#include "engine/hkl_io.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+namespace nb {
+
+namespace {
+
+struct Reflection {
+    int h, k, l;
+    double F;
+};
+
+std::string where(const std::string& path, int lineno) {
+    return "-hkl: '" + path + "' line " + std::to_string(lineno);
+}
+
+void allocate(HklGrid& g, double fill, const std::string& what) {
+    long long n = (long long)g.h_range() * g.k_range() * g.l_range();
+    if (g.h_range() <= 0 || g.k_range() <= 0 || g.l_range() <= 0 || n > kMaxHklGridEntries) {
+        throw std::runtime_error(what + ": index ranges h " + std::to_string(g.h_min) + ".." +
+                                 std::to_string(g.h_max) + ", k " + std::to_string(g.k_min) + ".." +
+                                 std::to_string(g.k_max) + ", l " + std::to_string(g.l_min) + ".." +
+                                 std::to_string(g.l_max) + " give a grid too large to hold");
+    }
+    g.F.assign((size_t)n, fill);
+}
+
+}  // namespace
+
+HklGrid read_hkl_text(const std::string& path, double default_F, std::vector<std::string>& notes) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("-hkl: cannot open '" + path + "'");
+    std::vector<Reflection> refl;
+    std::string line;
+    int lineno = 0;
+    const double limit = 1e6;  // |index| beyond this is not a real reflection list
+    while (std::getline(in, line)) {
+        ++lineno;
+        size_t start = line.find_first_not_of(" \t\r");
+        if (start == std::string::npos || line[start] == '#') continue;
+        std::istringstream ls(line);
+        double v[4];
+        std::string tok;
+        for (int i = 0; i < 4; ++i) {
+            if (!(ls >> tok)) {
+                throw std::runtime_error(where(path, lineno) + ": expected 'h k l F', found " + std::to_string(i) +
+                                         " column(s)");
+            }
+            char* end = nullptr;
+            v[i] = std::strtod(tok.c_str(), &end);
+            if (end == tok.c_str() || *end != '\0' || !std::isfinite(v[i])) {
+                throw std::runtime_error(where(path, lineno) + ": '" + tok + "' is not a number");
+            }
+        }
+        for (int i = 0; i < 3; ++i) {
+            if (std::fabs(v[i]) > limit) {
+                throw std::runtime_error(where(path, lineno) + ": Miller index " + tok + " out of range (|index| > 1e6)");
+            }
+            if (v[i] != std::ceil(v[i] - 0.4)) {
+                const char* name = i == 0 ? "h" : (i == 1 ? "k" : "l");
+                char buf[160];
+                std::snprintf(buf, sizeof buf, "WARNING: non-integer value for %s (%g) at line %d", name, v[i], lineno);
+                notes.push_back(buf);
+            }
+        }
+        // C's second pass reads the indices with %d: the integer part.
+        refl.push_back(Reflection{(int)v[0], (int)v[1], (int)v[2], v[3]});
+    }
+    HklGrid g;
+    if (refl.empty()) throw std::runtime_error("-hkl: '" + path + "' holds no reflections");
+    g.h_min = g.k_min = g.l_min = std::numeric_limits<int>::max();
+    g.h_max = g.k_max = g.l_max = std::numeric_limits<int>::min();
+    for (const auto& r : refl) {
+        g.h_min = std::min(g.h_min, r.h); g.h_max = std::max(g.h_max, r.h);
+        g.k_min = std::min(g.k_min, r.k); g.k_max = std::max(g.k_max, r.k);
+        g.l_min = std::min(g.l_min, r.l); g.l_max = std::max(g.l_max, r.l);
+    }
+    allocate(g, default_F, "-hkl: '" + path + "'");
+    const long long kr = g.k_range(), lr = g.l_range();
+    for (const auto& r : refl) {
+        g.F[((long long)(r.h - g.h_min) * kr + (r.k - g.k_min)) * lr + (r.l - g.l_min)] = r.F;
+    }
+    g.hkls = (long long)refl.size();
+    return g;
+}
+
+void write_fdump(const std::string& path, const HklGrid& g) {
+    std::string tmp = path + ".tmp";
+    FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) throw std::runtime_error("cannot write structure-factor cache '" + path + "'");
+    std::fprintf(f, "%d %d %d %d %d %d\n\f", g.h_min, g.h_max, g.k_min, g.k_max, g.l_min, g.l_max);
+    const int hr = g.h_range(), kr = g.k_range(), lr = g.l_range();
+    std::vector<double> row((size_t)lr + 1);
+    bool ok = true;
+    for (int h = 0; h <= hr; ++h)
+        for (int k = 0; k <= kr; ++k) {
+            for (int l = 0; l <= lr; ++l)
+                row[l] = (h < hr && k < kr && l < lr) ? g.F[((size_t)h * kr + k) * lr + l] : 0.0;
+            ok = ok && std::fwrite(row.data(), sizeof(double), row.size(), f) == row.size();
+        }
+    ok = (std::fclose(f) == 0) && ok;
+    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        throw std::runtime_error("cannot write structure-factor cache '" + path + "'");
+    }
+}
+
+HklGrid read_fdump(const std::string& path) {
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) throw std::runtime_error("cannot open structure-factor cache '" + path + "'");
+    HklGrid g;
+    int n = std::fscanf(f, "%d %d %d %d %d %d", &g.h_min, &g.h_max, &g.k_min, &g.k_max, &g.l_min, &g.l_max);
+    if (n != 6 || std::fgetc(f) != '\n' || std::fgetc(f) != '\f') {
+        std::fclose(f);
+        throw std::runtime_error("'" + path + "' is not a nanoBragg Fdump file (bad header)");
+    }
+    try {
+        allocate(g, 0.0, "'" + path + "'");
+    } catch (...) {
+        std::fclose(f);
+        throw;
+    }
+    const int hr = g.h_range(), kr = g.k_range(), lr = g.l_range();
+    std::vector<double> row((size_t)lr + 1);
+    for (int h = 0; h <= hr; ++h)
+        for (int k = 0; k <= kr; ++k) {
+            if (std::fread(row.data(), sizeof(double), row.size(), f) != row.size()) {
+                std::fclose(f);
+                throw std::runtime_error("'" + path + "' is truncated");
+            }
+            if (h < hr && k < kr)
+                for (int l = 0; l < lr; ++l) g.F[((size_t)h * kr + k) * lr + l] = row[l];
+        }
+    std::fclose(f);
+    g.hkls = (long long)hr * kr * lr;
+    return g;
+}
+
+}  // namespace nb

@@ -1,0 +1,25 @@
+// Structure factors: the -hkl text format ("h k l F", extra columns ignored)
+// and C nanoBragg's Fdump.bin cache.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/experiment.hpp"
+
+namespace nb {
+
+// Reads an HKL text file into a dense grid prefilled with default_F.
+// Throws std::runtime_error naming the file and line on malformed input.
+HklGrid read_hkl_text(const std::string& path, double default_F, std::vector<std::string>& notes);
+
+// C's Fdump.bin layout: the text line "h_min h_max k_min k_max l_min l_max\n\f"
+// then (h_range+1) x (k_range+1) rows of (l_range+1) native doubles (the extra
+// plane/row/column is zero padding).
+void write_fdump(const std::string& path, const HklGrid& grid);
+HklGrid read_fdump(const std::string& path);
+
+// Largest grid we agree to allocate (entries); beyond it the input is refused.
+inline constexpr long long kMaxHklGridEntries = 1LL << 30;
+
+}  // namespace nb

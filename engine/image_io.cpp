@@ -1,0 +1,164 @@
+#include "engine/image_io.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+
+#include "engine/units.hpp"
+
+namespace nb {
+
+std::vector<char> float_image_bytes(const std::vector<float>& image) {
+    std::vector<char> out(image.size() * sizeof(float));
+    std::memcpy(out.data(), image.data(), out.size());
+    return out;
+}
+
+std::string smv_header(const Experiment& e) {
+    const DetectorGeometry& d = e.det;
+    const Sampling& s = e.samp;
+    char buf[2048];
+    int n = std::snprintf(
+        buf, sizeof buf,
+        "{\nHEADER_BYTES=512;\nDIM=2;\nBYTE_ORDER=little_endian;\nTYPE=unsigned_short;\n"
+        "SIZE1=%d;\nSIZE2=%d;\nPIXEL_SIZE=%g;\nDISTANCE=%g;\n"
+        "WAVELENGTH=%g;\n"
+        "BEAM_CENTER_X=%g;\nBEAM_CENTER_Y=%g;\n"
+        "ADXV_CENTER_X=%g;\nADXV_CENTER_Y=%g;\n"
+        "MOSFLM_CENTER_X=%g;\nMOSFLM_CENTER_Y=%g;\n"
+        "DENZO_X_BEAM=%g;\nDENZO_Y_BEAM=%g;\n"
+        "DIALS_ORIGIN=%g,%g,%g\n"
+        "XDS_ORGX=%g;\nXDS_ORGY=%g;\n"
+        "CLOSE_DISTANCE=%g;\n"
+        "PHI=%g;\nOSC_START=%g;\nOSC_RANGE=%g;\n"
+        "TWOTHETA=%g;\n"
+        "DETECTOR_SN=000;\n"
+        "BEAMLINE=fake;\n"
+        "}\f",
+        d.fpixels, d.spixels, d.pixel_size * 1000.0, d.distance * 1000.0, e.cfg.lambda0 * 1e10,
+        d.Xbeam * 1000.0, d.Ybeam * 1000, d.Fbeam * 1000.0, (d.detsize_s - d.Sbeam) * 1000,
+        (d.Sbeam - 0.5 * d.pixel_size) * 1000.0, (d.Fbeam - 0.5 * d.pixel_size) * 1000,
+        (d.Sbeam - 0.0 * d.pixel_size) * 1000.0, (d.Fbeam - 0.0 * d.pixel_size) * 1000, d.dials_origin.x,
+        d.dials_origin.y, d.dials_origin.z, d.ORGX, d.ORGY, d.close_distance * 1000.0, s.phi0 * RTD,
+        s.phi0 * RTD, s.osc * RTD, d.twotheta * RTD);
+    std::string h(buf, (size_t)std::max(n, 0));
+    if (h.size() < 512) h.append(512 - h.size(), ' ');
+    return h;
+}
+
+namespace {
+bool in_roi(const Sampling& s, int f, int sp) {
+    return !(f < s.roi_xmin || f > s.roi_xmax || sp < s.roi_ymin || sp > s.roi_ymax);
+}
+}  // namespace
+
+std::vector<uint16_t> int_image(const Experiment& e, const std::vector<float>& image, double max_I,
+                                double& scale) {
+    if (scale <= 0.0) {
+        scale = 1.0;
+        if (max_I > 0.0) scale = 55000.0 / max_I;
+    }
+    const int fp = e.det.fpixels, spn = e.det.spixels;
+    std::vector<uint16_t> out((size_t)fp * spn, 0);
+    for (int s = 0; s < spn; ++s)
+        for (int f = 0; f < fp; ++f) {
+            if (!in_roi(e.samp, f, s)) continue;
+            size_t idx = (size_t)s * fp + f;
+            double t = image[idx] * scale + e.cfg.adc_offset;
+            if (t > 65535.0) t = 65535.0;
+            if (t < 0.0) t = 0.0;
+            // C rounds through floorf: the sum is narrowed to float first.
+            out[idx] = (uint16_t)std::floor((float)(t + 0.5));
+        }
+    return out;
+}
+
+std::vector<uint16_t> noise_image(Experiment& e, const std::vector<float>& image, int64_t seed,
+                                  double& photons, int& overloads) {
+    Deviates dev(e.ran);
+    const int fp = e.det.fpixels, spn = e.det.spixels;
+    std::vector<uint16_t> out((size_t)fp * spn, 0);
+    photons = 0;
+    overloads = 0;
+    for (int s = 0; s < spn; ++s)
+        for (int f = 0; f < fp; ++f) {
+            if (!in_roi(e.samp, f, s)) continue;
+            size_t idx = (size_t)s * fp + f;
+            double t = dev.poisson(image[idx], seed);
+            photons += t;
+            t += e.cfg.adc_offset;
+            if (t > 65535.0) {
+                t = 65535.0;
+                ++overloads;
+            }
+            out[idx] = (uint16_t)t;
+        }
+    return out;
+}
+
+std::vector<char> pgm_bytes(const Experiment& e, const std::vector<float>& image, double& pgm_scale,
+                            double intfile_scale, double rmsd) {
+    if (pgm_scale <= 0.0) {
+        pgm_scale = intfile_scale;
+        if (rmsd > 0.0) pgm_scale = 250.0 / (5.0 * rmsd);
+    }
+    const int fp = e.det.fpixels, spn = e.det.spixels;
+    char head[256];
+    int n = std::snprintf(head, sizeof head, "P5\n%d %d\n# pixels scaled by %g\n255\n", fp, spn, pgm_scale);
+    std::vector<char> out(head, head + n);
+    out.resize((size_t)n + (size_t)fp * spn, 0);
+    unsigned char* px = reinterpret_cast<unsigned char*>(out.data() + n);
+    for (int s = 0; s < spn; ++s)
+        for (int f = 0; f < fp; ++f) {
+            if (!in_roi(e.samp, f, s)) continue;
+            size_t idx = (size_t)s * fp + f;
+            double t = image[idx] * pgm_scale;
+            if (t > 255.0) t = 255.0;
+            // C converts with a plain cast; negative values wrap the same way here.
+            px[idx] = (unsigned char)(int)t;
+        }
+    return out;
+}
+
+std::vector<char> smv_bytes(const Experiment& e, const std::vector<uint16_t>& data) {
+    std::string h = smv_header(e);
+    std::vector<char> out(h.begin(), h.end());
+    size_t off = out.size();
+    out.resize(off + data.size() * sizeof(uint16_t));
+    std::memcpy(out.data() + off, data.data(), data.size() * sizeof(uint16_t));
+    return out;
+}
+
+void commit_outputs(const std::vector<OutputFile>& files) {
+    std::vector<std::string> temps;
+    auto cleanup = [&]() {
+        for (const auto& t : temps) std::remove(t.c_str());
+    };
+    for (const auto& f : files) {
+        std::string tmp = f.path + ".partial." + std::to_string(::getpid());
+        FILE* fh = std::fopen(tmp.c_str(), "wb");
+        if (!fh) {
+            cleanup();
+            throw std::runtime_error(f.flag + ": cannot write '" + f.path + "': " + std::strerror(errno));
+        }
+        temps.push_back(tmp);
+        bool ok = std::fwrite(f.bytes.data(), 1, f.bytes.size(), fh) == f.bytes.size();
+        ok = (std::fclose(fh) == 0) && ok;
+        if (!ok) {
+            cleanup();
+            throw std::runtime_error(f.flag + ": failed writing '" + f.path + "' (disk full?)");
+        }
+    }
+    for (size_t i = 0; i < files.size(); ++i) {
+        if (std::rename(temps[i].c_str(), files[i].path.c_str()) != 0) {
+            cleanup();
+            throw std::runtime_error(files[i].flag + ": cannot create '" + files[i].path + "': " +
+                                     std::strerror(errno));
+        }
+    }
+}
+
+}  // namespace nb

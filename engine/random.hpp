@@ -1,0 +1,46 @@
+// C nanoBragg's random number generators, reproduced exactly: Numerical
+// Recipes' ran1 (with its shuffle table shared across all seeds, as C's static
+// state is), the Gaussian and Poisson deviates built on it, and the random
+// rotations used for mosaic domains and -misset random.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace nb {
+
+// One process-wide generator state in C; here an object the caller owns.
+// Seeds are C `long`s (64-bit): a seed <= 0 re-initializes the shuffle table.
+class Ran1 {
+public:
+    float next(int64_t& idum);
+
+private:
+    int64_t iy_ = 0;
+    std::array<int64_t, 32> iv_{};
+};
+
+// Deviates with C's cached state (Box-Muller spare value, Poisson constants).
+class Deviates {
+public:
+    explicit Deviates(Ran1& r) : ran_(r) {}
+    float gauss(int64_t& idum);
+    float poisson(float mean, int64_t& idum);
+
+private:
+    Ran1& ran_;
+    int iset_ = 0;
+    float gset_ = 0;
+    float sq_ = 0, alxm_ = 0, g_ = 0, oldm_ = -1.0f;
+};
+
+float gammln(float xx);
+
+// Random rotation on a spherical cap of "diameter" mosaicity (radians; C
+// passes it through a float). Row-major 3x3.
+std::array<double, 9> mosaic_rotation_umat(float mosaicity, Ran1& ran, int64_t& seed);
+
+// Rotation matrix to x,y,z missetting angles (radians), as C's umat2misset.
+std::array<double, 3> umat2misset(const std::array<double, 9>& umat);
+
+}  // namespace nb

@@ -1,0 +1,42 @@
+// Orchestration of one image: stage the per-image tables, run an executor,
+// gather C nanoBragg's statistics.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/experiment.hpp"
+
+namespace nb {
+
+struct ImageStats {
+    double max_I = 0, max_I_x = 0, max_I_y = 0;  // position in meters (last sub-pixel, as C)
+    double sum = 0, mean = 0, rms = 0, rmsd = 0;
+    long long counted = 0;
+};
+
+struct RenderResult {
+    std::vector<float> image;  // spixels x fpixels, fast-major
+    ImageStats stats;
+    long long interp_disabled_at = -1;  // pixel where tricubic interpolation switched off
+    std::string backend;
+};
+
+struct RenderOptions {
+    int threads = 0;
+    std::function<void(double)> progress;  // fraction done; may be empty
+};
+
+RenderResult render_image(const Experiment& e, const RenderOptions& opt);
+
+// C's statistics over the ROI (mask-skipped pixels excluded except from rmsd).
+ImageStats image_stats(const Experiment& e, const std::vector<float>& image);
+
+// Real-space a,b,c for every (phi step, mosaic domain), 9 doubles per pair,
+// phi-major. `first_sweep` selects the table of the image's very first sweep:
+// C only rotates the cell when phi != 0, so a phi == 0 step reuses the last
+// rotated cell, which is the unrotated one only before any rotation happened.
+std::vector<double> stage_cell_table(const Experiment& e, bool first_sweep);
+
+}  // namespace nb

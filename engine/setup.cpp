@@ -1,0 +1,162 @@
+#include "engine/setup.hpp"
+
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <stdexcept>
+
+#include "engine/crystal.hpp"
+#include "engine/detector_geometry.hpp"
+#include "engine/hkl_io.hpp"
+#include "engine/sampling_rules.hpp"
+#include "engine/sources.hpp"
+#include "engine/text_table.hpp"
+#include "engine/units.hpp"
+
+namespace nb {
+
+namespace {
+
+bool file_exists(const std::string& path) {
+    std::ifstream f(path);
+    return f.good();
+}
+
+void resolve_fluence(Experiment& e, SimConfig& cfg) {
+    double fluence = cfg.fluence, flux = cfg.flux, exposure = cfg.exposure, beamsize = cfg.beamsize;
+    if (flux != 0.0 && exposure > 0.0 && beamsize >= 0) fluence = flux * exposure / beamsize / beamsize;
+    if (beamsize >= 0) {
+        if (beamsize < cfg.sample_y) {
+            e.notes.push_back("WARNING: clipping sample (" + std::to_string(cfg.sample_y) + " m high) with beam (" +
+                              std::to_string(beamsize) + " m)");
+            cfg.sample_y = beamsize;
+        }
+        if (beamsize < cfg.sample_z) {
+            e.notes.push_back("WARNING: clipping sample (" + std::to_string(cfg.sample_z) + " m wide) with beam (" +
+                              std::to_string(beamsize) + " m)");
+            cfg.sample_z = beamsize;
+        }
+    }
+    if (exposure > 0.0) flux = fluence / exposure * beamsize * beamsize;
+    e.fluence = fluence;
+    e.flux = flux;
+    e.exposure = exposure;
+    e.beamsize = beamsize;
+}
+
+void resolve_sampling(Experiment& e, const SimConfig& cfg) {
+    Sampling& s = e.samp;
+    StepTriple phi = resolve_phi_steps(cfg.phisteps, cfg.osc, cfg.phistep);
+    s.phisteps = phi.steps;
+    s.osc = phi.range;
+    s.phistep = phi.step;
+    s.phi0 = cfg.phi0;
+    StepTriple h = resolve_spread_steps(cfg.hdivsteps, cfg.hdivrange, cfg.hdivstep);
+    StepTriple v = resolve_spread_steps(cfg.vdivsteps, cfg.vdivrange, cfg.vdivstep);
+    StepTriple d = resolve_spread_steps(cfg.dispsteps, cfg.dispersion, cfg.dispstep);
+    s.hdivsteps = h.steps; s.hdivrange = h.range; s.hdivstep = h.step;
+    s.vdivsteps = v.steps; s.vdivrange = v.range; s.vdivstep = v.step;
+    s.dispsteps = d.steps; s.dispersion = d.range; s.dispstep = d.step;
+    StepTriple t = resolve_thickness_steps(cfg.detector_thicksteps, cfg.detector_thick, cfg.detector_thickstep);
+    s.thicksteps = t.steps; s.thick = t.range; s.thickstep = t.step;
+    s.mu = cfg.detector_mu;
+    if (t.range > 0.0 && s.mu < 0.0) {
+        s.mu = 1.0 / t.range;
+        e.notes.push_back("WARNING: setting detector attenuation depth to " + std::to_string(s.mu) + " m");
+    }
+    MosaicChoice m = resolve_mosaic(cfg.mosaic_domains, cfg.mosaic_spread, e.notes);
+    s.mosaic_domains = m.domains;
+    s.mosaic_spread = m.spread;
+}
+
+void resolve_oversample(Experiment& e, const SimConfig& cfg) {
+    const Crystal& x = e.xtal;
+    double xa = magnitude(x.a) * x.Na, xb = magnitude(x.b) * x.Nb, xc = magnitude(x.c) * x.Nc;
+    double xmax = xa;
+    if (xmax < xb) xmax = xb;
+    if (xmax < xc) xmax = xc;
+    double reciprocal_pixel = cfg.lambda0 * e.det.distance / cfg.pixel_size;
+    int rec = (int)std::ceil(3.0 * xmax / reciprocal_pixel);
+    if (rec <= 0) rec = 1;
+    e.samp.recommended_oversample = rec;
+    e.samp.oversample = cfg.oversample;
+    if (e.samp.oversample <= 0) {
+        e.samp.oversample = rec;
+        e.notes.push_back("auto-selected " + std::to_string(rec) + "-fold oversampling");
+    }
+    if (e.samp.oversample < rec) {
+        e.notes.push_back("WARNING: intensity may vary significantly across a pixel: recommend -oversample " +
+                          std::to_string(rec));
+    }
+}
+
+void load_structure_factors(Experiment& e, const SimConfig& cfg) {
+    if (!cfg.hkl_file.empty()) {
+        e.hkl = read_hkl_text(cfg.hkl_file, cfg.default_F, e.notes);
+        try {
+            write_fdump(cfg.fdump_file, e.hkl);
+        } catch (const std::exception& ex) {
+            e.notes.push_back(std::string("WARNING: ") + ex.what());
+        }
+    } else if (file_exists(cfg.fdump_file)) {
+        e.hkl = read_fdump(cfg.fdump_file);
+        e.notes.push_back("reading Fs from " + cfg.fdump_file);
+    } else if (cfg.default_F == 0.0) {
+        throw std::runtime_error("-hkl: no structure factors: give -hkl FILE or -default_F F (no " +
+                                 cfg.fdump_file + " cache to read)");
+    }
+}
+
+}  // namespace
+
+Experiment prepare_experiment(const SimConfig& cfg_in) {
+    Experiment e;
+    e.cfg = cfg_in;
+    SimConfig cfg = cfg_in;
+
+    if (cfg.hkl_file.empty() && cfg.default_F == 0.0 && !file_exists(cfg.fdump_file)) {
+        throw std::runtime_error("-hkl: no structure factors: give -hkl FILE or -default_F F");
+    }
+    if (cfg.mat_file.empty() && !(cfg.user_cell && cfg.cell_a != 0.0)) {
+        throw std::runtime_error("-cell: no unit cell: give -cell a b c alpha beta gamma or -mat FILE");
+    }
+
+    resolve_fluence(e, cfg);
+    e.det = resolve_detector(cfg, e.notes);
+    Sampling& s = e.samp;
+    s.roi_xmin = cfg.roi_xmin < 0 ? 0 : cfg.roi_xmin;
+    s.roi_xmax = cfg.roi_xmax < 0 ? e.det.fpixels : cfg.roi_xmax;
+    s.roi_ymin = cfg.roi_ymin < 0 ? 0 : cfg.roi_ymin;
+    s.roi_ymax = cfg.roi_ymax < 0 ? e.det.spixels : cfg.roi_ymax;
+    resolve_sampling(e, cfg);
+
+    // C decides on interpolation from -N before the crystal size is known.
+    int interpolate = cfg.interpolate;
+    if (interpolate > 1) interpolate = (cfg.Na <= 2 || cfg.Nb <= 2 || cfg.Nc <= 2) ? 1 : 0;
+
+    int64_t misset_seed = cfg.misset_seed ? *cfg.misset_seed : -(int64_t)std::time(nullptr);
+    e.xtal = build_crystal(cfg, e.ran, misset_seed, e.notes);
+    resolve_oversample(e, cfg);
+
+    load_structure_factors(e, cfg);
+    e.interpolate = interpolate == 1 && e.hkl.hkls > 0;
+
+    if (!cfg.stol_file.empty()) read_text_table(cfg.stol_file, 2, "-stol");
+
+    e.src = build_sources(cfg, e.det, s);
+
+    int64_t mosaic_seed = cfg.mosaic_seed;
+    e.xtal.mosaic_umats.resize(s.mosaic_domains);
+    for (int m = 0; m < s.mosaic_domains; ++m) {
+        e.xtal.mosaic_umats[m] = mosaic_rotation_umat((float)s.mosaic_spread, e.ran, mosaic_seed);
+        // C forces the first domain to the unrotated crystal (after drawing it).
+        if (m == 0) e.xtal.mosaic_umats[0] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+    }
+
+    e.steps = (double)e.src.direction.size() * s.mosaic_domains * s.phisteps * s.oversample * s.oversample;
+    e.I_bg = kWaterF * kWaterF * kThomsonSqr * e.fluence * cfg.water_size * cfg.water_size * cfg.water_size * 1e6 *
+             kAvogadro / kWaterMW;
+    return e;
+}
+
+}  // namespace nb

@@ -1,0 +1,44 @@
+#include "kernels/cpu_launcher.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+
+namespace nb {
+
+template <typename T>
+long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel,
+                           float* image, int threads,
+                           const std::function<void(double)>& progress) {
+    const int s_lo = std::max(p.roi_ymin, 0), s_hi = std::min(p.roi_ymax, p.spixels - 1);
+    const int f_lo = std::max(p.roi_xmin, 0), f_hi = std::min(p.roi_xmax, p.fpixels - 1);
+    long long first_failure = LLONG_MAX;
+    if (s_lo > s_hi || f_lo > f_hi) return -1;
+    const int rows = s_hi - s_lo + 1;
+    std::atomic<int> rows_done{0};
+    const int nthreads = threads > 0 ? threads : omp_get_max_threads();
+
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) reduction(min : first_failure)
+    for (int s = s_lo; s <= s_hi; ++s) {
+        for (int f = f_lo; f <= f_hi; ++f) {
+            const long long idx = (long long)s * p.fpixels + f;
+            if (idx < from_pixel) continue;
+            if (p.mask && p.mask[idx] == 0) continue;
+            PixelResult r = render_pixel(p, f, s, cutoff);
+            image[idx] = (float)r.value;
+            if (r.first_interp_failure >= 0 && idx < first_failure) first_failure = idx;
+        }
+        int done = ++rows_done;
+        if (progress && omp_get_thread_num() == 0) progress((double)done / rows);
+    }
+    return first_failure == LLONG_MAX ? -1 : first_failure;
+}
+
+template long long render_image_cpu<double>(const PixelParams<double>&, InterpCutoff, long long, float*,
+                                            int, const std::function<void(double)>&);
+template long long render_image_cpu<float>(const PixelParams<float>&, InterpCutoff, long long, float*,
+                                           int, const std::function<void(double)>&);
+
+}  // namespace nb

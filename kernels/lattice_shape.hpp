@@ -1,0 +1,49 @@
+// Lattice (crystal-shape) factor F_latt for one fractional Miller index.
+#pragma once
+#include <cmath>
+
+#include "kernels/sincg.hpp"
+#include "kernels/vec3.hpp"
+
+namespace nb {
+
+enum class Shape : int { Square = 0, Round = 1, Gauss = 2, Tophat = 3 };
+
+template <typename T>
+struct LatticeParams {
+    Shape shape;
+    T Na, Nb, Nc;
+    T fudge;
+    // Unrotated reciprocal cell (1/Angstrom): C measures spot radius for the
+    // round/gauss/tophat shapes with the phi=0, mosaic-free reciprocal cell.
+    Vec3<T> a_star, b_star, c_star;
+};
+
+template <typename T>
+NB_HD_INLINE T lattice_factor(const LatticeParams<T>& p, T h, T k, T l, int h0, int k0, int l0) {
+    const T pi = T(M_PI);
+    if (p.shape == Shape::Square) {
+        T F = T(1);
+        if (p.Na > 1) F *= sincg(pi * h, p.Na);
+        if (p.Nb > 1) F *= sincg(pi * k, p.Nb);
+        if (p.Nc > 1) F *= sincg(pi * l, p.Nc);
+        return F;
+    }
+    T dh = h - h0, dk = k - k0, dl = l - l0;
+    if (p.shape == Shape::Round) {
+        T hrad_sqr = dh * dh * p.Na * p.Na + dk * dk * p.Nb * p.Nb + dl * dl * p.Nc * p.Nc;
+        // 0.7236... corrects for the sqrt of the cube/sphere volume ratio.
+        return p.Na * p.Nb * p.Nc * T(0.723601254558268) * sinc3(pi * std::sqrt(hrad_sqr * p.fudge));
+    }
+    T dx = dh * p.a_star.x + dk * p.b_star.x + dl * p.c_star.x;
+    T dy = dh * p.a_star.y + dk * p.b_star.y + dl * p.c_star.y;
+    T dz = dh * p.a_star.z + dk * p.b_star.z + dl * p.c_star.z;
+    T rad_star_sqr = (dx * dx + dy * dy + dz * dz) * p.Na * p.Na * p.Nb * p.Nb * p.Nc * p.Nc;
+    if (p.shape == Shape::Gauss) {
+        return p.Na * p.Nb * p.Nc * std::exp(-(rad_star_sqr / T(0.63) * p.fudge));
+    }
+    // Tophat: flat-top spot with the height and volume of a square-crystal spot.
+    return p.Na * p.Nb * p.Nc * T(rad_star_sqr * p.fudge < T(0.3969) ? 1 : 0);
+}
+
+}  // namespace nb

@@ -1,0 +1,58 @@
+// Everything the per-pixel physics reads, staged once per image by the host.
+// Plain data with raw pointers so the same struct works on CPU and GPU.
+#pragma once
+#include <cstdint>
+
+#include "kernels/lattice_shape.hpp"
+#include "kernels/structure_factor.hpp"
+#include "kernels/vec3.hpp"
+
+namespace nb {
+
+template <typename T>
+struct PixelParams {
+    // detector raster
+    int fpixels = 0, spixels = 0;
+    int roi_xmin = 0, roi_xmax = 0, roi_ymin = 0, roi_ymax = 0;  // inclusive, as in C
+    const uint16_t* mask = nullptr;                               // zero: skip pixel
+    int oversample = 1;
+    T pixel_size = 0, subpixel_size = 0;
+    Vec3<T> fdet, sdet, odet, pix0, beam;
+    T distance = 0, close_distance = 0;
+    bool curved_detector = false, point_pixel = false;
+
+    // sensor
+    int thicksteps = 1;
+    T thick = 0, thickstep = 0, mu = 0;
+    bool oversample_thick = false, oversample_polar = false, oversample_omega = false;
+
+    // sources: unit vectors from the sample towards each source, and wavelengths (m)
+    int sources = 0;
+    const T* source_dir = nullptr;  // 3 per source
+    const T* source_lambda = nullptr;
+    T dmin = 0;
+    bool nopolar = false;
+    T polarization = 0;  // Kahn factor
+    Vec3<T> polar_vector;
+
+    // crystal: real-space a,b,c (m) for every (phi step, mosaic domain), 9 per pair,
+    // phi-major. `cells_first` holds the table C effectively uses in the very first
+    // phi sweep of the image (see docs/parity.md, "phi carry-over").
+    int phisteps = 1, mosaic_domains = 1;
+    const T* cells = nullptr;
+    const T* cells_first = nullptr;
+    long long first_sweep_pixel = -1;  // image index of the pixel holding that sweep
+
+    LatticeParams<T> lattice;
+    HklGridView<T> hkl;
+    T default_F = 0;
+    bool interpolate = false;
+
+    // scale
+    T I_bg = 0;              // water background per pixel before corrections
+    bool water = false;      // a nonzero water term disables the F_latt==0 skip
+    T r_e_sqr = 0, fluence = 0;
+    T steps = 1;
+};
+
+}  // namespace nb

@@ -1,0 +1,182 @@
+// The per-pixel physics of nanoBragg, written once for the CPU (OpenMP) and
+// CUDA executors. Loop order, "last value" caching of polarization, solid
+// angle and capture fraction, and the order of floating-point operations
+// follow C nanoBragg so that double precision reproduces it.
+#pragma once
+#include <cmath>
+
+#include "kernels/lattice_shape.hpp"
+#include "kernels/pixel_params.hpp"
+#include "kernels/polarization.hpp"
+#include "kernels/rotation.hpp"
+#include "kernels/structure_factor.hpp"
+
+namespace nb {
+
+// Interpolation switch-off point: C turns tricubic interpolation off for the
+// rest of the run at the first out-of-range neighbourhood, in serial pixel
+// order. Evaluations before (pixel, eval) interpolate; that one and all later
+// ones use the nearest F.
+struct InterpCutoff {
+    long long pixel;
+    long long eval;
+};
+
+struct PixelResult {
+    double value;
+    long long first_interp_failure;  // eval index, or -1
+};
+
+// Position of sub-pixel (subF, subS) of pixel (f, s) in detector layer thick_tic.
+template <typename T>
+NB_HD_INLINE Vec3<T> subpixel_position(const PixelParams<T>& p, int f, int s, int subF, int subS,
+                                       int thick_tic) {
+    T Odet = thick_tic * p.thickstep;
+    T Fdet = p.subpixel_size * (f * p.oversample + subF) + p.subpixel_size / T(2);
+    T Sdet = p.subpixel_size * (s * p.oversample + subS) + p.subpixel_size / T(2);
+    Vec3<T> pos{Fdet * p.fdet.x + Sdet * p.sdet.x + Odet * p.odet.x + p.pix0.x,
+                Fdet * p.fdet.y + Sdet * p.sdet.y + Odet * p.odet.y + p.pix0.y,
+                Fdet * p.fdet.z + Sdet * p.sdet.z + Odet * p.odet.z + p.pix0.z};
+    if (p.curved_detector) {
+        // pixels on a sphere of radius `distance`: detector coordinates become angles
+        Vec3<T> v = scale(p.beam, p.distance);
+        Vec3<T> nv = rotate_axis(v, p.sdet, pos.y / p.distance);
+        pos = rotate_axis(nv, p.fdet, pos.z / p.distance);
+    }
+    return pos;
+}
+
+template <typename T>
+NB_HD_INLINE Vec3<T> scattering_vector(const Vec3<T>& diffracted, const Vec3<T>& incident, T lambda) {
+    return Vec3<T>{(diffracted.x - incident.x) / lambda, (diffracted.y - incident.y) / lambda,
+                   (diffracted.z - incident.z) / lambda};
+}
+
+// C's "-dmin" cut: skip a source when its scattering resolution is finer than dmin.
+template <typename T>
+NB_HD_INLINE bool beyond_dmin(T dmin, T stol) {
+    return dmin > T(0) && stol > T(0) && dmin > T(0.5) / stol;
+}
+
+template <typename T>
+NB_HD_INLINE Vec3<T> source_incident(const PixelParams<T>& p, int source) {
+    return Vec3<T>{-p.source_dir[3 * source], -p.source_dir[3 * source + 1], -p.source_dir[3 * source + 2]};
+}
+
+// Whether C would enter the phi/mosaic sweep at least once for this pixel
+// (some source passes the dmin cut). Used by the host to locate the pixel
+// that holds the image's first sweep.
+template <typename T>
+NB_HD inline bool pixel_enters_sweep(const PixelParams<T>& p, int f, int s) {
+    if (p.mask && p.mask[(long long)s * p.fpixels + f] == 0) return false;
+    if (!(p.dmin > T(0))) return true;
+    for (int t = 0; t < p.thicksteps; ++t)
+        for (int subS = 0; subS < p.oversample; ++subS)
+            for (int subF = 0; subF < p.oversample; ++subF) {
+                Vec3<T> diffracted;
+                unitize(subpixel_position(p, f, s, subF, subS, t), diffracted);
+                for (int src = 0; src < p.sources; ++src) {
+                    Vec3<T> sc = scattering_vector(diffracted, source_incident(p, src), p.source_lambda[src]);
+                    if (!beyond_dmin(p.dmin, T(0.5) * magnitude(sc))) return true;
+                }
+            }
+    return false;
+}
+
+template <typename T>
+NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, InterpCutoff cutoff) {
+    const long long pixel = (long long)s * p.fpixels + f;
+    PixelResult out{0.0, -1};
+
+    T I = p.I_bg;
+    T polar = p.nopolar ? T(1) : T(0);
+    T omega = T(0);
+    T capture = T(0);
+    bool interp = p.interpolate && pixel <= cutoff.pixel;
+    const bool interp_limited = (pixel == cutoff.pixel);
+    bool first_sweep = (pixel == p.first_sweep_pixel);
+    const int per_source = p.phisteps * p.mosaic_domains;
+    long long eval = 0;
+
+    for (int thick_tic = 0; thick_tic < p.thicksteps; ++thick_tic) {
+        capture = T(0);
+        if (p.thick == T(0)) capture = T(1);
+        for (int subS = 0; subS < p.oversample; ++subS) {
+            for (int subF = 0; subF < p.oversample; ++subF) {
+                Vec3<T> pos = subpixel_position(p, f, s, subF, subS, thick_tic);
+                Vec3<T> diffracted;
+                T airpath = unitize(pos, diffracted);
+
+                if (omega == T(0) || p.oversample_omega) {
+                    omega = p.pixel_size * p.pixel_size / airpath / airpath * p.close_distance / airpath;
+                    if (p.point_pixel) omega = T(1) / airpath / airpath;
+                }
+                if (capture == T(0) || p.oversample_thick) {
+                    T parallax = dot(diffracted, p.odet);
+                    capture = std::exp(-thick_tic * p.thickstep * p.mu / parallax) -
+                              std::exp(-(thick_tic + 1) * p.thickstep * p.mu / parallax);
+                }
+
+                for (int source = 0; source < p.sources; ++source, eval += per_source) {
+                    Vec3<T> incident = source_incident(p, source);
+                    T lambda = p.source_lambda[source];
+                    Vec3<T> scattering = scattering_vector(diffracted, incident, lambda);
+                    T stol = T(0.5) * magnitude(scattering);
+                    if (beyond_dmin(p.dmin, stol)) continue;
+
+                    if (polar == T(0) || p.oversample_polar) {
+                        polar = polarization_factor(p.polarization, incident, diffracted, p.polar_vector);
+                        // C re-normalizes `diffracted` in place here; later sources see it.
+                        unitize(diffracted, diffracted);
+                    }
+
+                    const T* table = first_sweep ? p.cells_first : p.cells;
+                    first_sweep = false;
+                    long long e = eval;
+                    for (int pm = 0; pm < per_source; ++pm, ++e) {
+                        const T* cell = table + 9 * pm;
+                        Vec3<T> a{cell[0], cell[1], cell[2]};
+                        Vec3<T> b{cell[3], cell[4], cell[5]};
+                        Vec3<T> c{cell[6], cell[7], cell[8]};
+                        T h = dot(a, scattering);
+                        T k = dot(b, scattering);
+                        T l = dot(c, scattering);
+                        int h0 = (int)std::ceil(h - T(0.5));
+                        int k0 = (int)std::ceil(k - T(0.5));
+                        int l0 = (int)std::ceil(l - T(0.5));
+
+                        T F_latt = lattice_factor(p.lattice, h, k, l, h0, k0, l0);
+                        if (F_latt == T(0) && !p.water) continue;
+
+                        if (interp && interp_limited && e >= cutoff.eval) interp = false;
+                        T F_cell;
+                        if (interp && interpolation_out_of_range(p.hkl, h, k, l)) {
+                            interp = false;
+                            if (out.first_interp_failure < 0) out.first_interp_failure = e;
+                        }
+                        if (interp) {
+                            F_cell = lookup_tricubic(p.hkl, h, k, l);
+                        } else {
+                            F_cell = lookup_nearest(p.hkl, h0, k0, l0, p.default_F);
+                        }
+
+                        I += F_cell * F_cell * F_latt * F_latt;
+                        // C's -oversample_* flags scale the running sum, not the term.
+                        if (p.oversample_thick) I *= capture;
+                        if (p.oversample_polar) I *= polar;
+                        if (p.oversample_omega) I *= omega;
+                    }
+                }
+            }
+        }
+    }
+
+    double value = (double)(p.r_e_sqr * p.fluence * I / p.steps);
+    if (!p.oversample_thick) value *= (double)capture;
+    if (!p.oversample_polar) value *= (double)polar;
+    if (!p.oversample_omega) value *= (double)omega;
+    out.value = value;
+    return out;
+}
+
+}  // namespace nb

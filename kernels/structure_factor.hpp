@@ -1,0 +1,80 @@
+// Structure-factor lookup on the HKL grid: nearest neighbour and C
+// nanoBragg's tricubic (4x4x4 Lagrange, polin3) interpolation.
+#pragma once
+#include <cmath>
+
+#include "kernels/hd.hpp"
+
+namespace nb {
+
+// A dense F grid over [h_min,h_max] x [k_min,k_max] x [l_min,l_max], l fastest.
+template <typename T>
+struct HklGridView {
+    const T* F = nullptr;
+    int h_min = 0, h_max = -1, k_min = 0, k_max = -1, l_min = 0, l_max = -1;
+    int h_range = 0, k_range = 0, l_range = 0;  // max - min + 1
+    long long hkls = 0;                          // reflections read (0: no grid)
+
+    NB_HD_INLINE T at(int h, int k, int l) const {
+        return F[((long long)(h - h_min) * k_range + (k - k_min)) * l_range + (l - l_min)];
+    }
+};
+
+template <typename T>
+NB_HD_INLINE T lookup_nearest(const HklGridView<T>& g, int h0, int k0, int l0, T default_F) {
+    if (g.hkls && h0 <= g.h_max && h0 >= g.h_min && k0 <= g.k_max && k0 >= g.k_min &&
+        l0 <= g.l_max && l0 >= g.l_min) {
+        return g.at(h0, k0, l0);
+    }
+    return default_F;
+}
+
+// True when the 4x4x4 neighbourhood around (h,k,l) is not inside the grid;
+// C tests the fractional indices, not the floors, and so do we.
+template <typename T>
+NB_HD_INLINE bool interpolation_out_of_range(const HklGridView<T>& g, T h, T k, T l) {
+    return ((h - g.h_min + 3) > g.h_range) || (h - 2 < g.h_min) ||
+           ((k - g.k_min + 3) > g.k_range) || (k - 2 < g.k_min) ||
+           ((l - g.l_min + 3) > g.l_range) || (l - 2 < g.l_min);
+}
+
+// Four-point Lagrange polynomial through (xa[i], ya[i]) evaluated at x,
+// term by term in C's order.
+template <typename T>
+NB_HD_INLINE T polint4(const T* xa, const T* ya, T x) {
+    T x0 = (x - xa[1]) * (x - xa[2]) * (x - xa[3]) * ya[0] /
+           ((xa[0] - xa[1]) * (xa[0] - xa[2]) * (xa[0] - xa[3]));
+    T x1 = (x - xa[0]) * (x - xa[2]) * (x - xa[3]) * ya[1] /
+           ((xa[1] - xa[0]) * (xa[1] - xa[2]) * (xa[1] - xa[3]));
+    T x2 = (x - xa[0]) * (x - xa[1]) * (x - xa[3]) * ya[2] /
+           ((xa[2] - xa[0]) * (xa[2] - xa[1]) * (xa[2] - xa[3]));
+    T x3 = (x - xa[0]) * (x - xa[1]) * (x - xa[2]) * ya[3] /
+           ((xa[3] - xa[0]) * (xa[3] - xa[1]) * (xa[3] - xa[2]));
+    return x0 + x1 + x2 + x3;
+}
+
+// Tricubic interpolation of F at fractional (h,k,l); the caller has checked
+// interpolation_out_of_range() is false.
+template <typename T>
+NB_HD_INLINE T lookup_tricubic(const HklGridView<T>& g, T h, T k, T l) {
+    int hf = (int)std::floor(h), kf = (int)std::floor(k), lf = (int)std::floor(l);
+    T hd[4], kd[4], ld[4];
+    for (int i = 0; i < 4; ++i) {
+        hd[i] = (T)(hf - 1 + i);
+        kd[i] = (T)(kf - 1 + i);
+        ld[i] = (T)(lf - 1 + i);
+    }
+    T over_h[4];
+    for (int i1 = 0; i1 < 4; ++i1) {
+        T over_k[4];
+        for (int i2 = 0; i2 < 4; ++i2) {
+            T row[4];
+            for (int i3 = 0; i3 < 4; ++i3) row[i3] = g.at(hf - 1 + i1, kf - 1 + i2, lf - 1 + i3);
+            over_k[i2] = polint4(ld, row, l);
+        }
+        over_h[i1] = polint4(kd, over_k, k);
+    }
+    return polint4(hd, over_h, h);
+}
+
+}  // namespace nb
