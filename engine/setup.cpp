@@ -9,6 +9,7 @@
 #include "engine/detector_geometry.hpp"
 #include "engine/hkl_io.hpp"
 #include "engine/sampling_rules.hpp"
+#include "engine/smv_io.hpp"
 #include "engine/sources.hpp"
 #include "engine/text_table.hpp"
 #include "engine/units.hpp"
@@ -123,6 +124,15 @@ Experiment prepare_experiment(const SimConfig& cfg_in) {
 
     resolve_fluence(e, cfg);
     e.det = resolve_detector(cfg, e.notes);
+    if (!cfg.mask_file.empty()) {
+        SmvImage m = read_smv(cfg.mask_file, "-mask");
+        if (m.width != e.det.fpixels || m.height != e.det.spixels) {
+            throw std::runtime_error("-mask: '" + cfg.mask_file + "' is " + std::to_string(m.width) + "x" +
+                                     std::to_string(m.height) + " pixels but the detector is " +
+                                     std::to_string(e.det.fpixels) + "x" + std::to_string(e.det.spixels));
+        }
+        e.mask = std::move(m.data);
+    }
     Sampling& s = e.samp;
     s.roi_xmin = cfg.roi_xmin < 0 ? 0 : cfg.roi_xmin;
     s.roi_xmax = cfg.roi_xmax < 0 ? e.det.fpixels : cfg.roi_xmax;

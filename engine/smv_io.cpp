@@ -1,0 +1,78 @@
+#include "engine/smv_io.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+
+#include "engine/units.hpp"
+
+namespace nb {
+
+double SmvImage::value_of(const std::string& keyword) const {
+    size_t pos = header.find(keyword);
+    if (pos == std::string::npos) return NAN;
+    size_t last = pos;
+    while ((pos = header.find(keyword, last + keyword.size())) != std::string::npos) last = pos;
+    size_t eq = header.find('=', last + keyword.size());
+    if (eq == std::string::npos) return 0.0;
+    return std::atof(header.c_str() + eq + 1);
+}
+
+SmvImage read_smv(const std::string& path, const std::string& flag) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error(flag + ": cannot open '" + path + "'");
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto fail = [&](const std::string& why) { return std::runtime_error(flag + ": '" + path + "' " + why); };
+    if (bytes.size() < 512) throw fail("is too short to hold an SMV header (" + std::to_string(bytes.size()) + " bytes)");
+    if (bytes.compare(0, 12, "{\nHEADER_BYT") != 0) throw fail("does not look like an SMV (ADSC) image");
+
+    SmvImage img;
+    img.path = path;
+    img.header = bytes.substr(0, 512);
+    double hb = img.value_of("HEADER_BYTES");
+    if (!(hb >= 512 && hb <= 1e6) || hb != std::floor(hb)) throw fail("has an invalid HEADER_BYTES value");
+    img.header_size = (int)hb;
+    if (bytes.size() < (size_t)img.header_size) throw fail("is shorter than its HEADER_BYTES");
+    img.header = bytes.substr(0, (size_t)img.header_size);
+    size_t nul = img.header.find('\0');
+    if (nul != std::string::npos) img.header.resize(nul);
+
+    double w = img.value_of("SIZE1"), h = img.value_of("SIZE2");
+    if (std::isnan(w) || w == 0) w = h = img.value_of("DETECTOR_DIMENSIONS");
+    if (!(w >= 1 && h >= 1 && w <= 1e6 && h <= 1e6)) throw fail("has missing or invalid SIZE1/SIZE2");
+    img.width = (int)w;
+    img.height = (int)h;
+    size_t need = (size_t)img.header_size + 2 * (size_t)img.width * img.height;
+    if (bytes.size() < need) {
+        throw fail("is truncated: header promises " + std::to_string(img.width) + "x" + std::to_string(img.height) +
+                   " pixels (" + std::to_string(need) + " bytes), file has " + std::to_string(bytes.size()));
+    }
+    img.data.resize((size_t)img.width * img.height);
+    std::memcpy(img.data.data(), bytes.data() + img.header_size, img.data.size() * 2);
+    return img;
+}
+
+void apply_smv_header(SimConfig& cfg, const SmvImage& img, bool is_mask) {
+    cfg.fpixels = img.width;
+    cfg.spixels = img.height;
+    double t = img.value_of("PIXEL_SIZE");
+    if (!std::isnan(t)) cfg.pixel_size = t / 1000.0;
+    cfg.detsize_f = cfg.pixel_size * cfg.fpixels;
+    cfg.detsize_s = cfg.pixel_size * cfg.spixels;
+    if (!std::isnan(t = img.value_of("DISTANCE"))) cfg.distance = t / 1000.0;
+    if (!std::isnan(t = img.value_of("CLOSE_DISTANCE"))) cfg.close_distance = t / 1000.0;
+    if (!std::isnan(t = img.value_of("WAVELENGTH"))) cfg.lambda0 = t / 1e10;
+    if (!std::isnan(t = img.value_of("BEAM_CENTER_X"))) cfg.Xbeam = t / 1000.0;
+    if (!std::isnan(t = img.value_of("BEAM_CENTER_Y"))) cfg.Ybeam = is_mask ? cfg.detsize_s - t / 1000.0 : t / 1000.0;
+    if (!std::isnan(t = img.value_of("ORGX"))) cfg.ORGX = t;
+    if (!std::isnan(t = img.value_of("ORGY"))) cfg.ORGY = t;
+    if (!std::isnan(t = img.value_of("PHI"))) cfg.phi0 = t / RTD;
+    if (!std::isnan(t = img.value_of("OSC_RANGE"))) cfg.osc = t / RTD;
+    // C stores TWOTHETA in a variable the geometry never reads.
+    if (!std::isnan(t = img.value_of("TWOTHETA"))) cfg.header_twotheta = t / RTD;
+}
+
+}  // namespace nb

@@ -1,0 +1,34 @@
+// Reading SMV (ADSC) images for -img and -mask: header keywords with C
+// nanoBragg's lookup rules, and the unsigned-short pixel data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/config.hpp"
+
+namespace nb {
+
+struct SmvImage {
+    std::string path;
+    std::string header;  // header_size bytes
+    int header_size = 0;
+    int width = 0, height = 0;
+    std::vector<uint16_t> data;  // width*height, as stored (C never byte-swaps)
+
+    // C's ValueOf: the text after '=' following the LAST occurrence of
+    // `keyword` anywhere in the header (so "DISTANCE" can hit
+    // "CLOSE_DISTANCE"); NaN when the keyword is absent.
+    double value_of(const std::string& keyword) const;
+};
+
+// Throws std::runtime_error naming `flag` and the file on any problem:
+// missing, not SMV, a header that lies about its size, truncated data.
+SmvImage read_smv(const std::string& path, const std::string& flag);
+
+// Applies the header to the configuration as C does before reading any flag
+// (a mask's BEAM_CENTER_Y is measured from the other edge).
+void apply_smv_header(SimConfig& cfg, const SmvImage& img, bool is_mask);
+
+}  // namespace nb
