@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels/cpu_launcher.hpp"
+#include "kernels/cuda_launcher.hpp"
 #include "kernels/rotation.hpp"
 
 namespace nb {
@@ -196,20 +197,100 @@ ImageStats image_stats(const Experiment& e, const std::vector<float>& image) {
     return st;
 }
 
+namespace {
+
+// Single-precision copy of the staged tables (float mode).
+struct FloatStaged {
+    PixelParams<float> p;
+    std::vector<float> cells, cells_first, source_dir, source_lambda, F;
+};
+
+std::vector<float> narrow(const double* src, size_t n) {
+    std::vector<float> out(n);
+    for (size_t i = 0; i < n; ++i) out[i] = (float)src[i];
+    return out;
+}
+
+Vec3<float> narrow(const Vec3D& v) { return Vec3<float>{(float)v.x, (float)v.y, (float)v.z}; }
+
+void to_float(const Staged& d, FloatStaged& f) {
+    const PixelParams<double>& p = d.p;
+    PixelParams<float>& q = f.p;
+    q.fpixels = p.fpixels; q.spixels = p.spixels;
+    q.roi_xmin = p.roi_xmin; q.roi_xmax = p.roi_xmax; q.roi_ymin = p.roi_ymin; q.roi_ymax = p.roi_ymax;
+    q.mask = p.mask;
+    q.oversample = p.oversample;
+    q.pixel_size = (float)p.pixel_size; q.subpixel_size = (float)p.subpixel_size;
+    q.fdet = narrow(p.fdet); q.sdet = narrow(p.sdet); q.odet = narrow(p.odet);
+    q.pix0 = narrow(p.pix0); q.beam = narrow(p.beam);
+    q.distance = (float)p.distance; q.close_distance = (float)p.close_distance;
+    q.curved_detector = p.curved_detector; q.point_pixel = p.point_pixel;
+    q.thicksteps = p.thicksteps; q.thick = (float)p.thick; q.thickstep = (float)p.thickstep; q.mu = (float)p.mu;
+    q.oversample_thick = p.oversample_thick; q.oversample_polar = p.oversample_polar;
+    q.oversample_omega = p.oversample_omega;
+    f.source_dir = narrow(d.source_dir.data(), d.source_dir.size());
+    f.source_lambda = narrow(d.source_lambda.data(), d.source_lambda.size());
+    q.sources = p.sources; q.source_dir = f.source_dir.data(); q.source_lambda = f.source_lambda.data();
+    q.dmin = (float)p.dmin; q.nopolar = p.nopolar; q.polarization = (float)p.polarization;
+    q.polar_vector = narrow(p.polar_vector);
+    f.cells = narrow(d.cells.data(), d.cells.size());
+    f.cells_first = narrow(d.cells_first.data(), d.cells_first.size());
+    q.phisteps = p.phisteps; q.mosaic_domains = p.mosaic_domains;
+    q.cells = f.cells.data(); q.cells_first = f.cells_first.data();
+    q.first_sweep_pixel = p.first_sweep_pixel;
+    q.lattice.shape = p.lattice.shape;
+    q.lattice.Na = (float)p.lattice.Na; q.lattice.Nb = (float)p.lattice.Nb; q.lattice.Nc = (float)p.lattice.Nc;
+    q.lattice.fudge = (float)p.lattice.fudge;
+    q.lattice.a_star = narrow(p.lattice.a_star); q.lattice.b_star = narrow(p.lattice.b_star);
+    q.lattice.c_star = narrow(p.lattice.c_star);
+    size_t nF = (size_t)p.hkl.h_range * p.hkl.k_range * p.hkl.l_range;
+    if (p.hkl.F) f.F = narrow(p.hkl.F, nF);
+    q.hkl.F = p.hkl.F ? f.F.data() : nullptr;
+    q.hkl.h_min = p.hkl.h_min; q.hkl.h_max = p.hkl.h_max; q.hkl.k_min = p.hkl.k_min; q.hkl.k_max = p.hkl.k_max;
+    q.hkl.l_min = p.hkl.l_min; q.hkl.l_max = p.hkl.l_max;
+    q.hkl.h_range = p.hkl.h_range; q.hkl.k_range = p.hkl.k_range; q.hkl.l_range = p.hkl.l_range;
+    q.hkl.hkls = p.hkl.hkls;
+    q.default_F = (float)p.default_F;
+    q.interpolate = p.interpolate;
+    q.I_bg = (float)p.I_bg; q.water = p.water;
+    q.r_e_sqr = p.r_e_sqr; q.fluence = p.fluence; q.steps = p.steps;
+}
+
+// Runs C's two-pass interpolation protocol on one executor.
+template <typename T>
+long long render_two_pass(const PixelParams<T>& p, Device device, const RenderOptions& opt, float* image) {
+    InterpCutoff all{LLONG_MAX, 0};
+    InterpCutoff none{-1, 0};
+    long long fail;
+    if (device == Device::Cuda) {
+        // the device launcher runs both passes itself, device-resident
+        fail = render_image_cuda(p, image, nullptr);
+    } else {
+        fail = render_image_cpu(p, all, 0, image, opt.threads, opt.progress);
+        // C switches interpolation off for the rest of the run at the first
+        // out-of-range neighbourhood: re-render every later pixel without it.
+        if (fail >= 0) render_image_cpu(p, none, fail + 1, image, opt.threads, nullptr);
+    }
+    return fail;
+}
+
+}  // namespace
+
 RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
     Staged st;
     stage(e, st);
     RenderResult r;
-    r.backend = "cpu";
+    Device device = opt.device;
+    if (device == Device::Auto) device = cuda_device_count() > 0 ? Device::Cuda : Device::Cpu;
+    r.backend = device == Device::Cuda ? "cuda" : "cpu";
+    r.backend += opt.precision == Precision::Float ? "/float" : "/double";
     r.image.assign((size_t)e.det.fpixels * e.det.spixels, 0.0f);
-    InterpCutoff all{LLONG_MAX, 0};
-    long long fail = render_image_cpu(st.p, all, 0, r.image.data(), opt.threads, opt.progress);
-    if (fail >= 0) {
-        // C switches interpolation off for the rest of the run at the first
-        // out-of-range neighbourhood: re-render every later pixel without it.
-        r.interp_disabled_at = fail;
-        InterpCutoff none{-1, 0};
-        render_image_cpu(st.p, none, fail + 1, r.image.data(), opt.threads, nullptr);
+    if (opt.precision == Precision::Float) {
+        FloatStaged fs;
+        to_float(st, fs);
+        r.interp_disabled_at = render_two_pass(fs.p, device, opt, r.image.data());
+    } else {
+        r.interp_disabled_at = render_two_pass(st.p, device, opt, r.image.data());
     }
     r.stats = image_stats(e, r.image);
     return r;

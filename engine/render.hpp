@@ -23,8 +23,13 @@ struct RenderResult {
     std::string backend;
 };
 
+enum class Precision { Double, Float };
+enum class Device { Auto, Cpu, Cuda };
+
 struct RenderOptions {
     int threads = 0;
+    Precision precision = Precision::Double;
+    Device device = Device::Cpu;
     std::function<void(double)> progress;  // fraction done; may be empty
 };
 

@@ -24,6 +24,13 @@ NB_HD_INLINE T lattice_factor(const LatticeParams<T>& p, T h, T k, T l, int h0, 
     const T pi = T(M_PI);
     if (p.shape == Shape::Square) {
         T F = T(1);
+        if constexpr (sizeof(T) < sizeof(double)) {
+            // float mode: fractional-index form (the double path keeps C's exact formula)
+            if (p.Na > 1) F *= sincg_reduced(h, h0, (int)p.Na);
+            if (p.Nb > 1) F *= sincg_reduced(k, k0, (int)p.Nb);
+            if (p.Nc > 1) F *= sincg_reduced(l, l0, (int)p.Nc);
+            return F;
+        }
         if (p.Na > 1) F *= sincg(pi * h, p.Na);
         if (p.Nb > 1) F *= sincg(pi * k, p.Nb);
         if (p.Nc > 1) F *= sincg(pi * l, p.Nc);

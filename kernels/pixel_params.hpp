@@ -51,8 +51,9 @@ struct PixelParams {
     // scale
     T I_bg = 0;              // water background per pixel before corrections
     bool water = false;      // a nonzero water term disables the F_latt==0 skip
-    T r_e_sqr = 0, fluence = 0;
-    T steps = 1;
+    // kept in double in every precision mode: r_e^2 * fluence spans 1e-30..1e30
+    double r_e_sqr = 0, fluence = 0;
+    double steps = 1;
 };
 
 }  // namespace nb

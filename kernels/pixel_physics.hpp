@@ -171,7 +171,7 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
         }
     }
 
-    double value = (double)(p.r_e_sqr * p.fluence * I / p.steps);
+    double value = p.r_e_sqr * p.fluence * (double)I / p.steps;
     if (!p.oversample_thick) value *= (double)capture;
     if (!p.oversample_polar) value *= (double)polar;
     if (!p.oversample_omega) value *= (double)omega;

@@ -14,6 +14,19 @@ NB_HD_INLINE T sincg(T x, T N) {
     return std::sin(x * N) / std::sin(x);
 }
 
+// sincg(pi*h, N) for integer N, evaluated on the fractional part of h:
+// sin(N pi (h0+d)) / sin(pi (h0+d)) = (-1)^(h0 (N-1)) sin(N pi d) / sin(pi d).
+// Single precision cannot take sin() of N*pi*h for large h*N directly; the
+// reduced form keeps full relative accuracy near every Bragg peak.
+template <typename T>
+NB_HD_INLINE T sincg_reduced(T h, int h0, int N) {
+    T d = h - T(h0);
+    T x = T(M_PI) * d;
+    if (x == T(0)) return ((h0 & 1) && !(N & 1)) ? T(-N) : T(N);
+    T r = std::sin(x * T(N)) / std::sin(x);
+    return ((h0 & 1) && !(N & 1)) ? -r : r;
+}
+
 // 3 (sin x / x - cos x) / x^2, with the x == 0 limit 1.
 template <typename T>
 NB_HD_INLINE T sinc3(T x) {

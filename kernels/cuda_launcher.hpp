@@ -1,0 +1,25 @@
+// CUDA executor of the per-pixel physics (the same functions the CPU runs).
+// Without a CUDA build these report no device and refuse to render.
+#pragma once
+
+#include "kernels/pixel_physics.hpp"
+
+namespace nb {
+
+// Number of usable CUDA devices (0 without a CUDA build, driver or GPU).
+int cuda_device_count();
+
+struct DeviceStats {
+    double sum = 0, sumsqr = 0, max_I = 0;
+    long long max_index = -1, counted = 0;
+};
+
+// Renders the image on the GPU with C's two-pass interpolation protocol,
+// device-resident: tables go up once, only the image (and the statistics,
+// reduced on the device over the ROI and mask) come back. Returns the pixel
+// where tricubic interpolation switched off, or -1. Throws std::runtime_error
+// on any CUDA failure.
+template <typename T>
+long long render_image_cuda(const PixelParams<T>& p, float* image, DeviceStats* stats);
+
+}  // namespace nb
