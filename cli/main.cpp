@@ -11,6 +11,7 @@
 #include "engine/image_io.hpp"
 #include "engine/render.hpp"
 #include "engine/setup.hpp"
+#include "kernels/cuda_launcher.hpp"
 
 namespace {
 
@@ -26,10 +27,22 @@ int run(int argc, char** argv) {
 
     nb::RenderOptions opt;
     opt.threads = cfg.threads;
+    opt.precision = cfg.precision == "float" ? nb::Precision::Float : nb::Precision::Double;
+    const int gpus = nb::cuda_device_count();
+    if (cfg.device == "cuda") {
+        if (gpus == 0) throw nb::UsageError("-device cuda: no CUDA GPU is available on this machine");
+        opt.device = nb::Device::Cuda;
+    } else if (cfg.device == "auto" && gpus > 0) {
+        opt.device = nb::Device::Cuda;
+    } else {
+        if (cfg.device == "auto") spdlog::info("no CUDA GPU found: rendering on the CPU");
+        opt.device = nb::Device::Cpu;
+    }
     nb::ProgressBar bar(cfg.progress && ::isatty(STDOUT_FILENO));
     if (bar.enabled()) opt.progress = [&bar](double f) { bar.update(f); };
     nb::RenderResult r = nb::render_image(e, opt);
     bar.finish();
+    spdlog::info("rendered on {}", r.backend);
     if (r.interp_disabled_at >= 0) {
         spdlog::warn("WARNING: out of range for three point interpolation at pixel ({}, {}); interpolation "
                      "disabled for the rest of the image, as C nanoBragg does",

@@ -1,0 +1,407 @@
+#include "cli/args.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "engine/smv_io.hpp"
+#include "engine/units.hpp"
+
+namespace nb {
+
+namespace {
+
+bool is_number(const std::string& s) {
+    if (s.empty()) return false;
+    char* end = nullptr;
+    std::strtod(s.c_str(), &end);
+    return end != s.c_str() && *end == '\0';
+}
+
+// CLI11 reports flags in its own "--name" spelling; users typed "-name".
+std::string single_dash(std::string msg) {
+    size_t pos = 0;
+    while ((pos = msg.find("--", pos)) != std::string::npos) {
+        bool flag_follows = pos + 2 < msg.size() && std::isalnum((unsigned char)msg[pos + 2]);
+        bool word_start = pos == 0 || !std::isalnum((unsigned char)msg[pos - 1]);
+        if (flag_follows && word_start) msg.erase(pos, 1);
+        pos += 1;
+    }
+    return msg;
+}
+
+[[noreturn]] void bad(const std::string& flag, const std::string& why) { throw UsageError(flag + ": " + why); }
+
+double positive(const std::string& flag, double v) {
+    if (!(v > 0) || !std::isfinite(v)) bad(flag, "must be a positive number (got " + std::to_string(v) + ")");
+    return v;
+}
+
+int positive_count(const std::string& flag, int v) {
+    if (v <= 0) bad(flag, "must be a positive pixel count (got " + std::to_string(v) + ")");
+    return v;
+}
+
+Vec3d vec(const std::vector<double>& v) { return Vec3d{v[0], v[1], v[2]}; }
+
+// Registers nanoBragg's flags on `app`, each applying C's effect to `c` as it
+// is parsed (trigger_on_parse), so later flags override earlier ones exactly as
+// in C's single pass over argv.
+class FlagTable {
+public:
+    FlagTable(CLI::App& app, SimConfig& c) : app_(app), c_(c) {}
+
+    void number(const std::string& names, const std::string& help, std::function<void(double)> fn) {
+        add(app_.add_option_function<double>(names, std::move(fn), help));
+    }
+    void integer(const std::string& names, const std::string& help, std::function<void(int)> fn) {
+        add(app_.add_option_function<int>(names, std::move(fn), help));
+    }
+    void text(const std::string& names, const std::string& help, std::function<void(const std::string&)> fn) {
+        add(app_.add_option_function<std::string>(names, std::move(fn), help));
+    }
+    void numbers(const std::string& names, int n, const std::string& help,
+                 std::function<void(const std::vector<double>&)> fn, const std::string& what = "") {
+        std::string flag = display_name(names);
+        std::string need = what.empty() ? "" : " (" + what + ")";
+        auto checked = [fn = std::move(fn), n, flag, need](const std::vector<double>& v) {
+            if ((int)v.size() != n)
+                bad(flag, "needs " + std::to_string(n) + " numbers" + need + ", got " + std::to_string(v.size()));
+            fn(v);
+        };
+        add(app_.add_option_function<std::vector<double>>(names, checked, help)->expected(n));
+    }
+    static std::string display_name(const std::string& names) {
+        std::string first = names.substr(0, names.find(','));
+        return first.rfind("--", 0) == 0 ? first.substr(1) : first;
+    }
+    void flag(const std::string& names, const std::string& help, std::function<void()> fn) {
+        add(app_.add_flag_callback(names, std::move(fn), help));
+    }
+
+private:
+    void add(CLI::Option* o) {
+        o->trigger_on_parse();
+        o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    }
+    CLI::App& app_;
+    SimConfig& c_;
+};
+
+void register_flags(CLI::App& app, SimConfig& c, bool& help) {
+    FlagTable t(app, c);
+    static constexpr double mm = 1000.0;
+
+    // ---- input files ----
+    t.text("--hkl", "structure factors: text file of h k l F (P1)", [&](const std::string& v) { c.hkl_file = v; });
+    t.text("--mat", "MOSFLM orientation matrix (reciprocal cell scaled by 1/lambda)",
+           [&](const std::string& v) { c.mat_file = v; });
+    t.text("--img", "SMV image whose header sets the detector (read before all flags)",
+           [&](const std::string& v) { c.img_file = v; });
+    t.text("--mask", "SMV mask: zero pixels are skipped (header read before all flags)",
+           [&](const std::string& v) { c.mask_file = v; });
+    t.text("--sourcefile", "source list: X Y Z weight lambda per line (weight ignored, as in C)",
+           [&](const std::string& v) { c.source_file = v; });
+    t.text("--stol,--4stol", "amorphous F vs sin(theta)/lambda table (read; unused, as in C)",
+           [&](const std::string& v) { c.stol_file = v; });
+    t.text("-Q", "amorphous F vs Q table (read; unused, as in C)", [&](const std::string& v) { c.stol_file = v; });
+
+    // ---- crystal ----
+    t.numbers("--cell", 6, "unit cell a b c (A) alpha beta gamma (deg)", [&](const std::vector<double>& v) {
+        c.user_cell = true;
+        c.cell_a = v[0]; c.cell_b = v[1]; c.cell_c = v[2];
+        c.cell_alpha = v[3] / RTD; c.cell_beta = v[4] / RTD; c.cell_gamma = v[5] / RTD;
+    }, "a b c alpha beta gamma");
+    app.add_option_function<std::vector<std::string>>(
+           "--misset",
+           [&](const std::vector<std::string>& v) {
+               if (v.size() == 1 && v[0].rfind("rand", 0) == 0) {
+                   c.misset_mode = -1;
+                   return;
+               }
+               if (v.size() != 3 || !is_number(v[0]) || !is_number(v[1]) || !is_number(v[2]))
+                   bad("-misset", "needs three angles (deg) or the word 'random'");
+               c.misset_mode = 1;
+               for (int i = 0; i < 3; ++i) c.misset_rot[i] = std::atof(v[i].c_str()) / RTD;
+           },
+           "crystal rotation about x, y, z (deg), or 'random'")
+        ->expected(1, 3)
+        ->trigger_on_parse();
+    t.integer("-N", "crystal size in unit cells along a, b and c", [&](int v) { c.Na = c.Nb = c.Nc = v; });
+    t.integer("--Na", "crystal size in cells along a", [&](int v) { c.Na = v; });
+    t.integer("--Nb", "crystal size in cells along b", [&](int v) { c.Nb = v; });
+    t.integer("--Nc", "crystal size in cells along c", [&](int v) { c.Nc = v; });
+    t.number("--xtalsize,--xtal_size,--samplesize,--sample_size", "crystal full width (mm), all three axes",
+             [&](double v) { c.sample_x = c.sample_y = c.sample_z = v / mm; });
+    t.number("--xtal_thick,--xtal_x,--sample_thick,--sample_x", "crystal size along x (mm)",
+             [&](double v) { c.sample_x = v / mm; });
+    t.number("--xtal_width,--xtal_y,--sample_width,--sample_y,--width", "crystal size along y (mm)",
+             [&](double v) { c.sample_y = v / mm; });
+    t.number("--xtal_height,--xtal_z,--sample_height,--sample_z,--height", "crystal size along z (mm)",
+             [&](double v) { c.sample_z = v / mm; });
+    t.number("--density,--sample_density", "sample density (g/cm^3; printed only, as in C)", [](double) {});
+    t.number("--MW,--molecular_weight", "molecular weight (printed only, as in C)", [](double) {});
+    t.flag("--square_xtal", "parallelepiped crystal: sincg spots (default)", [&] { c.xtal_shape = XtalShape::Square; });
+    t.flag("--round_xtal", "ellipsoidal crystal: sinc3 spots", [&] { c.xtal_shape = XtalShape::Round; });
+    t.flag("--gauss_xtal", "Gaussian spots, no inter-Bragg maxima", [&] { c.xtal_shape = XtalShape::Gauss; });
+    t.flag("--tophat_spots,--binary_spots", "flat-top spots clipped at the FWHM",
+           [&] { c.xtal_shape = XtalShape::Tophat; });
+    t.number("--fudge", "spot-shape scale factor (default 1)", [&](double v) { c.fudge = v; });
+    t.number("--default_F", "F for reflections absent from -hkl (default 0)", [&](double v) { c.default_F = v; });
+    t.number("--mosaic,--mosaic_spread,--mosaicity", "isotropic mosaic spread (deg)",
+             [&](double v) { c.mosaic_spread = v / RTD; });
+    t.integer("--mosaic_dom,--mosaic_domains", "number of mosaic domains (default 10 when -mosaic is set)",
+              [&](int v) { c.mosaic_domains = v; });
+    t.integer("--mosaic_seed", "random seed for mosaic domains (default 12345678)",
+              [&](int v) { c.mosaic_seed = -(long)v; });
+    t.integer("--misset_seed", "random seed for -misset random (default: time)",
+              [&](int v) { c.misset_seed = -(long)v; });
+    t.flag("--interpolate", "tricubic interpolation of F between reflections (default: on when any N <= 2)",
+           [&] { c.interpolate = 1; });
+    t.flag("--nointerpolate", "nearest-reflection F only", [&] { c.interpolate = 0; });
+
+    // ---- spindle ----
+    t.number("--phi", "starting spindle angle (deg, default 0)", [&](double v) { c.phi0 = v / RTD; });
+    t.number("--osc", "oscillation range (deg)", [&](double v) { c.osc = v / RTD; });
+    t.number("--phistep", "spindle step (deg)", [&](double v) { c.phistep = v / RTD; });
+    t.integer("--phisteps", "spindle steps to render", [&](int v) { c.phisteps = v; });
+
+    // ---- beam ----
+    t.number("--lambda,--wave", "wavelength (A, default 1)", [&](double v) { c.lambda0 = positive("-lambda", v) / 1.0e10; });
+    t.number("--energy", "photon energy (eV), alternative to -lambda",
+             [&](double v) { c.lambda0 = (kEnergyToLambda / positive("-energy", v)) / 1.0e10; });
+    t.number("--dispersion", "spectral width delta-lambda/lambda (percent)", [&](double v) { c.dispersion = v / 100.0; });
+    t.integer("--dispsteps", "wavelength steps across -dispersion", [&](int v) { c.dispsteps = v; });
+    t.number("--divergence", "beam divergence, both directions (mrad)",
+             [&](double v) { c.hdivrange = c.vdivrange = v / 1000.0; });
+    t.number("--hdivrange", "horizontal divergence range (mrad)", [&](double v) { c.hdivrange = v / 1000.0; });
+    t.number("--vdivrange", "vertical divergence range (mrad)", [&](double v) { c.vdivrange = v / 1000.0; });
+    t.number("--hdivstep", "horizontal divergence step (mrad)", [&](double v) { c.hdivstep = v / 1000.0; });
+    t.number("--vdivstep", "vertical divergence step (mrad)", [&](double v) { c.vdivstep = v / 1000.0; });
+    t.integer("--hdivsteps", "horizontal divergence points", [&](int v) { c.hdivsteps = v; });
+    t.integer("--vdivsteps", "vertical divergence points", [&](int v) { c.vdivsteps = v; });
+    t.integer("--divsteps", "divergence points in both directions", [&](int v) { c.hdivsteps = c.vdivsteps = v; });
+    t.flag("--round_div", "trim the divergence grid to an ellipse (default)", [&] { c.round_div = true; });
+    t.flag("--square_div", "full rectangular divergence grid", [&] { c.round_div = false; });
+    t.number("--fluence", "integrated beam intensity (photons/m^2, default 1.26e29)", [&](double v) { c.fluence = v; });
+    t.number("--flux", "beam flux (photons/s), with -exposure and -beamsize", [&](double v) { c.flux = v; });
+    t.number("--exposure", "exposure time (s, default 1)", [&](double v) { c.exposure = v; });
+    t.number("--beamsize", "beam size (mm, default 0.1)", [&](double v) { c.beamsize = v / mm; });
+    t.number("--polar", "Kahn polarization factor (default 0)", [&](double v) {
+        c.polarization = v;
+        c.nopolar = false;
+    });
+    t.flag("--nopolar", "no polarization correction", [&] { c.nopolar = true; });
+    t.number("--dmin", "skip scattering finer than this resolution (A)", [&](double v) { c.dmin = v * 1e-10; });
+    t.number("--water", "water background: droplet size (um)", [&](double v) { c.water_size = v / 1e6; });
+
+    // ---- detector ----
+    t.number("--pixel", "pixel size (mm, default 0.1)", [&](double v) { c.pixel_size = positive("-pixel", v) / mm; });
+    t.integer("--detpixels", "detector pixels, square", [&](int v) { c.fpixels = c.spixels = positive_count("-detpixels", v); });
+    t.integer("--detpixels_f,--detpixels_x", "detector pixels along the fast axis",
+              [&](int v) { c.fpixels = positive_count("-detpixels_f", v); });
+    t.integer("--detpixels_s,--detpixels_y", "detector pixels along the slow axis",
+              [&](int v) { c.spixels = positive_count("-detpixels_s", v); });
+    t.number("--detsize", "detector size (mm), square", [&](double v) { c.detsize_f = c.detsize_s = positive("-detsize", v) / mm; });
+    t.number("--detsize_f", "detector size along fast (mm)", [&](double v) { c.detsize_f = positive("-detsize_f", v) / mm; });
+    t.number("--detsize_s", "detector size along slow (mm)", [&](double v) { c.detsize_s = positive("-detsize_s", v) / mm; });
+    t.number("--distance", "sample to beam spot on the detector (mm, default 100); pivot beam", [&](double v) {
+        c.distance = positive("-distance", v) / mm;
+        c.pivot = Pivot::Beam;
+    });
+    t.number("--close_distance", "sample to detector plane along its normal (mm); pivot sample", [&](double v) {
+        c.close_distance = positive("-close_distance", v) / mm;
+        c.pivot = Pivot::Sample;
+    });
+    t.text("--detector_abs,--detector_absorb", "sensor attenuation depth (um), or 'inf'/0 for none",
+           [&](const std::string& v) {
+               if (v.find("inf") != std::string::npos || (is_number(v) && std::atof(v.c_str()) == 0.0)) {
+                   c.detector_thick = 0.0;
+                   c.detector_mu = 0.0;
+               } else if (is_number(v)) {
+                   c.detector_mu = 1.0 / (std::atof(v.c_str()) * 1e-6);
+               } else {
+                   bad("-detector_abs", "expected a depth in um or 'inf', got '" + v + "'");
+               }
+           });
+    t.number("--detector_thick", "sensor thickness (um)", [&](double v) { c.detector_thick = v * 1e-6; });
+    t.integer("--detector_thicksteps,--thicksteps", "sensor layers", [&](int v) { c.detector_thicksteps = v; });
+    t.number("--detector_rotx", "detector rotation about x (deg)", [&](double v) { c.detector_rotx = v / RTD; });
+    t.number("--detector_roty", "detector rotation about y (deg)", [&](double v) { c.detector_roty = v / RTD; });
+    t.number("--detector_rotz", "detector rotation about z (deg)", [&](double v) { c.detector_rotz = v / RTD; });
+    t.number("--twotheta", "detector swing about the twotheta axis (deg); pivot sample", [&](double v) {
+        c.twotheta = v / RTD;
+        c.pivot = Pivot::Sample;
+    });
+    t.flag("--curved_det", "all pixels at the same distance from the sample", [&] { c.curved_detector = true; });
+    t.flag("--point_pixel", "solid angle 1/R^2 only (no obliquity)", [&] { c.point_pixel = true; });
+    t.number("--Xbeam", "beam centre, fast (mm); pivot beam", [&](double v) { c.Xbeam = v / mm; c.pivot = Pivot::Beam; });
+    t.number("--Ybeam", "beam centre, slow (mm); pivot beam", [&](double v) { c.Ybeam = v / mm; c.pivot = Pivot::Beam; });
+    t.number("--Xclose", "closest point, fast (mm); pivot sample", [&](double v) { c.Xclose = v / mm; c.pivot = Pivot::Sample; });
+    t.number("--Yclose", "closest point, slow (mm); pivot sample", [&](double v) { c.Yclose = v / mm; c.pivot = Pivot::Sample; });
+    t.number("--ORGX", "XDS origin, fast (pixels); pivot sample", [&](double v) { c.ORGX = v; c.pivot = Pivot::Sample; });
+    t.number("--ORGY", "XDS origin, slow (pixels); pivot sample", [&](double v) { c.ORGY = v; c.pivot = Pivot::Sample; });
+    t.text("--pivot", "detector pivot: beam or sample", [&](const std::string& v) {
+        if (v.find("sample") != std::string::npos) c.pivot = Pivot::Sample;
+        else if (v.find("beam") != std::string::npos) c.pivot = Pivot::Beam;
+        else bad("-pivot", "expected 'beam' or 'sample', got '" + v + "'");
+    });
+    auto conv = [&](Convention cv, Pivot pv) {
+        return [&c, cv, pv] {
+            c.convention = cv;
+            c.pivot = pv;
+        };
+    };
+    t.flag("--mosflm", "MOSFLM axes and beam centre (default)", conv(Convention::Mosflm, Pivot::Beam));
+    t.flag("--xds", "XDS axes and ORGX/ORGY origin", conv(Convention::Xds, Pivot::Sample));
+    t.flag("--adxv", "ADXV axes and beam centre", conv(Convention::Adxv, Pivot::Beam));
+    t.flag("--denzo", "DENZO axes and beam centre", conv(Convention::Denzo, Pivot::Beam));
+    t.flag("--dials", "DIALS axes and beam centre", conv(Convention::Dials, Pivot::Beam));
+    auto custom = [&](Vec3d& target) {
+        return [&c, &target](const std::vector<double>& v) {
+            c.convention = Convention::Custom;
+            target = vec(v);
+        };
+    };
+    t.numbers("--fdet_vector", 3, "fast-axis unit vector (selects CUSTOM)", custom(c.fdet));
+    t.numbers("--sdet_vector", 3, "slow-axis unit vector (selects CUSTOM)", custom(c.sdet));
+    t.numbers("--odet_vector", 3, "detector normal (selects CUSTOM)", custom(c.odet));
+    t.numbers("--beam_vector", 3, "beam direction (selects CUSTOM)", custom(c.beam));
+    t.numbers("--polar_vector", 3, "E-vector of the beam (selects CUSTOM)", custom(c.polar_vec));
+    t.numbers("--spindle_axis", 3, "spindle axis (selects CUSTOM)", custom(c.spindle));
+    t.numbers("--twotheta_axis", 3, "twotheta axis (selects CUSTOM)", custom(c.twotheta_axis));
+    t.numbers("--pix0_vector", 3, "sample to first pixel (m; selects CUSTOM; recomputed from the beam centre, as C)",
+              [&](const std::vector<double>& v) {
+                  c.convention = Convention::Custom;
+                  c.pix0_given = true;
+                  c.pix0 = vec(v);
+              });
+
+    // ---- sampling ----
+    t.integer("--oversample", "sub-pixels per pixel edge (default: from crystal size)", [&](int v) { c.oversample = v; });
+    t.flag("--oversample_thick", "sensor absorption per sub-pixel", [&] { c.oversample_thick = true; });
+    t.flag("--oversample_polar", "polarization per sub-pixel", [&] { c.oversample_polar = true; });
+    t.flag("--oversample_omega", "solid angle per sub-pixel", [&] { c.oversample_omega = true; });
+    app.add_option_function<std::vector<int>>(
+           "--roi",
+           [&](const std::vector<int>& v) {
+               if (v.size() != 4) bad("-roi", "needs 4 integers (xmin xmax ymin ymax)");
+               c.roi_xmin = v[0]; c.roi_xmax = v[1]; c.roi_ymin = v[2]; c.roi_ymax = v[3];
+           },
+           "render only xmin xmax ymin ymax (pixels, inclusive)")
+        ->expected(4)
+        ->trigger_on_parse();
+
+    // ---- outputs ----
+    t.text("--floatfile,--floatimage", "raw float32 image (default floatimage.bin)", [&](const std::string& v) { c.float_file = v; });
+    t.text("--intfile,--intimage", "noiseless SMV image (default intimage.img)", [&](const std::string& v) { c.int_file = v; });
+    t.text("--noisefile,--noiseimage", "SMV image with Poisson noise (default noiseimage.img)", [&](const std::string& v) {
+        c.noise_file = v;
+        c.write_noise = true;
+    });
+    t.text("--pgmfile,--pgmimage", "8-bit PGM image (default image.pgm)", [&](const std::string& v) {
+        c.pgm_file = v;
+        c.write_pgm = true;
+    });
+    t.flag("--nonoise", "do not write the noise image", [&] { c.write_noise = false; });
+    t.flag("--nopgm", "do not write the PGM image", [&] { c.write_pgm = false; });
+    t.number("--scale", "intfile scale (default 55000/max)", [&](double v) { c.intfile_scale = v; });
+    t.number("--pgmscale", "PGM scale (default 250/(5 rmsd))", [&](double v) {
+        c.pgm_scale = v;
+        c.write_pgm = true;
+    });
+    t.number("--adc", "offset added to SMV pixels (default 40)", [&](double v) { c.adc_offset = v; });
+    t.integer("--seed", "noise seed (default: time)", [&](int v) { c.seed = -(long)v; });
+
+    // ---- run control ----
+    t.flag("--progress", "progress bar on terminals (default)", [&] { c.progress = true; });
+    t.flag("--noprogress", "no progress bar", [&] { c.progress = false; });
+    t.flag("--printout", "verbose pixel prints (accepted; not implemented)", [&] { c.printout = true; });
+    t.flag("--coherent", "coherent addition (accepted; unused by C's renderer)", [] {});
+    t.numbers("--printout_pixel", 2, "pixel to print: fast slow (accepted)", [&](const std::vector<double>&) {});
+    t.numbers("--trace_pixel,--dump_pixel", 2, "pixel to trace: slow fast (accepted)", [&](const std::vector<double>& v) {
+        c.trace_spixel = (int)v[0];
+        c.trace_fpixel = (int)v[1];
+    });
+    t.text("--device", "auto, cpu or cuda (default auto: the GPU when one is present)", [&](const std::string& v) {
+        if (v != "auto" && v != "cpu" && v != "cuda") bad("-device", "expected auto, cpu or cuda, got '" + v + "'");
+        c.device = v;
+    });
+    t.text("--precision", "double or float (default double)", [&](const std::string& v) {
+        if (v != "double" && v != "float") bad("-precision", "expected double or float, got '" + v + "'");
+        c.precision = v;
+    });
+    t.integer("--threads", "CPU threads (default: all cores)", [&](int v) {
+        if (v < 0) bad("-threads", "must be >= 0");
+        c.threads = v;
+    });
+    app.add_flag("-h,--help,--usage", help, "print this help");
+}
+
+// C reads -mask then -img headers before any flag, so flags override them.
+void apply_image_headers(const std::vector<std::string>& args, SimConfig& c) {
+    std::string img, mask;
+    for (size_t i = 0; i + 1 < args.size(); ++i) {
+        if (args[i] == "-img") img = args[i + 1];
+        if (args[i] == "-mask") mask = args[i + 1];
+    }
+    if (!mask.empty()) apply_smv_header(c, read_smv(mask, "-mask"), true);
+    if (!img.empty()) apply_smv_header(c, read_smv(img, "-img"), false);
+}
+
+bool known_flag(CLI::App& app, const std::string& user_flag) {
+    std::string name = translate_flags({user_flag})[0];
+    try {
+        app.get_option(name);
+        return true;
+    } catch (const CLI::OptionNotFound&) {
+        return false;
+    }
+}
+
+}  // namespace
+
+std::vector<std::string> translate_flags(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    out.reserve(args.size());
+    for (const std::string& a : args) {
+        bool long_flag = a.size() > 2 && a[0] == '-' && a[1] != '-' && !is_number(a);
+        out.push_back(long_flag ? "-" + a : a);
+    }
+    return out;
+}
+
+ParsedArgs parse_args(int argc, const char* const* argv) {
+    ParsedArgs r;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    apply_image_headers(args, r.config);
+
+    CLI::App app{"nanoBragg-compatible X-ray diffraction simulator", "nanoBragg"};
+    app.set_help_flag();
+    register_flags(app, r.config, r.help);
+    std::vector<std::string> translated = translate_flags(args);
+    std::reverse(translated.begin(), translated.end());  // CLI11 consumes from the back
+    try {
+        app.parse(translated);
+    } catch (const CLI::ExtrasError& e) {
+        for (const std::string& a : args)
+            if (a.size() > 1 && a[0] == '-' && !is_number(a) && !known_flag(app, a))
+                throw UsageError(a + ": unknown flag");
+        throw UsageError("unexpected value(s) on the command line: " + single_dash(e.what()));
+    } catch (const CLI::ConversionError& e) {
+        throw UsageError(single_dash(e.what()) + " (not a valid number)");
+    } catch (const CLI::ParseError& e) {
+        if (r.help) {
+            r.help_text = single_dash(app.help());
+            return r;
+        }
+        throw UsageError(single_dash(e.what()));
+    }
+    if (r.help) r.help_text = single_dash(app.help());
+    return r;
+}
+
+}  // namespace nb

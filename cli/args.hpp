@@ -1,0 +1,31 @@
+// nanoBragg's command line (single-dash long flags, C's units and side
+// effects, applied in command-line order) parsed with CLI11.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/config.hpp"
+
+namespace nb {
+
+// Bad command line: one line naming the flag and the problem.
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct ParsedArgs {
+    SimConfig config;
+    bool help = false;
+    std::string help_text;
+};
+
+// Throws UsageError (bad flags) or std::runtime_error (unreadable -img/-mask).
+ParsedArgs parse_args(int argc, const char* const* argv);
+
+// nanoBragg flag spelling -> CLI11 spelling: "-hkl" -> "--hkl"; one-letter
+// flags, negative numbers and plain values are left alone.
+std::vector<std::string> translate_flags(const std::vector<std::string>& args);
+
+}  // namespace nb
