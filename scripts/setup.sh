@@ -1,0 +1,20 @@
+#!/bin/bash
+# Installs what the build needs on a fresh Debian 12 machine (idempotent:
+# nothing is fetched when everything is already installed).
+set -euo pipefail
+packages=(build-essential cmake libcli11-dev libspdlog-dev libgtest-dev libgmock-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null && SUDO="sudo" || { echo "setup: need root to install ${missing[*]}" >&2; exit 1; }
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

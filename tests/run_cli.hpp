@@ -1,0 +1,115 @@
+// Runs the nanoBragg CLI as a child process (no shell) in a given folder,
+// capturing stdout and stderr, with a time limit. Shared by the CLI tests.
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace nbtest {
+
+inline std::string cli_path() {
+    if (const char* e = std::getenv("NB_CLI_PATH")) return e;
+#ifdef NB_CLI_PATH
+    return NB_CLI_PATH;
+#else
+    return "nanoBragg";
+#endif
+}
+
+inline std::string golden_dir() {
+    if (const char* e = std::getenv("NB_GOLDEN_DIR")) return e;
+#ifdef NB_GOLDEN_DIR
+    return NB_GOLDEN_DIR;
+#else
+    return "../shared/golden";
+#endif
+}
+
+inline std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+inline std::vector<std::string> split_ws(const std::string& s) {
+    std::istringstream in(s);
+    std::vector<std::string> out;
+    std::string tok;
+    while (in >> tok) out.push_back(tok);
+    return out;
+}
+
+// A fresh, uniquely named folder removed when the object goes away.
+struct TempDir {
+    std::filesystem::path path;
+    bool keep = false;
+    explicit TempDir(const std::string& tag) {
+        std::string tmpl = (std::filesystem::temp_directory_path() / ("nb_" + tag + "_XXXXXX")).string();
+        std::vector<char> buf(tmpl.begin(), tmpl.end());
+        buf.push_back('\0');
+        if (!::mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
+        path = buf.data();
+    }
+    ~TempDir() {
+        std::error_code ec;
+        if (!keep) std::filesystem::remove_all(path, ec);
+    }
+    std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+struct RunResult {
+    int exit_code = -1;  // -1: killed or did not exit normally
+    bool timed_out = false;
+    std::string out, err;
+};
+
+inline RunResult run_cli(const std::vector<std::string>& args, const std::string& workdir, int timeout_s = 600,
+                         const std::string& binary = cli_path()) {
+    RunResult r;
+    std::string out_path = workdir + "/stdout.txt", err_path = workdir + "/stderr.txt";
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        if (::chdir(workdir.c_str()) != 0) ::_exit(126);
+        int o = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (o < 0 || e < 0) ::_exit(126);
+        ::dup2(o, 1);
+        ::dup2(e, 2);
+        std::vector<char*> argv;
+        argv.push_back(const_cast<char*>(binary.c_str()));
+        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        ::execv(binary.c_str(), argv.data());
+        ::_exit(127);
+    }
+    auto start = std::chrono::steady_clock::now();
+    int status = 0;
+    for (;;) {
+        pid_t w = ::waitpid(pid, &status, WNOHANG);
+        if (w == pid) break;
+        if (std::chrono::steady_clock::now() - start > std::chrono::seconds(timeout_s)) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            r.timed_out = true;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (!r.timed_out && WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+    r.out = read_file(out_path);
+    r.err = read_file(err_path);
+    return r;
+}
+
+}  // namespace nbtest

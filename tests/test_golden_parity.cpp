@@ -1,0 +1,166 @@
+// The golden parity suite: every command line in ../shared/golden/manifest.json
+// run through our CLI and compared with C nanoBragg's outputs. Double
+// precision: correlation >= 0.99999 and |sum ratio - 1| <= 1e-5 on the float
+// image, SMV and PGM files byte-identical, and the printed statistics equal.
+// Float precision: correlation >= 0.9999 and |sum ratio - 1| <= 1e-3.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "tests/mini_json.hpp"
+#include "tests/run_cli.hpp"
+
+using namespace nbtest;
+
+namespace {
+
+struct Case {
+    std::string id;
+    std::string args;
+    int fpixels = 0, spixels = 0;
+    std::vector<std::string> outputs;
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.id; }
+
+std::vector<Case> load_cases() {
+    std::string text = read_file(golden_dir() + "/manifest.json");
+    std::vector<Case> cases;
+    if (text.empty()) return cases;
+    minijson::Value m = minijson::parse(text);
+    for (const auto& [id, c] : m["cases"].object) {
+        Case k;
+        k.id = id;
+        k.args = c["args"].string;
+        k.fpixels = (int)c["fpixels"].number;
+        k.spixels = (int)c["spixels"].number;
+        for (const auto& o : c["outputs"].array) k.outputs.push_back(o.string);
+        cases.push_back(k);
+    }
+    return cases;
+}
+
+std::vector<float> floats(const std::string& bytes) {
+    std::vector<float> f(bytes.size() / sizeof(float));
+    std::memcpy(f.data(), bytes.data(), f.size() * sizeof(float));
+    return f;
+}
+
+struct Agreement {
+    double corr = 0, sum_ratio = 0, max_rel = 0;
+};
+
+Agreement compare(const std::vector<float>& ours, const std::vector<float>& ref) {
+    double n = (double)ref.size(), sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, maxd = 0, maxr = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+        double x = ref[i], y = ours[i];
+        sx += x; sy += y; sxx += x * x; syy += y * y; sxy += x * y;
+        maxd = std::max(maxd, std::fabs(x - y));
+        maxr = std::max(maxr, std::fabs(x));
+    }
+    Agreement a;
+    double vx = sxx - sx * sx / n, vy = syy - sy * sy / n;
+    a.corr = (vx > 0 && vy > 0) ? (sxy - sx * sy / n) / std::sqrt(vx * vy) : (maxd == 0 ? 1.0 : 0.0);
+    a.sum_ratio = sx != 0 ? sy / sx : (sy == 0 ? 1.0 : INFINITY);
+    a.max_rel = maxd / (maxr > 0 ? maxr : 1.0);
+    return a;
+}
+
+std::string line_starting(const std::string& text, const std::string& prefix) {
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        if (text.compare(pos, prefix.size(), prefix) == 0) return text.substr(pos, end - pos);
+        pos = end + 1;
+    }
+    return "";
+}
+
+std::string name_of(const testing::TestParamInfo<Case>& info) {
+    std::string n = info.param.id;
+    for (char& c : n)
+        if (!std::isalnum((unsigned char)c)) c = '_';
+    return n;
+}
+
+class Golden : public testing::TestWithParam<Case> {
+protected:
+    void SetUp() override {
+        if (read_file(golden_dir() + "/manifest.json").empty()) GTEST_SKIP() << "no golden suite at " << golden_dir();
+    }
+
+    // Runs the case; returns the float image (empty on failure).
+    std::vector<float> run(const Case& c, TempDir& dir, const std::vector<std::string>& extra, RunResult& rr) {
+        std::string args = c.args;
+        const std::string key = "{in}";
+        for (size_t p; (p = args.find(key)) != std::string::npos;) args.replace(p, key.size(), golden_dir() + "/inputs");
+        std::vector<std::string> argv = split_ws(args);
+        argv.insert(argv.end(), {"-floatfile", "out.float.bin"});
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        rr = run_cli(argv, dir.path.string(), 900);
+        EXPECT_FALSE(rr.timed_out) << c.id << " timed out";
+        EXPECT_EQ(rr.exit_code, 0) << c.id << " failed:\n" << rr.err;
+        std::vector<float> img = floats(read_file(dir.file("out.float.bin")));
+        EXPECT_EQ(img.size(), (size_t)c.fpixels * c.spixels) << c.id << ": image size";
+        return img;
+    }
+};
+
+TEST_P(Golden, DoublePrecisionMatchesC) {
+    const Case& c = GetParam();
+    TempDir dir("golden_" + c.id);
+    RunResult rr;
+    std::vector<float> ours = run(c, dir, {"-precision", "double", "-device", "cpu"}, rr);
+    std::string case_dir = golden_dir() + "/cases/" + c.id + "/";
+    std::vector<float> ref = floats(read_file(case_dir + "c.float.bin"));
+    ASSERT_EQ(ours.size(), ref.size());
+    Agreement a = compare(ours, ref);
+    std::printf("[parity double] %-28s corr=%.10f sum_ratio-1=%+.3e maxrel=%.3e\n", c.id.c_str(), a.corr,
+                a.sum_ratio - 1, a.max_rel);
+    EXPECT_GE(a.corr, 0.99999) << c.id;
+    EXPECT_LE(std::fabs(a.sum_ratio - 1), 1e-5) << c.id;
+
+    for (const std::string& f : c.outputs) {
+        if (f == "c.float.bin") continue;
+        std::string theirs = read_file(case_dir + f), mine = read_file(dir.file(f));
+        ASSERT_FALSE(mine.empty()) << c.id << ": we did not write " << f;
+        if (f.size() > 4 && f.compare(f.size() - 4, 4, ".img") == 0) {
+            ASSERT_EQ(mine.size(), theirs.size()) << c.id << " " << f;
+            EXPECT_TRUE(mine.compare(512, std::string::npos, theirs, 512, std::string::npos) == 0)
+                << c.id << ": " << f << " pixel data differs";
+            EXPECT_EQ(mine.substr(0, 512), theirs.substr(0, 512)) << c.id << ": " << f << " header differs";
+        } else {
+            EXPECT_TRUE(mine == theirs) << c.id << ": " << f << " differs";
+        }
+        std::printf("[parity double] %-28s %s byte-identical: %s\n", c.id.c_str(), f.c_str(),
+                    mine == theirs ? "yes" : "no");
+    }
+
+    // the statistics lines C printed
+    std::string c_out = read_file(case_dir + "c.stdout.txt");
+    for (const char* prefix : {"max_I = ", "mean= "}) {
+        EXPECT_EQ(line_starting(rr.out, prefix), line_starting(c_out, prefix)) << c.id;
+    }
+}
+
+TEST_P(Golden, FloatPrecisionMeetsItsThresholds) {
+    const Case& c = GetParam();
+    TempDir dir("goldenf_" + c.id);
+    RunResult rr;
+    std::vector<float> ours = run(c, dir, {"-precision", "float", "-device", "cpu"}, rr);
+    std::vector<float> ref = floats(read_file(golden_dir() + "/cases/" + c.id + "/c.float.bin"));
+    ASSERT_EQ(ours.size(), ref.size());
+    Agreement a = compare(ours, ref);
+    std::printf("[parity float]  %-28s corr=%.10f sum_ratio-1=%+.3e maxrel=%.3e\n", c.id.c_str(), a.corr,
+                a.sum_ratio - 1, a.max_rel);
+    EXPECT_GE(a.corr, 0.9999) << c.id;
+    EXPECT_LE(std::fabs(a.sum_ratio - 1), 1e-3) << c.id;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, Golden, testing::ValuesIn(load_cases()), name_of);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Golden);
+
+}  // namespace
