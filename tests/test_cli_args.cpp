@@ -1,0 +1,134 @@
+// The command line: C's flag names, units, side effects in command-line
+// order, and clear errors naming the flag.
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+
+#include "cli/args.hpp"
+#include "engine/units.hpp"
+
+using namespace nb;
+
+namespace {
+
+ParsedArgs parse(std::initializer_list<const char*> args) {
+    std::vector<const char*> argv{"nanoBragg"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return parse_args((int)argv.size(), argv.data());
+}
+
+std::string error_of(std::initializer_list<const char*> args) {
+    try {
+        parse(args);
+    } catch (const UsageError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST(CliArgs, TranslatesSingleDashLongFlagsButNotNumbers) {
+    auto t = translate_flags({"-hkl", "x.hkl", "-N", "5", "-misset", "-89.9", "-1e-3", ".5", "--device"});
+    std::vector<std::string> expect{"--hkl", "x.hkl", "-N", "5", "--misset", "-89.9", "-1e-3", ".5", "--device"};
+    EXPECT_EQ(t, expect);
+}
+
+TEST(CliArgs, ConvertsUnitsAsC) {
+    SimConfig c = parse({"-distance", "100", "-lambda", "1.5", "-pixel", "0.172", "-twotheta", "20", "-dispersion", "2",
+                         "-divergence", "0.3", "-detector_thick", "450", "-water", "100", "-dmin", "2", "-beamsize", "0.05"})
+                      .config;
+    EXPECT_DOUBLE_EQ(c.distance, 0.1);
+    EXPECT_DOUBLE_EQ(c.lambda0, 1.5e-10);
+    EXPECT_DOUBLE_EQ(c.pixel_size, 0.172e-3);
+    EXPECT_DOUBLE_EQ(c.twotheta, 20 / RTD);
+    EXPECT_DOUBLE_EQ(c.dispersion, 0.02);
+    EXPECT_DOUBLE_EQ(c.hdivrange, 0.3e-3);
+    EXPECT_DOUBLE_EQ(c.vdivrange, 0.3e-3);
+    EXPECT_DOUBLE_EQ(c.detector_thick, 450e-6);
+    EXPECT_DOUBLE_EQ(c.water_size, 100e-6);
+    EXPECT_DOUBLE_EQ(c.dmin, 2e-10);
+    EXPECT_DOUBLE_EQ(c.beamsize, 0.05e-3);
+    EXPECT_DOUBLE_EQ(parse({"-energy", "12398.42"}).config.lambda0, 1e-10);
+    EXPECT_DOUBLE_EQ(parse({"-detector_abs", "500"}).config.detector_mu, 1.0 / 500e-6);
+    SimConfig inf = parse({"-detector_thick", "100", "-detector_abs", "inf"}).config;
+    EXPECT_EQ(inf.detector_mu, 0.0);
+    EXPECT_EQ(inf.detector_thick, 0.0);
+}
+
+TEST(CliArgs, LaterFlagsWinAndSideEffectsFollowCommandLineOrder) {
+    EXPECT_EQ(parse({"-distance", "100", "-twotheta", "12"}).config.pivot, Pivot::Sample);
+    EXPECT_EQ(parse({"-twotheta", "12", "-distance", "100"}).config.pivot, Pivot::Beam);
+    EXPECT_EQ(parse({"-xds", "-pivot", "beam"}).config.pivot, Pivot::Beam);
+    EXPECT_EQ(parse({"-pivot", "beam", "-xds"}).config.pivot, Pivot::Sample);
+    SimConfig c = parse({"-N", "5", "-Nb", "7", "-lambda", "1", "-wave", "2"}).config;
+    EXPECT_EQ(c.Na, 5);
+    EXPECT_EQ(c.Nb, 7);
+    EXPECT_DOUBLE_EQ(c.lambda0, 2e-10);
+    EXPECT_EQ(parse({"-detpixels", "100", "-detpixels_s", "50"}).config.spixels, 50);
+}
+
+TEST(CliArgs, VectorsMissetCellAndRoi) {
+    SimConfig c = parse({"-misset", "-89.968546", "-31.328953", "177.753396", "-cell", "70", "80", "90", "75", "85", "95",
+                         "-pix0_vector", "0.1", "0.0128", "-0.0128", "-roi", "1", "2", "3", "4"})
+                      .config;
+    EXPECT_EQ(c.misset_mode, 1);
+    EXPECT_DOUBLE_EQ(c.misset_rot[0], -89.968546 / RTD);
+    EXPECT_DOUBLE_EQ(c.misset_rot[2], 177.753396 / RTD);
+    EXPECT_TRUE(c.user_cell);
+    EXPECT_DOUBLE_EQ(c.cell_gamma, 95 / RTD);
+    EXPECT_EQ(c.convention, Convention::Custom);
+    EXPECT_DOUBLE_EQ(c.pix0.z, -0.0128);
+    EXPECT_EQ(c.roi_ymax, 4);
+    SimConfig r = parse({"-misset", "random", "-misset_seed", "12345"}).config;
+    EXPECT_EQ(r.misset_mode, -1);
+    ASSERT_TRUE(r.misset_seed.has_value());
+    EXPECT_EQ(*r.misset_seed, -12345);
+}
+
+TEST(CliArgs, SeedsAreStoredNegatedAsC) {
+    SimConfig c = parse({"-seed", "42", "-mosaic_seed", "4242"}).config;
+    EXPECT_EQ(*c.seed, -42);
+    EXPECT_EQ(c.mosaic_seed, -4242);
+    EXPECT_EQ(SimConfig{}.mosaic_seed, -12345678);
+}
+
+TEST(CliArgs, OutputFlagsAndSwitches) {
+    SimConfig c = parse({"-floatimage", "f.bin", "-intfile", "i.img", "-noisefile", "n.img", "-nopgm", "-scale", "10",
+                         "-adc", "20", "-oversample_thick", "-nopolar", "-round_xtal", "-nointerpolate"})
+                      .config;
+    EXPECT_EQ(c.float_file, "f.bin");
+    EXPECT_EQ(c.int_file, "i.img");
+    EXPECT_EQ(c.noise_file, "n.img");
+    EXPECT_FALSE(c.write_pgm);
+    EXPECT_DOUBLE_EQ(c.intfile_scale, 10);
+    EXPECT_DOUBLE_EQ(c.adc_offset, 20);
+    EXPECT_TRUE(c.oversample_thick);
+    EXPECT_TRUE(c.nopolar);
+    EXPECT_EQ(c.xtal_shape, XtalShape::Round);
+    EXPECT_EQ(c.interpolate, 0);
+}
+
+TEST(CliArgs, ErrorsNameTheFlag) {
+    EXPECT_NE(error_of({"-foo", "3"}).find("-foo: unknown flag"), std::string::npos);
+    EXPECT_NE(error_of({"-N", "abc"}).find("-N"), std::string::npos);
+    EXPECT_NE(error_of({"-cell", "100", "100", "-N", "5"}).find("-cell: needs 6 numbers"), std::string::npos);
+    EXPECT_NE(error_of({"-detpixels", "0"}).find("-detpixels"), std::string::npos);
+    EXPECT_NE(error_of({"-detpixels_f", "-5"}).find("-detpixels_f"), std::string::npos);
+    EXPECT_NE(error_of({"-lambda", "0"}).find("-lambda"), std::string::npos);
+    EXPECT_NE(error_of({"-distance", "-10"}).find("-distance"), std::string::npos);
+    EXPECT_NE(error_of({"-pivot", "middle"}).find("-pivot"), std::string::npos);
+    EXPECT_NE(error_of({"-misset", "1", "2"}).find("-misset"), std::string::npos);
+    EXPECT_NE(error_of({"-precision", "half"}).find("-precision"), std::string::npos);
+    EXPECT_NE(error_of({"-hkl"}).find("-hkl"), std::string::npos);
+    // messages use the user's spelling, never CLI11's "--"
+    EXPECT_EQ(error_of({"-N", "abc"}).find("--"), std::string::npos);
+}
+
+TEST(CliArgs, HelpListsFlagsWithUnits) {
+    ParsedArgs h = parse({"-h"});
+    EXPECT_TRUE(h.help);
+    EXPECT_NE(h.help_text.find("-distance"), std::string::npos);
+    EXPECT_NE(h.help_text.find("(mm"), std::string::npos);
+    EXPECT_EQ(h.help_text.find("--distance"), std::string::npos);
+}

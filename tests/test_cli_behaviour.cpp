@@ -1,0 +1,130 @@
+// The CLI as a user meets it: exit codes, messages naming the flag or file,
+// no output written on failure, existing files never clobbered by a failed run.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/run_cli.hpp"
+
+using namespace nbtest;
+
+namespace {
+
+const std::vector<std::string> kSmall = {"-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100",
+                                         "-N", "5", "-detpixels", "32", "-distance", "100", "-seed", "1"};
+
+std::vector<std::string> with(std::vector<std::string> a, std::initializer_list<std::string> more) {
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
+}
+
+void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+bool no_images(const TempDir& d) {
+    for (const char* f : {"floatimage.bin", "intimage.img", "noiseimage.img", "image.pgm", "out.bin"})
+        if (std::filesystem::exists(d.file(f))) return false;
+    return true;
+}
+
+}  // namespace
+
+TEST(CliBehaviour, WritesCsDefaultFilesAndStatistics) {
+    TempDir d("cli_ok");
+    RunResult r = run_cli(kSmall, d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(std::filesystem::file_size(d.file("floatimage.bin")), 32u * 32u * 4u);
+    EXPECT_EQ(std::filesystem::file_size(d.file("intimage.img")), 512u + 32u * 32u * 2u);
+    EXPECT_EQ(std::filesystem::file_size(d.file("noiseimage.img")), 512u + 32u * 32u * 2u);
+    EXPECT_TRUE(std::filesystem::exists(d.file("image.pgm")));
+    EXPECT_NE(r.out.find("max_I = "), std::string::npos);
+    EXPECT_NE(r.out.find("mean= "), std::string::npos);
+}
+
+TEST(CliBehaviour, BadFlagsExitTwoNamingTheFlagAndWriteNothing) {
+    struct Bad {
+        std::vector<std::string> args;
+        std::string expect;
+    };
+    std::vector<Bad> cases = {
+        {with(kSmall, {"-bogus", "1"}), "-bogus"},
+        {with(kSmall, {"-N", "five"}), "-N"},
+        {with(kSmall, {"-detpixels", "-3"}), "-detpixels"},
+        {with(kSmall, {"-lambda", "0"}), "-lambda"},
+        {with(kSmall, {"-distance", "0"}), "-distance"},
+        {{"-cell", "100", "100", "100", "-default_F", "1"}, "-cell"},
+        {{"-default_F", "1"}, "-cell"},
+        {{"-cell", "100", "100", "100", "90", "90", "90"}, "-hkl"},
+        {with(kSmall, {"-hkl", "/nonexistent/F.hkl"}), "/nonexistent/F.hkl"},
+        {with(kSmall, {"-mat", "/nonexistent/A.mat"}), "/nonexistent/A.mat"},
+        {with(kSmall, {"-sourcefile", "/nonexistent/s.txt"}), "/nonexistent/s.txt"},
+        {with(kSmall, {"-device", "tpu"}), "-device"},
+    };
+    for (const Bad& b : cases) {
+        TempDir d("cli_bad");
+        RunResult r = run_cli(b.args, d.path.string());
+        EXPECT_EQ(r.exit_code, 2) << b.expect;
+        EXPECT_NE(r.err.find(b.expect), std::string::npos) << "stderr: " << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n') <= 2, true) << r.err;
+        EXPECT_TRUE(no_images(d)) << b.expect;
+    }
+}
+
+TEST(CliBehaviour, MalformedInputFilesAreRefusedWithTheirName) {
+    TempDir d("cli_files");
+    write_text(d.file("short.hkl"), "1 2 3 100\n4 5\n");
+    write_text(d.file("text.hkl"), "1 2 3 abc\n");
+    write_text(d.file("bad.mat"), "0.01 0 0\n0 0.01\n");
+    write_text(d.file("empty.txt"), "\n\n");
+    write_text(d.file("mask.img"), "{\nHEADER_BYTES=512;\nDIM=2;\nSIZE1=64;\nSIZE2=64;\n}");
+    std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {with(kSmall, {"-hkl", d.file("short.hkl")}), "short.hkl' line 2"},
+        {with(kSmall, {"-hkl", d.file("text.hkl")}), "'abc' is not a number"},
+        {with(kSmall, {"-mat", d.file("bad.mat")}), "needs 9"},
+        {with(kSmall, {"-sourcefile", d.file("empty.txt")}), "no data rows"},
+        {with(kSmall, {"-mask", d.file("mask.img")}), "-mask"},
+    };
+    for (const auto& [args, expect] : cases) {
+        RunResult r = run_cli(args, d.path.string());
+        EXPECT_EQ(r.exit_code, 2) << expect;
+        EXPECT_NE(r.err.find(expect), std::string::npos) << "stderr: " << r.err;
+        EXPECT_FALSE(std::filesystem::exists(d.file("floatimage.bin"))) << expect;
+    }
+}
+
+TEST(CliBehaviour, FailedRunLeavesExistingFilesUntouched) {
+    TempDir d("cli_keep");
+    write_text(d.file("floatimage.bin"), "precious");
+    // the noise file's folder does not exist: the run fails after rendering
+    RunResult r = run_cli(with(kSmall, {"-noisefile", "missing_dir/noise.img"}), d.path.string());
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("missing_dir/noise.img"), std::string::npos) << r.err;
+    EXPECT_EQ(read_file(d.file("floatimage.bin")), "precious");
+    EXPECT_FALSE(std::filesystem::exists(d.file("intimage.img")));
+    for (const auto& entry : std::filesystem::directory_iterator(d.path))
+        EXPECT_EQ(entry.path().filename().string().find(".partial"), std::string::npos) << entry.path();
+}
+
+TEST(CliBehaviour, FdumpCacheIsWrittenAndReadBack) {
+    TempDir d("cli_fdump");
+    write_text(d.file("F.hkl"), "# comment\n0 0 1 50 0.5\n1 2 3 100\n\n-1 0 2 25\n");
+    RunResult first = run_cli(with(kSmall, {"-hkl", "F.hkl", "-floatfile", "a.bin"}), d.path.string());
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    ASSERT_TRUE(std::filesystem::exists(d.file("Fdump.bin")));
+    RunResult second = run_cli(with(kSmall, {"-floatfile", "b.bin"}), d.path.string());
+    ASSERT_EQ(second.exit_code, 0) << second.err;
+    EXPECT_EQ(read_file(d.file("a.bin")), read_file(d.file("b.bin")));
+}
+
+TEST(CliBehaviour, DeviceCudaWithoutGpuIsAnErrorAndAutoFallsBack) {
+    TempDir d("cli_dev");
+    RunResult autor = run_cli(with(kSmall, {"-device", "auto"}), d.path.string());
+    ASSERT_EQ(autor.exit_code, 0) << autor.err;
+    if (autor.out.find("rendered on cuda") != std::string::npos) GTEST_SKIP() << "a GPU is present";
+    EXPECT_NE(autor.out.find("no CUDA GPU found: rendering on the CPU"), std::string::npos);
+    TempDir d2("cli_dev2");
+    RunResult cuda = run_cli(with(kSmall, {"-device", "cuda"}), d2.path.string());
+    EXPECT_EQ(cuda.exit_code, 2);
+    EXPECT_NE(cuda.err.find("-device cuda"), std::string::npos) << cuda.err;
+    EXPECT_TRUE(no_images(d2));
+}
