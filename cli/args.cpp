@@ -306,6 +306,9 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help) {
         c.pgm_file = v;
         c.write_pgm = true;
     });
+    t.text("--pngfile,--pngimage", "PNG preview: dark spots on white, sqrt scale (not written by default)",
+           [&](const std::string& v) { c.png_file = v; });
+    t.number("--pngscale", "PNG intensity shown black (default: 99.9th percentile)", [&](double v) { c.png_level = v; });
     t.flag("--nonoise", "do not write the noise image", [&] { c.write_noise = false; });
     t.flag("--nopgm", "do not write the PGM image", [&] { c.write_pgm = false; });
     t.number("--scale", "intfile scale (default 55000/max)", [&](double v) { c.intfile_scale = v; });

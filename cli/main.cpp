@@ -9,6 +9,7 @@
 #include "cli/args.hpp"
 #include "cli/report.hpp"
 #include "engine/image_io.hpp"
+#include "engine/png_preview.hpp"
 #include "engine/render.hpp"
 #include "engine/setup.hpp"
 #include "kernels/cuda_launcher.hpp"
@@ -70,6 +71,12 @@ int run(int argc, char** argv) {
         std::printf("%.0f photons on noise image (%d overloads)\n", photons, overloads);
         files.push_back({cfg.noise_file, "-noisefile", nb::smv_bytes(e, noise)});
     }
+    if (!cfg.png_file.empty()) {
+        double level = cfg.png_level > 0 ? cfg.png_level : nb::png_default_white_level(r.image);
+        files.push_back({cfg.png_file, "-pngfile",
+                         nb::png_preview_bytes(r.image, e.det.fpixels, e.det.spixels, level)});
+        std::printf("png_level = %g\n", level);
+    }
     nb::commit_outputs(files);
     for (const auto& f : files) std::printf("wrote %s (%zu bytes)\n", f.path.c_str(), f.bytes.size());
     return 0;
@@ -81,6 +88,12 @@ int main(int argc, char** argv) {
     spdlog::set_pattern("%v");
     try {
         return run(argc, argv);
+    } catch (const nb::MissingInput& e) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "nanoBragg: error: %s\n", e.what());
+        std::fprintf(stderr, "usage: nanoBragg -hkl Fs.hkl -mat auto.mat (or -cell a b c al be ga, -default_F F) ...\n");
+        std::fprintf(stderr, "run 'nanoBragg -h' for the list of flags\n");
+        return 2;
     } catch (const nb::UsageError& e) {
         std::fflush(stdout);
         std::fprintf(stderr, "nanoBragg: error: %s\n", e.what());

@@ -37,6 +37,8 @@ struct SimConfig {
     std::string int_file = "intimage.img";
     std::string noise_file = "noiseimage.img";
     std::string pgm_file = "image.pgm";
+    std::string png_file;      // -pngfile (ours): preview image, none by default
+    double png_level = 0;      // -pngscale: intensity shown black (<=0: auto)
     bool write_int = true;
     bool write_pgm = true;
     bool write_noise = true;   // -nonoise turns off

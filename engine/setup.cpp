@@ -116,10 +116,10 @@ Experiment prepare_experiment(const SimConfig& cfg_in) {
     SimConfig cfg = cfg_in;
 
     if (cfg.hkl_file.empty() && cfg.default_F == 0.0 && !file_exists(cfg.fdump_file)) {
-        throw std::runtime_error("-hkl: no structure factors: give -hkl FILE or -default_F F");
+        throw MissingInput("-hkl: no structure factors: give -hkl FILE or -default_F F");
     }
     if (cfg.mat_file.empty() && !(cfg.user_cell && cfg.cell_a != 0.0)) {
-        throw std::runtime_error("-cell: no unit cell: give -cell a b c alpha beta gamma or -mat FILE");
+        throw MissingInput("-cell: no unit cell: give -cell a b c alpha beta gamma or -mat FILE");
     }
 
     resolve_fluence(e, cfg);

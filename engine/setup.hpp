@@ -3,12 +3,19 @@
 // random draw into the mosaic domains and on to the noise image).
 #pragma once
 
+#include <stdexcept>
+
 #include "engine/config.hpp"
 #include "engine/experiment.hpp"
 
 namespace nb {
 
-// Throws std::runtime_error (message names the flag or file) on bad input.
+// The command line lacks a required input (structure factors or a unit cell).
+struct MissingInput : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Throws MissingInput, or std::runtime_error naming the flag or file, on bad input.
 Experiment prepare_experiment(const SimConfig& cfg);
 
 }  // namespace nb

@@ -8,6 +8,6 @@ mkdir -p demo
 cd demo
 ../build/bin/nanoBragg -cell 79.1 79.1 38.4 90 90 90 -default_F 100 -N 10 -lambda 1.0 \
   -distance 100 -detpixels 1024 -misset 10 20 30 -mosaic 0.2 -mosaic_dom 5 -oversample 1 \
-  -floatfile floatimage.bin -intfile intimage.img -noisefile noiseimage.img -pgmfile image.pgm -seed 1
+  -floatfile floatimage.bin -intfile intimage.img -noisefile noiseimage.img -pgmfile image.pgm -pngfile image.png -seed 1
 echo
-echo "demo images: $(pwd)/image.pgm (8-bit greyscale), intimage.img, noiseimage.img (SMV), floatimage.bin (raw float32)"
+echo "demo images: $(pwd)/image.png (preview), image.pgm, intimage.img, noiseimage.img (SMV), floatimage.bin (raw float32)"
