@@ -258,19 +258,18 @@ void to_float(const Staged& d, FloatStaged& f) {
 
 // Runs C's two-pass interpolation protocol on one executor.
 template <typename T>
-long long render_two_pass(const PixelParams<T>& p, Device device, const RenderOptions& opt, float* image) {
+long long render_two_pass(const PixelParams<T>& p, Device device, const RenderOptions& opt, float* image,
+                          DeviceStats* dstats) {
+    if (device == Device::Cuda) {
+        // the device launcher runs both passes and the reductions itself, device-resident
+        return render_image_cuda(p, image, dstats);
+    }
     InterpCutoff all{LLONG_MAX, 0};
     InterpCutoff none{-1, 0};
-    long long fail;
-    if (device == Device::Cuda) {
-        // the device launcher runs both passes itself, device-resident
-        fail = render_image_cuda(p, image, nullptr);
-    } else {
-        fail = render_image_cpu(p, all, 0, image, opt.threads, opt.progress);
-        // C switches interpolation off for the rest of the run at the first
-        // out-of-range neighbourhood: re-render every later pixel without it.
-        if (fail >= 0) render_image_cpu(p, none, fail + 1, image, opt.threads, nullptr);
-    }
+    long long fail = render_image_cpu(p, all, 0, image, opt.threads, opt.progress);
+    // C switches interpolation off for the rest of the run at the first
+    // out-of-range neighbourhood: re-render every later pixel without it.
+    if (fail >= 0) render_image_cpu(p, none, fail + 1, image, opt.threads, nullptr);
     return fail;
 }
 
@@ -285,14 +284,31 @@ RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
     r.backend = device == Device::Cuda ? "cuda" : "cpu";
     r.backend += opt.precision == Precision::Float ? "/float" : "/double";
     r.image.assign((size_t)e.det.fpixels * e.det.spixels, 0.0f);
+    DeviceStats ds;
+    DeviceStats* dstats = device == Device::Cuda ? &ds : nullptr;
     if (opt.precision == Precision::Float) {
         FloatStaged fs;
         to_float(st, fs);
-        r.interp_disabled_at = render_two_pass(fs.p, device, opt, r.image.data());
+        r.interp_disabled_at = render_two_pass(fs.p, device, opt, r.image.data(), dstats);
     } else {
-        r.interp_disabled_at = render_two_pass(st.p, device, opt, r.image.data());
+        r.interp_disabled_at = render_two_pass(st.p, device, opt, r.image.data(), dstats);
     }
     r.stats = image_stats(e, r.image);
+    if (dstats) {
+        // max, its position, sum and sum of squares come from the device reduction
+        // (deterministic: C's first-maximum rule is part of the combine step)
+        const int os = e.samp.oversample;
+        const double sub = e.det.pixel_size / os;
+        r.stats.max_I = ds.max_I;
+        r.stats.max_I_x = ds.max_index < 0 ? 0.0 : sub * ((ds.max_index % e.det.fpixels) * os + os - 1) + sub / 2.0;
+        r.stats.max_I_y = ds.max_index < 0 ? 0.0 : sub * ((ds.max_index / e.det.fpixels) * os + os - 1) + sub / 2.0;
+        r.stats.sum = ds.sum;
+        r.stats.counted = ds.counted;
+        long long n = ds.counted <= 0 ? 1 : ds.counted;
+        r.stats.mean = ds.sum / n;
+        if (n <= 1) n = 2;
+        r.stats.rms = std::sqrt(ds.sumsqr / (n - 1));
+    }
     return r;
 }
 

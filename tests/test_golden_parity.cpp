@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "kernels/cuda_launcher.hpp"
 #include "tests/mini_json.hpp"
 #include "tests/run_cli.hpp"
 
@@ -155,6 +156,41 @@ TEST_P(Golden, FloatPrecisionMeetsItsThresholds) {
     ASSERT_EQ(ours.size(), ref.size());
     Agreement a = compare(ours, ref);
     std::printf("[parity float]  %-28s corr=%.10f sum_ratio-1=%+.3e maxrel=%.3e\n", c.id.c_str(), a.corr,
+                a.sum_ratio - 1, a.max_rel);
+    EXPECT_GE(a.corr, 0.9999) << c.id;
+    EXPECT_LE(std::fabs(a.sum_ratio - 1), 1e-3) << c.id;
+}
+
+// The same suite on the GPU (issue #4); skipped cleanly on machines without one.
+TEST_P(Golden, GpuDoublePrecisionMatchesC) {
+    if (nb::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA GPU on this machine";
+    const Case& c = GetParam();
+    TempDir dir("goldeng_" + c.id);
+    RunResult rr;
+    std::vector<float> ours = run(c, dir, {"-precision", "double", "-device", "cuda"}, rr);
+    std::vector<float> ref = floats(read_file(golden_dir() + "/cases/" + c.id + "/c.float.bin"));
+    ASSERT_EQ(ours.size(), ref.size());
+    Agreement a = compare(ours, ref);
+    std::printf("[parity gpu double] %-28s corr=%.10f sum_ratio-1=%+.3e maxrel=%.3e\n", c.id.c_str(), a.corr,
+                a.sum_ratio - 1, a.max_rel);
+    EXPECT_GE(a.corr, 0.99999) << c.id;
+    EXPECT_LE(std::fabs(a.sum_ratio - 1), 1e-5) << c.id;
+    for (const std::string& f : c.outputs) {
+        if (f == "c.float.bin" || f.find("noise") != std::string::npos) continue;
+        EXPECT_EQ(read_file(dir.file(f)).size(), read_file(golden_dir() + "/cases/" + c.id + "/" + f).size()) << f;
+    }
+}
+
+TEST_P(Golden, GpuFloatPrecisionMeetsItsThresholds) {
+    if (nb::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA GPU on this machine";
+    const Case& c = GetParam();
+    TempDir dir("goldengf_" + c.id);
+    RunResult rr;
+    std::vector<float> ours = run(c, dir, {"-precision", "float", "-device", "cuda"}, rr);
+    std::vector<float> ref = floats(read_file(golden_dir() + "/cases/" + c.id + "/c.float.bin"));
+    ASSERT_EQ(ours.size(), ref.size());
+    Agreement a = compare(ours, ref);
+    std::printf("[parity gpu float]  %-28s corr=%.10f sum_ratio-1=%+.3e maxrel=%.3e\n", c.id.c_str(), a.corr,
                 a.sum_ratio - 1, a.max_rel);
     EXPECT_GE(a.corr, 0.9999) << c.id;
     EXPECT_LE(std::fabs(a.sum_ratio - 1), 1e-3) << c.id;
