@@ -161,6 +161,8 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help) {
               [&](int v) { c.misset_seed = -(long)v; });
     t.flag("--interpolate", "tricubic interpolation of F between reflections (default: on when any N <= 2)",
            [&] { c.interpolate = 1; });
+    t.flag("--exact_sincg", "evaluate sin(N pi h)/sin(pi h) exactly as C does: bit-for-bit C images, slower",
+           [&] { c.exact_sincg = true; });
     t.flag("--nointerpolate", "nearest-reflection F only", [&] { c.interpolate = 0; });
 
     // ---- spindle ----

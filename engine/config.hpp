@@ -62,6 +62,7 @@ struct SimConfig {
     long mosaic_seed = -12345678;  // stored as C stores it (negated user value)
     std::optional<long> misset_seed;  // unset: same as seed
     int interpolate = 2;           // 2 auto, 1 on, 0 off
+    bool exact_sincg = false;      // -exact_sincg: C's sin(N x)/sin(x) verbatim (bit parity, slower)
 
     // ---- spindle ----
     double phi0 = 0.0, phistep = -1.0, osc = -1.0;  // radians

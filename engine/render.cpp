@@ -104,8 +104,16 @@ void stage(const Experiment& e, Staged& st) {
     p.polarization = e.cfg.polarization;
     p.polar_vector = d.polar;
 
-    st.cells = stage_cell_table(e, false);
-    st.cells_first = stage_cell_table(e, true);
+    // the kernel reads the cell tables structure-of-arrays (vector loads per component)
+    auto soa = [](const std::vector<double>& aos) {
+        const size_t pairs = aos.size() / 9;
+        std::vector<double> out(aos.size());
+        for (size_t j = 0; j < pairs; ++j)
+            for (size_t c = 0; c < 9; ++c) out[c * pairs + j] = aos[9 * j + c];
+        return out;
+    };
+    st.cells = soa(stage_cell_table(e, false));
+    st.cells_first = soa(stage_cell_table(e, true));
     p.phisteps = s.phisteps;
     p.mosaic_domains = s.mosaic_domains;
     p.cells = st.cells.data();
@@ -124,6 +132,7 @@ void stage(const Experiment& e, Staged& st) {
     p.lattice.a_star = x.a_star;
     p.lattice.b_star = x.b_star;
     p.lattice.c_star = x.c_star;
+    p.lattice.c_exact_sincg = e.cfg.exact_sincg;
 
     const HklGrid& g = e.hkl;
     p.hkl.F = g.F.empty() ? nullptr : g.F.data();
@@ -243,6 +252,7 @@ void to_float(const Staged& d, FloatStaged& f) {
     q.lattice.fudge = (float)p.lattice.fudge;
     q.lattice.a_star = narrow(p.lattice.a_star); q.lattice.b_star = narrow(p.lattice.b_star);
     q.lattice.c_star = narrow(p.lattice.c_star);
+    q.lattice.c_exact_sincg = p.lattice.c_exact_sincg;
     size_t nF = (size_t)p.hkl.h_range * p.hkl.k_range * p.hkl.l_range;
     if (p.hkl.F) f.F = narrow(p.hkl.F, nF);
     q.hkl.F = p.hkl.F ? f.F.data() : nullptr;

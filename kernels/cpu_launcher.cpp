@@ -1,17 +1,24 @@
-#include "kernels/cpu_launcher.hpp"
-
+// Compiled once per vector ISA (see CMakeLists.txt): NB_CPU_ISA names the
+// namespace of this copy; kernels/cpu_dispatch.cpp picks one at run time.
 #include <omp.h>
 
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <functional>
+
+#include "kernels/pixel_physics.hpp"
+
+#ifndef NB_CPU_ISA
+#define NB_CPU_ISA generic
+#endif
 
 namespace nb {
+namespace NB_CPU_ISA {
 
 template <typename T>
-long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel,
-                           float* image, int threads,
-                           const std::function<void(double)>& progress) {
+long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
+                           int threads, const std::function<void(double)>& progress) {
     const int s_lo = std::max(p.roi_ymin, 0), s_hi = std::min(p.roi_ymax, p.spixels - 1);
     const int f_lo = std::max(p.roi_xmin, 0), f_hi = std::min(p.roi_xmax, p.fpixels - 1);
     long long first_failure = LLONG_MAX;
@@ -36,9 +43,10 @@ long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long lo
     return first_failure == LLONG_MAX ? -1 : first_failure;
 }
 
-template long long render_image_cpu<double>(const PixelParams<double>&, InterpCutoff, long long, float*,
-                                            int, const std::function<void(double)>&);
-template long long render_image_cpu<float>(const PixelParams<float>&, InterpCutoff, long long, float*,
-                                           int, const std::function<void(double)>&);
+template long long render_image_cpu<double>(const PixelParams<double>&, InterpCutoff, long long, float*, int,
+                                            const std::function<void(double)>&);
+template long long render_image_cpu<float>(const PixelParams<float>&, InterpCutoff, long long, float*, int,
+                                           const std::function<void(double)>&);
 
+}  // namespace NB_CPU_ISA
 }  // namespace nb

@@ -11,6 +11,9 @@ namespace nb {
 // alone. Returns the lowest image index whose render hit an out-of-range
 // tricubic neighbourhood, or -1. `progress` (may be empty) is called from one
 // thread with the fraction of rows done.
+// The vector ISA the CPU executor uses on this machine: generic, avx2 or avx512.
+const char* cpu_isa();
+
 template <typename T>
 long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel,
                            float* image, int threads,

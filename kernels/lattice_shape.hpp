@@ -17,23 +17,47 @@ struct LatticeParams {
     // Unrotated reciprocal cell (1/Angstrom): C measures spot radius for the
     // round/gauss/tophat shapes with the phi=0, mosaic-free reciprocal cell.
     Vec3<T> a_star, b_star, c_star;
+    // true: sin(N pi h)/sin(pi h) exactly as C evaluates it (bit-for-bit parity,
+    // about 2x slower); false: the fractional-index form sincg_frac.
+    bool c_exact_sincg = false;
 };
+
+// F_latt for the square (parallelepiped) crystal on a block of n indices,
+// written without branches so the compiler vectorizes it across mosaic
+// domains and phi steps (CPU executor; the GPU runs one index per thread).
+template <typename T>
+NB_HD_INLINE void square_lattice_block(const LatticeParams<T>& p, const T* h, const T* k, const T* l, int n,
+                                       T* F_latt) {
+    const T Na = p.Na, Nb = p.Nb, Nc = p.Nc;
+    const bool ua = Na > 1, ub = Nb > 1, uc = Nc > 1;
+#if !defined(__CUDA_ARCH__)
+#pragma omp simd
+#endif
+    for (int j = 0; j < n; ++j) {
+        T fa = sincg_frac(h[j], Na), fb = sincg_frac(k[j], Nb), fc = sincg_frac(l[j], Nc);
+        T F = T(1);
+        F = ua ? F * fa : F;
+        F = ub ? F * fb : F;
+        F = uc ? F * fc : F;
+        F_latt[j] = F;
+    }
+}
 
 template <typename T>
 NB_HD_INLINE T lattice_factor(const LatticeParams<T>& p, T h, T k, T l, int h0, int k0, int l0) {
     const T pi = T(M_PI);
     if (p.shape == Shape::Square) {
         T F = T(1);
-        if constexpr (sizeof(T) < sizeof(double)) {
-            // float mode: fractional-index form (the double path keeps C's exact formula)
-            if (p.Na > 1) F *= sincg_reduced(h, h0, (int)p.Na);
-            if (p.Nb > 1) F *= sincg_reduced(k, k0, (int)p.Nb);
-            if (p.Nc > 1) F *= sincg_reduced(l, l0, (int)p.Nc);
+        if (p.c_exact_sincg) {
+            // C's formula, argument for argument (reference/validation mode)
+            if (p.Na > 1) F *= sincg(pi * h, p.Na);
+            if (p.Nb > 1) F *= sincg(pi * k, p.Nb);
+            if (p.Nc > 1) F *= sincg(pi * l, p.Nc);
             return F;
         }
-        if (p.Na > 1) F *= sincg(pi * h, p.Na);
-        if (p.Nb > 1) F *= sincg(pi * k, p.Nb);
-        if (p.Nc > 1) F *= sincg(pi * l, p.Nc);
+        if (p.Na > 1) F *= sincg_frac(h, p.Na);
+        if (p.Nb > 1) F *= sincg_frac(k, p.Nb);
+        if (p.Nc > 1) F *= sincg_frac(l, p.Nc);
         return F;
     }
     T dh = h - h0, dk = k - k0, dl = l - l0;

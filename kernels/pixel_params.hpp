@@ -35,8 +35,8 @@ struct PixelParams {
     T polarization = 0;  // Kahn factor
     Vec3<T> polar_vector;
 
-    // crystal: real-space a,b,c (m) for every (phi step, mosaic domain), 9 per pair,
-    // phi-major. `cells_first` holds the table C effectively uses in the very first
+    // crystal: real-space a,b,c (m) for every (phi step, mosaic domain), phi-major,
+    // structure-of-arrays: component c (ax ay az bx .. cz) of pair j at c*pairs + j. `cells_first` holds the table C effectively uses in the very first
     // phi sweep of the image (see docs/parity.md, "phi carry-over").
     int phisteps = 1, mosaic_domains = 1;
     const T* cells = nullptr;

@@ -22,6 +22,31 @@ struct InterpCutoff {
     long long eval;
 };
 
+// Sweep block: (phi, mosaic) pairs handled together. On the GPU one thread's
+// arrays live in registers/local memory, so the block is small there.
+#if defined(__CUDA_ARCH__)
+constexpr int kSweepBlock = 8;
+#else
+constexpr int kSweepBlock = 64;
+#endif
+
+// Miller indices h = a.S, k = b.S, l = c.S for sweep entries [base, base+n);
+// the cell table is structure-of-arrays: component c of entry j at c*count + j.
+template <typename T>
+NB_HD_INLINE void miller_block(const T* table, int count, int base, int n, const Vec3<T>& S, T* h, T* k, T* l) {
+    const T *ax = table + base, *ay = ax + count, *az = ay + count;
+    const T *bx = az + count, *by = bx + count, *bz = by + count;
+    const T *cx = bz + count, *cy = cx + count, *cz = cy + count;
+#if !defined(__CUDA_ARCH__)
+#pragma omp simd
+#endif
+    for (int j = 0; j < n; ++j) {
+        h[j] = ax[j] * S.x + ay[j] * S.y + az[j] * S.z;
+        k[j] = bx[j] * S.x + by[j] * S.y + bz[j] * S.z;
+        l[j] = cx[j] * S.x + cy[j] * S.y + cz[j] * S.z;
+    }
+}
+
 struct PixelResult {
     double value;
     long long first_interp_failure;  // eval index, or -1
@@ -132,39 +157,46 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
 
                     const T* table = first_sweep ? p.cells_first : p.cells;
                     first_sweep = false;
-                    long long e = eval;
-                    for (int pm = 0; pm < per_source; ++pm, ++e) {
-                        const T* cell = table + 9 * pm;
-                        Vec3<T> a{cell[0], cell[1], cell[2]};
-                        Vec3<T> b{cell[3], cell[4], cell[5]};
-                        Vec3<T> c{cell[6], cell[7], cell[8]};
-                        T h = dot(a, scattering);
-                        T k = dot(b, scattering);
-                        T l = dot(c, scattering);
-                        int h0 = (int)std::ceil(h - T(0.5));
-                        int k0 = (int)std::ceil(k - T(0.5));
-                        int l0 = (int)std::ceil(l - T(0.5));
-
-                        T F_latt = lattice_factor(p.lattice, h, k, l, h0, k0, l0);
-                        if (F_latt == T(0) && !p.water) continue;
-
-                        if (interp && interp_limited && e >= cutoff.eval) interp = false;
-                        T F_cell;
-                        if (interp && interpolation_out_of_range(p.hkl, h, k, l)) {
-                            interp = false;
-                            if (out.first_interp_failure < 0) out.first_interp_failure = e;
-                        }
-                        if (interp) {
-                            F_cell = lookup_tricubic(p.hkl, h, k, l);
+                    // the (phi, mosaic) sweep, in blocks: Miller indices and F_latt for a
+                    // block first (vectorized on the CPU), then F and the running sum in
+                    // C's order
+                    for (int base = 0; base < per_source; base += kSweepBlock) {
+                        const int n = per_source - base < kSweepBlock ? per_source - base : kSweepBlock;
+                        T hb[kSweepBlock], kb[kSweepBlock], lb[kSweepBlock], fl[kSweepBlock];
+                        miller_block(table, per_source, base, n, scattering, hb, kb, lb);
+                        if (p.lattice.shape == Shape::Square && !p.lattice.c_exact_sincg) {
+                            square_lattice_block(p.lattice, hb, kb, lb, n, fl);
                         } else {
-                            F_cell = lookup_nearest(p.hkl, h0, k0, l0, p.default_F);
+                            for (int j = 0; j < n; ++j) {
+                                fl[j] = lattice_factor(p.lattice, hb[j], kb[j], lb[j], (int)std::ceil(hb[j] - T(0.5)),
+                                                       (int)std::ceil(kb[j] - T(0.5)), (int)std::ceil(lb[j] - T(0.5)));
+                            }
                         }
+                        for (int j = 0; j < n; ++j) {
+                            const long long e = eval + base + j;
+                            T F_latt = fl[j];
+                            if (F_latt == T(0) && !p.water) continue;
+                            T h = hb[j], k = kb[j], l = lb[j];
 
-                        I += F_cell * F_cell * F_latt * F_latt;
-                        // C's -oversample_* flags scale the running sum, not the term.
-                        if (p.oversample_thick) I *= capture;
-                        if (p.oversample_polar) I *= polar;
-                        if (p.oversample_omega) I *= omega;
+                            if (interp && interp_limited && e >= cutoff.eval) interp = false;
+                            if (interp && interpolation_out_of_range(p.hkl, h, k, l)) {
+                                interp = false;
+                                if (out.first_interp_failure < 0) out.first_interp_failure = e;
+                            }
+                            T F_cell;
+                            if (interp) {
+                                F_cell = lookup_tricubic(p.hkl, h, k, l);
+                            } else {
+                                F_cell = lookup_nearest(p.hkl, (int)std::ceil(h - T(0.5)), (int)std::ceil(k - T(0.5)),
+                                                        (int)std::ceil(l - T(0.5)), p.default_F);
+                            }
+
+                            I += F_cell * F_cell * F_latt * F_latt;
+                            // C's -oversample_* flags scale the running sum, not the term.
+                            if (p.oversample_thick) I *= capture;
+                            if (p.oversample_polar) I *= polar;
+                            if (p.oversample_omega) I *= omega;
+                        }
                     }
                 }
             }

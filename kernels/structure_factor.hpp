@@ -15,7 +15,7 @@ struct HklGridView {
     int h_range = 0, k_range = 0, l_range = 0;  // max - min + 1
     long long hkls = 0;                          // reflections read (0: no grid)
 
-    NB_HD_INLINE T at(int h, int k, int l) const {
+    NB_HD_METHOD T at(int h, int k, int l) const {
         return F[((long long)(h - h_min) * k_range + (k - k_min)) * l_range + (l - l_min)];
     }
 };

@@ -2,6 +2,8 @@
 // serial-order switch-off of tricubic interpolation) and the phi carry-over.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
@@ -11,6 +13,7 @@
 #include "engine/render.hpp"
 #include "engine/setup.hpp"
 #include "engine/units.hpp"
+#include "kernels/cpu_launcher.hpp"
 
 using namespace nb;
 
@@ -99,4 +102,55 @@ TEST(Render, PhiZeroStepReusesTheLastRotatedCellAfterTheFirstSweep) {
     EXPECT_NE(later[0], first[0]);
     // the other steps are the same in both tables
     for (int i = 9; i < 27; ++i) EXPECT_DOUBLE_EQ(later[i], first[i]) << i;
+}
+
+namespace {
+SimConfig mosaic_case() {
+    SimConfig c;
+    c.user_cell = true;
+    c.cell_a = 70; c.cell_b = 80; c.cell_c = 90;
+    c.cell_alpha = 75 / RTD; c.cell_beta = 85 / RTD; c.cell_gamma = 95 / RTD;
+    c.default_F = 100;
+    c.Na = c.Nb = c.Nc = 7;
+    c.mosaic_spread = 0.5 / RTD;
+    c.mosaic_domains = 20;
+    c.osc = 2 / RTD;
+    c.phisteps = 3;
+    c.fpixels = c.spixels = 96;
+    c.pixel_size = 0.4e-3;
+    return c;
+}
+}  // namespace
+
+TEST(Render, FractionalIndexSincgAgreesWithCsFormula) {
+    SimConfig fast = mosaic_case(), exact = mosaic_case();
+    exact.exact_sincg = true;
+    RenderOptions opt;
+    RenderResult a = render_image(prepare_experiment(fast), opt), b = render_image(prepare_experiment(exact), opt);
+    double max_rel = 0, peak = 0;
+    for (float v : b.image) peak = std::max(peak, (double)std::fabs(v));
+    size_t identical = 0;
+    for (size_t i = 0; i < a.image.size(); ++i) {
+        max_rel = std::max(max_rel, std::fabs((double)a.image[i] - b.image[i]) / peak);
+        identical += a.image[i] == b.image[i];
+    }
+    EXPECT_LT(max_rel, 1e-9);
+    // most float pixels round identically
+    EXPECT_GT(identical, a.image.size() * 99 / 100);
+}
+
+TEST(Render, EveryCpuVectorIsaGivesTheSameImage) {
+    RenderOptions opt;
+    Experiment e = prepare_experiment(mosaic_case());
+    std::vector<std::vector<float>> images;
+    std::vector<std::string> used;
+    for (const char* isa : {"generic", "avx2", "avx512"}) {
+        setenv("NB_CPU_ISA", isa, 1);
+        used.push_back(cpu_isa());
+        images.push_back(render_image(e, opt).image);
+    }
+    unsetenv("NB_CPU_ISA");
+    EXPECT_EQ(used[0], "generic");
+    for (size_t i = 1; i < images.size(); ++i)
+        EXPECT_EQ(0, std::memcmp(images[0].data(), images[i].data(), images[0].size() * sizeof(float))) << used[i];
 }
