@@ -50,35 +50,41 @@ int run(int argc, char** argv) {
                      r.interp_disabled_at % e.det.fpixels, r.interp_disabled_at / e.det.fpixels);
     }
 
+    // Files stream from the one float image; C's order of reports and of
+    // random draws (only the noise image draws) is kept.
     std::vector<nb::OutputFile> files;
-    files.push_back({cfg.float_file, "-floatfile", nb::float_image_bytes(r.image)});
+    const std::vector<float>& img = r.image;
+    files.push_back({cfg.float_file, "-floatfile", [&](std::FILE* f) { nb::write_float_image(f, img); }});
     nb::print_stats(r.stats);
-    double int_scale = cfg.intfile_scale;
-    std::vector<uint16_t> ints = nb::int_image(e, r.image, r.stats.max_I, int_scale);
+    const double int_scale = nb::auto_int_scale(cfg.intfile_scale, r.stats.max_I);
     std::printf("intfile_scale = %g\n", int_scale);
-    if (cfg.write_int) files.push_back({cfg.int_file, "-intfile", nb::smv_bytes(e, ints)});
+    if (cfg.write_int)
+        files.push_back({cfg.int_file, "-intfile", [&](std::FILE* f) { nb::write_smv_int(f, e, img, int_scale); }});
     if (cfg.write_pgm) {
-        double pgm_scale = cfg.pgm_scale;
-        std::vector<char> pgm = nb::pgm_bytes(e, r.image, pgm_scale, int_scale, r.stats.rmsd);
+        const double pgm_scale = nb::auto_pgm_scale(cfg.pgm_scale, int_scale, r.stats.rmsd);
         std::printf("pgm_scale = %g\n", pgm_scale);
-        files.push_back({cfg.pgm_file, "-pgmfile", std::move(pgm)});
+        files.push_back({cfg.pgm_file, "-pgmfile", [&, pgm_scale](std::FILE* f) { nb::write_pgm(f, e, img, pgm_scale); }});
     }
     if (cfg.write_noise) {
-        int64_t seed = cfg.seed ? *cfg.seed : -(int64_t)std::time(nullptr);
-        double photons = 0;
-        int overloads = 0;
-        std::vector<uint16_t> noise = nb::noise_image(e, r.image, seed, photons, overloads);
-        std::printf("%.0f photons on noise image (%d overloads)\n", photons, overloads);
-        files.push_back({cfg.noise_file, "-noisefile", nb::smv_bytes(e, noise)});
+        const int64_t seed = cfg.seed ? *cfg.seed : -(int64_t)std::time(nullptr);
+        files.push_back({cfg.noise_file, "-noisefile", [&, seed](std::FILE* f) {
+                             double photons = 0;
+                             int overloads = 0;
+                             nb::write_smv_noise(f, e, img, seed, photons, overloads);
+                             std::printf("%.0f photons on noise image (%d overloads)\n", photons, overloads);
+                         }});
     }
     if (!cfg.png_file.empty()) {
-        double level = cfg.png_level > 0 ? cfg.png_level : nb::png_default_white_level(r.image);
-        files.push_back({cfg.png_file, "-pngfile",
-                         nb::png_preview_bytes(r.image, e.det.fpixels, e.det.spixels, level)});
+        const double level = cfg.png_level > 0 ? cfg.png_level : nb::png_default_white_level(img);
         std::printf("png_level = %g\n", level);
+        files.push_back({cfg.png_file, "-pngfile", [&, level](std::FILE* f) {
+                             std::vector<char> png = nb::png_preview_bytes(img, e.det.fpixels, e.det.spixels, level);
+                             if (std::fwrite(png.data(), 1, png.size(), f) != png.size())
+                                 throw std::runtime_error("write failed (disk full?)");
+                         }});
     }
     nb::commit_outputs(files);
-    for (const auto& f : files) std::printf("wrote %s (%zu bytes)\n", f.path.c_str(), f.bytes.size());
+    for (const auto& f : files) std::printf("wrote %s\n", f.path.c_str());
     return 0;
 }
 

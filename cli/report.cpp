@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "engine/detector_geometry.hpp"
@@ -42,6 +43,12 @@ void print_setup(const Experiment& e) {
                 s.mosaic_spread * RTD);
     std::printf("  %d phi steps from %g to %g degrees\n", s.phisteps, s.phi0 * RTD, (s.phi0 + s.osc) * RTD);
     std::printf("  %dx%d pixel oversample steps\n", s.oversample, s.oversample);
+    long long roi_pixels = (long long)(std::min(s.roi_xmax, d.fpixels - 1) - std::max(s.roi_xmin, 0) + 1) *
+                           (std::min(s.roi_ymax, d.spixels - 1) - std::max(s.roi_ymin, 0) + 1);
+    if (roi_pixels < 0) roi_pixels = 0;
+    std::printf("  evaluations: %lld (pixels x subpixels x sources x mosaic x phi x layers)\n",
+                roi_pixels * s.oversample * s.oversample * (long long)e.src.direction.size() * s.mosaic_domains *
+                    s.phisteps * s.thicksteps);
     std::printf("  %s structure factors\n", e.interpolate ? "tricubic-interpolated" : "nearest-neighbour");
     std::fflush(stdout);
 }

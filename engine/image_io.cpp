@@ -11,10 +11,16 @@
 
 namespace nb {
 
-std::vector<char> float_image_bytes(const std::vector<float>& image) {
-    std::vector<char> out(image.size() * sizeof(float));
-    std::memcpy(out.data(), image.data(), out.size());
-    return out;
+namespace {
+
+void put(std::FILE* f, const void* data, size_t bytes) {
+    if (bytes && std::fwrite(data, 1, bytes, f) != bytes) throw std::runtime_error("write failed (disk full?)");
+}
+
+}  // namespace
+
+void write_float_image(std::FILE* f, const std::vector<float>& image) {
+    put(f, image.data(), image.size() * sizeof(float));
 }
 
 std::string smv_header(const Experiment& e) {
@@ -55,81 +61,84 @@ bool in_roi(const Sampling& s, int f, int sp) {
 }
 }  // namespace
 
-std::vector<uint16_t> int_image(const Experiment& e, const std::vector<float>& image, double max_I,
-                                double& scale) {
+double auto_int_scale(double scale, double max_I) {
     if (scale <= 0.0) {
         scale = 1.0;
         if (max_I > 0.0) scale = 55000.0 / max_I;
     }
+    return scale;
+}
+
+void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& image, double scale) {
+    std::string h = smv_header(e);
+    put(f, h.data(), h.size());
     const int fp = e.det.fpixels, spn = e.det.spixels;
-    std::vector<uint16_t> out((size_t)fp * spn, 0);
-    for (int s = 0; s < spn; ++s)
-        for (int f = 0; f < fp; ++f) {
-            if (!in_roi(e.samp, f, s)) continue;
-            size_t idx = (size_t)s * fp + f;
-            double t = image[idx] * scale + e.cfg.adc_offset;
+    std::vector<uint16_t> row((size_t)fp);
+    for (int s = 0; s < spn; ++s) {
+        for (int fi = 0; fi < fp; ++fi) {
+            row[fi] = 0;
+            if (!in_roi(e.samp, fi, s)) continue;
+            double t = image[(size_t)s * fp + fi] * scale + e.cfg.adc_offset;
             if (t > 65535.0) t = 65535.0;
             if (t < 0.0) t = 0.0;
             // C rounds through floorf: the sum is narrowed to float first.
-            out[idx] = (uint16_t)std::floor((float)(t + 0.5));
+            row[fi] = (uint16_t)std::floor((float)(t + 0.5));
         }
-    return out;
+        put(f, row.data(), row.size() * sizeof(uint16_t));
+    }
 }
 
-std::vector<uint16_t> noise_image(Experiment& e, const std::vector<float>& image, int64_t seed,
-                                  double& photons, int& overloads) {
+void write_smv_noise(std::FILE* f, Experiment& e, const std::vector<float>& image, int64_t seed, double& photons,
+                     int& overloads) {
+    std::string h = smv_header(e);
+    put(f, h.data(), h.size());
     Deviates dev(e.ran);
     const int fp = e.det.fpixels, spn = e.det.spixels;
-    std::vector<uint16_t> out((size_t)fp * spn, 0);
+    std::vector<uint16_t> row((size_t)fp);
     photons = 0;
     overloads = 0;
-    for (int s = 0; s < spn; ++s)
-        for (int f = 0; f < fp; ++f) {
-            if (!in_roi(e.samp, f, s)) continue;
-            size_t idx = (size_t)s * fp + f;
-            double t = dev.poisson(image[idx], seed);
+    for (int s = 0; s < spn; ++s) {
+        for (int fi = 0; fi < fp; ++fi) {
+            row[fi] = 0;
+            if (!in_roi(e.samp, fi, s)) continue;
+            double t = dev.poisson(image[(size_t)s * fp + fi], seed);
             photons += t;
             t += e.cfg.adc_offset;
             if (t > 65535.0) {
                 t = 65535.0;
                 ++overloads;
             }
-            out[idx] = (uint16_t)t;
+            row[fi] = (uint16_t)t;
         }
-    return out;
+        put(f, row.data(), row.size() * sizeof(uint16_t));
+    }
 }
 
-std::vector<char> pgm_bytes(const Experiment& e, const std::vector<float>& image, double& pgm_scale,
-                            double intfile_scale, double rmsd) {
+double auto_pgm_scale(double pgm_scale, double intfile_scale, double rmsd) {
     if (pgm_scale <= 0.0) {
         pgm_scale = intfile_scale;
         if (rmsd > 0.0) pgm_scale = 250.0 / (5.0 * rmsd);
     }
+    return pgm_scale;
+}
+
+void write_pgm(std::FILE* f, const Experiment& e, const std::vector<float>& image, double pgm_scale) {
     const int fp = e.det.fpixels, spn = e.det.spixels;
     char head[256];
     int n = std::snprintf(head, sizeof head, "P5\n%d %d\n# pixels scaled by %g\n255\n", fp, spn, pgm_scale);
-    std::vector<char> out(head, head + n);
-    out.resize((size_t)n + (size_t)fp * spn, 0);
-    unsigned char* px = reinterpret_cast<unsigned char*>(out.data() + n);
-    for (int s = 0; s < spn; ++s)
-        for (int f = 0; f < fp; ++f) {
-            if (!in_roi(e.samp, f, s)) continue;
-            size_t idx = (size_t)s * fp + f;
-            double t = image[idx] * pgm_scale;
+    put(f, head, (size_t)n);
+    std::vector<unsigned char> row((size_t)fp);
+    for (int s = 0; s < spn; ++s) {
+        for (int fi = 0; fi < fp; ++fi) {
+            row[fi] = 0;
+            if (!in_roi(e.samp, fi, s)) continue;
+            double t = image[(size_t)s * fp + fi] * pgm_scale;
             if (t > 255.0) t = 255.0;
             // C converts with a plain cast; negative values wrap the same way here.
-            px[idx] = (unsigned char)(int)t;
+            row[fi] = (unsigned char)(int)t;
         }
-    return out;
-}
-
-std::vector<char> smv_bytes(const Experiment& e, const std::vector<uint16_t>& data) {
-    std::string h = smv_header(e);
-    std::vector<char> out(h.begin(), h.end());
-    size_t off = out.size();
-    out.resize(off + data.size() * sizeof(uint16_t));
-    std::memcpy(out.data() + off, data.data(), data.size() * sizeof(uint16_t));
-    return out;
+        put(f, row.data(), row.size());
+    }
 }
 
 void commit_outputs(const std::vector<OutputFile>& files) {
@@ -145,9 +154,14 @@ void commit_outputs(const std::vector<OutputFile>& files) {
             throw std::runtime_error(f.flag + ": cannot write '" + f.path + "': " + std::strerror(errno));
         }
         temps.push_back(tmp);
-        bool ok = std::fwrite(f.bytes.data(), 1, f.bytes.size(), fh) == f.bytes.size();
-        ok = (std::fclose(fh) == 0) && ok;
-        if (!ok) {
+        try {
+            f.write(fh);
+        } catch (const std::exception& ex) {
+            std::fclose(fh);
+            cleanup();
+            throw std::runtime_error(f.flag + ": failed writing '" + f.path + "': " + ex.what());
+        }
+        if (std::fclose(fh) != 0) {
             cleanup();
             throw std::runtime_error(f.flag + ": failed writing '" + f.path + "' (disk full?)");
         }

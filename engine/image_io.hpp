@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,32 +15,37 @@
 
 namespace nb {
 
+// One output file: its path, the flag that named it (for messages) and a
+// writer that streams its bytes (so no full copy of an image is held twice).
 struct OutputFile {
     std::string path;
-    std::string flag;  // the flag that named it, for error messages
-    std::vector<char> bytes;
+    std::string flag;
+    std::function<void(std::FILE*)> write;  // throws std::runtime_error on failure
 };
-
-std::vector<char> float_image_bytes(const std::vector<float>& image);
 
 // C's SMV header text for this experiment, padded to 512 bytes.
 std::string smv_header(const Experiment& e);
 
-// Noiseless integer image: pixel*scale + adc, rounded, clipped to 0..65535.
-// `scale` <= 0 selects C's auto scale 55000/max_I; the scale used is returned.
-std::vector<uint16_t> int_image(const Experiment& e, const std::vector<float>& image, double max_I,
-                                double& scale);
+// Raw float32, fast-major.
+void write_float_image(std::FILE* f, const std::vector<float>& image);
 
-// Poisson noise image in C's generator order; returns photons and overloads.
-std::vector<uint16_t> noise_image(Experiment& e, const std::vector<float>& image, int64_t seed,
-                                  double& photons, int& overloads);
+// C's intfile_scale rule: <= 0 selects 55000/max_I (1 when max_I <= 0).
+double auto_int_scale(double scale, double max_I);
 
-std::vector<char> pgm_bytes(const Experiment& e, const std::vector<float>& image, double& pgm_scale,
-                            double intfile_scale, double rmsd);
+// Noiseless SMV: pixel*scale + adc, rounded as C does, clipped to 0..65535
+// (pixels outside the ROI are 0).
+void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& image, double scale);
 
-std::vector<char> smv_bytes(const Experiment& e, const std::vector<uint16_t>& data);
+// Poisson-noise SMV in C's generator order (continuing e.ran from the mosaic
+// draws); photons and overloads are returned for the report.
+void write_smv_noise(std::FILE* f, Experiment& e, const std::vector<float>& image, int64_t seed, double& photons,
+                     int& overloads);
 
-// Writes every file to a temporary name beside its target, then renames them
+// C's pgm_scale rule: <= 0 selects 250/(5 rmsd), or intfile_scale when rmsd is 0.
+double auto_pgm_scale(double pgm_scale, double intfile_scale, double rmsd);
+void write_pgm(std::FILE* f, const Experiment& e, const std::vector<float>& image, double pgm_scale);
+
+// Writes each file to a temporary name beside its target, then renames them
 // all; on any failure removes the temporaries and throws naming the flag/file.
 void commit_outputs(const std::vector<OutputFile>& files);
 

@@ -23,6 +23,9 @@ long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long lo
     const int f_lo = std::max(p.roi_xmin, 0), f_hi = std::min(p.roi_xmax, p.fpixels - 1);
     long long first_failure = LLONG_MAX;
     if (s_lo > s_hi || f_lo > f_hi) return -1;
+    // Pixels after a known interpolation failure are re-rendered by the caller
+    // without interpolation, so this pass can skip them.
+    std::atomic<long long> known_failure{LLONG_MAX};
     const int rows = s_hi - s_lo + 1;
     std::atomic<int> rows_done{0};
     const int nthreads = threads > 0 ? threads : omp_get_max_threads();
@@ -33,9 +36,15 @@ long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long lo
             const long long idx = (long long)s * p.fpixels + f;
             if (idx < from_pixel) continue;
             if (p.mask && p.mask[idx] == 0) continue;
+            if (idx > known_failure.load(std::memory_order_relaxed)) break;
             PixelResult r = render_pixel(p, f, s, cutoff);
             image[idx] = (float)r.value;
-            if (r.first_interp_failure >= 0 && idx < first_failure) first_failure = idx;
+            if (r.first_interp_failure >= 0 && idx < first_failure) {
+                first_failure = idx;
+                long long seen = known_failure.load(std::memory_order_relaxed);
+                while (idx < seen && !known_failure.compare_exchange_weak(seen, idx)) {
+                }
+            }
         }
         int done = ++rows_done;
         if (progress && omp_get_thread_num() == 0) progress((double)done / rows);
