@@ -279,6 +279,20 @@ int main(int argc, char** argv) {
     }
     js << "  ]\n}\n";
     std::ofstream md(out_prefix + ".md");
+    {
+        std::string cpu;
+        std::ifstream ci("/proc/cpuinfo");
+        for (std::string line; std::getline(ci, line);)
+            if (line.rfind("model name", 0) == 0) {
+                cpu = line.substr(line.find(':') + 2);
+                break;
+            }
+        std::string cmd;
+        for (int k = 0; k < argc; ++k) cmd += std::string(k ? " " : "") + argv[k];
+        md << "# nb-bench " << date << "\n\n- Machine: " << cpu << ", " << ::sysconf(_SC_NPROCESSORS_ONLN)
+           << " cores online\n- Command: `" << cmd << "`\n- Each workload: one warm-up run, then the median of " << repeats
+           << " runs; every run is a fresh process in an empty folder (peak MB = its maximum resident set).\n\n";
+    }
     md << "| workload | program | backend | precision | threads | image | evaluations | seconds (median of "
        << repeats << ") | evaluations/s | peak MB | reference / ours |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const Result& r : results) {

@@ -105,6 +105,8 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help) {
            [&](const std::string& v) { c.mask_file = v; });
     t.text("--sourcefile", "source list: X Y Z weight lambda per line (weight ignored, as in C)",
            [&](const std::string& v) { c.source_file = v; });
+    t.flag("--source_weights", "apply -sourcefile weights, normalized to sum to the number of sources "
+           "(default: ignored, as in C)", [&] { c.source_weights = true; });
     t.text("--stol,--4stol", "amorphous F vs sin(theta)/lambda table (read; unused, as in C)",
            [&](const std::string& v) { c.stol_file = v; });
     t.text("-Q", "amorphous F vs Q table (read; unused, as in C)", [&](const std::string& v) { c.stol_file = v; });

@@ -27,6 +27,7 @@ struct SimConfig {
     std::string hkl_file;      // -hkl
     std::string mat_file;      // -mat
     std::string source_file;   // -sourcefile
+    bool source_weights = false;  // -source_weights (ours): apply the weight column (C ignores it)
     std::string img_file;      // -img  (SMV header ingestion)
     std::string mask_file;     // -mask
     std::string stol_file;     // -stol/-4stol/-Q (read and validated; unused by C's renderer)

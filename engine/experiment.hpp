@@ -60,7 +60,8 @@ struct Crystal {
 struct Sources {
     std::vector<Vec3D> direction;  // unit vectors sample -> source
     std::vector<double> lambda;    // m
-    std::vector<double> weight;    // read/derived, not applied (C ignores it)
+    std::vector<double> weight;    // as read (file) or 1/count (generated); C ignores it
+    std::vector<double> applied_weight;  // -source_weights: normalized to sum to the count; empty otherwise
     int divsteps = 1;              // accepted divergence points (generated grid only)
     bool from_file = false;
 };

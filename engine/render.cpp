@@ -56,7 +56,7 @@ namespace {
 
 struct Staged {
     PixelParams<double> p;
-    std::vector<double> cells, cells_first, source_dir, source_lambda;
+    std::vector<double> cells, cells_first, source_dir, source_lambda, source_weight;
 };
 
 void stage(const Experiment& e, Staged& st) {
@@ -99,6 +99,8 @@ void stage(const Experiment& e, Staged& st) {
     p.sources = (int)e.src.direction.size();
     p.source_dir = st.source_dir.data();
     p.source_lambda = st.source_lambda.data();
+    st.source_weight = e.src.applied_weight;
+    p.source_weight = st.source_weight.empty() ? nullptr : st.source_weight.data();
     p.dmin = e.cfg.dmin;
     p.nopolar = e.cfg.nopolar;
     p.polarization = e.cfg.polarization;
@@ -211,7 +213,7 @@ namespace {
 // Single-precision copy of the staged tables (float mode).
 struct FloatStaged {
     PixelParams<float> p;
-    std::vector<float> cells, cells_first, source_dir, source_lambda, F;
+    std::vector<float> cells, cells_first, source_dir, source_lambda, source_weight, F;
 };
 
 std::vector<float> narrow(const double* src, size_t n) {
@@ -240,6 +242,8 @@ void to_float(const Staged& d, FloatStaged& f) {
     f.source_dir = narrow(d.source_dir.data(), d.source_dir.size());
     f.source_lambda = narrow(d.source_lambda.data(), d.source_lambda.size());
     q.sources = p.sources; q.source_dir = f.source_dir.data(); q.source_lambda = f.source_lambda.data();
+    f.source_weight = narrow(d.source_weight.data(), d.source_weight.size());
+    q.source_weight = p.source_weight ? f.source_weight.data() : nullptr;
     q.dmin = (float)p.dmin; q.nopolar = p.nopolar; q.polarization = (float)p.polarization;
     q.polar_vector = narrow(p.polar_vector);
     f.cells = narrow(d.cells.data(), d.cells.size());

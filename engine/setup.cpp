@@ -153,6 +153,12 @@ Experiment prepare_experiment(const SimConfig& cfg_in) {
 
     if (!cfg.stol_file.empty()) read_text_table(cfg.stol_file, 2, "-stol");
 
+    if (!cfg.source_file.empty() &&
+        (cfg.hdivrange >= 0 || cfg.vdivrange >= 0 || cfg.hdivstep > 0 || cfg.vdivstep > 0 || cfg.hdivsteps > 0 ||
+         cfg.vdivsteps > 0 || cfg.dispersion != 0 || cfg.dispsteps > 0)) {
+        e.notes.push_back("WARNING: -sourcefile given: the divergence and dispersion flags are ignored (as in C "
+                          "nanoBragg); the file's sources are used as they are");
+    }
     e.src = build_sources(cfg, e.det, s);
 
     int64_t mosaic_seed = cfg.mosaic_seed;

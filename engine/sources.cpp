@@ -1,6 +1,8 @@
 #include "engine/sources.hpp"
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "engine/text_table.hpp"
 #include "engine/units.hpp"
@@ -67,6 +69,24 @@ Sources build_sources(const SimConfig& cfg, const DetectorGeometry& det, const S
         Vec3D u;
         unitize(r, u);
         out.direction.push_back(u);
+    }
+    if (cfg.source_weights) {
+        // normalized so that the weights sum to the number of sources: equal
+        // weights reproduce the unweighted image exactly
+        double total = 0;
+        for (size_t i = 0; i < out.weight.size(); ++i) {
+            double w = out.weight[i];
+            if (!(w > 0) || !std::isfinite(w)) {
+                throw std::runtime_error("-source_weights: source " + std::to_string(i + 1) +
+                                         (cfg.source_file.empty() ? "" : " of '" + cfg.source_file + "'") +
+                                         " has weight " + std::to_string(w) + "; weights must be positive");
+            }
+            total += w;
+        }
+        const double n = (double)out.weight.size();
+        bool all_equal = true;
+        for (double w : out.weight) all_equal = all_equal && w == out.weight[0];
+        for (double w : out.weight) out.applied_weight.push_back(all_equal ? 1.0 : w * n / total);
     }
     return out;
 }

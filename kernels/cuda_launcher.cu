@@ -112,6 +112,7 @@ long long render_image_cuda(const PixelParams<T>& hp, float* image, DeviceStats*
     DeviceArray<uint16_t> mask(hp.mask, hp.mask ? npix : 0);
     DeviceArray<T> source_dir(hp.source_dir, 3 * (size_t)hp.sources);
     DeviceArray<T> source_lambda(hp.source_lambda, (size_t)hp.sources);
+    DeviceArray<T> source_weight(hp.source_weight, hp.source_weight ? (size_t)hp.sources : 0);
     DeviceArray<T> cells(hp.cells, ncells);
     DeviceArray<T> cells_first(hp.cells_first, ncells);
     DeviceArray<T> F(hp.hkl.F, nF);
@@ -123,6 +124,7 @@ long long render_image_cuda(const PixelParams<T>& hp, float* image, DeviceStats*
     dp.mask = mask.ptr;
     dp.source_dir = source_dir.ptr;
     dp.source_lambda = source_lambda.ptr;
+    dp.source_weight = source_weight.ptr;
     dp.cells = cells.ptr;
     dp.cells_first = cells_first.ptr;
     dp.hkl.F = F.ptr;

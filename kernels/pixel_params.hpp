@@ -30,6 +30,7 @@ struct PixelParams {
     int sources = 0;
     const T* source_dir = nullptr;  // 3 per source
     const T* source_lambda = nullptr;
+    const T* source_weight = nullptr;  // -source_weights; null: every source counts once (C)
     T dmin = 0;
     bool nopolar = false;
     T polarization = 0;  // Kahn factor

@@ -191,7 +191,11 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                                                         (int)std::ceil(l - T(0.5)), p.default_F);
                             }
 
-                            I += F_cell * F_cell * F_latt * F_latt;
+                            if (p.source_weight) {
+                                I += F_cell * F_cell * F_latt * F_latt * p.source_weight[source];
+                            } else {
+                                I += F_cell * F_cell * F_latt * F_latt;
+                            }
                             // C's -oversample_* flags scale the running sum, not the term.
                             if (p.oversample_thick) I *= capture;
                             if (p.oversample_polar) I *= polar;

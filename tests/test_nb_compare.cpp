@@ -1,0 +1,111 @@
+// nb-compare: every exit code, and the evidence bundle's files.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/run_cli.hpp"
+
+using namespace nbtest;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string compare_path() {
+#ifdef NB_COMPARE_PATH
+    return NB_COMPARE_PATH;
+#else
+    return "nb-compare";
+#endif
+}
+
+const std::vector<std::string> kArgs = {"--", "-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100",
+                                        "-N", "5", "-detpixels", "48", "-distance", "100", "-nonoise", "-nopgm"};
+
+std::vector<std::string> opts(std::initializer_list<std::string> head, std::vector<std::string> tail = kArgs) {
+    std::vector<std::string> v(head);
+    v.insert(v.end(), tail.begin(), tail.end());
+    return v;
+}
+
+// a script standing in for "another nanoBragg": ours with one flag appended
+std::string wrapper(const TempDir& d, const std::string& name, const std::string& extra) {
+    std::string path = d.file(name);
+    std::ofstream(path) << "#!/bin/sh\nexec " << cli_path() << " \"$@\" " << extra << "\n";
+    fs::permissions(path, fs::perms::owner_all);
+    return path;
+}
+
+fs::path only_bundle(const TempDir& d, const std::string& name) {
+    fs::path root = d.path / "reports" / name;
+    for (const auto& e : fs::directory_iterator(root)) return e.path();
+    return {};
+}
+
+}  // namespace
+
+TEST(NbCompare, IdenticalRunsPassAndWriteTheBundle) {
+    TempDir d("cmp_ok");
+    RunResult r = run_cli(opts({"--c-bin", cli_path(), "--name", "same", "--out-root", d.file("reports"),
+                                "--threshold", "0.999999", "--save-diff"}),
+                          d.path.string(), 300, compare_path());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    fs::path b = only_bundle(d, "same");
+    for (const char* f : {"commands.txt", "summary.md", "summary.json", "env.json", "correlation.txt", "sum_ratio.txt",
+                          "ours.stdout.txt", "ours.stderr.txt", "other.stdout.txt", "other.stderr.txt", "ours.png",
+                          "other.png", "diff.png", "diff.float.bin"})
+        EXPECT_TRUE(fs::exists(b / f)) << f;
+    EXPECT_EQ(std::stod(read_file((b / "correlation.txt").string())), 1.0);
+    EXPECT_EQ(std::stod(read_file((b / "sum_ratio.txt").string())), 1.0);
+    std::string summary = read_file((b / "summary.json").string());
+    EXPECT_NE(summary.find("\"max_abs_diff\": 0"), std::string::npos) << summary;
+    EXPECT_NE(summary.find("\"peaks_matched\": 20"), std::string::npos) << summary;
+    EXPECT_NE(read_file((b / "env.json").string()).find("sha256"), std::string::npos);
+    EXPECT_NE(read_file((b / "commands.txt").string()).find("-floatfile float.bin"), std::string::npos);
+}
+
+TEST(NbCompare, PerturbedRunFallsBelowThresholdWithExitThree) {
+    TempDir d("cmp_low");
+    std::string other = wrapper(d, "shifted.sh", "-Xbeam 5.5");  // moves the pattern by ~10 pixels
+    RunResult r = run_cli(opts({"--c-bin", other, "--name", "shifted", "--out-root", d.file("reports"),
+                                "--threshold", "0.9999"}),
+                          d.path.string(), 300, compare_path());
+    EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+    EXPECT_NE(r.err.find("below the threshold"), std::string::npos);
+    double corr = std::stod(read_file((only_bundle(d, "shifted") / "correlation.txt").string()));
+    EXPECT_LT(corr, 0.9999);
+}
+
+TEST(NbCompare, ReferenceImageAndSizeMismatch) {
+    TempDir d("cmp_ref");
+    RunResult first = run_cli({"-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100", "-N", "5",
+                               "-detpixels", "48", "-distance", "100", "-floatfile", "ref.bin", "-nonoise", "-nopgm"},
+                              d.path.string());
+    ASSERT_EQ(first.exit_code, 0);
+    RunResult ok = run_cli(opts({"--ref-image", d.file("ref.bin"), "--out-root", d.file("reports"), "--roi", "0", "47",
+                                 "0", "20"}),
+                           d.path.string(), 300, compare_path());
+    EXPECT_EQ(ok.exit_code, 0) << ok.err;
+    std::vector<std::string> bigger = kArgs;
+    bigger[std::find(bigger.begin(), bigger.end(), "48") - bigger.begin()] = "64";
+    RunResult mismatch = run_cli(opts({"--ref-image", d.file("ref.bin"), "--out-root", d.file("reports")}, bigger),
+                                 d.path.string(), 300, compare_path());
+    EXPECT_EQ(mismatch.exit_code, 4) << mismatch.err;
+    EXPECT_NE(mismatch.err.find("sizes differ"), std::string::npos);
+}
+
+TEST(NbCompare, UsageRunnerAndIoErrors) {
+    TempDir d("cmp_err");
+    EXPECT_EQ(run_cli({"--bogus"}, d.path.string(), 60, compare_path()).exit_code, 1);
+    EXPECT_EQ(run_cli({"--c-bin", cli_path()}, d.path.string(), 60, compare_path()).exit_code, 1);  // no "--"
+    EXPECT_EQ(run_cli(opts({"--c-bin", cli_path(), "--threshold", "high"}), d.path.string(), 60, compare_path()).exit_code, 1);
+    std::string failing = wrapper(d, "fails.sh", "-bogus_flag");
+    RunResult r = run_cli(opts({"--c-bin", failing, "--out-root", d.file("reports")}), d.path.string(), 300, compare_path());
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    RunResult io = run_cli(opts({"--ref-image", d.file("missing.bin"), "--out-root", d.file("reports")}), d.path.string(),
+                           300, compare_path());
+    EXPECT_EQ(io.exit_code, 5) << io.err;
+    RunResult unwritable = run_cli(opts({"--c-bin", cli_path(), "--out-root", "/proc/nb_no_such_dir"}), d.path.string(),
+                                   300, compare_path());
+    EXPECT_EQ(unwritable.exit_code, 5) << unwritable.err;
+}
