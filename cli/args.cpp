@@ -172,6 +172,11 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help) {
     t.number("--osc", "oscillation range (deg)", [&](double v) { c.osc = v / RTD; });
     t.number("--phistep", "spindle step (deg)", [&](double v) { c.phistep = v / RTD; });
     t.integer("--phisteps", "spindle steps to render", [&](int v) { c.phisteps = v; });
+    t.integer("--nframes", "rotation series: frames at phi + i*osc, i = 0..N-1, numbered from 1 in file names "
+              "(use a printf pattern such as sweep_%04d.img)", [&](int v) {
+                  if (v <= 0) bad("-nframes", "must be a positive number of frames (got " + std::to_string(v) + ")");
+                  c.nframes = v;
+              });
 
     // ---- beam ----
     t.number("--lambda,--wave", "wavelength (A, default 1)", [&](double v) { c.lambda0 = positive("-lambda", v) / 1.0e10; });

@@ -1,12 +1,20 @@
 // nanoBragg-compatible command line: parse C's flags, render, write C's files.
+// With -nframes, a rotation series in one process (set-up once; frame i+1
+// renders while frame i is written), split across MPI ranks when launched
+// by mpirun/srun.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <exception>
+#include <future>
+#include <memory>
 
 #include "cli/args.hpp"
+#include "cli/frames.hpp"
+#include "cli/mpi_job.hpp"
 #include "cli/report.hpp"
 #include "engine/image_io.hpp"
 #include "engine/png_preview.hpp"
@@ -16,16 +24,7 @@
 
 namespace {
 
-int run(int argc, char** argv) {
-    nb::ParsedArgs parsed = nb::parse_args(argc, argv);
-    if (parsed.help) {
-        std::fputs(parsed.help_text.c_str(), stdout);
-        return 0;
-    }
-    const nb::SimConfig& cfg = parsed.config;
-    nb::Experiment e = nb::prepare_experiment(cfg);
-    nb::print_setup(e);
-
+nb::RenderOptions render_options(const nb::SimConfig& cfg, const nb::Job& job) {
     nb::RenderOptions opt;
     opt.threads = cfg.threads;
     opt.precision = cfg.precision == "float" ? nb::Precision::Float : nb::Precision::Double;
@@ -36,78 +35,146 @@ int run(int argc, char** argv) {
     } else if (cfg.device == "auto" && gpus > 0) {
         opt.device = nb::Device::Cuda;
     } else {
-        if (cfg.device == "auto") spdlog::info("no CUDA GPU found: rendering on the CPU");
+        if (cfg.device == "auto" && job.rank == 0) spdlog::info("no CUDA GPU found: rendering on the CPU");
         opt.device = nb::Device::Cpu;
     }
-    nb::ProgressBar bar(cfg.progress && ::isatty(STDOUT_FILENO));
-    if (bar.enabled()) opt.progress = [&bar](double f) { bar.update(f); };
-    nb::RenderResult r = nb::render_image(e, opt);
-    bar.finish();
-    spdlog::info("rendered on {}", r.backend);
-    if (r.interp_disabled_at >= 0) {
-        spdlog::warn("WARNING: out of range for three point interpolation at pixel ({}, {}); interpolation "
-                     "disabled for the rest of the image, as C nanoBragg does",
-                     r.interp_disabled_at % e.det.fpixels, r.interp_disabled_at / e.det.fpixels);
-    }
+    if (opt.device == nb::Device::Cuda) nb::cuda_use_device(job.local_rank);
+    return opt;
+}
 
-    // Files stream from the one float image; C's order of reports and of
-    // random draws (only the noise image draws) is kept.
+// Everything one frame's files need, owned, so they can be written while the
+// next frame renders.
+struct FrameOutput {
+    nb::Experiment exp;  // header fields and the noise generator (no HKL grid)
+    nb::RenderResult result;
+    int index = 0;
+};
+
+std::vector<nb::OutputFile> frame_files(const nb::SimConfig& cfg, std::shared_ptr<FrameOutput> fo) {
+    const int number = fo->index + 1, n = cfg.nframes;
+    auto name = [&](const std::string& pattern, const char* flag) {
+        return nb::frame_file_name(pattern, number, n, flag);
+    };
     std::vector<nb::OutputFile> files;
-    const std::vector<float>& img = r.image;
-    files.push_back({cfg.float_file, "-floatfile", [&](std::FILE* f) { nb::write_float_image(f, img); }});
-    nb::print_stats(r.stats);
-    const double int_scale = nb::auto_int_scale(cfg.intfile_scale, r.stats.max_I);
+    files.push_back({name(cfg.float_file, "-floatfile"), "-floatfile",
+                     [fo](std::FILE* f) { nb::write_float_image(f, fo->result.image); }});
+    const nb::ImageStats& st = fo->result.stats;
+    const double int_scale = nb::auto_int_scale(cfg.intfile_scale, st.max_I);
     std::printf("intfile_scale = %g\n", int_scale);
     if (cfg.write_int)
-        files.push_back({cfg.int_file, "-intfile", [&](std::FILE* f) { nb::write_smv_int(f, e, img, int_scale); }});
+        files.push_back({name(cfg.int_file, "-intfile"), "-intfile",
+                         [fo, int_scale](std::FILE* f) { nb::write_smv_int(f, fo->exp, fo->result.image, int_scale); }});
     if (cfg.write_pgm) {
-        const double pgm_scale = nb::auto_pgm_scale(cfg.pgm_scale, int_scale, r.stats.rmsd);
+        const double pgm_scale = nb::auto_pgm_scale(cfg.pgm_scale, int_scale, st.rmsd);
         std::printf("pgm_scale = %g\n", pgm_scale);
-        files.push_back({cfg.pgm_file, "-pgmfile", [&, pgm_scale](std::FILE* f) { nb::write_pgm(f, e, img, pgm_scale); }});
+        files.push_back({name(cfg.pgm_file, "-pgmfile"), "-pgmfile",
+                         [fo, pgm_scale](std::FILE* f) { nb::write_pgm(f, fo->exp, fo->result.image, pgm_scale); }});
     }
     if (cfg.write_noise) {
-        const int64_t seed = cfg.seed ? *cfg.seed : -(int64_t)std::time(nullptr);
-        files.push_back({cfg.noise_file, "-noisefile", [&, seed](std::FILE* f) {
+        const int64_t base = cfg.seed ? *cfg.seed : -(int64_t)std::time(nullptr);
+        const int64_t seed = nb::frame_seed(base, fo->index);
+        files.push_back({name(cfg.noise_file, "-noisefile"), "-noisefile", [fo, seed](std::FILE* f) {
                              double photons = 0;
                              int overloads = 0;
-                             nb::write_smv_noise(f, e, img, seed, photons, overloads);
+                             nb::write_smv_noise(f, fo->exp, fo->result.image, seed, photons, overloads);
                              std::printf("%.0f photons on noise image (%d overloads)\n", photons, overloads);
                          }});
     }
     if (!cfg.png_file.empty()) {
-        const double level = cfg.png_level > 0 ? cfg.png_level : nb::png_default_white_level(img);
+        const double level = cfg.png_level > 0 ? cfg.png_level : nb::png_default_white_level(fo->result.image);
         std::printf("png_level = %g\n", level);
-        files.push_back({cfg.png_file, "-pngfile", [&, level](std::FILE* f) {
-                             std::vector<char> png = nb::png_preview_bytes(img, e.det.fpixels, e.det.spixels, level);
+        files.push_back({name(cfg.png_file, "-pngfile"), "-pngfile", [fo, level](std::FILE* f) {
+                             std::vector<char> png = nb::png_preview_bytes(fo->result.image, fo->exp.det.fpixels,
+                                                                           fo->exp.det.spixels, level);
                              if (std::fwrite(png.data(), 1, png.size(), f) != png.size())
                                  throw std::runtime_error("write failed (disk full?)");
                          }});
     }
+    return files;
+}
+
+void commit_and_report(const std::vector<nb::OutputFile>& files) {
     nb::commit_outputs(files);
     for (const auto& f : files) std::printf("wrote %s\n", f.path.c_str());
+    std::fflush(stdout);
+}
+
+int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
+    const nb::SimConfig& cfg = parsed.config;
+    auto start = std::chrono::steady_clock::now();
+    // bad output names stop the run before any rendering
+    for (const auto& [pattern, flag] : {std::pair{cfg.float_file, "-floatfile"}, {cfg.int_file, "-intfile"},
+                                        {cfg.noise_file, "-noisefile"}, {cfg.pgm_file, "-pgmfile"},
+                                        {cfg.png_file, "-pngfile"}})
+        if (!pattern.empty()) nb::frame_file_name(pattern, 1, cfg.nframes, flag);
+    nb::Experiment e = nb::prepare_experiment(cfg);
+    if (job.rank == 0) nb::print_setup(e);
+    nb::RenderOptions opt = render_options(cfg, job);
+    nb::ProgressBar bar(cfg.progress && ::isatty(STDOUT_FILENO) && cfg.nframes == 1 && job.size == 1);
+    if (bar.enabled()) opt.progress = [&bar](double f) { bar.update(f); };
+
+    const double phi_start = e.samp.phi0;
+    std::future<void> writing;
+    int frames_done = 0;
+    double evaluations = 0;
+    for (int i = 0; i < cfg.nframes; ++i) {
+        if (!job.owns(i)) continue;
+        e.samp.phi0 = phi_start + i * e.samp.osc;
+        auto fo = std::make_shared<FrameOutput>();
+        fo->index = i;
+        fo->result = nb::render_image(e, opt);
+        bar.finish();
+        if (cfg.nframes > 1) std::printf("frame %d of %d: phi = %g deg\n", i + 1, cfg.nframes, e.samp.phi0 * 57.29577951308232);
+        spdlog::info("rendered on {}", fo->result.backend);
+        if (fo->result.interp_disabled_at >= 0) {
+            spdlog::warn("WARNING: out of range for three point interpolation at pixel ({}, {}); interpolation "
+                         "disabled for the rest of the image, as C nanoBragg does",
+                         fo->result.interp_disabled_at % e.det.fpixels, fo->result.interp_disabled_at / e.det.fpixels);
+        }
+        nb::print_stats(fo->result.stats);
+        fo->exp = e;
+        fo->exp.hkl = nb::HklGrid{};  // writers need geometry and the generator, not F
+        std::vector<nb::OutputFile> files = frame_files(cfg, fo);
+        if (writing.valid()) writing.get();  // the previous frame is on disk before this one starts
+        writing = std::async(std::launch::async, [files]() { commit_and_report(files); });
+        ++frames_done;
+        evaluations += nb::evaluation_count(e);
+    }
+    if (writing.valid()) writing.get();
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (cfg.nframes > 1 || job.size > 1) nb::job_summary(job, frames_done, seconds, evaluations);
     return 0;
+}
+
+int report_error(const char* what, bool usage_hint, bool inputs_hint) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "nanoBragg: error: %s\n", what);
+    if (inputs_hint)
+        std::fprintf(stderr, "usage: nanoBragg -hkl Fs.hkl -mat auto.mat (or -cell a b c al be ga, -default_F F) ...\n");
+    if (usage_hint) std::fprintf(stderr, "run 'nanoBragg -h' for the list of flags\n");
+    return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     spdlog::set_pattern("%v");
+    nb::Job job = nb::job_start(&argc, &argv);
+    int rc = 0;
     try {
-        return run(argc, argv);
+        nb::ParsedArgs parsed = nb::parse_args(argc, argv);
+        if (parsed.help) {
+            if (job.rank == 0) std::fputs(parsed.help_text.c_str(), stdout);
+        } else {
+            rc = run(parsed, job);
+        }
     } catch (const nb::MissingInput& e) {
-        std::fflush(stdout);
-        std::fprintf(stderr, "nanoBragg: error: %s\n", e.what());
-        std::fprintf(stderr, "usage: nanoBragg -hkl Fs.hkl -mat auto.mat (or -cell a b c al be ga, -default_F F) ...\n");
-        std::fprintf(stderr, "run 'nanoBragg -h' for the list of flags\n");
-        return 2;
+        rc = report_error(e.what(), true, true);
     } catch (const nb::UsageError& e) {
-        std::fflush(stdout);
-        std::fprintf(stderr, "nanoBragg: error: %s\n", e.what());
-        std::fprintf(stderr, "run 'nanoBragg -h' for the list of flags\n");
-        return 2;
+        rc = report_error(e.what(), true, false);
     } catch (const std::exception& e) {
-        std::fflush(stdout);
-        std::fprintf(stderr, "nanoBragg: error: %s\n", e.what());
-        return 2;
+        rc = report_error(e.what(), false, false);
     }
+    nb::job_finish(job);
+    return rc;
 }

@@ -117,6 +117,9 @@ struct SimConfig {
     // ---- noise ----
     std::optional<long> seed;  // stored negated, as C does; unset: C uses -time()
 
+    // ---- series (ours) ----
+    int nframes = 1;  // -nframes: rotation series, frame i at phi0 + i*osc
+
     // ---- execution ----
     int threads = 0;           // 0: OpenMP default
     bool progress = true;

@@ -165,6 +165,15 @@ void stage(const Experiment& e, Staged& st) {
 
 }  // namespace
 
+double evaluation_count(const Experiment& e) {
+    const Sampling& s = e.samp;
+    double w = std::min(s.roi_xmax, e.det.fpixels - 1) - std::max(s.roi_xmin, 0) + 1;
+    double h = std::min(s.roi_ymax, e.det.spixels - 1) - std::max(s.roi_ymin, 0) + 1;
+    if (w < 0 || h < 0) return 0;
+    return w * h * s.oversample * s.oversample * (double)e.src.direction.size() * s.mosaic_domains * s.phisteps *
+           s.thicksteps;
+}
+
 ImageStats image_stats(const Experiment& e, const std::vector<float>& image) {
     const DetectorGeometry& d = e.det;
     const Sampling& s = e.samp;

@@ -35,6 +35,9 @@ struct RenderOptions {
 
 RenderResult render_image(const Experiment& e, const RenderOptions& opt);
 
+// pixels x sub-pixels x sources x mosaic domains x phi steps x sensor layers
+double evaluation_count(const Experiment& e);
+
 // C's statistics over the ROI (mask-skipped pixels excluded except from rmsd).
 ImageStats image_stats(const Experiment& e, const std::vector<float>& image);
 

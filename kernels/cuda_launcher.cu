@@ -100,6 +100,11 @@ int cuda_device_count() {
     return n;
 }
 
+void cuda_use_device(int index) {
+    int n = cuda_device_count();
+    if (n > 0) check(cudaSetDevice(index % n), "cudaSetDevice");
+}
+
 template <typename T>
 long long render_image_cuda(const PixelParams<T>& hp, float* image, DeviceStats* stats) {
     NvtxRange whole("nanoBragg image (cuda)");

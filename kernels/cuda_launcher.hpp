@@ -9,6 +9,9 @@ namespace nb {
 // Number of usable CUDA devices (0 without a CUDA build, driver or GPU).
 int cuda_device_count();
 
+// Binds this process to GPU `index % count` (MPI ranks pick by local rank).
+void cuda_use_device(int index);
+
 struct DeviceStats {
     double sum = 0, sumsqr = 0, max_I = 0;
     long long max_index = -1, counted = 0;

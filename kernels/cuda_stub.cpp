@@ -8,6 +8,8 @@ namespace nb {
 
 int cuda_device_count() { return 0; }
 
+void cuda_use_device(int) {}
+
 template <typename T>
 long long render_image_cuda(const PixelParams<T>&, float*, DeviceStats*) {
     throw std::runtime_error("-device cuda: this build has no CUDA backend (nvcc was not found)");

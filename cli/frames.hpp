@@ -1,0 +1,22 @@
+// Rotation series (-nframes): per-frame file names, orientation and noise
+// seed, and the split of frames across MPI ranks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace nb {
+
+// The name of frame `number` (1-based) from a printf-style pattern
+// ("sweep_%04d.img"). A single frame keeps the name as given; in a series a
+// name without a '%' conversion gets "_%04d" before its extension.
+// Throws std::runtime_error (naming `flag`) for a pattern that is not one
+// integer conversion.
+std::string frame_file_name(const std::string& pattern, int number, int nframes, const std::string& flag);
+
+// Noise seed rule: frame n of a series uses seed S + (n - 1), where S is the
+// -seed value, so "-phi <phi0 + (n-1)*osc> -seed <S + n - 1>" renders frame n
+// alone, byte for byte. Seeds are stored negated, as C stores them.
+inline int64_t frame_seed(int64_t stored_seed, int index) { return stored_seed - index; }
+
+}  // namespace nb

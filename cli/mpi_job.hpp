@@ -1,0 +1,23 @@
+// Splitting a series across MPI ranks (one process per GPU or node share).
+// Without MPI, or when not started by an MPI launcher, this is a job of one.
+#pragma once
+
+namespace nb {
+
+struct Job {
+    int rank = 0, size = 1, local_rank = 0;
+    bool mpi = false;
+    bool owns(int frame_index) const { return frame_index % size == rank; }
+};
+
+// Starts MPI only when an MPI launcher started us (mpirun/srun set the
+// environment), so plain runs never pay for MPI.
+Job job_start(int* argc, char*** argv);
+
+// One line for the whole job, printed by rank 0: frames, wall seconds and
+// evaluations per second of every rank.
+void job_summary(const Job& job, int frames, double seconds, double evaluations);
+
+void job_finish(const Job& job);
+
+}  // namespace nb
