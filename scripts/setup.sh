@@ -2,7 +2,9 @@
 # Installs what the build needs on a fresh Debian 12 machine (idempotent:
 # nothing is fetched when everything is already installed).
 set -euo pipefail
-packages=(build-essential cmake libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libpng-dev)
+# dials (the end-to-end test's client) and OpenMPI (multi-rank series) are Debian packages too
+packages=(build-essential cmake libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libpng-dev
+          openmpi-bin libopenmpi-dev dials)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

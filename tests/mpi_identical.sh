@@ -1,0 +1,22 @@
+#!/bin/bash
+# The same series under `mpirun -np 2` (CPU backend) writes exactly the files
+# a single process writes, byte for byte.
+# Usage: mpi_identical.sh NANOBRAGG MPIRUN
+set -euo pipefail
+nb=$1
+mpirun=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+args=(-cell 79.1 79.1 38.4 90 90 90 -default_F 100 -N 5 -detpixels 96 -distance 100 -phi 10 -osc 1 -nframes 5
+      -seed 5 -device cpu -floatfile f_%02d.bin -intfile s_%02d.img -noisefile n_%02d.img -pgmfile p_%02d.pgm)
+mkdir "$work/one" "$work/two"
+(cd "$work/one" && "$nb" "${args[@]}" > log.txt)
+(cd "$work/two" && "$mpirun" --allow-run-as-root --oversubscribe -np 2 "$nb" "${args[@]}" > log.txt)
+grep "job summary" "$work/two/log.txt"
+grep -q "on 2 rank(s)" "$work/two/log.txt" || { echo "mpi: the job did not run on 2 ranks"; exit 1; }
+(cd "$work/one" && ls -1 | grep -v log.txt | sort) > "$work/one.list"
+(cd "$work/two" && ls -1 | grep -v log.txt | sort) > "$work/two.list"
+diff "$work/one.list" "$work/two.list"
+[ "$(wc -l < "$work/one.list")" -eq 20 ] || { echo "mpi: expected 20 files"; exit 1; }
+while read -r f; do cmp "$work/one/$f" "$work/two/$f"; done < "$work/one.list"
+echo "mpi: 20 files byte-identical between 1 process and mpirun -np 2"
