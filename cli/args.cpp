@@ -172,6 +172,8 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help) {
     t.number("--osc", "oscillation range (deg)", [&](double v) { c.osc = v / RTD; });
     t.number("--phistep", "spindle step (deg)", [&](double v) { c.phistep = v / RTD; });
     t.integer("--phisteps", "spindle steps to render", [&](int v) { c.phisteps = v; });
+    t.text("--shots", "shot list: one image per line with its own orientation (docs/shots.md)",
+           [&](const std::string& v) { c.shots_file = v; });
     t.integer("--nframes", "rotation series: frames at phi + i*osc, i = 0..N-1, numbered from 1 in file names "
               "(use a printf pattern such as sweep_%04d.img)", [&](int v) {
                   if (v <= 0) bad("-nframes", "must be a positive number of frames (got " + std::to_string(v) + ")");

@@ -15,6 +15,7 @@
 #include "cli/args.hpp"
 #include "cli/frames.hpp"
 #include "cli/mpi_job.hpp"
+#include "cli/shots.hpp"
 #include "cli/report.hpp"
 #include "engine/image_io.hpp"
 #include "engine/png_preview.hpp"
@@ -50,7 +51,7 @@ struct FrameOutput {
     int index = 0;
 };
 
-std::vector<nb::OutputFile> frame_files(const nb::SimConfig& cfg, std::shared_ptr<FrameOutput> fo) {
+std::vector<nb::OutputFile> frame_files(const nb::SimConfig& cfg, const std::shared_ptr<FrameOutput>& fo) {
     const int number = fo->index + 1, n = cfg.nframes;
     auto name = [&](const std::string& pattern, const char* flag) {
         return nb::frame_file_name(pattern, number, n, flag);
@@ -100,14 +101,21 @@ void commit_and_report(const std::vector<nb::OutputFile>& files) {
 }
 
 int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
-    const nb::SimConfig& cfg = parsed.config;
+    nb::SimConfig cfg = parsed.config;
+    std::vector<nb::Shot> shots;
+    if (!cfg.shots_file.empty()) {
+        if (cfg.nframes > 1) throw nb::UsageError("-shots: cannot be combined with -nframes");
+        shots = nb::read_shots(cfg.shots_file);
+        cfg.nframes = (int)shots.size();  // one image per shot, numbered from 1
+    }
     auto start = std::chrono::steady_clock::now();
     // bad output names stop the run before any rendering
     for (const auto& [pattern, flag] : {std::pair{cfg.float_file, "-floatfile"}, {cfg.int_file, "-intfile"},
                                         {cfg.noise_file, "-noisefile"}, {cfg.pgm_file, "-pgmfile"},
                                         {cfg.png_file, "-pngfile"}})
         if (!pattern.empty()) nb::frame_file_name(pattern, 1, cfg.nframes, flag);
-    nb::Experiment e = nb::prepare_experiment(cfg);
+    // set-up once: the HKL grid and detector are shared by every frame or shot
+    nb::Experiment e = nb::prepare_experiment(shots.empty() ? cfg : nb::apply_shot(cfg, shots[0]));
     if (job.rank == 0) nb::print_setup(e);
     nb::RenderOptions opt = render_options(cfg, job);
     nb::ProgressBar bar(cfg.progress && ::isatty(STDOUT_FILENO) && cfg.nframes == 1 && job.size == 1);
@@ -119,12 +127,21 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
     double evaluations = 0;
     for (int i = 0; i < cfg.nframes; ++i) {
         if (!job.owns(i)) continue;
-        e.samp.phi0 = phi_start + i * e.samp.osc;
+        nb::Experiment shot_experiment;
+        nb::Experiment* cur = &e;
+        if (!shots.empty()) {
+            shot_experiment = nb::prepare_experiment(nb::apply_shot(cfg, shots[i]), e.hkl);
+            cur = &shot_experiment;
+            std::printf("shot %d of %d (line %d)\n", i + 1, cfg.nframes, shots[i].line);
+        } else {
+            e.samp.phi0 = phi_start + i * e.samp.osc;
+        }
         auto fo = std::make_shared<FrameOutput>();
         fo->index = i;
-        fo->result = nb::render_image(e, opt);
+        fo->result = nb::render_image(*cur, opt);
         bar.finish();
-        if (cfg.nframes > 1) std::printf("frame %d of %d: phi = %g deg\n", i + 1, cfg.nframes, e.samp.phi0 * 57.29577951308232);
+        if (cfg.nframes > 1 && shots.empty())
+            std::printf("frame %d of %d: phi = %g deg\n", i + 1, cfg.nframes, e.samp.phi0 * 57.29577951308232);
         spdlog::info("rendered on {}", fo->result.backend);
         if (fo->result.interp_disabled_at >= 0) {
             spdlog::warn("WARNING: out of range for three point interpolation at pixel ({}, {}); interpolation "
@@ -132,13 +149,13 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
                          fo->result.interp_disabled_at % e.det.fpixels, fo->result.interp_disabled_at / e.det.fpixels);
         }
         nb::print_stats(fo->result.stats);
-        fo->exp = e;
+        fo->exp = *cur;
         fo->exp.hkl = nb::HklGrid{};  // writers need geometry and the generator, not F
         std::vector<nb::OutputFile> files = frame_files(cfg, fo);
         if (writing.valid()) writing.get();  // the previous frame is on disk before this one starts
         writing = std::async(std::launch::async, [files]() { commit_and_report(files); });
         ++frames_done;
-        evaluations += nb::evaluation_count(e);
+        evaluations += nb::evaluation_count(*cur);
     }
     if (writing.valid()) writing.get();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

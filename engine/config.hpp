@@ -4,6 +4,7 @@
 // loop would; engine/resolve.cpp then applies C's auto-selection rules.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -26,6 +27,7 @@ struct SimConfig {
     // ---- inputs ----
     std::string hkl_file;      // -hkl
     std::string mat_file;      // -mat
+    std::optional<std::array<double, 9>> mat_values;  // an A matrix given inline (shot lists)
     std::string source_file;   // -sourcefile
     bool source_weights = false;  // -source_weights (ours): apply the weight column (C ignores it)
     std::string img_file;      // -img  (SMV header ingestion)
@@ -119,6 +121,7 @@ struct SimConfig {
 
     // ---- series (ours) ----
     int nframes = 1;  // -nframes: rotation series, frame i at phi0 + i*osc
+    std::string shots_file;  // -shots: one image per line of the file (see docs/shots.md)
 
     // ---- execution ----
     int threads = 0;           // 0: OpenMP default

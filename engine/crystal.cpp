@@ -103,8 +103,8 @@ Crystal build_crystal(const SimConfig& cfg, Ran1& ran, int64_t& misset_seed,
         double gamma = cfg.cell_gamma > 0.0 ? cfg.cell_gamma : M_PI / 2;
         reciprocal_from_cell(a_len, b_len, c_len, alpha, beta, gamma, a_star, b_star, c_star, V_cell, notes);
     }
-    if (!cfg.mat_file.empty()) {
-        std::array<double, 9> m = read_mosflm_matrix(cfg.mat_file);
+    if (!cfg.mat_file.empty() || cfg.mat_values) {
+        std::array<double, 9> m = cfg.mat_values ? *cfg.mat_values : read_mosflm_matrix(cfg.mat_file);
         // the A matrix carries 1/lambda: remove it
         const double s = 1e-10 / cfg.lambda0;
         a_star = scale(Vec3D{m[0], m[3], m[6]}, s);

@@ -110,15 +110,25 @@ void load_structure_factors(Experiment& e, const SimConfig& cfg) {
 
 }  // namespace
 
-Experiment prepare_experiment(const SimConfig& cfg_in) {
+namespace {
+Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded);
+}  // namespace
+
+Experiment prepare_experiment(const SimConfig& cfg) { return prepare(cfg, nullptr); }
+
+Experiment prepare_experiment(const SimConfig& cfg, const HklGrid& preloaded) { return prepare(cfg, &preloaded); }
+
+namespace {
+
+Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded) {
     Experiment e;
     e.cfg = cfg_in;
     SimConfig cfg = cfg_in;
 
-    if (cfg.hkl_file.empty() && cfg.default_F == 0.0 && !file_exists(cfg.fdump_file)) {
+    if (!preloaded && cfg.hkl_file.empty() && cfg.default_F == 0.0 && !file_exists(cfg.fdump_file)) {
         throw MissingInput("-hkl: no structure factors: give -hkl FILE or -default_F F");
     }
-    if (cfg.mat_file.empty() && !(cfg.user_cell && cfg.cell_a != 0.0)) {
+    if (cfg.mat_file.empty() && !cfg.mat_values && !(cfg.user_cell && cfg.cell_a != 0.0)) {
         throw MissingInput("-cell: no unit cell: give -cell a b c alpha beta gamma or -mat FILE");
     }
 
@@ -148,7 +158,11 @@ Experiment prepare_experiment(const SimConfig& cfg_in) {
     e.xtal = build_crystal(cfg, e.ran, misset_seed, e.notes);
     resolve_oversample(e, cfg);
 
-    load_structure_factors(e, cfg);
+    if (preloaded) {
+        e.hkl = *preloaded;
+    } else {
+        load_structure_factors(e, cfg);
+    }
     e.interpolate = interpolate == 1 && e.hkl.hkls > 0;
 
     if (!cfg.stol_file.empty()) read_text_table(cfg.stol_file, 2, "-stol");
@@ -174,5 +188,7 @@ Experiment prepare_experiment(const SimConfig& cfg_in) {
              kAvogadro / kWaterMW;
     return e;
 }
+
+}  // namespace
 
 }  // namespace nb

@@ -18,4 +18,8 @@ struct MissingInput : std::runtime_error {
 // Throws MissingInput, or std::runtime_error naming the flag or file, on bad input.
 Experiment prepare_experiment(const SimConfig& cfg);
 
+// The same, reusing structure factors already loaded (series and shot lists
+// read the HKL file once).
+Experiment prepare_experiment(const SimConfig& cfg, const HklGrid& preloaded);
+
 }  // namespace nb

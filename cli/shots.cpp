@@ -1,0 +1,110 @@
+#include "cli/shots.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "engine/units.hpp"
+
+namespace nb {
+
+namespace {
+
+double number(const std::string& tok, const std::string& where) {
+    char* end = nullptr;
+    double v = std::strtod(tok.c_str(), &end);
+    if (end == tok.c_str() || *end != '\0' || !std::isfinite(v))
+        throw std::runtime_error(where + ": '" + tok + "' is not a number");
+    return v;
+}
+
+}  // namespace
+
+std::vector<Shot> read_shots(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("-shots: cannot open '" + path + "'");
+    std::vector<Shot> shots;
+    std::string line;
+    int lineno = 0;
+    while (std::getline(in, line)) {
+        ++lineno;
+        size_t hash = line.find('#');
+        if (hash != std::string::npos) line.resize(hash);
+        std::istringstream ls(line);
+        std::vector<std::string> tok;
+        for (std::string t; ls >> t;) tok.push_back(t);
+        if (tok.empty()) continue;
+        const std::string where = "-shots: '" + path + "' line " + std::to_string(lineno);
+        Shot s;
+        s.line = lineno;
+        size_t next = 0;
+        if (tok[0] == "misset") {
+            if (tok.size() < 4) throw std::runtime_error(where + ": 'misset' needs three angles (deg)");
+            for (int k = 0; k < 3; ++k) s.misset_deg[k] = number(tok[1 + k], where);
+            next = 4;
+        } else if (tok[0] == "random") {
+            if (tok.size() < 2) throw std::runtime_error(where + ": 'random' needs a seed");
+            double seed = number(tok[1], where);
+            if (seed != std::floor(seed) || std::fabs(seed) > 2147483647.0)
+                throw std::runtime_error(where + ": the random seed must be an integer");
+            s.orientation = Shot::Orientation::Random;
+            s.random_seed = (long)seed;
+            next = 2;
+        } else if (tok[0] == "amat") {
+            if (tok.size() < 10) throw std::runtime_error(where + ": 'amat' needs 9 numbers (MOSFLM A matrix, row by row)");
+            s.orientation = Shot::Orientation::Matrix;
+            for (int k = 0; k < 9; ++k) s.matrix[k] = number(tok[1 + k], where);
+            next = 10;
+        } else {
+            throw std::runtime_error(where + ": expected 'misset', 'random' or 'amat', found '" + tok[0] + "'");
+        }
+        for (size_t k = next; k < tok.size(); ++k) {
+            size_t eq = tok[k].find('=');
+            if (eq == std::string::npos) throw std::runtime_error(where + ": expected key=value, found '" + tok[k] + "'");
+            std::string key = tok[k].substr(0, eq);
+            double v = number(tok[k].substr(eq + 1), where);
+            auto positive = [&](double x) {
+                if (!(x > 0)) throw std::runtime_error(where + ": " + key + " must be positive");
+                return x;
+            };
+            if (key == "fluence") s.fluence = positive(v);
+            else if (key == "N") s.N = positive(v);
+            else if (key == "mosaic") s.mosaic_deg = v;
+            else if (key == "lambda") s.lambda_A = positive(v);
+            else if (key == "xtalsize") s.xtalsize_mm = positive(v);
+            else throw std::runtime_error(where + ": unknown key '" + key + "' (fluence, N, mosaic, lambda, xtalsize)");
+        }
+        shots.push_back(s);
+    }
+    if (shots.empty()) throw std::runtime_error("-shots: '" + path + "' lists no shots");
+    return shots;
+}
+
+SimConfig apply_shot(const SimConfig& base, const Shot& s) {
+    SimConfig c = base;
+    switch (s.orientation) {
+        case Shot::Orientation::Misset:
+            c.misset_mode = 1;
+            for (int k = 0; k < 3; ++k) c.misset_rot[k] = s.misset_deg[k] / RTD;
+            break;
+        case Shot::Orientation::Random:
+            c.misset_mode = -1;
+            c.misset_seed = -s.random_seed;  // stored negated, as -misset_seed is
+            break;
+        case Shot::Orientation::Matrix:
+            c.misset_mode = 0;
+            c.mat_values = s.matrix;
+            c.mat_file.clear();
+            break;
+    }
+    if (s.fluence) c.fluence = *s.fluence;
+    if (s.N) c.Na = c.Nb = c.Nc = std::floor(*s.N);
+    if (s.mosaic_deg) c.mosaic_spread = *s.mosaic_deg / RTD;
+    if (s.lambda_A) c.lambda0 = *s.lambda_A / 1.0e10;
+    if (s.xtalsize_mm) c.sample_x = c.sample_y = c.sample_z = *s.xtalsize_mm / 1000.0;
+    return c;
+}
+
+}  // namespace nb

@@ -1,0 +1,79 @@
+// Shot lists: parsing, errors naming the line, and a shot rendered alone
+// equals the same shot in the list.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "cli/shots.hpp"
+#include "engine/units.hpp"
+#include "tests/run_cli.hpp"
+
+using namespace nbtest;
+
+TEST(Shots, ParsesOrientationsAndOverrides) {
+    TempDir d("shots_parse");
+    std::ofstream(d.file("s.txt")) << "# header\n\nmisset 10 20 30\nrandom 77 fluence=1e25 N=8 mosaic=0.2\n"
+                                       "amat 0.01 0 0 0 0.01 0 0 0 0.02 lambda=1.5 xtalsize=0.001\n";
+    std::vector<nb::Shot> s = nb::read_shots(d.file("s.txt"));
+    ASSERT_EQ(s.size(), 3u);
+    EXPECT_EQ(s[0].line, 3);
+    nb::SimConfig base;
+    nb::SimConfig a = nb::apply_shot(base, s[0]);
+    EXPECT_EQ(a.misset_mode, 1);
+    EXPECT_DOUBLE_EQ(a.misset_rot[1], 20 / nb::RTD);
+    nb::SimConfig b = nb::apply_shot(base, s[1]);
+    EXPECT_EQ(b.misset_mode, -1);
+    EXPECT_EQ(*b.misset_seed, -77);
+    EXPECT_DOUBLE_EQ(b.fluence, 1e25);
+    EXPECT_EQ(b.Nb, 8);
+    EXPECT_DOUBLE_EQ(b.mosaic_spread, 0.2 / nb::RTD);
+    nb::SimConfig c = nb::apply_shot(base, s[2]);
+    ASSERT_TRUE(c.mat_values.has_value());
+    EXPECT_DOUBLE_EQ((*c.mat_values)[8], 0.02);
+    EXPECT_DOUBLE_EQ(c.lambda0, 1.5e-10);
+    EXPECT_DOUBLE_EQ(c.sample_y, 1e-6);
+}
+
+TEST(Shots, MalformedLinesNameFileAndLine) {
+    TempDir d("shots_bad");
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"misset 1 2\n", "line 1: 'misset' needs three angles"},
+        {"\nrandom\n", "line 2: 'random' needs a seed"},
+        {"amat 1 2 3\n", "'amat' needs 9 numbers"},
+        {"spin 1 2 3\n", "expected 'misset', 'random' or 'amat'"},
+        {"misset 1 2 3 colour=red\n", "'red' is not a number"},
+        {"misset 1 2 3 speed=4\n", "unknown key 'speed'"},
+        {"misset 1 2 3 N=0\n", "N must be positive"},
+        {"# nothing\n", "lists no shots"},
+    };
+    for (const auto& [text, expect] : cases) {
+        std::ofstream(d.file("s.txt")) << text;
+        try {
+            nb::read_shots(d.file("s.txt"));
+            ADD_FAILURE() << "accepted: " << text;
+        } catch (const std::runtime_error& e) {
+            EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("-shots"), std::string::npos) << e.what();
+        }
+    }
+}
+
+TEST(Shots, ShotAloneEqualsShotInList) {
+    TempDir d("shots_run");
+    std::ofstream(d.file("s.txt")) << "misset 10 20 30\nrandom 1234 fluence=1e25 N=8\n";
+    std::vector<std::string> base{"-cell", "79.1", "79.1", "38.4", "90", "90", "90", "-default_F", "100", "-N", "5",
+                                  "-detpixels", "48", "-distance", "100", "-nopgm"};
+    std::vector<std::string> list = base;
+    list.insert(list.end(), {"-shots", "s.txt", "-seed", "2", "-intfile", "shot_%02d.img", "-noisefile", "n_%02d.img"});
+    RunResult r = run_cli(list, d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::vector<std::string> alone = base;
+    alone.insert(alone.end(), {"-N", "8", "-misset", "random", "-misset_seed", "1234", "-fluence", "1e25", "-seed", "3",
+                               "-intfile", "a.img", "-noisefile", "an.img", "-floatfile", "a.bin"});
+    RunResult a = run_cli(alone, d.path.string());
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    EXPECT_EQ(read_file(d.file("shot_02.img")), read_file(d.file("a.img")));
+    EXPECT_EQ(read_file(d.file("n_02.img")), read_file(d.file("an.img")));
+    EXPECT_EQ(read_file(d.file("floatimage_0002.bin")), read_file(d.file("a.bin")));
+    EXPECT_NE(read_file(d.file("shot_01.img")), read_file(d.file("shot_02.img")));
+}
