@@ -137,11 +137,12 @@ void usage() {
     std::puts(
         "usage: nb-bench [--nanobragg PATH] [--reference PATH] [--threads N] [--repeats R]\n"
         "                [--precision double,float] [--device cpu|cuda] [--workloads a,b,...] [--golden DIR]\n"
-        "                [--out PREFIX]\n"
+        "                [--out PREFIX] [--series N]\n"
         "Runs each workload once to warm up, then R times (default 3), and reports the median.\n"
         "--reference runs another nanoBragg-compatible binary on the same command lines with\n"
         "OMP_NUM_THREADS=N and adds the speed ratio. Writes PREFIX.json and PREFIX.md\n"
-        "(default reports/bench-<UTC date>).");
+        "(default reports/bench-<UTC date>).\n"
+        "--series N also times an N-frame rotation series in one process against N separate runs.");
 }
 
 }  // namespace
@@ -150,6 +151,7 @@ int main(int argc, char** argv) {
     std::string self = fs::canonical("/proc/self/exe").parent_path().string();
     std::string ours = self + "/nanoBragg", reference, golden, device = "cpu";
     std::string precisions = "double", only;
+    int series = 0;
     int threads = (int)std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)), repeats = 3;
     char date[32];
     std::time_t now = std::time(nullptr);
@@ -173,6 +175,7 @@ int main(int argc, char** argv) {
         else if (a == "--workloads") only = next();
         else if (a == "--golden") golden = next();
         else if (a == "--out") out_prefix = next();
+        else if (a == "--series") series = std::atoi(next().c_str());
         else if (a == "-h" || a == "--help") { usage(); return 0; }
         else { std::fprintf(stderr, "nb-bench: unknown option %s\n", a.c_str()); usage(); return 1; }
     }
@@ -263,6 +266,31 @@ int main(int argc, char** argv) {
         }
     }
 
+    // rotation series: one process for N frames against N processes
+    double series_one = 0, series_many = 0;
+    std::string series_args;
+    if (series > 0) {
+        series_args = "-cell 79.1 79.1 38.4 90 90 90 -hkl " + golden +
+                      "/inputs/lyso.hkl -misset 10 20 30 -lambda 1.0 -N 10 -detpixels 512 -pixel 0.2 -distance 150 "
+                      "-oversample 1 -osc 1 -seed 1 -nopgm -device " + device + " -threads " + std::to_string(threads);
+        std::vector<std::string> one = split(series_args);
+        one.insert(one.end(), {"-nframes", std::to_string(series), "-floatfile", "f_%04d.bin", "-intfile", "i_%04d.img",
+                               "-noisefile", "n_%04d.img"});
+        run_once(ours, one, threads);  // warm-up
+        Run r1 = run_once(ours, one, threads);
+        series_one = r1.seconds;
+        auto t0 = std::chrono::steady_clock::now();
+        for (int k = 0; k < series; ++k) {
+            std::vector<std::string> a = split(series_args);
+            a.insert(a.end(), {"-phi", std::to_string(k * 1.0), "-seed", std::to_string(1 + k), "-floatfile", "f.bin",
+                               "-intfile", "i.img", "-noisefile", "n.img"});
+            run_once(ours, a, threads);
+        }
+        series_many = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::printf("series: %d frames in one process %.3f s (%.2f frames/s); %d separate runs %.3f s (%.2f frames/s)\n",
+                    series, series_one, series / series_one, series, series_many, series / series_many);
+    }
+
     fs::create_directories(fs::path(out_prefix).parent_path().empty() ? "." : fs::path(out_prefix).parent_path());
     std::ofstream js(out_prefix + ".json");
     js << "{\n  \"date\": \"" << date << "\",\n  \"threads\": " << threads << ",\n  \"repeats\": " << repeats
@@ -277,7 +305,13 @@ int main(int argc, char** argv) {
         if (r.label == "reference") js << ", \"reference_over_ours\": " << r.ratio;
         js << "}" << (i + 1 < results.size() ? "," : "") << "\n";
     }
-    js << "  ]\n}\n";
+    js << "  ]";
+    if (series > 0) {
+        js << ",\n  \"series\": {\"frames\": " << series << ", \"one_process_seconds\": " << series_one
+           << ", \"one_process_frames_per_second\": " << series / series_one << ", \"separate_runs_seconds\": "
+           << series_many << ", \"separate_runs_frames_per_second\": " << series / series_many << "}";
+    }
+    js << "\n}\n";
     std::ofstream md(out_prefix + ".md");
     {
         std::string cpu;
@@ -301,6 +335,16 @@ int main(int argc, char** argv) {
                       r.workload.c_str(), r.label.c_str(), r.backend.c_str(), r.precision.c_str(), r.threads,
                       r.image.c_str(), r.evaluations, r.seconds, r.evals_per_s, r.peak_mb,
                       r.label == "reference" ? (std::to_string(r.ratio).substr(0, 5) + "x").c_str() : "");
+        md << line;
+    }
+    if (series > 0) {
+        char line[1024];
+        std::snprintf(line, sizeof line,
+                      "\n## Rotation series, %d frames\n\nCommand line of each frame: `nanoBragg %s` (+ -nframes %d, or "
+                      "-phi i -seed 1+i per separate run)\n\n| mode | seconds | frames/s |\n|---|---|---|\n"
+                      "| one process, -nframes %d | %.3f | %.2f |\n| %d separate runs | %.3f | %.2f |\n",
+                      series, series_args.c_str(), series, series, series_one, series / series_one, series, series_many,
+                      series / series_many);
         md << line;
     }
     std::printf("wrote %s.json and %s.md\n", out_prefix.c_str(), out_prefix.c_str());
