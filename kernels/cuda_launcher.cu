@@ -89,6 +89,46 @@ struct CombineMoments {
     }
 };
 
+// The HKL grid stays on the device between images of a series or shot list:
+// re-uploaded only when its contents change (keyed by size and a hash of the
+// bytes, so a freed-and-reused host address cannot alias a stale grid).
+struct GridCache {
+    void* device = nullptr;
+    size_t bytes = 0;
+    unsigned long long hash = 0;
+    int device_id = -1;
+    ~GridCache() {
+        if (device) cudaFree(device);
+    }
+};
+
+unsigned long long fnv1a(const void* data, size_t n) {
+    const unsigned char* p = static_cast<const unsigned char*>(data);
+    unsigned long long h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+template <typename T>
+const T* cached_grid(const T* host, size_t count) {
+    static GridCache cache;
+    if (!host || count == 0) return nullptr;
+    const size_t bytes = count * sizeof(T);
+    const unsigned long long h = fnv1a(host, bytes);
+    int dev = 0;
+    cudaGetDevice(&dev);
+    if (!(cache.device && cache.bytes == bytes && cache.hash == h && cache.device_id == dev)) {
+        if (cache.device) cudaFree(cache.device);
+        cache.device = nullptr;
+        check(cudaMalloc(&cache.device, bytes), "cudaMalloc (HKL grid)");
+        check(cudaMemcpy(cache.device, host, bytes, cudaMemcpyHostToDevice), "copy HKL grid");
+        cache.bytes = bytes;
+        cache.hash = h;
+        cache.device_id = dev;
+    }
+    return static_cast<const T*>(cache.device);
+}
+
 }  // namespace
 
 int cuda_device_count() {
@@ -120,7 +160,7 @@ long long render_image_cuda(const PixelParams<T>& hp, float* image, DeviceStats*
     DeviceArray<T> source_weight(hp.source_weight, hp.source_weight ? (size_t)hp.sources : 0);
     DeviceArray<T> cells(hp.cells, ncells);
     DeviceArray<T> cells_first(hp.cells_first, ncells);
-    DeviceArray<T> F(hp.hkl.F, nF);
+    const T* device_F = cached_grid(hp.hkl.F, nF);
     std::vector<float> zeros(npix, 0.0f);
     DeviceArray<float> d_image(zeros.data(), npix);
     unsigned long long none = ULLONG_MAX;
@@ -132,7 +172,7 @@ long long render_image_cuda(const PixelParams<T>& hp, float* image, DeviceStats*
     dp.source_weight = source_weight.ptr;
     dp.cells = cells.ptr;
     dp.cells_first = cells_first.ptr;
-    dp.hkl.F = F.ptr;
+    dp.hkl.F = device_F;
 
     dim3 block(32, 8);
     dim3 grid((hp.fpixels + block.x - 1) / block.x, (hp.spixels + block.y - 1) / block.y);
