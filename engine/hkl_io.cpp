@@ -1,5 +1,7 @@
 #include "engine/hkl_io.hpp"
 
+#include "engine/memory_budget.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -24,11 +26,13 @@ std::string where(const std::string& path, int lineno) {
 
 void allocate(HklGrid& g, double fill, const std::string& what) {
     long long n = (long long)g.h_range() * g.k_range() * g.l_range();
-    if (g.h_range() <= 0 || g.k_range() <= 0 || g.l_range() <= 0 || n > kMaxHklGridEntries) {
+    if (g.h_range() <= 0 || g.k_range() <= 0 || g.l_range() <= 0 || n > kMaxHklGridEntries ||
+        (uint64_t)n * sizeof(double) > memory_budget_bytes()) {
         throw std::runtime_error(what + ": index ranges h " + std::to_string(g.h_min) + ".." +
                                  std::to_string(g.h_max) + ", k " + std::to_string(g.k_min) + ".." +
                                  std::to_string(g.k_max) + ", l " + std::to_string(g.l_min) + ".." +
-                                 std::to_string(g.l_max) + " give a grid too large to hold");
+                                 std::to_string(g.l_max) + " give a grid of " + std::to_string(n) +
+                                 " structure factors, too large for this machine's memory");
     }
     g.F.assign((size_t)n, fill);
 }
@@ -117,11 +121,28 @@ HklGrid read_fdump(const std::string& path) {
     FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) throw std::runtime_error("cannot open structure-factor cache '" + path + "'");
     HklGrid g;
-    int n = std::fscanf(f, "%d %d %d %d %d %d", &g.h_min, &g.h_max, &g.k_min, &g.k_max, &g.l_min, &g.l_max);
-    if (n != 6 || std::fgetc(f) != '\n' || std::fgetc(f) != '\f') {
+    // header: six integers on one line, then a form feed
+    char line[256] = {0};
+    bool ok = std::fgets(line, sizeof line, f) != nullptr;
+    long long v[6] = {0, 0, 0, 0, 0, 0};
+    if (ok) {
+        const char* p = line;
+        for (int i = 0; i < 6 && ok; ++i) {
+            char* end = nullptr;
+            v[i] = std::strtoll(p, &end, 10);
+            ok = end != p && v[i] >= -1000000 && v[i] <= 1000000;
+            p = end;
+        }
+        while (ok && (*p == ' ' || *p == '\t')) ++p;
+        ok = ok && *p == '\n' && std::fgetc(f) == '\f' && v[1] >= v[0] && v[3] >= v[2] && v[5] >= v[4];
+    }
+    if (!ok) {
         std::fclose(f);
         throw std::runtime_error("'" + path + "' is not a nanoBragg Fdump file (bad header)");
     }
+    g.h_min = (int)v[0]; g.h_max = (int)v[1];
+    g.k_min = (int)v[2]; g.k_max = (int)v[3];
+    g.l_min = (int)v[4]; g.l_max = (int)v[5];
     try {
         allocate(g, 0.0, "'" + path + "'");
     } catch (...) {

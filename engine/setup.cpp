@@ -8,6 +8,7 @@
 #include "engine/crystal.hpp"
 #include "engine/detector_geometry.hpp"
 #include "engine/hkl_io.hpp"
+#include "engine/memory_budget.hpp"
 #include "engine/sampling_rules.hpp"
 #include "engine/smv_io.hpp"
 #include "engine/sources.hpp"
@@ -134,6 +135,17 @@ Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded) {
 
     resolve_fluence(e, cfg);
     e.det = resolve_detector(cfg, e.notes);
+    {
+        const double bytes = (double)e.det.fpixels * e.det.spixels * sizeof(float);
+        if (e.det.fpixels <= 0 || e.det.spixels <= 0)
+            throw std::runtime_error("-detpixels: the detector has no pixels (" + std::to_string(e.det.fpixels) + "x" +
+                                     std::to_string(e.det.spixels) + ")");
+        if (bytes > (double)memory_budget_bytes())
+            throw std::runtime_error("-detpixels: a " + std::to_string(e.det.fpixels) + "x" +
+                                     std::to_string(e.det.spixels) + " image needs " +
+                                     std::to_string((long long)(bytes / 1048576)) +
+                                     " MB, more than this machine's memory allows");
+    }
     if (!cfg.mask_file.empty()) {
         SmvImage m = read_smv(cfg.mask_file, "-mask");
         if (m.width != e.det.fpixels || m.height != e.det.spixels) {

@@ -130,3 +130,49 @@ TEST(CliBehaviour, DeviceCudaWithoutGpuIsAnErrorAndAutoFallsBack) {
     EXPECT_NE(cuda.err.find("-device cuda"), std::string::npos) << cuda.err;
     EXPECT_TRUE(no_images(d2));
 }
+
+TEST(CliBehaviour, TooLargeForMemoryIsAClearError) {
+    TempDir d("cli_big");
+    ::setenv("NB_MEMORY_LIMIT_MB", "64", 1);
+    // 8192x8192 floats = 256 MB > 64 MB
+    RunResult big = run_cli(with(kSmall, {"-detpixels", "8192"}), d.path.string());
+    // absurd but legal indices: a 2001^3 grid of doubles
+    write_text(d.file("far.hkl"), "-1000 -1000 -1000 1\n1000 1000 1000 2\n");
+    RunResult grid = run_cli(with(kSmall, {"-hkl", "far.hkl"}), d.path.string());
+    // indices beyond any real reflection list
+    write_text(d.file("absurd.hkl"), "0 0 0 1\n5000000 0 0 2\n");
+    RunResult absurd = run_cli(with(kSmall, {"-hkl", "absurd.hkl"}), d.path.string());
+    ::unsetenv("NB_MEMORY_LIMIT_MB");
+    EXPECT_EQ(big.exit_code, 2);
+    EXPECT_NE(big.err.find("-detpixels: a 8192x8192 image needs 256 MB"), std::string::npos) << big.err;
+    EXPECT_EQ(grid.exit_code, 2);
+    EXPECT_NE(grid.err.find("too large for this machine's memory"), std::string::npos) << grid.err;
+    EXPECT_EQ(absurd.exit_code, 2);
+    EXPECT_NE(absurd.err.find("out of range"), std::string::npos) << absurd.err;
+    EXPECT_TRUE(no_images(d));
+}
+
+TEST(CliBehaviour, SmvHeadersThatLieAreRefused) {
+    TempDir d("cli_smv");
+    auto smv = [&](const std::string& name, const std::string& keys, size_t data_bytes) {
+        std::string h = "{\nHEADER_BYTES=512;\nDIM=2;\nBYTE_ORDER=little_endian;\nTYPE=unsigned_short;\n" + keys + "}\f";
+        h.resize(512, ' ');
+        write_text(d.file(name), h + std::string(data_bytes, '\1'));
+    };
+    smv("short.img", "SIZE1=64;\nSIZE2=64;\n", 100);             // promises 8192 data bytes
+    smv("huge_header.img", "SIZE1=4;\nSIZE2=4;\nHEADER_BYTES=99999;\n", 32);
+    smv("nosize.img", "PIXEL_SIZE=0.1;\n", 32);
+    write_text(d.file("notsmv.img"), std::string(600, 'x'));
+    for (const auto& [file, expect] : std::vector<std::pair<std::string, std::string>>{
+             {"short.img", "is truncated"},
+             {"huge_header.img", "is shorter than its HEADER_BYTES"},
+             {"nosize.img", "has missing or invalid SIZE1/SIZE2"},
+             {"notsmv.img", "does not look like an SMV"}}) {
+        for (const char* flag : {"-img", "-mask"}) {
+            RunResult r = run_cli(with(kSmall, {flag, file}), d.path.string());
+            EXPECT_EQ(r.exit_code, 2) << file;
+            EXPECT_NE(r.err.find(std::string(flag) + ": '" + file + "' " + expect), std::string::npos) << r.err;
+        }
+    }
+    EXPECT_TRUE(no_images(d));
+}
