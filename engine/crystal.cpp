@@ -14,6 +14,10 @@ namespace nb {
 std::array<double, 9> read_mosflm_matrix(const std::string& path) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error("-mat: cannot open matrix file '" + path + "'");
+    return parse_mosflm_matrix(in, path);
+}
+
+std::array<double, 9> parse_mosflm_matrix(std::istream& in, const std::string& path) {
     std::array<double, 9> m{};
     for (int i = 0; i < 9; ++i) {
         std::string tok;

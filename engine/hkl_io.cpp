@@ -42,6 +42,10 @@ void allocate(HklGrid& g, double fill, const std::string& what) {
 HklGrid read_hkl_text(const std::string& path, double default_F, std::vector<std::string>& notes) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error("-hkl: cannot open '" + path + "'");
+    return parse_hkl_text(in, path, default_F, notes);
+}
+
+HklGrid parse_hkl_text(std::istream& in, const std::string& path, double default_F, std::vector<std::string>& notes) {
     std::vector<Reflection> refl;
     std::string line;
     int lineno = 0;
@@ -118,15 +122,19 @@ void write_fdump(const std::string& path, const HklGrid& g) {
 }
 
 HklGrid read_fdump(const std::string& path) {
-    FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) throw std::runtime_error("cannot open structure-factor cache '" + path + "'");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot open structure-factor cache '" + path + "'");
+    return parse_fdump(in, path);
+}
+
+HklGrid parse_fdump(std::istream& in, const std::string& path) {
     HklGrid g;
     // header: six integers on one line, then a form feed
-    char line[256] = {0};
-    bool ok = std::fgets(line, sizeof line, f) != nullptr;
+    std::string line;
+    bool ok = (bool)std::getline(in, line) && line.size() < 256;
     long long v[6] = {0, 0, 0, 0, 0, 0};
     if (ok) {
-        const char* p = line;
+        const char* p = line.c_str();
         for (int i = 0; i < 6 && ok; ++i) {
             char* end = nullptr;
             v[i] = std::strtoll(p, &end, 10);
@@ -134,33 +142,22 @@ HklGrid read_fdump(const std::string& path) {
             p = end;
         }
         while (ok && (*p == ' ' || *p == '\t')) ++p;
-        ok = ok && *p == '\n' && std::fgetc(f) == '\f' && v[1] >= v[0] && v[3] >= v[2] && v[5] >= v[4];
+        ok = ok && *p == '\0' && in.get() == '\f' && v[1] >= v[0] && v[3] >= v[2] && v[5] >= v[4];
     }
-    if (!ok) {
-        std::fclose(f);
-        throw std::runtime_error("'" + path + "' is not a nanoBragg Fdump file (bad header)");
-    }
+    if (!ok) throw std::runtime_error("'" + path + "' is not a nanoBragg Fdump file (bad header)");
     g.h_min = (int)v[0]; g.h_max = (int)v[1];
     g.k_min = (int)v[2]; g.k_max = (int)v[3];
     g.l_min = (int)v[4]; g.l_max = (int)v[5];
-    try {
-        allocate(g, 0.0, "'" + path + "'");
-    } catch (...) {
-        std::fclose(f);
-        throw;
-    }
+    allocate(g, 0.0, "'" + path + "'");
     const int hr = g.h_range(), kr = g.k_range(), lr = g.l_range();
     std::vector<double> row((size_t)lr + 1);
     for (int h = 0; h <= hr; ++h)
         for (int k = 0; k <= kr; ++k) {
-            if (std::fread(row.data(), sizeof(double), row.size(), f) != row.size()) {
-                std::fclose(f);
+            if (!in.read(reinterpret_cast<char*>(row.data()), (std::streamsize)(row.size() * sizeof(double))))
                 throw std::runtime_error("'" + path + "' is truncated");
-            }
             if (h < hr && k < kr)
                 for (int l = 0; l < lr; ++l) g.F[((size_t)h * kr + k) * lr + l] = row[l];
         }
-    std::fclose(f);
     g.hkls = (long long)hr * kr * lr;
     return g;
 }

@@ -2,6 +2,7 @@
 // and C nanoBragg's Fdump.bin cache.
 #pragma once
 
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ HklGrid read_hkl_text(const std::string& path, double default_F, std::vector<std
 // plane/row/column is zero padding).
 void write_fdump(const std::string& path, const HklGrid& grid);
 HklGrid read_fdump(const std::string& path);
+
+// The same readers on an open stream (`path` names it in messages).
+HklGrid parse_hkl_text(std::istream& in, const std::string& path, double default_F, std::vector<std::string>& notes);
+HklGrid parse_fdump(std::istream& in, const std::string& path);
 
 // Largest grid we agree to allocate (entries); beyond it the input is refused.
 inline constexpr long long kMaxHklGridEntries = 1LL << 30;

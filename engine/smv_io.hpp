@@ -26,6 +26,7 @@ struct SmvImage {
 // Throws std::runtime_error naming `flag` and the file on any problem:
 // missing, not SMV, a header that lies about its size, truncated data.
 SmvImage read_smv(const std::string& path, const std::string& flag);
+SmvImage parse_smv(const std::string& bytes, const std::string& path, const std::string& flag);
 
 // Applies the header to the configuration as C does before reading any flag
 // (a mask's BEAM_CENTER_Y is measured from the other edge).

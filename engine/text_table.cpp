@@ -12,6 +12,11 @@ std::vector<std::vector<double>> read_text_table(const std::string& path, int co
                                                  const std::string& flag) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error(flag + ": cannot open '" + path + "'");
+    return parse_text_table(in, path, columns, flag);
+}
+
+std::vector<std::vector<double>> parse_text_table(std::istream& in, const std::string& path, int columns,
+                                                  const std::string& flag) {
     static const char* delimiters = " \t,;:!\r";
     std::vector<std::vector<double>> rows;
     std::string line;

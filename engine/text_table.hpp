@@ -3,6 +3,7 @@
 // missing trailing columns left as NaN.
 #pragma once
 
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -13,5 +14,7 @@ namespace nb {
 // be opened, has no data rows, or a row's first field is not a number.
 std::vector<std::vector<double>> read_text_table(const std::string& path, int columns,
                                                  const std::string& flag);
+std::vector<std::vector<double>> parse_text_table(std::istream& in, const std::string& path, int columns,
+                                                  const std::string& flag);
 
 }  // namespace nb

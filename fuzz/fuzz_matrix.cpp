@@ -4,9 +4,9 @@
 #include "fuzz/fuzz_common.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    std::string path = nbfuzz::scratch_file(data, size, "mat");
+    std::istringstream in(nbfuzz::bytes_of(data, size));
     try {
-        nb::read_mosflm_matrix(path);
+        nb::parse_mosflm_matrix(in, "fuzz.mat");
     } catch (const std::runtime_error&) {
     }
     return 0;
