@@ -14,26 +14,23 @@ std::vector<double> stage_cell_table(const Experiment& e, bool first_sweep) {
     const Sampling& s = e.samp;
     const Crystal& x = e.xtal;
     Vec3D ap = x.a, bp = x.b, cp = x.c;
-    if (!first_sweep) {
-        // the carry-over into every later sweep: the last phi != 0 step's cell
-        for (int t = 0; t < s.phisteps; ++t) {
-            double phi = s.phi0 + s.phistep * t;
-            if (phi != 0.0) {
-                ap = rotate_axis(x.a, e.det.spindle, phi);
-                bp = rotate_axis(x.b, e.det.spindle, phi);
-                cp = rotate_axis(x.c, e.det.spindle, phi);
-            }
-        }
-    }
-    std::vector<double> table;
-    table.reserve((size_t)9 * s.phisteps * s.mosaic_domains);
-    for (int t = 0; t < s.phisteps; ++t) {
+    // C rotates the cell only when phi != 0; otherwise the previous cell stays
+    auto spindle_step = [&](int t) {
         double phi = s.phi0 + s.phistep * t;
         if (phi != 0.0) {
             ap = rotate_axis(x.a, e.det.spindle, phi);
             bp = rotate_axis(x.b, e.det.spindle, phi);
             cp = rotate_axis(x.c, e.det.spindle, phi);
         }
+    };
+    if (!first_sweep) {
+        // the carry-over into every later sweep: the last phi != 0 step's cell
+        for (int t = 0; t < s.phisteps; ++t) spindle_step(t);
+    }
+    std::vector<double> table;
+    table.reserve((size_t)9 * s.phisteps * s.mosaic_domains);
+    for (int t = 0; t < s.phisteps; ++t) {
+        spindle_step(t);
         for (int m = 0; m < s.mosaic_domains; ++m) {
             Vec3D a = ap, b = bp, c = cp;
             if (s.mosaic_spread > 0.0) {

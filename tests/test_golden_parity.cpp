@@ -93,6 +93,9 @@ protected:
         if (read_file(golden_dir() + "/manifest.json").empty()) GTEST_SKIP() << "no golden suite at " << golden_dir();
     }
 
+    void check_image(const Case& c, const std::vector<std::string>& extra, const char* label, double min_corr,
+                     double max_sum_error);
+
     // Runs the case; returns the float image (empty on failure).
     std::vector<float> run(const Case& c, TempDir& dir, const std::vector<std::string>& extra, RunResult& rr) {
         std::string args = c.args;
@@ -147,53 +150,34 @@ TEST_P(Golden, DoublePrecisionMatchesC) {
     }
 }
 
-TEST_P(Golden, FloatPrecisionMeetsItsThresholds) {
-    const Case& c = GetParam();
-    TempDir dir("goldenf_" + c.id);
+// One float image against C's with the given thresholds (float precision and the GPU runs).
+void Golden::check_image(const Case& c, const std::vector<std::string>& extra, const char* label, double min_corr,
+                         double max_sum_error) {
+    TempDir dir("golden_" + std::string(label) + "_" + c.id);
     RunResult rr;
-    std::vector<float> ours = run(c, dir, {"-precision", "float", "-device", "cpu"}, rr);
+    std::vector<float> ours = run(c, dir, extra, rr);
     std::vector<float> ref = floats(read_file(golden_dir() + "/cases/" + c.id + "/c.float.bin"));
     ASSERT_EQ(ours.size(), ref.size());
     Agreement a = compare(ours, ref);
-    std::printf("[parity float]  %-28s corr=%.10f sum_ratio-1=%+.3e maxrel=%.3e\n", c.id.c_str(), a.corr,
+    std::printf("[parity %s] %-28s corr=%.10f sum_ratio-1=%+.3e maxrel=%.3e\n", label, c.id.c_str(), a.corr,
                 a.sum_ratio - 1, a.max_rel);
-    EXPECT_GE(a.corr, 0.9999) << c.id;
-    EXPECT_LE(std::fabs(a.sum_ratio - 1), 1e-3) << c.id;
+    EXPECT_GE(a.corr, min_corr) << c.id;
+    EXPECT_LE(std::fabs(a.sum_ratio - 1), max_sum_error) << c.id;
+}
+
+TEST_P(Golden, FloatPrecisionMeetsItsThresholds) {
+    check_image(GetParam(), {"-precision", "float", "-device", "cpu"}, "float", 0.9999, 1e-3);
 }
 
 // The same suite on the GPU (issue #4); skipped cleanly on machines without one.
 TEST_P(Golden, GpuDoublePrecisionMatchesC) {
     if (nb::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA GPU on this machine";
-    const Case& c = GetParam();
-    TempDir dir("goldeng_" + c.id);
-    RunResult rr;
-    std::vector<float> ours = run(c, dir, {"-precision", "double", "-device", "cuda"}, rr);
-    std::vector<float> ref = floats(read_file(golden_dir() + "/cases/" + c.id + "/c.float.bin"));
-    ASSERT_EQ(ours.size(), ref.size());
-    Agreement a = compare(ours, ref);
-    std::printf("[parity gpu double] %-28s corr=%.10f sum_ratio-1=%+.3e maxrel=%.3e\n", c.id.c_str(), a.corr,
-                a.sum_ratio - 1, a.max_rel);
-    EXPECT_GE(a.corr, 0.99999) << c.id;
-    EXPECT_LE(std::fabs(a.sum_ratio - 1), 1e-5) << c.id;
-    for (const std::string& f : c.outputs) {
-        if (f == "c.float.bin" || f.find("noise") != std::string::npos) continue;
-        EXPECT_EQ(read_file(dir.file(f)).size(), read_file(golden_dir() + "/cases/" + c.id + "/" + f).size()) << f;
-    }
+    check_image(GetParam(), {"-precision", "double", "-device", "cuda"}, "gpu double", 0.99999, 1e-5);
 }
 
 TEST_P(Golden, GpuFloatPrecisionMeetsItsThresholds) {
     if (nb::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA GPU on this machine";
-    const Case& c = GetParam();
-    TempDir dir("goldengf_" + c.id);
-    RunResult rr;
-    std::vector<float> ours = run(c, dir, {"-precision", "float", "-device", "cuda"}, rr);
-    std::vector<float> ref = floats(read_file(golden_dir() + "/cases/" + c.id + "/c.float.bin"));
-    ASSERT_EQ(ours.size(), ref.size());
-    Agreement a = compare(ours, ref);
-    std::printf("[parity gpu float]  %-28s corr=%.10f sum_ratio-1=%+.3e maxrel=%.3e\n", c.id.c_str(), a.corr,
-                a.sum_ratio - 1, a.max_rel);
-    EXPECT_GE(a.corr, 0.9999) << c.id;
-    EXPECT_LE(std::fabs(a.sum_ratio - 1), 1e-3) << c.id;
+    check_image(GetParam(), {"-precision", "float", "-device", "cuda"}, "gpu float", 0.9999, 1e-3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, Golden, testing::ValuesIn(load_cases()), name_of);
