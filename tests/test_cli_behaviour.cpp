@@ -78,12 +78,14 @@ TEST(CliBehaviour, MalformedInputFilesAreRefusedWithTheirName) {
     write_text(d.file("text.hkl"), "1 2 3 abc\n");
     write_text(d.file("bad.mat"), "0.01 0 0\n0 0.01\n");
     write_text(d.file("empty.txt"), "\n\n");
+    write_text(d.file("words.txt"), "-10 0 0 1\nup 0 0\n");
     write_text(d.file("mask.img"), "{\nHEADER_BYTES=512;\nDIM=2;\nSIZE1=64;\nSIZE2=64;\n}");
     std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
         {with(kSmall, {"-hkl", d.file("short.hkl")}), "short.hkl' line 2"},
         {with(kSmall, {"-hkl", d.file("text.hkl")}), "'abc' is not a number"},
         {with(kSmall, {"-mat", d.file("bad.mat")}), "needs 9"},
         {with(kSmall, {"-sourcefile", d.file("empty.txt")}), "no data rows"},
+        {with(kSmall, {"-sourcefile", d.file("words.txt")}), "words.txt' line 2: column 1 is not a number"},
         {with(kSmall, {"-mask", d.file("mask.img")}), "-mask"},
     };
     for (const auto& [args, expect] : cases) {
