@@ -49,8 +49,9 @@ std::vector<Workload> workloads() {
          "golden case: 3 wavelengths x elliptical divergence grid"},
         {"cubic_1024", cubic + "-lambda 6.2 -N 5 -detpixels 1024 -distance 100 -seed 12345",
          "golden case: 1024x1024, one source"},
-        {"lyso_2048_realistic", lyso + "-N 20 -detpixels 2048 -pixel 0.075 -distance 200 -mosaic 0.05 -mosaic_dom 30 "
-                                        "-oversample 2",
+        {"lyso_2048_realistic",
+         lyso + "-N 20 -detpixels 2048 -pixel 0.075 -distance 200 -mosaic 0.05 -mosaic_dom 30 "
+                "-oversample 2",
          "lyso.hkl, 2048x2048 x 0.075 mm, N 20, 30 mosaic domains over 0.05 deg, oversample 2"},
         {"lyso_tricubic_1024", lyso + "-N 2 -detpixels 1024 -distance 120 -interpolate",
          "lyso.hkl, N 2 (tricubic interpolation), 1024x1024"},
@@ -166,18 +167,34 @@ int main(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (a == "--nanobragg") ours = next();
-        else if (a == "--reference") reference = next();
-        else if (a == "--threads") threads = std::atoi(next().c_str());
-        else if (a == "--repeats") repeats = std::max(1, std::atoi(next().c_str()));
-        else if (a == "--precision") precisions = next();
-        else if (a == "--device") device = next();
-        else if (a == "--workloads") only = next();
-        else if (a == "--golden") golden = next();
-        else if (a == "--out") out_prefix = next();
-        else if (a == "--series") series = std::atoi(next().c_str());
-        else if (a == "-h" || a == "--help") { usage(); return 0; }
-        else { std::fprintf(stderr, "nb-bench: unknown option %s\n", a.c_str()); usage(); return 1; }
+        if (a == "--nanobragg")
+            ours = next();
+        else if (a == "--reference")
+            reference = next();
+        else if (a == "--threads")
+            threads = std::atoi(next().c_str());
+        else if (a == "--repeats")
+            repeats = std::max(1, std::atoi(next().c_str()));
+        else if (a == "--precision")
+            precisions = next();
+        else if (a == "--device")
+            device = next();
+        else if (a == "--workloads")
+            only = next();
+        else if (a == "--golden")
+            golden = next();
+        else if (a == "--out")
+            out_prefix = next();
+        else if (a == "--series")
+            series = std::atoi(next().c_str());
+        else if (a == "-h" || a == "--help") {
+            usage();
+            return 0;
+        } else {
+            std::fprintf(stderr, "nb-bench: unknown option %s\n", a.c_str());
+            usage();
+            return 1;
+        }
     }
     if (golden.empty()) golden = self + "/../../../shared/golden";
     if (!fs::exists(golden + "/inputs/lyso.hkl")) {
@@ -272,7 +289,8 @@ int main(int argc, char** argv) {
     if (series > 0) {
         series_args = "-cell 79.1 79.1 38.4 90 90 90 -hkl " + golden +
                       "/inputs/lyso.hkl -misset 10 20 30 -lambda 1.0 -N 10 -detpixels 512 -pixel 0.2 -distance 150 "
-                      "-oversample 1 -osc 1 -seed 1 -nopgm -device " + device + " -threads " + std::to_string(threads);
+                      "-oversample 1 -osc 1 -seed 1 -nopgm -device " +
+                      device + " -threads " + std::to_string(threads);
         std::vector<std::string> one = split(series_args);
         one.insert(one.end(), {"-nframes", std::to_string(series), "-floatfile", "f_%04d.bin", "-intfile", "i_%04d.img",
                                "-noisefile", "n_%04d.img"});
@@ -287,8 +305,9 @@ int main(int argc, char** argv) {
             run_once(ours, a, threads);
         }
         series_many = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        std::printf("series: %d frames in one process %.3f s (%.2f frames/s); %d separate runs %.3f s (%.2f frames/s)\n",
-                    series, series_one, series / series_one, series, series_many, series / series_many);
+        std::printf(
+            "series: %d frames in one process %.3f s (%.2f frames/s); %d separate runs %.3f s (%.2f frames/s)\n",
+            series, series_one, series / series_one, series, series_many, series / series_many);
     }
 
     fs::create_directories(fs::path(out_prefix).parent_path().empty() ? "." : fs::path(out_prefix).parent_path());
@@ -297,19 +316,21 @@ int main(int argc, char** argv) {
        << ",\n  \"results\": [\n";
     for (size_t i = 0; i < results.size(); ++i) {
         const Result& r = results[i];
-        js << "    {\"workload\": \"" << r.workload << "\", \"program\": \"" << r.label << "\", \"binary\": \"" << r.binary
-           << "\", \"backend\": \"" << r.backend << "\", \"precision\": \"" << r.precision << "\", \"threads\": "
-           << r.threads << ", \"image\": \"" << r.image << "\", \"evaluations\": " << r.evaluations
-           << ", \"seconds_median\": " << r.seconds << ", \"evaluations_per_second\": " << r.evals_per_s
-           << ", \"peak_memory_mb\": " << r.peak_mb << ", \"ok\": " << (r.ok ? "true" : "false");
+        js << "    {\"workload\": \"" << r.workload << "\", \"program\": \"" << r.label << "\", \"binary\": \""
+           << r.binary << "\", \"backend\": \"" << r.backend << "\", \"precision\": \"" << r.precision
+           << "\", \"threads\": " << r.threads << ", \"image\": \"" << r.image
+           << "\", \"evaluations\": " << r.evaluations << ", \"seconds_median\": " << r.seconds
+           << ", \"evaluations_per_second\": " << r.evals_per_s << ", \"peak_memory_mb\": " << r.peak_mb
+           << ", \"ok\": " << (r.ok ? "true" : "false");
         if (r.label == "reference") js << ", \"reference_over_ours\": " << r.ratio;
         js << "}" << (i + 1 < results.size() ? "," : "") << "\n";
     }
     js << "  ]";
     if (series > 0) {
         js << ",\n  \"series\": {\"frames\": " << series << ", \"one_process_seconds\": " << series_one
-           << ", \"one_process_frames_per_second\": " << series / series_one << ", \"separate_runs_seconds\": "
-           << series_many << ", \"separate_runs_frames_per_second\": " << series / series_many << "}";
+           << ", \"one_process_frames_per_second\": " << series / series_one
+           << ", \"separate_runs_seconds\": " << series_many
+           << ", \"separate_runs_frames_per_second\": " << series / series_many << "}";
     }
     js << "\n}\n";
     std::ofstream md(out_prefix + ".md");
@@ -324,11 +345,12 @@ int main(int argc, char** argv) {
         std::string cmd;
         for (int k = 0; k < argc; ++k) cmd += std::string(k ? " " : "") + argv[k];
         md << "# nb-bench " << date << "\n\n- Machine: " << cpu << ", " << ::sysconf(_SC_NPROCESSORS_ONLN)
-           << " cores online\n- Command: `" << cmd << "`\n- Each workload: one warm-up run, then the median of " << repeats
+           << " cores online\n- Command: `" << cmd << "`\n- Each workload: one warm-up run, then the median of "
+           << repeats
            << " runs; every run is a fresh process in an empty folder (peak MB = its maximum resident set).\n\n";
     }
-    md << "| workload | program | backend | precision | threads | image | evaluations | seconds (median of "
-       << repeats << ") | evaluations/s | peak MB | reference / ours |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+    md << "| workload | program | backend | precision | threads | image | evaluations | seconds (median of " << repeats
+       << ") | evaluations/s | peak MB | reference / ours |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const Result& r : results) {
         char line[512];
         std::snprintf(line, sizeof line, "| %s | %s | %s | %s | %d | %s | %lld | %.3f | %.3g | %ld | %s |\n",
@@ -339,12 +361,13 @@ int main(int argc, char** argv) {
     }
     if (series > 0) {
         char line[1024];
-        std::snprintf(line, sizeof line,
-                      "\n## Rotation series, %d frames\n\nCommand line of each frame: `nanoBragg %s` (+ -nframes %d, or "
-                      "-phi i -seed 1+i per separate run)\n\n| mode | seconds | frames/s |\n|---|---|---|\n"
-                      "| one process, -nframes %d | %.3f | %.2f |\n| %d separate runs | %.3f | %.2f |\n",
-                      series, series_args.c_str(), series, series, series_one, series / series_one, series, series_many,
-                      series / series_many);
+        std::snprintf(
+            line, sizeof line,
+            "\n## Rotation series, %d frames\n\nCommand line of each frame: `nanoBragg %s` (+ -nframes %d, or "
+            "-phi i -seed 1+i per separate run)\n\n| mode | seconds | frames/s |\n|---|---|---|\n"
+            "| one process, -nframes %d | %.3f | %.2f |\n| %d separate runs | %.3f | %.2f |\n",
+            series, series_args.c_str(), series, series, series_one, series / series_one, series, series_many,
+            series / series_many);
         md << line;
     }
     std::printf("wrote %s.json and %s.md\n", out_prefix.c_str(), out_prefix.c_str());

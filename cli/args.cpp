@@ -105,18 +105,27 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help) {
            [&](const std::string& v) { c.mask_file = v; });
     t.text("--sourcefile", "source list: X Y Z weight lambda per line (weight ignored, as in C)",
            [&](const std::string& v) { c.source_file = v; });
-    t.flag("--source_weights", "apply -sourcefile weights, normalized to sum to the number of sources "
-           "(default: ignored, as in C)", [&] { c.source_weights = true; });
+    t.flag("--source_weights",
+           "apply -sourcefile weights, normalized to sum to the number of sources "
+           "(default: ignored, as in C)",
+           [&] { c.source_weights = true; });
     t.text("--stol,--4stol", "amorphous F vs sin(theta)/lambda table (read; unused, as in C)",
            [&](const std::string& v) { c.stol_file = v; });
     t.text("-Q", "amorphous F vs Q table (read; unused, as in C)", [&](const std::string& v) { c.stol_file = v; });
 
     // ---- crystal ----
-    t.numbers("--cell", 6, "unit cell a b c (A) alpha beta gamma (deg)", [&](const std::vector<double>& v) {
-        c.user_cell = true;
-        c.cell_a = v[0]; c.cell_b = v[1]; c.cell_c = v[2];
-        c.cell_alpha = v[3] / RTD; c.cell_beta = v[4] / RTD; c.cell_gamma = v[5] / RTD;
-    }, "a b c alpha beta gamma");
+    t.numbers(
+        "--cell", 6, "unit cell a b c (A) alpha beta gamma (deg)",
+        [&](const std::vector<double>& v) {
+            c.user_cell = true;
+            c.cell_a = v[0];
+            c.cell_b = v[1];
+            c.cell_c = v[2];
+            c.cell_alpha = v[3] / RTD;
+            c.cell_beta = v[4] / RTD;
+            c.cell_gamma = v[5] / RTD;
+        },
+        "a b c alpha beta gamma");
     app.add_option_function<std::vector<std::string>>(
            "--misset",
            [&](const std::vector<std::string>& v) {
@@ -174,17 +183,21 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help) {
     t.integer("--phisteps", "spindle steps to render", [&](int v) { c.phisteps = v; });
     t.text("--shots", "shot list: one image per line with its own orientation (docs/shots.md)",
            [&](const std::string& v) { c.shots_file = v; });
-    t.integer("--nframes", "rotation series: frames at phi + i*osc, i = 0..N-1, numbered from 1 in file names "
-              "(use a printf pattern such as sweep_%04d.img)", [&](int v) {
+    t.integer("--nframes",
+              "rotation series: frames at phi + i*osc, i = 0..N-1, numbered from 1 in file names "
+              "(use a printf pattern such as sweep_%04d.img)",
+              [&](int v) {
                   if (v <= 0) bad("-nframes", "must be a positive number of frames (got " + std::to_string(v) + ")");
                   c.nframes = v;
               });
 
     // ---- beam ----
-    t.number("--lambda,--wave", "wavelength (A, default 1)", [&](double v) { c.lambda0 = positive("-lambda", v) / 1.0e10; });
+    t.number("--lambda,--wave", "wavelength (A, default 1)",
+             [&](double v) { c.lambda0 = positive("-lambda", v) / 1.0e10; });
     t.number("--energy", "photon energy (eV), alternative to -lambda",
              [&](double v) { c.lambda0 = (kEnergyToLambda / positive("-energy", v)) / 1.0e10; });
-    t.number("--dispersion", "spectral width delta-lambda/lambda (percent)", [&](double v) { c.dispersion = v / 100.0; });
+    t.number("--dispersion", "spectral width delta-lambda/lambda (percent)",
+             [&](double v) { c.dispersion = v / 100.0; });
     t.integer("--dispsteps", "wavelength steps across -dispersion", [&](int v) { c.dispsteps = v; });
     t.number("--divergence", "beam divergence, both directions (mrad)",
              [&](double v) { c.hdivrange = c.vdivrange = v / 1000.0; });
@@ -211,14 +224,18 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help) {
 
     // ---- detector ----
     t.number("--pixel", "pixel size (mm, default 0.1)", [&](double v) { c.pixel_size = positive("-pixel", v) / mm; });
-    t.integer("--detpixels", "detector pixels, square", [&](int v) { c.fpixels = c.spixels = positive_count("-detpixels", v); });
+    t.integer("--detpixels", "detector pixels, square",
+              [&](int v) { c.fpixels = c.spixels = positive_count("-detpixels", v); });
     t.integer("--detpixels_f,--detpixels_x", "detector pixels along the fast axis",
               [&](int v) { c.fpixels = positive_count("-detpixels_f", v); });
     t.integer("--detpixels_s,--detpixels_y", "detector pixels along the slow axis",
               [&](int v) { c.spixels = positive_count("-detpixels_s", v); });
-    t.number("--detsize", "detector size (mm), square", [&](double v) { c.detsize_f = c.detsize_s = positive("-detsize", v) / mm; });
-    t.number("--detsize_f", "detector size along fast (mm)", [&](double v) { c.detsize_f = positive("-detsize_f", v) / mm; });
-    t.number("--detsize_s", "detector size along slow (mm)", [&](double v) { c.detsize_s = positive("-detsize_s", v) / mm; });
+    t.number("--detsize", "detector size (mm), square",
+             [&](double v) { c.detsize_f = c.detsize_s = positive("-detsize", v) / mm; });
+    t.number("--detsize_f", "detector size along fast (mm)",
+             [&](double v) { c.detsize_f = positive("-detsize_f", v) / mm; });
+    t.number("--detsize_s", "detector size along slow (mm)",
+             [&](double v) { c.detsize_s = positive("-detsize_s", v) / mm; });
     t.number("--distance", "sample to beam spot on the detector (mm, default 100); pivot beam", [&](double v) {
         c.distance = positive("-distance", v) / mm;
         c.pivot = Pivot::Beam;
@@ -249,16 +266,37 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help) {
     });
     t.flag("--curved_det", "all pixels at the same distance from the sample", [&] { c.curved_detector = true; });
     t.flag("--point_pixel", "solid angle 1/R^2 only (no obliquity)", [&] { c.point_pixel = true; });
-    t.number("--Xbeam", "beam centre, fast (mm); pivot beam", [&](double v) { c.Xbeam = v / mm; c.pivot = Pivot::Beam; });
-    t.number("--Ybeam", "beam centre, slow (mm); pivot beam", [&](double v) { c.Ybeam = v / mm; c.pivot = Pivot::Beam; });
-    t.number("--Xclose", "closest point, fast (mm); pivot sample", [&](double v) { c.Xclose = v / mm; c.pivot = Pivot::Sample; });
-    t.number("--Yclose", "closest point, slow (mm); pivot sample", [&](double v) { c.Yclose = v / mm; c.pivot = Pivot::Sample; });
-    t.number("--ORGX", "XDS origin, fast (pixels); pivot sample", [&](double v) { c.ORGX = v; c.pivot = Pivot::Sample; });
-    t.number("--ORGY", "XDS origin, slow (pixels); pivot sample", [&](double v) { c.ORGY = v; c.pivot = Pivot::Sample; });
+    t.number("--Xbeam", "beam centre, fast (mm); pivot beam", [&](double v) {
+        c.Xbeam = v / mm;
+        c.pivot = Pivot::Beam;
+    });
+    t.number("--Ybeam", "beam centre, slow (mm); pivot beam", [&](double v) {
+        c.Ybeam = v / mm;
+        c.pivot = Pivot::Beam;
+    });
+    t.number("--Xclose", "closest point, fast (mm); pivot sample", [&](double v) {
+        c.Xclose = v / mm;
+        c.pivot = Pivot::Sample;
+    });
+    t.number("--Yclose", "closest point, slow (mm); pivot sample", [&](double v) {
+        c.Yclose = v / mm;
+        c.pivot = Pivot::Sample;
+    });
+    t.number("--ORGX", "XDS origin, fast (pixels); pivot sample", [&](double v) {
+        c.ORGX = v;
+        c.pivot = Pivot::Sample;
+    });
+    t.number("--ORGY", "XDS origin, slow (pixels); pivot sample", [&](double v) {
+        c.ORGY = v;
+        c.pivot = Pivot::Sample;
+    });
     t.text("--pivot", "detector pivot: beam or sample", [&](const std::string& v) {
-        if (v.find("sample") != std::string::npos) c.pivot = Pivot::Sample;
-        else if (v.find("beam") != std::string::npos) c.pivot = Pivot::Beam;
-        else bad("-pivot", "expected 'beam' or 'sample', got '" + v + "'");
+        if (v.find("sample") != std::string::npos)
+            c.pivot = Pivot::Sample;
+        else if (v.find("beam") != std::string::npos)
+            c.pivot = Pivot::Beam;
+        else
+            bad("-pivot", "expected 'beam' or 'sample', got '" + v + "'");
     });
     auto conv = [&](Convention cv, Pivot pv) {
         return [&c, cv, pv] {
@@ -292,7 +330,8 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help) {
               });
 
     // ---- sampling ----
-    t.integer("--oversample", "sub-pixels per pixel edge (default: from crystal size)", [&](int v) { c.oversample = v; });
+    t.integer("--oversample", "sub-pixels per pixel edge (default: from crystal size)",
+              [&](int v) { c.oversample = v; });
     t.flag("--oversample_thick", "sensor absorption per sub-pixel", [&] { c.oversample_thick = true; });
     t.flag("--oversample_polar", "polarization per sub-pixel", [&] { c.oversample_polar = true; });
     t.flag("--oversample_omega", "solid angle per sub-pixel", [&] { c.oversample_omega = true; });
@@ -300,26 +339,33 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help) {
            "--roi",
            [&](const std::vector<int>& v) {
                if (v.size() != 4) bad("-roi", "needs 4 integers (xmin xmax ymin ymax)");
-               c.roi_xmin = v[0]; c.roi_xmax = v[1]; c.roi_ymin = v[2]; c.roi_ymax = v[3];
+               c.roi_xmin = v[0];
+               c.roi_xmax = v[1];
+               c.roi_ymin = v[2];
+               c.roi_ymax = v[3];
            },
            "render only xmin xmax ymin ymax (pixels, inclusive)")
         ->expected(4)
         ->trigger_on_parse();
 
     // ---- outputs ----
-    t.text("--floatfile,--floatimage", "raw float32 image (default floatimage.bin)", [&](const std::string& v) { c.float_file = v; });
-    t.text("--intfile,--intimage", "noiseless SMV image (default intimage.img)", [&](const std::string& v) { c.int_file = v; });
-    t.text("--noisefile,--noiseimage", "SMV image with Poisson noise (default noiseimage.img)", [&](const std::string& v) {
-        c.noise_file = v;
-        c.write_noise = true;
-    });
+    t.text("--floatfile,--floatimage", "raw float32 image (default floatimage.bin)",
+           [&](const std::string& v) { c.float_file = v; });
+    t.text("--intfile,--intimage", "noiseless SMV image (default intimage.img)",
+           [&](const std::string& v) { c.int_file = v; });
+    t.text("--noisefile,--noiseimage", "SMV image with Poisson noise (default noiseimage.img)",
+           [&](const std::string& v) {
+               c.noise_file = v;
+               c.write_noise = true;
+           });
     t.text("--pgmfile,--pgmimage", "8-bit PGM image (default image.pgm)", [&](const std::string& v) {
         c.pgm_file = v;
         c.write_pgm = true;
     });
     t.text("--pngfile,--pngimage", "PNG preview: dark spots on white, sqrt scale (not written by default)",
            [&](const std::string& v) { c.png_file = v; });
-    t.number("--pngscale", "PNG intensity shown black (default: 99.9th percentile)", [&](double v) { c.png_level = v; });
+    t.number("--pngscale", "PNG intensity shown black (default: 99.9th percentile)",
+             [&](double v) { c.png_level = v; });
     t.flag("--nonoise", "do not write the noise image", [&] { c.write_noise = false; });
     t.flag("--nopgm", "do not write the PGM image", [&] { c.write_pgm = false; });
     t.number("--scale", "intfile scale (default 55000/max)", [&](double v) { c.intfile_scale = v; });
@@ -336,10 +382,11 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help) {
     t.flag("--printout", "verbose pixel prints (accepted; not implemented)", [&] { c.printout = true; });
     t.flag("--coherent", "coherent addition (accepted; unused by C's renderer)", [] {});
     t.numbers("--printout_pixel", 2, "pixel to print: fast slow (accepted)", [&](const std::vector<double>&) {});
-    t.numbers("--trace_pixel,--dump_pixel", 2, "pixel to trace: slow fast (accepted)", [&](const std::vector<double>& v) {
-        c.trace_spixel = (int)v[0];
-        c.trace_fpixel = (int)v[1];
-    });
+    t.numbers("--trace_pixel,--dump_pixel", 2, "pixel to trace: slow fast (accepted)",
+              [&](const std::vector<double>& v) {
+                  c.trace_spixel = (int)v[0];
+                  c.trace_fpixel = (int)v[1];
+              });
     t.text("--device", "auto, cpu or cuda (default auto: the GPU when one is present)", [&](const std::string& v) {
         if (v != "auto" && v != "cpu" && v != "cuda") bad("-device", "expected auto, cpu or cuda, got '" + v + "'");
         c.device = v;

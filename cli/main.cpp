@@ -15,8 +15,8 @@
 #include "cli/args.hpp"
 #include "cli/frames.hpp"
 #include "cli/mpi_job.hpp"
-#include "cli/shots.hpp"
 #include "cli/report.hpp"
+#include "cli/shots.hpp"
 #include "engine/image_io.hpp"
 #include "engine/png_preview.hpp"
 #include "engine/render.hpp"
@@ -63,8 +63,9 @@ std::vector<nb::OutputFile> frame_files(const nb::SimConfig& cfg, const std::sha
     const double int_scale = nb::auto_int_scale(cfg.intfile_scale, st.max_I);
     std::printf("intfile_scale = %g\n", int_scale);
     if (cfg.write_int)
-        files.push_back({name(cfg.int_file, "-intfile"), "-intfile",
-                         [fo, int_scale](std::FILE* f) { nb::write_smv_int(f, fo->exp, fo->result.image, int_scale); }});
+        files.push_back({name(cfg.int_file, "-intfile"), "-intfile", [fo, int_scale](std::FILE* f) {
+                             nb::write_smv_int(f, fo->exp, fo->result.image, int_scale);
+                         }});
     if (cfg.write_pgm) {
         const double pgm_scale = nb::auto_pgm_scale(cfg.pgm_scale, int_scale, st.rmsd);
         std::printf("pgm_scale = %g\n", pgm_scale);
@@ -110,8 +111,10 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
     }
     auto start = std::chrono::steady_clock::now();
     // bad output names stop the run before any rendering
-    for (const auto& [pattern, flag] : {std::pair{cfg.float_file, "-floatfile"}, {cfg.int_file, "-intfile"},
-                                        {cfg.noise_file, "-noisefile"}, {cfg.pgm_file, "-pgmfile"},
+    for (const auto& [pattern, flag] : {std::pair{cfg.float_file, "-floatfile"},
+                                        {cfg.int_file, "-intfile"},
+                                        {cfg.noise_file, "-noisefile"},
+                                        {cfg.pgm_file, "-pgmfile"},
                                         {cfg.png_file, "-pngfile"}})
         if (!pattern.empty()) nb::frame_file_name(pattern, 1, cfg.nframes, flag);
     // set-up once: the HKL grid and detector are shared by every frame or shot
@@ -144,9 +147,10 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
             std::printf("frame %d of %d: phi = %g deg\n", i + 1, cfg.nframes, e.samp.phi0 * 57.29577951308232);
         spdlog::info("rendered on {}", fo->result.backend);
         if (fo->result.interp_disabled_at >= 0) {
-            spdlog::warn("WARNING: out of range for three point interpolation at pixel ({}, {}); interpolation "
-                         "disabled for the rest of the image, as C nanoBragg does",
-                         fo->result.interp_disabled_at % e.det.fpixels, fo->result.interp_disabled_at / e.det.fpixels);
+            spdlog::warn(
+                "WARNING: out of range for three point interpolation at pixel ({}, {}); interpolation "
+                "disabled for the rest of the image, as C nanoBragg does",
+                fo->result.interp_disabled_at % e.det.fpixels, fo->result.interp_disabled_at / e.det.fpixels);
         }
         nb::print_stats(fo->result.stats);
         fo->exp = *cur;
@@ -167,7 +171,8 @@ int report_error(const char* what, bool usage_hint, bool inputs_hint) {
     std::fflush(stdout);
     std::fprintf(stderr, "nanoBragg: error: %s\n", what);
     if (inputs_hint)
-        std::fprintf(stderr, "usage: nanoBragg -hkl Fs.hkl -mat auto.mat (or -cell a b c al be ga, -default_F F) ...\n");
+        std::fprintf(stderr,
+                     "usage: nanoBragg -hkl Fs.hkl -mat auto.mat (or -cell a b c al be ga, -default_F F) ...\n");
     if (usage_hint) std::fprintf(stderr, "run 'nanoBragg -h' for the list of flags\n");
     return 2;
 }

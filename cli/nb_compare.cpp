@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/png_preview.hpp"
 #include "engine/image_compare.hpp"
+#include "engine/png_preview.hpp"
 
 namespace fs = std::filesystem;
 using nb::ImageComparison;
@@ -132,7 +132,10 @@ std::string json_escape(const std::string& s) {
     std::string o;
     for (char c : s) {
         if (c == '"' || c == '\\') o += '\\';
-        if (c == '\n') { o += "\\n"; continue; }
+        if (c == '\n') {
+            o += "\\n";
+            continue;
+        }
         o += c;
     }
     return o;
@@ -182,14 +185,23 @@ int run(int argc, char** argv) {
             o.args.assign(argv + i + 1, argv + argc);
             break;
         }
-        if (a == "--c-bin") o.other = need(a);
-        else if (a == "--ours") o.ours = need(a);
-        else if (a == "--ref-image") o.ref_image = need(a);
-        else if (a == "--name") o.name = need(a);
-        else if (a == "--out-root") o.out_root = need(a);
-        else if (a == "--threshold") { o.threshold = number(a); o.have_threshold = true; }
-        else if (a == "--peaks") o.peaks = (int)number(a);
-        else if (a == "--save-diff") o.save_diff = true;
+        if (a == "--c-bin")
+            o.other = need(a);
+        else if (a == "--ours")
+            o.ours = need(a);
+        else if (a == "--ref-image")
+            o.ref_image = need(a);
+        else if (a == "--name")
+            o.name = need(a);
+        else if (a == "--out-root")
+            o.out_root = need(a);
+        else if (a == "--threshold") {
+            o.threshold = number(a);
+            o.have_threshold = true;
+        } else if (a == "--peaks")
+            o.peaks = (int)number(a);
+        else if (a == "--save-diff")
+            o.save_diff = true;
         else if (a == "--roi") {
             for (int k = 0; k < 4; ++k) o.roi[k] = (int)number(a);
             o.have_roi = true;
@@ -201,9 +213,11 @@ int run(int argc, char** argv) {
         }
     }
     if (o.args.empty()) throw Failure{kUsage, "no nanoBragg arguments (put them after --)"};
-    if (o.ref_image.empty() && o.other.empty()) throw Failure{kUsage, "give --c-bin PATH (or NB_C_BIN) or --ref-image FILE"};
+    if (o.ref_image.empty() && o.other.empty())
+        throw Failure{kUsage, "give --c-bin PATH (or NB_C_BIN) or --ref-image FILE"};
     for (const std::string& a : o.args)
-        if (a == "-floatfile" || a == "-floatimage") throw Failure{kUsage, "do not pass -floatfile: nb-compare names it"};
+        if (a == "-floatfile" || a == "-floatimage")
+            throw Failure{kUsage, "do not pass -floatfile: nb-compare names it"};
 
     fs::path bundle = fs::path(o.out_root) / o.name / utc_stamp();
     std::error_code ec;
@@ -223,8 +237,10 @@ int run(int argc, char** argv) {
     if (o.ref_image.empty()) {
         commands += "# other (in its own empty folder)\n" + command_line(o.other, args) + "\n";
         rc_other = run_in(o.other, args, work / "other");
-        fs::copy_file(work / "other" / "stdout.txt", bundle / "other.stdout.txt", fs::copy_options::overwrite_existing, ec);
-        fs::copy_file(work / "other" / "stderr.txt", bundle / "other.stderr.txt", fs::copy_options::overwrite_existing, ec);
+        fs::copy_file(work / "other" / "stdout.txt", bundle / "other.stdout.txt", fs::copy_options::overwrite_existing,
+                      ec);
+        fs::copy_file(work / "other" / "stderr.txt", bundle / "other.stderr.txt", fs::copy_options::overwrite_existing,
+                      ec);
     } else {
         commands += "# reference image\n" + o.ref_image + "\n";
     }
@@ -232,14 +248,16 @@ int run(int argc, char** argv) {
     if (rc_ours != 0 || rc_other != 0) {
         fs::remove_all(work, ec);
         throw Failure{kRunnerFailed, std::string(rc_ours != 0 ? "our run" : "the other run") + " failed (exit " +
-                                         std::to_string(rc_ours != 0 ? rc_ours : rc_other) + "); see " + bundle.string()};
+                                         std::to_string(rc_ours != 0 ? rc_ours : rc_other) + "); see " +
+                                         bundle.string()};
     }
 
     std::string ours_out = read_file((bundle / "ours.stdout.txt").string());
     int fp = 0, sp = 0;
     if (!image_size_from(ours_out, fp, sp)) throw Failure{kIoError, "cannot find the image size in our run's output"};
     std::vector<float> a = floats_from(read_file((work / "ours" / "float.bin").string()));
-    std::vector<float> b = floats_from(read_file(o.ref_image.empty() ? (work / "other" / "float.bin").string() : o.ref_image));
+    std::vector<float> b =
+        floats_from(read_file(o.ref_image.empty() ? (work / "other" / "float.bin").string() : o.ref_image));
     fs::remove_all(work, ec);
     if (a.size() != (size_t)fp * sp) throw Failure{kIoError, "our float image has an unexpected size"};
     if (a.size() != b.size()) {
@@ -258,38 +276,39 @@ int run(int argc, char** argv) {
     write_file(bundle / "correlation.txt", buf);
     std::snprintf(buf, sizeof buf, "%.12g\n", c.sum_ratio);
     write_file(bundle / "sum_ratio.txt", buf);
-    std::snprintf(buf, sizeof buf,
-                  "{\n  \"correlation\": %.12g,\n  \"sum_ours\": %.12g,\n  \"sum_other\": %.12g,\n  \"sum_ratio\": %.12g,\n"
-                  "  \"abs_sum_ratio_minus_1\": %.6g,\n  \"rmse\": %.6g,\n  \"max_abs_diff\": %.6g,\n"
-                  "  \"peaks_compared\": %d,\n  \"peaks_matched\": %d,\n  \"peak_position_error_mean_px\": %.6g,\n"
-                  "  \"peak_position_error_max_px\": %.6g,\n  \"image\": [%d, %d],\n  \"roi\": [%d, %d, %d, %d],\n"
-                  "  \"threshold\": %s\n}\n",
-                  c.correlation, c.sum_a, c.sum_b, c.sum_ratio, std::fabs(c.sum_ratio - 1), c.rmse, c.max_abs_diff,
-                  c.peaks_compared, c.peaks_matched, c.peak_error_mean, c.peak_error_max, fp, sp, roi.xmin, roi.xmax,
-                  roi.ymin, roi.ymax, o.have_threshold ? std::to_string(o.threshold).c_str() : "null");
+    std::snprintf(
+        buf, sizeof buf,
+        "{\n  \"correlation\": %.12g,\n  \"sum_ours\": %.12g,\n  \"sum_other\": %.12g,\n  \"sum_ratio\": %.12g,\n"
+        "  \"abs_sum_ratio_minus_1\": %.6g,\n  \"rmse\": %.6g,\n  \"max_abs_diff\": %.6g,\n"
+        "  \"peaks_compared\": %d,\n  \"peaks_matched\": %d,\n  \"peak_position_error_mean_px\": %.6g,\n"
+        "  \"peak_position_error_max_px\": %.6g,\n  \"image\": [%d, %d],\n  \"roi\": [%d, %d, %d, %d],\n"
+        "  \"threshold\": %s\n}\n",
+        c.correlation, c.sum_a, c.sum_b, c.sum_ratio, std::fabs(c.sum_ratio - 1), c.rmse, c.max_abs_diff,
+        c.peaks_compared, c.peaks_matched, c.peak_error_mean, c.peak_error_max, fp, sp, roi.xmin, roi.xmax, roi.ymin,
+        roi.ymax, o.have_threshold ? std::to_string(o.threshold).c_str() : "null");
     write_file(bundle / "summary.json", buf);
-    std::snprintf(buf, sizeof buf,
-                  "# nb-compare: %s\n\n| metric | value |\n|---|---|\n| correlation | %.10f |\n| sum ours | %.8g |\n"
-                  "| sum other | %.8g |\n| sum ratio - 1 | %+.3e |\n| RMSE | %.6g |\n| max abs diff | %.6g |\n"
-                  "| peaks matched (1-pixel gate) | %d of %d |\n| peak position error, mean / max (px) | %.3f / %.3f |\n"
-                  "\nImage %dx%d, ROI x %d..%d, y %d..%d. Commands: commands.txt. Previews: ours.png, other.png, diff.png "
-                  "(same intensity scale; dark = high).\n",
-                  o.name.c_str(), c.correlation, c.sum_a, c.sum_b, c.sum_ratio - 1, c.rmse, c.max_abs_diff,
-                  c.peaks_matched, c.peaks_compared, c.peak_error_mean, c.peak_error_max, fp, sp, roi.xmin, roi.xmax,
-                  roi.ymin, roi.ymax);
+    std::snprintf(
+        buf, sizeof buf,
+        "# nb-compare: %s\n\n| metric | value |\n|---|---|\n| correlation | %.10f |\n| sum ours | %.8g |\n"
+        "| sum other | %.8g |\n| sum ratio - 1 | %+.3e |\n| RMSE | %.6g |\n| max abs diff | %.6g |\n"
+        "| peaks matched (1-pixel gate) | %d of %d |\n| peak position error, mean / max (px) | %.3f / %.3f |\n"
+        "\nImage %dx%d, ROI x %d..%d, y %d..%d. Commands: commands.txt. Previews: ours.png, other.png, diff.png "
+        "(same intensity scale; dark = high).\n",
+        o.name.c_str(), c.correlation, c.sum_a, c.sum_b, c.sum_ratio - 1, c.rmse, c.max_abs_diff, c.peaks_matched,
+        c.peaks_compared, c.peak_error_mean, c.peak_error_max, fp, sp, roi.xmin, roi.xmax, roi.ymin, roi.ymax);
     write_file(bundle / "summary.md", buf);
 
     struct utsname u {};
     ::uname(&u);
-    std::string env = "{\n  \"machine\": \"" + json_escape(std::string(u.sysname) + " " + u.release + " " + u.machine) +
-                      "\",\n  \"host_cpus\": " + std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) +
-                      ",\n  \"compiler\": \"" + json_escape(std::string("g++ ") + __VERSION__) +
-                      "\",\n  \"git_commit\": \"" +
-                      json_escape(trimmed_output("git -C " + shell_quote(fs::path(o.ours).parent_path().string()) +
-                                                 " rev-parse HEAD 2>/dev/null")) +
-                      "\",\n  \"ours\": {\"path\": \"" + json_escape(o.ours) + "\", \"sha256\": \"" + sha256_of(o.ours) +
-                      "\"},\n  \"other\": {\"path\": \"" + json_escape(o.ref_image.empty() ? o.other : o.ref_image) +
-                      "\", \"sha256\": \"" + sha256_of(o.ref_image.empty() ? o.other : o.ref_image) + "\"}\n}\n";
+    std::string env =
+        "{\n  \"machine\": \"" + json_escape(std::string(u.sysname) + " " + u.release + " " + u.machine) +
+        "\",\n  \"host_cpus\": " + std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) + ",\n  \"compiler\": \"" +
+        json_escape(std::string("g++ ") + __VERSION__) + "\",\n  \"git_commit\": \"" +
+        json_escape(trimmed_output("git -C " + shell_quote(fs::path(o.ours).parent_path().string()) +
+                                   " rev-parse HEAD 2>/dev/null")) +
+        "\",\n  \"ours\": {\"path\": \"" + json_escape(o.ours) + "\", \"sha256\": \"" + sha256_of(o.ours) +
+        "\"},\n  \"other\": {\"path\": \"" + json_escape(o.ref_image.empty() ? o.other : o.ref_image) +
+        "\", \"sha256\": \"" + sha256_of(o.ref_image.empty() ? o.other : o.ref_image) + "\"}\n}\n";
     write_file(bundle / "env.json", env);
 
     // previews on one shared scale (the other image's), and |ours - other| on it too

@@ -29,18 +29,19 @@ void print_setup(const Experiment& e) {
     std::printf("  %lld initialized hkls (all others =%g)\n", e.hkl.hkls, e.cfg.default_F);
     std::printf("  xtal: %.0fx%.0fx%.0f cells\n", x.Na, x.Nb, x.Nc);
     std::printf("  wave=%g meters +/- %g%% in %d steps\n", e.cfg.lambda0, s.dispersion * 100, s.dispsteps);
-    if (e.cfg.nopolar) std::printf("  polarization effect disabled\n");
-    else std::printf("  Kahn polarization factor: %f\n", e.cfg.polarization);
+    if (e.cfg.nopolar)
+        std::printf("  polarization effect disabled\n");
+    else
+        std::printf("  Kahn polarization factor: %f\n", e.cfg.polarization);
     std::printf("  incident fluence: %g photons/m^2\n", e.fluence);
-    std::printf("  distance=%g detsize=%gx%g  pixel=%g meters (%dx%d pixels)\n", d.distance, d.detsize_f,
-                d.detsize_s, d.pixel_size, d.fpixels, d.spixels);
+    std::printf("  distance=%g detsize=%gx%g  pixel=%g meters (%dx%d pixels)\n", d.distance, d.detsize_f, d.detsize_s,
+                d.pixel_size, d.fpixels, d.spixels);
     std::printf("  sensor is %g m thick in %d layers with mu= %g\n", s.thick, s.thicksteps, s.mu);
-    std::printf("  Xbeam=%g Ybeam=%g\n  Fbeam=%g Sbeam=%g\n  Xclose=%g Yclose=%g\n  Fclose=%g Sclose=%g\n",
-                d.Xbeam, d.Ybeam, d.Fbeam, d.Sbeam, d.Xclose, d.Yclose, d.Fclose, d.Sclose);
+    std::printf("  Xbeam=%g Ybeam=%g\n  Fbeam=%g Sbeam=%g\n  Xclose=%g Yclose=%g\n  Fclose=%g Sclose=%g\n", d.Xbeam,
+                d.Ybeam, d.Fbeam, d.Sbeam, d.Xclose, d.Yclose, d.Fclose, d.Sclose);
     std::printf("  DETECTOR_PIX0_VECTOR %.15g %.15g %.15g\n", d.pix0.x, d.pix0.y, d.pix0.z);
     std::printf("  %zu sources\n", e.src.direction.size());
-    std::printf("  %d mosaic domains over mosaic spread of %g degrees\n", s.mosaic_domains,
-                s.mosaic_spread * RTD);
+    std::printf("  %d mosaic domains over mosaic spread of %g degrees\n", s.mosaic_domains, s.mosaic_spread * RTD);
     std::printf("  %d phi steps from %g to %g degrees\n", s.phisteps, s.phi0 * RTD, (s.phi0 + s.osc) * RTD);
     std::printf("  %dx%d pixel oversample steps\n", s.oversample, s.oversample);
     long long roi_pixels = (long long)(std::min(s.roi_xmax, d.fpixels - 1) - std::max(s.roi_xmin, 0) + 1) *
@@ -64,8 +65,8 @@ void ProgressBar::update(double fraction) {
     if (pct == last_) return;
     last_ = pct;
     int width = 40, filled = pct * width / 100;
-    std::fprintf(stdout, "\r[%.*s%*s] %3d%%", filled, "########################################",
-                 width - filled, "", pct);
+    std::fprintf(stdout, "\r[%.*s%*s] %3d%%", filled, "########################################", width - filled, "",
+                 pct);
     std::fflush(stdout);
 }
 

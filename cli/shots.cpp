@@ -53,7 +53,8 @@ std::vector<Shot> read_shots(const std::string& path) {
             s.random_seed = (long)seed;
             next = 2;
         } else if (tok[0] == "amat") {
-            if (tok.size() < 10) throw std::runtime_error(where + ": 'amat' needs 9 numbers (MOSFLM A matrix, row by row)");
+            if (tok.size() < 10)
+                throw std::runtime_error(where + ": 'amat' needs 9 numbers (MOSFLM A matrix, row by row)");
             s.orientation = Shot::Orientation::Matrix;
             for (int k = 0; k < 9; ++k) s.matrix[k] = number(tok[1 + k], where);
             next = 10;
@@ -62,19 +63,26 @@ std::vector<Shot> read_shots(const std::string& path) {
         }
         for (size_t k = next; k < tok.size(); ++k) {
             size_t eq = tok[k].find('=');
-            if (eq == std::string::npos) throw std::runtime_error(where + ": expected key=value, found '" + tok[k] + "'");
+            if (eq == std::string::npos)
+                throw std::runtime_error(where + ": expected key=value, found '" + tok[k] + "'");
             std::string key = tok[k].substr(0, eq);
             double v = number(tok[k].substr(eq + 1), where);
             auto positive = [&](double x) {
                 if (!(x > 0)) throw std::runtime_error(where + ": " + key + " must be positive");
                 return x;
             };
-            if (key == "fluence") s.fluence = positive(v);
-            else if (key == "N") s.N = positive(v);
-            else if (key == "mosaic") s.mosaic_deg = v;
-            else if (key == "lambda") s.lambda_A = positive(v);
-            else if (key == "xtalsize") s.xtalsize_mm = positive(v);
-            else throw std::runtime_error(where + ": unknown key '" + key + "' (fluence, N, mosaic, lambda, xtalsize)");
+            if (key == "fluence")
+                s.fluence = positive(v);
+            else if (key == "N")
+                s.N = positive(v);
+            else if (key == "mosaic")
+                s.mosaic_deg = v;
+            else if (key == "lambda")
+                s.lambda_A = positive(v);
+            else if (key == "xtalsize")
+                s.xtalsize_mm = positive(v);
+            else
+                throw std::runtime_error(where + ": unknown key '" + key + "' (fluence, N, mosaic, lambda, xtalsize)");
         }
         shots.push_back(s);
     }

@@ -25,14 +25,14 @@ struct Vec3d {
 
 struct SimConfig {
     // ---- inputs ----
-    std::string hkl_file;      // -hkl
-    std::string mat_file;      // -mat
+    std::string hkl_file;                             // -hkl
+    std::string mat_file;                             // -mat
     std::optional<std::array<double, 9>> mat_values;  // an A matrix given inline (shot lists)
-    std::string source_file;   // -sourcefile
-    bool source_weights = false;  // -source_weights (ours): apply the weight column (C ignores it)
-    std::string img_file;      // -img  (SMV header ingestion)
-    std::string mask_file;     // -mask
-    std::string stol_file;     // -stol/-4stol/-Q (read and validated; unused by C's renderer)
+    std::string source_file;                          // -sourcefile
+    bool source_weights = false;                      // -source_weights (ours): apply the weight column (C ignores it)
+    std::string img_file;                             // -img  (SMV header ingestion)
+    std::string mask_file;                            // -mask
+    std::string stol_file;                            // -stol/-4stol/-Q (read and validated; unused by C's renderer)
     std::string fdump_file = "Fdump.bin";
 
     // ---- outputs (empty = C's default name, see cli) ----
@@ -40,8 +40,8 @@ struct SimConfig {
     std::string int_file = "intimage.img";
     std::string noise_file = "noiseimage.img";
     std::string pgm_file = "image.pgm";
-    std::string png_file;      // -pngfile (ours): preview image, none by default
-    double png_level = 0;      // -pngscale: intensity shown black (<=0: auto)
+    std::string png_file;  // -pngfile (ours): preview image, none by default
+    double png_level = 0;  // -pngscale: intensity shown black (<=0: auto)
     bool write_int = true;
     bool write_pgm = true;
     bool write_noise = true;   // -nonoise turns off
@@ -51,48 +51,48 @@ struct SimConfig {
 
     // ---- crystal ----
     bool user_cell = false;
-    double cell_a = 0, cell_b = 0, cell_c = 0;              // Angstrom
-    double cell_alpha = 0, cell_beta = 0, cell_gamma = 0;   // radians
-    int misset_mode = 0;                                     // 0 none, 1 angles, -1 random
-    double misset_rot[3] = {0, 0, 0};                        // radians
+    double cell_a = 0, cell_b = 0, cell_c = 0;             // Angstrom
+    double cell_alpha = 0, cell_beta = 0, cell_gamma = 0;  // radians
+    int misset_mode = 0;                                   // 0 none, 1 angles, -1 random
+    double misset_rot[3] = {0, 0, 0};                      // radians
     double Na = 1, Nb = 1, Nc = 1;
-    double sample_x = 0, sample_y = 0, sample_z = 0;         // m (-xtalsize family)
+    double sample_x = 0, sample_y = 0, sample_z = 0;  // m (-xtalsize family)
     XtalShape xtal_shape = XtalShape::Square;
     double fudge = 1.0;
     double default_F = 0.0;
-    double mosaic_spread = -1.0;   // radians
+    double mosaic_spread = -1.0;  // radians
     int mosaic_domains = -1;
-    long mosaic_seed = -12345678;  // stored as C stores it (negated user value)
+    long mosaic_seed = -12345678;     // stored as C stores it (negated user value)
     std::optional<long> misset_seed;  // unset: same as seed
-    int interpolate = 2;           // 2 auto, 1 on, 0 off
-    bool exact_sincg = false;      // -exact_sincg: C's sin(N x)/sin(x) verbatim (bit parity, slower)
+    int interpolate = 2;              // 2 auto, 1 on, 0 off
+    bool exact_sincg = false;         // -exact_sincg: C's sin(N x)/sin(x) verbatim (bit parity, slower)
 
     // ---- spindle ----
     double phi0 = 0.0, phistep = -1.0, osc = -1.0;  // radians
     int phisteps = -1;
 
     // ---- beam ----
-    double lambda0 = 1.0e-10;  // m
+    double lambda0 = 1.0e-10;                  // m
     double dispersion = 0.0, dispstep = -1.0;  // fraction
     int dispsteps = -1;
     double hdivrange = -1.0, hdivstep = -1.0, vdivrange = -1.0, vdivstep = -1.0;  // radians
     int hdivsteps = -1, vdivsteps = -1;
     bool round_div = true;
-    double fluence = 125932015286227086360700780544.0;  // photons/m^2
+    double fluence = 125932015286227086360700780544.0;   // photons/m^2
     double flux = 0.0, exposure = 1.0, beamsize = 1e-4;  // ph/s, s, m
-    double polarization = 0.0;  // Kahn factor
+    double polarization = 0.0;                           // Kahn factor
     bool nopolar = false;
-    double dmin = 0.0;          // m
-    double water_size = 0.0;    // m
+    double dmin = 0.0;        // m
+    double water_size = 0.0;  // m
 
     // ---- detector ----
     double pixel_size = 0.1e-3;  // m
     int fpixels = 0, spixels = 0;
     double detsize_f = 102.4e-3, detsize_s = 102.4e-3;  // m
-    double distance = 100.0e-3;  // m
+    double distance = 100.0e-3;                         // m
     double close_distance = kNaN;
-    double detector_mu = -1.0;      // 1/m
-    double detector_thick = 0.0;    // m
+    double detector_mu = -1.0;    // 1/m
+    double detector_thick = 0.0;  // m
     double detector_thickstep = -1.0;
     int detector_thicksteps = -1;
     Vec3d fdet{0, 0, 1}, sdet{0, -1, 0}, odet{1, 0, 0};
@@ -101,15 +101,15 @@ struct SimConfig {
     bool pix0_given = false;
     Vec3d pix0{0, 0, 0};
     double detector_rotx = 0, detector_roty = 0, detector_rotz = 0;  // radians
-    double twotheta = 0.0;                                          // radians
+    double twotheta = 0.0;                                           // radians
     Pivot pivot = Pivot::Beam;
     Convention convention = Convention::Mosflm;
     bool curved_detector = false;
     bool point_pixel = false;
-    double Xbeam = kNaN, Ybeam = kNaN;      // m
-    double Xclose = kNaN, Yclose = kNaN;    // m
-    double ORGX = kNaN, ORGY = kNaN;        // pixels
-    double header_twotheta = kNaN;          // C stores -img/-mask TWOTHETA in an unused variable
+    double Xbeam = kNaN, Ybeam = kNaN;    // m
+    double Xclose = kNaN, Yclose = kNaN;  // m
+    double ORGX = kNaN, ORGY = kNaN;      // pixels
+    double header_twotheta = kNaN;        // C stores -img/-mask TWOTHETA in an unused variable
 
     // ---- sampling ----
     int oversample = -1;
@@ -120,11 +120,11 @@ struct SimConfig {
     std::optional<long> seed;  // stored negated, as C does; unset: C uses -time()
 
     // ---- series (ours) ----
-    int nframes = 1;  // -nframes: rotation series, frame i at phi0 + i*osc
+    int nframes = 1;         // -nframes: rotation series, frame i at phi0 + i*osc
     std::string shots_file;  // -shots: one image per line of the file (see docs/shots.md)
 
     // ---- execution ----
-    int threads = 0;           // 0: OpenMP default
+    int threads = 0;  // 0: OpenMP default
     bool progress = true;
     std::string device = "auto";
     std::string precision = "double";

@@ -28,8 +28,8 @@ std::array<double, 9> parse_mosflm_matrix(std::istream& in, const std::string& p
         char* end = nullptr;
         double x = std::strtod(tok.c_str(), &end);
         if (end == tok.c_str() || *end != '\0' || !std::isfinite(x)) {
-            throw std::runtime_error("-mat: matrix file '" + path + "': '" + tok +
-                                     "' is not a number (entry " + std::to_string(i + 1) + ")");
+            throw std::runtime_error("-mat: matrix file '" + path + "': '" + tok + "' is not a number (entry " +
+                                     std::to_string(i + 1) + ")");
         }
         m[i] = x;
     }
@@ -45,14 +45,11 @@ void clamp_trig(double& s, double& c) {
     if (c * c > 1.0) c = 1.0;
 }
 
-bool oddball(double s, double c) {
-    return s > 1.0000001 || s < -1.0000001 || c > 1.0000001 || c < -1.0000001;
-}
+bool oddball(double s, double c) { return s > 1.0000001 || s < -1.0000001 || c > 1.0000001 || c < -1.0000001; }
 
 // Reciprocal cell in the default orientation (a* along x) from -cell.
-void reciprocal_from_cell(double a, double b, double c, double alpha, double beta, double gamma,
-                          Vec3D& a_star, Vec3D& b_star, Vec3D& c_star, double& V_cell,
-                          std::vector<std::string>& notes) {
+void reciprocal_from_cell(double a, double b, double c, double alpha, double beta, double gamma, Vec3D& a_star,
+                          Vec3D& b_star, Vec3D& c_star, double& V_cell, std::vector<std::string>& notes) {
     double aavg = (alpha + beta + gamma) / 2;
     double skew = std::sin(aavg) * std::sin(aavg - alpha) * std::sin(aavg - beta) * std::sin(aavg - gamma);
     if (skew < 0.0) skew = -skew;
@@ -91,8 +88,7 @@ void reciprocal_from_cell(double a, double b, double c, double alpha, double bet
 
 }  // namespace
 
-Crystal build_crystal(const SimConfig& cfg, Ran1& ran, int64_t& misset_seed,
-                      std::vector<std::string>& notes) {
+Crystal build_crystal(const SimConfig& cfg, Ran1& ran, int64_t& misset_seed, std::vector<std::string>& notes) {
     Crystal x;
     Vec3D a_star{0, 0, 0}, b_star{0, 0, 0}, c_star{0, 0, 0};
     double a_len = cfg.cell_a, b_len = cfg.cell_b, c_len = cfg.cell_c;

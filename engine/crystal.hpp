@@ -17,7 +17,6 @@ std::array<double, 9> read_mosflm_matrix(const std::string& path);
 std::array<double, 9> parse_mosflm_matrix(std::istream& in, const std::string& path);
 
 // Builds the cell (uses ran for -misset random, consuming C's draws).
-Crystal build_crystal(const SimConfig& cfg, Ran1& ran, int64_t& misset_seed,
-                      std::vector<std::string>& notes);
+Crystal build_crystal(const SimConfig& cfg, Ran1& ran, int64_t& misset_seed, std::vector<std::string>& notes);
 
 }  // namespace nb

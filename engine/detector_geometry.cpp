@@ -13,18 +13,23 @@ Vec3D v(const Vec3d& a) { return Vec3D{a.x, a.y, a.z}; }
 
 const char* convention_name(Convention c) {
     switch (c) {
-        case Convention::Adxv: return "adxv";
-        case Convention::Mosflm: return "mosflm";
-        case Convention::Xds: return "xds";
-        case Convention::Dials: return "dials";
-        case Convention::Denzo: return "denzo";
-        case Convention::Custom: return "custom";
+        case Convention::Adxv:
+            return "adxv";
+        case Convention::Mosflm:
+            return "mosflm";
+        case Convention::Xds:
+            return "xds";
+        case Convention::Dials:
+            return "dials";
+        case Convention::Denzo:
+            return "denzo";
+        case Convention::Custom:
+            return "custom";
     }
     return "?";
 }
 
-void resolve_pixel_counts(const SimConfig& cfg, int& fpixels, int& spixels, double& detsize_f,
-                          double& detsize_s) {
+void resolve_pixel_counts(const SimConfig& cfg, int& fpixels, int& spixels, double& detsize_f, double& detsize_s) {
     detsize_f = cfg.detsize_f;
     detsize_s = cfg.detsize_s;
     if (cfg.fpixels) detsize_f = cfg.pixel_size * cfg.fpixels;
@@ -68,8 +73,13 @@ DetectorGeometry resolve_detector(const SimConfig& cfg, std::vector<std::string>
         case Convention::Adxv:
             if (std::isnan(Xbeam)) Xbeam = (d.detsize_f + pixel) / 2.0;
             if (std::isnan(Ybeam)) Ybeam = (d.detsize_s - pixel) / 2.0;
-            beam = {0, 0, 1}; fdet = {1, 0, 0}; sdet = {0, -1, 0}; odet = {0, 0, 1};
-            twotheta_axis = {-1, 0, 0}; polar = {1, 0, 0}; spindle = {1, 0, 0};
+            beam = {0, 0, 1};
+            fdet = {1, 0, 0};
+            sdet = {0, -1, 0};
+            odet = {0, 0, 1};
+            twotheta_axis = {-1, 0, 0};
+            polar = {1, 0, 0};
+            spindle = {1, 0, 0};
             Fbeam = Xbeam;
             Sbeam = d.detsize_s - Ybeam;
             pivot = Pivot::Beam;
@@ -78,8 +88,13 @@ DetectorGeometry resolve_detector(const SimConfig& cfg, std::vector<std::string>
         case Convention::Denzo: {
             if (std::isnan(Xbeam)) Xbeam = (d.detsize_s + pixel) / 2.0;
             if (std::isnan(Ybeam)) Ybeam = (d.detsize_f + pixel) / 2.0;
-            beam = {1, 0, 0}; odet = {1, 0, 0}; fdet = {0, 0, 1}; sdet = {0, -1, 0};
-            twotheta_axis = {0, 0, -1}; polar = {0, 0, 1}; spindle = {0, 0, 1};
+            beam = {1, 0, 0};
+            odet = {1, 0, 0};
+            fdet = {0, 0, 1};
+            sdet = {0, -1, 0};
+            twotheta_axis = {0, 0, -1};
+            polar = {0, 0, 1};
+            spindle = {0, 0, 1};
             // MOSFLM measures the beam from the first pixel's corner; DENZO from its centre.
             const double half = cfg.convention == Convention::Mosflm ? 0.5 : 0.0;
             Fbeam = Ybeam + half * pixel;
@@ -90,8 +105,13 @@ DetectorGeometry resolve_detector(const SimConfig& cfg, std::vector<std::string>
         case Convention::Xds:
             if (std::isnan(Xbeam)) Xbeam = Xclose;
             if (std::isnan(Ybeam)) Ybeam = Yclose;
-            beam = {0, 0, 1}; fdet = {1, 0, 0}; sdet = {0, 1, 0}; odet = {0, 0, 1};
-            twotheta_axis = {1, 0, 0}; polar = {1, 0, 0}; spindle = {1, 0, 0};
+            beam = {0, 0, 1};
+            fdet = {1, 0, 0};
+            sdet = {0, 1, 0};
+            odet = {0, 0, 1};
+            twotheta_axis = {1, 0, 0};
+            polar = {1, 0, 0};
+            spindle = {1, 0, 0};
             Fbeam = Xbeam;
             Sbeam = Ybeam;
             pivot = Pivot::Sample;
@@ -99,8 +119,13 @@ DetectorGeometry resolve_detector(const SimConfig& cfg, std::vector<std::string>
         case Convention::Dials:
             if (std::isnan(Xbeam)) Xbeam = Xclose;
             if (std::isnan(Ybeam)) Ybeam = Yclose;
-            beam = {0, 0, 1}; fdet = {1, 0, 0}; sdet = {0, 1, 0}; odet = {0, 0, 1};
-            twotheta_axis = {0, 1, 0}; polar = {0, 1, 0}; spindle = {0, 1, 0};
+            beam = {0, 0, 1};
+            fdet = {1, 0, 0};
+            sdet = {0, 1, 0};
+            odet = {0, 0, 1};
+            twotheta_axis = {0, 1, 0};
+            polar = {0, 1, 0};
+            spindle = {0, 1, 0};
             Fbeam = Xbeam;
             Sbeam = Ybeam;
             pivot = Pivot::Sample;

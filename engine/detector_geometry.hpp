@@ -16,8 +16,7 @@ namespace nb {
 DetectorGeometry resolve_detector(const SimConfig& cfg, std::vector<std::string>& notes);
 
 // Pixel counts before the geometry: C derives them from detsize and pixel size.
-void resolve_pixel_counts(const SimConfig& cfg, int& fpixels, int& spixels, double& detsize_f,
-                          double& detsize_s);
+void resolve_pixel_counts(const SimConfig& cfg, int& fpixels, int& spixels, double& detsize_f, double& detsize_s);
 
 const char* convention_name(Convention c);
 

@@ -48,7 +48,7 @@ struct Crystal {
     Vec3D a, b, c;
     // reciprocal cell, 1/Angstrom (used by the non-square spot shapes)
     Vec3D a_star, b_star, c_star;
-    double V_cell = 0;  // Angstrom^3
+    double V_cell = 0;                                                       // Angstrom^3
     double a_len = 0, b_len = 0, c_len = 0, alpha = 0, beta = 0, gamma = 0;  // Angstrom, radians
     double astar_len = 0, bstar_len = 0, cstar_len = 0, alpha_star = 0, beta_star = 0, gamma_star = 0;
     double Na = 1, Nb = 1, Nc = 1;
@@ -58,11 +58,11 @@ struct Crystal {
 };
 
 struct Sources {
-    std::vector<Vec3D> direction;  // unit vectors sample -> source
-    std::vector<double> lambda;    // m
-    std::vector<double> weight;    // as read (file) or 1/count (generated); C ignores it
+    std::vector<Vec3D> direction;        // unit vectors sample -> source
+    std::vector<double> lambda;          // m
+    std::vector<double> weight;          // as read (file) or 1/count (generated); C ignores it
     std::vector<double> applied_weight;  // -source_weights: normalized to sum to the count; empty otherwise
-    int divsteps = 1;              // accepted divergence points (generated grid only)
+    int divsteps = 1;                    // accepted divergence points (generated grid only)
     bool from_file = false;
 };
 
@@ -85,9 +85,9 @@ struct Experiment {
     std::vector<uint16_t> mask;  // empty: no mask
     bool interpolate = false;
     double fluence = 0, flux = 0, exposure = 0, beamsize = 0;
-    double I_bg = 0;   // water background term
-    double steps = 1;  // normalization: sources*mosaic*phisteps*oversample^2
-    Ran1 ran;          // C's single generator state, carried on to the noise image
+    double I_bg = 0;                 // water background term
+    double steps = 1;                // normalization: sources*mosaic*phisteps*oversample^2
+    Ran1 ran;                        // C's single generator state, carried on to the noise image
     std::vector<std::string> notes;  // messages C prints during set-up (warnings etc.)
 };
 

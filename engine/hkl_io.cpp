@@ -20,19 +20,16 @@ struct Reflection {
     double F;
 };
 
-std::string where(const std::string& path, int lineno) {
-    return "-hkl: '" + path + "' line " + std::to_string(lineno);
-}
+std::string where(const std::string& path, int lineno) { return "-hkl: '" + path + "' line " + std::to_string(lineno); }
 
 void allocate(HklGrid& g, double fill, const std::string& what) {
     long long n = (long long)g.h_range() * g.k_range() * g.l_range();
     if (g.h_range() <= 0 || g.k_range() <= 0 || g.l_range() <= 0 || n > kMaxHklGridEntries ||
         (uint64_t)n * sizeof(double) > memory_budget_bytes()) {
-        throw std::runtime_error(what + ": index ranges h " + std::to_string(g.h_min) + ".." +
-                                 std::to_string(g.h_max) + ", k " + std::to_string(g.k_min) + ".." +
-                                 std::to_string(g.k_max) + ", l " + std::to_string(g.l_min) + ".." +
-                                 std::to_string(g.l_max) + " give a grid of " + std::to_string(n) +
-                                 " structure factors, too large for this machine's memory");
+        throw std::runtime_error(what + ": index ranges h " + std::to_string(g.h_min) + ".." + std::to_string(g.h_max) +
+                                 ", k " + std::to_string(g.k_min) + ".." + std::to_string(g.k_max) + ", l " +
+                                 std::to_string(g.l_min) + ".." + std::to_string(g.l_max) + " give a grid of " +
+                                 std::to_string(n) + " structure factors, too large for this machine's memory");
     }
     g.F.assign((size_t)n, fill);
 }
@@ -70,7 +67,8 @@ HklGrid parse_hkl_text(std::istream& in, const std::string& path, double default
         }
         for (int i = 0; i < 3; ++i) {
             if (std::fabs(v[i]) > limit) {
-                throw std::runtime_error(where(path, lineno) + ": Miller index " + tok + " out of range (|index| > 1e6)");
+                throw std::runtime_error(where(path, lineno) + ": Miller index " + tok +
+                                         " out of range (|index| > 1e6)");
             }
             if (v[i] != std::ceil(v[i] - 0.4)) {
                 const char* name = i == 0 ? "h" : (i == 1 ? "k" : "l");
@@ -87,9 +85,12 @@ HklGrid parse_hkl_text(std::istream& in, const std::string& path, double default
     g.h_min = g.k_min = g.l_min = std::numeric_limits<int>::max();
     g.h_max = g.k_max = g.l_max = std::numeric_limits<int>::min();
     for (const auto& r : refl) {
-        g.h_min = std::min(g.h_min, r.h); g.h_max = std::max(g.h_max, r.h);
-        g.k_min = std::min(g.k_min, r.k); g.k_max = std::max(g.k_max, r.k);
-        g.l_min = std::min(g.l_min, r.l); g.l_max = std::max(g.l_max, r.l);
+        g.h_min = std::min(g.h_min, r.h);
+        g.h_max = std::max(g.h_max, r.h);
+        g.k_min = std::min(g.k_min, r.k);
+        g.k_max = std::max(g.k_max, r.k);
+        g.l_min = std::min(g.l_min, r.l);
+        g.l_max = std::max(g.l_max, r.l);
     }
     allocate(g, default_F, "-hkl: '" + path + "'");
     const long long kr = g.k_range(), lr = g.l_range();
@@ -145,9 +146,12 @@ HklGrid parse_fdump(std::istream& in, const std::string& path) {
         ok = ok && *p == '\0' && in.get() == '\f' && v[1] >= v[0] && v[3] >= v[2] && v[5] >= v[4];
     }
     if (!ok) throw std::runtime_error("'" + path + "' is not a nanoBragg Fdump file (bad header)");
-    g.h_min = (int)v[0]; g.h_max = (int)v[1];
-    g.k_min = (int)v[2]; g.k_max = (int)v[3];
-    g.l_min = (int)v[4]; g.l_max = (int)v[5];
+    g.h_min = (int)v[0];
+    g.h_max = (int)v[1];
+    g.k_min = (int)v[2];
+    g.k_max = (int)v[3];
+    g.l_min = (int)v[4];
+    g.l_max = (int)v[5];
     allocate(g, 0.0, "'" + path + "'");
     const int hr = g.h_range(), kr = g.k_range(), lr = g.l_range();
     std::vector<double> row((size_t)lr + 1);

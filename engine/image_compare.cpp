@@ -61,8 +61,8 @@ ImageComparison compare_images(const std::vector<float>& a, const std::vector<fl
         }
     if (n > 0) {
         double va = saa - c.sum_a * c.sum_a / n, vb = sbb - c.sum_b * c.sum_b / n;
-        c.correlation = (va > 0 && vb > 0) ? (sab - c.sum_a * c.sum_b / n) / std::sqrt(va * vb)
-                                           : (c.max_abs_diff == 0 ? 1.0 : 0.0);
+        c.correlation =
+            (va > 0 && vb > 0) ? (sab - c.sum_a * c.sum_b / n) / std::sqrt(va * vb) : (c.max_abs_diff == 0 ? 1.0 : 0.0);
         c.rmse = std::sqrt(se / n);
     }
     c.sum_ratio = c.sum_b != 0 ? c.sum_a / c.sum_b : (c.sum_a == 0 ? 1.0 : INFINITY);

@@ -27,29 +27,28 @@ std::string smv_header(const Experiment& e) {
     const DetectorGeometry& d = e.det;
     const Sampling& s = e.samp;
     char buf[2048];
-    int n = std::snprintf(
-        buf, sizeof buf,
-        "{\nHEADER_BYTES=512;\nDIM=2;\nBYTE_ORDER=little_endian;\nTYPE=unsigned_short;\n"
-        "SIZE1=%d;\nSIZE2=%d;\nPIXEL_SIZE=%g;\nDISTANCE=%g;\n"
-        "WAVELENGTH=%g;\n"
-        "BEAM_CENTER_X=%g;\nBEAM_CENTER_Y=%g;\n"
-        "ADXV_CENTER_X=%g;\nADXV_CENTER_Y=%g;\n"
-        "MOSFLM_CENTER_X=%g;\nMOSFLM_CENTER_Y=%g;\n"
-        "DENZO_X_BEAM=%g;\nDENZO_Y_BEAM=%g;\n"
-        "DIALS_ORIGIN=%g,%g,%g\n"
-        "XDS_ORGX=%g;\nXDS_ORGY=%g;\n"
-        "CLOSE_DISTANCE=%g;\n"
-        "PHI=%g;\nOSC_START=%g;\nOSC_RANGE=%g;\n"
-        "TWOTHETA=%g;\n"
-        "DETECTOR_SN=000;\n"
-        "BEAMLINE=fake;\n"
-        "}\f",
-        d.fpixels, d.spixels, d.pixel_size * 1000.0, d.distance * 1000.0, e.cfg.lambda0 * 1e10,
-        d.Xbeam * 1000.0, d.Ybeam * 1000, d.Fbeam * 1000.0, (d.detsize_s - d.Sbeam) * 1000,
-        (d.Sbeam - 0.5 * d.pixel_size) * 1000.0, (d.Fbeam - 0.5 * d.pixel_size) * 1000,
-        (d.Sbeam - 0.0 * d.pixel_size) * 1000.0, (d.Fbeam - 0.0 * d.pixel_size) * 1000, d.dials_origin.x,
-        d.dials_origin.y, d.dials_origin.z, d.ORGX, d.ORGY, d.close_distance * 1000.0, s.phi0 * RTD,
-        s.phi0 * RTD, s.osc * RTD, d.twotheta * RTD);
+    int n = std::snprintf(buf, sizeof buf,
+                          "{\nHEADER_BYTES=512;\nDIM=2;\nBYTE_ORDER=little_endian;\nTYPE=unsigned_short;\n"
+                          "SIZE1=%d;\nSIZE2=%d;\nPIXEL_SIZE=%g;\nDISTANCE=%g;\n"
+                          "WAVELENGTH=%g;\n"
+                          "BEAM_CENTER_X=%g;\nBEAM_CENTER_Y=%g;\n"
+                          "ADXV_CENTER_X=%g;\nADXV_CENTER_Y=%g;\n"
+                          "MOSFLM_CENTER_X=%g;\nMOSFLM_CENTER_Y=%g;\n"
+                          "DENZO_X_BEAM=%g;\nDENZO_Y_BEAM=%g;\n"
+                          "DIALS_ORIGIN=%g,%g,%g\n"
+                          "XDS_ORGX=%g;\nXDS_ORGY=%g;\n"
+                          "CLOSE_DISTANCE=%g;\n"
+                          "PHI=%g;\nOSC_START=%g;\nOSC_RANGE=%g;\n"
+                          "TWOTHETA=%g;\n"
+                          "DETECTOR_SN=000;\n"
+                          "BEAMLINE=fake;\n"
+                          "}\f",
+                          d.fpixels, d.spixels, d.pixel_size * 1000.0, d.distance * 1000.0, e.cfg.lambda0 * 1e10,
+                          d.Xbeam * 1000.0, d.Ybeam * 1000, d.Fbeam * 1000.0, (d.detsize_s - d.Sbeam) * 1000,
+                          (d.Sbeam - 0.5 * d.pixel_size) * 1000.0, (d.Fbeam - 0.5 * d.pixel_size) * 1000,
+                          (d.Sbeam - 0.0 * d.pixel_size) * 1000.0, (d.Fbeam - 0.0 * d.pixel_size) * 1000,
+                          d.dials_origin.x, d.dials_origin.y, d.dials_origin.z, d.ORGX, d.ORGY,
+                          d.close_distance * 1000.0, s.phi0 * RTD, s.phi0 * RTD, s.osc * RTD, d.twotheta * RTD);
     std::string h(buf, (size_t)std::max(n, 0));
     if (h.size() < 512) h.append(512 - h.size(), ' ');
     return h;
@@ -169,8 +168,8 @@ void commit_outputs(const std::vector<OutputFile>& files) {
     for (size_t i = 0; i < files.size(); ++i) {
         if (std::rename(temps[i].c_str(), files[i].path.c_str()) != 0) {
             cleanup();
-            throw std::runtime_error(files[i].flag + ": cannot create '" + files[i].path + "': " +
-                                     std::strerror(errno));
+            throw std::runtime_error(files[i].flag + ": cannot create '" + files[i].path +
+                                     "': " + std::strerror(errno));
         }
     }
 }

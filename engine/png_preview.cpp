@@ -66,7 +66,10 @@ std::vector<char> png_preview_bytes(const std::vector<float>& image, int width, 
     png_destroy_write_struct(&png, &info);
     return out;
 #else
-    (void)image; (void)width; (void)height; (void)level;
+    (void)image;
+    (void)width;
+    (void)height;
+    (void)level;
     throw std::runtime_error("-pngfile: this build has no PNG support (install libpng-dev and rebuild)");
 #endif
 }

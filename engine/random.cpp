@@ -14,8 +14,10 @@ constexpr double RNMX = 1.0 - EPS;
 
 float Ran1::next(int64_t& idum) {
     if (idum <= 0 || !iy_) {
-        if (-idum < 1) idum = 1;
-        else idum = -idum;
+        if (-idum < 1)
+            idum = 1;
+        else
+            idum = -idum;
         for (int j = NTAB + 7; j >= 0; --j) {
             int64_t k = idum / IQ;
             idum = IA * (idum - k * IQ) - IR * k;
@@ -37,9 +39,8 @@ float Ran1::next(int64_t& idum) {
 }
 
 float gammln(float xx) {
-    static const double cof[6] = {76.18009172947146,     -86.50532032941677,
-                                  24.01409824083091,     -1.231739572450155,
-                                  0.1208650973866179e-2, -0.5395239384953e-5};
+    static const double cof[6] = {76.18009172947146,  -86.50532032941677,    24.01409824083091,
+                                  -1.231739572450155, 0.1208650973866179e-2, -0.5395239384953e-5};
     double x = xx, y = xx;
     double tmp = x + 5.5;
     tmp -= (x + 0.5) * std::log(tmp);
@@ -128,8 +129,7 @@ std::array<double, 9> mosaic_rotation_umat(float mosaicity, Ran1& ran, int64_t& 
     double t20 = t8 * v1;
     double t24 = v3 * v3;
 
-    return {t1 + t2 * t3, t7 - t9, t11 + t12, t7 + t9, t1 + t2 * t15,
-            t19 - t20,    t11 - t12, t19 + t20, t1 + t2 * t24};
+    return {t1 + t2 * t3, t7 - t9, t11 + t12, t7 + t9, t1 + t2 * t15, t19 - t20, t11 - t12, t19 + t20, t1 + t2 * t24};
 }
 
 std::array<double, 3> umat2misset(const std::array<double, 9>& u) {
@@ -141,22 +141,59 @@ std::array<double, 3> umat2misset(const std::array<double, 9>& u) {
         mx = std::sqrt(uxx * uxx + uxy * uxy + uxz * uxz);
         my = std::sqrt(uyx * uyx + uyy * uyy + uyz * uyz);
         mz = std::sqrt(uzx * uzx + uzy * uzy + uzz * uzz);
-        if (mx > 0) { uxx /= mx; uxy /= mx; uxz /= mx; }
-        if (my > 0) { uyx /= my; uyy /= my; uyz /= my; }
-        if (mz > 0) { uzx /= mz; uzy /= mz; uzz /= mz; }
+        if (mx > 0) {
+            uxx /= mx;
+            uxy /= mx;
+            uxz /= mx;
+        }
+        if (my > 0) {
+            uyx /= my;
+            uyy /= my;
+            uyz /= my;
+        }
+        if (mz > 0) {
+            uzx /= mz;
+            uzy /= mz;
+            uzz /= mz;
+        }
     };
     double mx, my, mz;
     normalize_rows(mx, my, mz);
 
-    if (mx >= 0 && my <= 0 && mz <= 0) { uyx = 0; uyy = 1; uyz = 0; uzx = 0; uzy = 0; uzz = 1; }
-    if (mx <= 0 && my >= 0 && mz <= 0) { uxx = 1; uxy = 0; uxz = 0; uzx = 0; uzy = 0; uzz = 1; }
-    if (mx <= 0 && my <= 0 && mz >= 0) { uxx = 1; uxy = 0; uxz = 0; uyx = 0; uyy = 1; uyz = 0; }
+    if (mx >= 0 && my <= 0 && mz <= 0) {
+        uyx = 0;
+        uyy = 1;
+        uyz = 0;
+        uzx = 0;
+        uzy = 0;
+        uzz = 1;
+    }
+    if (mx <= 0 && my >= 0 && mz <= 0) {
+        uxx = 1;
+        uxy = 0;
+        uxz = 0;
+        uzx = 0;
+        uzy = 0;
+        uzz = 1;
+    }
+    if (mx <= 0 && my <= 0 && mz >= 0) {
+        uxx = 1;
+        uxy = 0;
+        uxz = 0;
+        uyx = 0;
+        uyy = 1;
+        uyz = 0;
+    }
 
     // Replace any empty row by the cross product of the other two (twice, as C does).
     for (int pass = 0; pass < 2; ++pass) {
         auto unit = [](double& x, double& y, double& z) {
             double m = std::sqrt(x * x + y * y + z * z);
-            if (m > 0) { x /= m; y /= m; z /= m; }
+            if (m > 0) {
+                x /= m;
+                y /= m;
+                z /= m;
+            }
         };
         double xcy_x = uxy * uyz - uxz * uyy, xcy_y = uxz * uyx - uxx * uyz, xcy_z = uxx * uyy - uxy * uyx;
         unit(xcy_x, xcy_y, xcy_z);
@@ -164,9 +201,21 @@ std::array<double, 3> umat2misset(const std::array<double, 9>& u) {
         unit(ycz_x, ycz_y, ycz_z);
         double zcx_x = uzy * uxz - uzz * uxy, zcx_y = uzz * uxx - uzx * uxz, zcx_z = uzx * uxy - uzy * uxx;
         unit(zcx_x, zcx_y, zcx_z);
-        if (mx <= 0) { uxx = ycz_x; uxy = ycz_y; uxz = ycz_z; }
-        if (my <= 0) { uyx = zcx_x; uyy = zcx_y; uyz = zcx_z; }
-        if (mz <= 0) { uzx = xcy_x; uzy = xcy_y; uzz = xcy_z; }
+        if (mx <= 0) {
+            uxx = ycz_x;
+            uxy = ycz_y;
+            uxz = ycz_z;
+        }
+        if (my <= 0) {
+            uyx = zcx_x;
+            uyy = zcx_y;
+            uyz = zcx_z;
+        }
+        if (mz <= 0) {
+            uzx = xcy_x;
+            uzy = xcy_y;
+            uzz = xcy_z;
+        }
     }
     normalize_rows(mx, my, mz);
 

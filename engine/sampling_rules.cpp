@@ -31,16 +31,22 @@ StepTriple resolve_spread_steps(int steps, double range, double step) {
     StepTriple r{steps, range, step};
     if (steps <= 0) {
         if (range < 0.0) {
-            if (step <= 0.0) r = {1, 0.0, 0.0};
-            else r = {2, step, step};
+            if (step <= 0.0)
+                r = {1, 0.0, 0.0};
+            else
+                r = {2, step, step};
         } else {
-            if (step <= 0.0) r = {2, range, range};
-            else r = {(int)std::ceil(range / step), range, step};
+            if (step <= 0.0)
+                r = {2, range, range};
+            else
+                r = {(int)std::ceil(range / step), range, step};
         }
     } else {
         if (range < 0.0) {
-            if (step <= 0.0) r = {steps, 1.0, 1.0 / steps};
-            else r = {2, step, step};
+            if (step <= 0.0)
+                r = {steps, 1.0, 1.0 / steps};
+            else
+                r = {2, step, step};
         } else if (step <= 0.0) {
             if (steps <= 1) steps = 2;
             r = {steps, range, range / (steps - 1)};
@@ -54,16 +60,22 @@ StepTriple resolve_thickness_steps(int steps, double thick, double step) {
     StepTriple r{steps, thick, step};
     if (steps <= 0) {
         if (thick < 0.0) {
-            if (step <= 0.0) r = {1, 0.0, 0.0};
-            else r = {2, step, step};
+            if (step <= 0.0)
+                r = {1, 0.0, 0.0};
+            else
+                r = {2, step, step};
         } else {
-            if (step <= 0.0) r = {2, thick, thick / 2};
-            else r = {(int)std::ceil(thick / step), thick, step};
+            if (step <= 0.0)
+                r = {2, thick, thick / 2};
+            else
+                r = {(int)std::ceil(thick / step), thick, step};
         }
     } else {
         if (thick < 0.0) {
-            if (step <= 0.0) r = {steps, 0.5e-6, 0.5e-6 / steps};
-            else r = {2, step, step};
+            if (step <= 0.0)
+                r = {steps, 0.5e-6, 0.5e-6 / steps};
+            else
+                r = {2, step, step};
         } else if (step <= 0.0) {
             if (steps <= 1) steps = 2;
             r = {steps, thick, thick / (steps - 1)};

@@ -56,11 +56,19 @@ void resolve_sampling(Experiment& e, const SimConfig& cfg) {
     StepTriple h = resolve_spread_steps(cfg.hdivsteps, cfg.hdivrange, cfg.hdivstep);
     StepTriple v = resolve_spread_steps(cfg.vdivsteps, cfg.vdivrange, cfg.vdivstep);
     StepTriple d = resolve_spread_steps(cfg.dispsteps, cfg.dispersion, cfg.dispstep);
-    s.hdivsteps = h.steps; s.hdivrange = h.range; s.hdivstep = h.step;
-    s.vdivsteps = v.steps; s.vdivrange = v.range; s.vdivstep = v.step;
-    s.dispsteps = d.steps; s.dispersion = d.range; s.dispstep = d.step;
+    s.hdivsteps = h.steps;
+    s.hdivrange = h.range;
+    s.hdivstep = h.step;
+    s.vdivsteps = v.steps;
+    s.vdivrange = v.range;
+    s.vdivstep = v.step;
+    s.dispsteps = d.steps;
+    s.dispersion = d.range;
+    s.dispstep = d.step;
     StepTriple t = resolve_thickness_steps(cfg.detector_thicksteps, cfg.detector_thick, cfg.detector_thickstep);
-    s.thicksteps = t.steps; s.thick = t.range; s.thickstep = t.step;
+    s.thicksteps = t.steps;
+    s.thick = t.range;
+    s.thickstep = t.step;
     s.mu = cfg.detector_mu;
     if (t.range > 0.0 && s.mu < 0.0) {
         s.mu = 1.0 / t.range;
@@ -104,8 +112,8 @@ void load_structure_factors(Experiment& e, const SimConfig& cfg) {
         e.hkl = read_fdump(cfg.fdump_file);
         e.notes.push_back("reading Fs from " + cfg.fdump_file);
     } else if (cfg.default_F == 0.0) {
-        throw std::runtime_error("-hkl: no structure factors: give -hkl FILE or -default_F F (no " +
-                                 cfg.fdump_file + " cache to read)");
+        throw std::runtime_error("-hkl: no structure factors: give -hkl FILE or -default_F F (no " + cfg.fdump_file +
+                                 " cache to read)");
     }
 }
 
@@ -182,8 +190,9 @@ Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded) {
     if (!cfg.source_file.empty() &&
         (cfg.hdivrange >= 0 || cfg.vdivrange >= 0 || cfg.hdivstep > 0 || cfg.vdivstep > 0 || cfg.hdivsteps > 0 ||
          cfg.vdivsteps > 0 || cfg.dispersion != 0 || cfg.dispsteps > 0)) {
-        e.notes.push_back("WARNING: -sourcefile given: the divergence and dispersion flags are ignored (as in C "
-                          "nanoBragg); the file's sources are used as they are");
+        e.notes.push_back(
+            "WARNING: -sourcefile given: the divergence and dispersion flags are ignored (as in C "
+            "nanoBragg); the file's sources are used as they are");
     }
     e.src = build_sources(cfg, e.det, s);
 

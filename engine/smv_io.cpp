@@ -30,7 +30,8 @@ SmvImage read_smv(const std::string& path, const std::string& flag) {
 
 SmvImage parse_smv(const std::string& bytes, const std::string& path, const std::string& flag) {
     auto fail = [&](const std::string& why) { return std::runtime_error(flag + ": '" + path + "' " + why); };
-    if (bytes.size() < 512) throw fail("is too short to hold an SMV header (" + std::to_string(bytes.size()) + " bytes)");
+    if (bytes.size() < 512)
+        throw fail("is too short to hold an SMV header (" + std::to_string(bytes.size()) + " bytes)");
     if (bytes.compare(0, 12, "{\nHEADER_BYT") != 0) throw fail("does not look like an SMV (ADSC) image");
 
     SmvImage img;

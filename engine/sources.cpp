@@ -54,8 +54,7 @@ Sources build_sources(const SimConfig& cfg, const DetectorGeometry& det, const S
                 double vdiv = samp.vdivstep * vt - samp.vdivrange / 2.0;
                 if (cfg.round_div && !inside_divergence_ellipse(hdiv, vdiv, samp)) continue;
                 // divergence is an angle about the E-vector ("horizontal") and its normal
-                Vec3D up{-kSourceDistance * det.beam.x, -kSourceDistance * det.beam.y,
-                         -kSourceDistance * det.beam.z};
+                Vec3D up{-kSourceDistance * det.beam.x, -kSourceDistance * det.beam.y, -kSourceDistance * det.beam.z};
                 Vec3D tilted = rotate_axis(rotate_axis(up, det.polar, vdiv), det.vert, hdiv);
                 for (int dt = 0; dt < samp.dispsteps; ++dt) {
                     raw.push_back(tilted);

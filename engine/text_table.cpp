@@ -8,8 +8,7 @@
 
 namespace nb {
 
-std::vector<std::vector<double>> read_text_table(const std::string& path, int columns,
-                                                 const std::string& flag) {
+std::vector<std::vector<double>> read_text_table(const std::string& path, int columns, const std::string& flag) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error(flag + ": cannot open '" + path + "'");
     return parse_text_table(in, path, columns, flag);
@@ -32,8 +31,8 @@ std::vector<std::vector<double>> parse_text_table(std::istream& in, const std::s
             char* end = nullptr;
             double x = std::strtod(p, &end);
             if (end == p) {
-                throw std::runtime_error(flag + ": '" + path + "' line " + std::to_string(lineno) +
-                                         ": column " + std::to_string(col + 1) + " is not a number");
+                throw std::runtime_error(flag + ": '" + path + "' line " + std::to_string(lineno) + ": column " +
+                                         std::to_string(col + 1) + " is not a number");
             }
             row[col] = x;
             p = end;

@@ -6,11 +6,11 @@
 
 namespace nb {
 
-#define NB_DECLARE_VARIANT(isa)                                                                                \
-    namespace isa {                                                                                            \
-    template <typename T>                                                                                      \
-    long long render_image_cpu(const PixelParams<T>&, InterpCutoff, long long, float*, int,                   \
-                               const std::function<void(double)>&);                                           \
+#define NB_DECLARE_VARIANT(isa)                                                             \
+    namespace isa {                                                                         \
+    template <typename T>                                                                   \
+    long long render_image_cpu(const PixelParams<T>&, InterpCutoff, long long, float*, int, \
+                               const std::function<void(double)>&);                         \
     }
 NB_DECLARE_VARIANT(generic)
 #if defined(NB_CPU_VARIANTS_x86_64) || defined(NB_CPU_VARIANTS_AMD64)
@@ -24,8 +24,8 @@ const char* cpu_isa() {
 #if defined(NB_CPU_VARIANTS_x86_64) || defined(NB_CPU_VARIANTS_AMD64)
     if (forced && std::strcmp(forced, "generic") == 0) return "generic";
     if (forced && std::strcmp(forced, "avx2") == 0 && __builtin_cpu_supports("avx2")) return "avx2";
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512vl") && !(forced && std::strcmp(forced, "avx2") == 0))
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+        !(forced && std::strcmp(forced, "avx2") == 0))
         return "avx512";
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2";
 #endif
@@ -38,7 +38,8 @@ long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long lo
                            int threads, const std::function<void(double)>& progress) {
     const char* isa = cpu_isa();
 #if defined(NB_CPU_VARIANTS_x86_64) || defined(NB_CPU_VARIANTS_AMD64)
-    if (std::strcmp(isa, "avx512") == 0) return avx512::render_image_cpu(p, cutoff, from_pixel, image, threads, progress);
+    if (std::strcmp(isa, "avx512") == 0)
+        return avx512::render_image_cpu(p, cutoff, from_pixel, image, threads, progress);
     if (std::strcmp(isa, "avx2") == 0) return avx2::render_image_cpu(p, cutoff, from_pixel, image, threads, progress);
 #endif
     (void)isa;

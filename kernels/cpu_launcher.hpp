@@ -15,8 +15,7 @@ namespace nb {
 const char* cpu_isa();
 
 template <typename T>
-long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel,
-                           float* image, int threads,
-                           const std::function<void(double)>& progress);
+long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
+                           int threads, const std::function<void(double)>& progress);
 
 }  // namespace nb

@@ -14,7 +14,7 @@ struct PixelParams {
     // detector raster
     int fpixels = 0, spixels = 0;
     int roi_xmin = 0, roi_xmax = 0, roi_ymin = 0, roi_ymax = 0;  // inclusive, as in C
-    const uint16_t* mask = nullptr;                               // zero: skip pixel
+    const uint16_t* mask = nullptr;                              // zero: skip pixel
     int oversample = 1;
     T pixel_size = 0, subpixel_size = 0;
     Vec3<T> fdet, sdet, odet, pix0, beam;
@@ -37,8 +37,8 @@ struct PixelParams {
     Vec3<T> polar_vector;
 
     // crystal: real-space a,b,c (m) for every (phi step, mosaic domain), phi-major,
-    // structure-of-arrays: component c (ax ay az bx .. cz) of pair j at c*pairs + j. `cells_first` holds the table C effectively uses in the very first
-    // phi sweep of the image (see docs/parity.md, "phi carry-over").
+    // structure-of-arrays: component c (ax ay az bx .. cz) of pair j at c*pairs + j. `cells_first` holds the table C
+    // effectively uses in the very first phi sweep of the image (see docs/parity.md, "phi carry-over").
     int phisteps = 1, mosaic_domains = 1;
     const T* cells = nullptr;
     const T* cells_first = nullptr;
@@ -50,8 +50,8 @@ struct PixelParams {
     bool interpolate = false;
 
     // scale
-    T I_bg = 0;              // water background per pixel before corrections
-    bool water = false;      // a nonzero water term disables the F_latt==0 skip
+    T I_bg = 0;          // water background per pixel before corrections
+    bool water = false;  // a nonzero water term disables the F_latt==0 skip
     // kept in double in every precision mode: r_e^2 * fluence spans 1e-30..1e30
     double r_e_sqr = 0, fluence = 0;
     double steps = 1;

@@ -54,8 +54,7 @@ struct PixelResult {
 
 // Position of sub-pixel (subF, subS) of pixel (f, s) in detector layer thick_tic.
 template <typename T>
-NB_HD_INLINE Vec3<T> subpixel_position(const PixelParams<T>& p, int f, int s, int subF, int subS,
-                                       int thick_tic) {
+NB_HD_INLINE Vec3<T> subpixel_position(const PixelParams<T>& p, int f, int s, int subF, int subS, int thick_tic) {
     T Odet = thick_tic * p.thickstep;
     T Fdet = p.subpixel_size * (f * p.oversample + subF) + p.subpixel_size / T(2);
     T Sdet = p.subpixel_size * (s * p.oversample + subS) + p.subpixel_size / T(2);

@@ -8,8 +8,8 @@
 namespace nb {
 
 template <typename T>
-NB_HD_INLINE T polarization_factor(T kahn_factor, const Vec3<T>& incident_in,
-                                   const Vec3<T>& diffracted_in, const Vec3<T>& axis_in) {
+NB_HD_INLINE T polarization_factor(T kahn_factor, const Vec3<T>& incident_in, const Vec3<T>& diffracted_in,
+                                   const Vec3<T>& axis_in) {
     Vec3<T> incident, diffracted, axis;
     unitize(incident_in, incident);
     unitize(diffracted_in, diffracted);

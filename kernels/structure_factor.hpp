@@ -13,7 +13,7 @@ struct HklGridView {
     const T* F = nullptr;
     int h_min = 0, h_max = -1, k_min = 0, k_max = -1, l_min = 0, l_max = -1;
     int h_range = 0, k_range = 0, l_range = 0;  // max - min + 1
-    long long hkls = 0;                          // reflections read (0: no grid)
+    long long hkls = 0;                         // reflections read (0: no grid)
 
     NB_HD_METHOD T at(int h, int k, int l) const {
         return F[((long long)(h - h_min) * k_range + (k - k_min)) * l_range + (l - l_min)];
@@ -22,8 +22,7 @@ struct HklGridView {
 
 template <typename T>
 NB_HD_INLINE T lookup_nearest(const HklGridView<T>& g, int h0, int k0, int l0, T default_F) {
-    if (g.hkls && h0 <= g.h_max && h0 >= g.h_min && k0 <= g.k_max && k0 >= g.k_min &&
-        l0 <= g.l_max && l0 >= g.l_min) {
+    if (g.hkls && h0 <= g.h_max && h0 >= g.h_min && k0 <= g.k_max && k0 >= g.k_min && l0 <= g.l_max && l0 >= g.l_min) {
         return g.at(h0, k0, l0);
     }
     return default_F;
@@ -33,23 +32,18 @@ NB_HD_INLINE T lookup_nearest(const HklGridView<T>& g, int h0, int k0, int l0, T
 // C tests the fractional indices, not the floors, and so do we.
 template <typename T>
 NB_HD_INLINE bool interpolation_out_of_range(const HklGridView<T>& g, T h, T k, T l) {
-    return ((h - g.h_min + 3) > g.h_range) || (h - 2 < g.h_min) ||
-           ((k - g.k_min + 3) > g.k_range) || (k - 2 < g.k_min) ||
-           ((l - g.l_min + 3) > g.l_range) || (l - 2 < g.l_min);
+    return ((h - g.h_min + 3) > g.h_range) || (h - 2 < g.h_min) || ((k - g.k_min + 3) > g.k_range) ||
+           (k - 2 < g.k_min) || ((l - g.l_min + 3) > g.l_range) || (l - 2 < g.l_min);
 }
 
 // Four-point Lagrange polynomial through (xa[i], ya[i]) evaluated at x,
 // term by term in C's order.
 template <typename T>
 NB_HD_INLINE T polint4(const T* xa, const T* ya, T x) {
-    T x0 = (x - xa[1]) * (x - xa[2]) * (x - xa[3]) * ya[0] /
-           ((xa[0] - xa[1]) * (xa[0] - xa[2]) * (xa[0] - xa[3]));
-    T x1 = (x - xa[0]) * (x - xa[2]) * (x - xa[3]) * ya[1] /
-           ((xa[1] - xa[0]) * (xa[1] - xa[2]) * (xa[1] - xa[3]));
-    T x2 = (x - xa[0]) * (x - xa[1]) * (x - xa[3]) * ya[2] /
-           ((xa[2] - xa[0]) * (xa[2] - xa[1]) * (xa[2] - xa[3]));
-    T x3 = (x - xa[0]) * (x - xa[1]) * (x - xa[2]) * ya[3] /
-           ((xa[3] - xa[0]) * (xa[3] - xa[1]) * (xa[3] - xa[2]));
+    T x0 = (x - xa[1]) * (x - xa[2]) * (x - xa[3]) * ya[0] / ((xa[0] - xa[1]) * (xa[0] - xa[2]) * (xa[0] - xa[3]));
+    T x1 = (x - xa[0]) * (x - xa[2]) * (x - xa[3]) * ya[1] / ((xa[1] - xa[0]) * (xa[1] - xa[2]) * (xa[1] - xa[3]));
+    T x2 = (x - xa[0]) * (x - xa[1]) * (x - xa[3]) * ya[2] / ((xa[2] - xa[0]) * (xa[2] - xa[1]) * (xa[2] - xa[3]));
+    T x3 = (x - xa[0]) * (x - xa[1]) * (x - xa[2]) * ya[3] / ((xa[3] - xa[0]) * (xa[3] - xa[1]) * (xa[3] - xa[2]));
     return x0 + x1 + x2 + x3;
 }
 

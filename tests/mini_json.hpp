@@ -67,12 +67,18 @@ private:
         if (c == '{') {
             v.type = Value::Type::Object;
             ++i_;
-            if (peek() == '}') { ++i_; return v; }
+            if (peek() == '}') {
+                ++i_;
+                return v;
+            }
             for (;;) {
                 std::string key = str();
                 expect(':');
                 v.object[key] = value();
-                if (peek() == ',') { ++i_; continue; }
+                if (peek() == ',') {
+                    ++i_;
+                    continue;
+                }
                 expect('}');
                 return v;
             }
@@ -80,10 +86,16 @@ private:
         if (c == '[') {
             v.type = Value::Type::Array;
             ++i_;
-            if (peek() == ']') { ++i_; return v; }
+            if (peek() == ']') {
+                ++i_;
+                return v;
+            }
             for (;;) {
                 v.array.push_back(value());
-                if (peek() == ',') { ++i_; continue; }
+                if (peek() == ',') {
+                    ++i_;
+                    continue;
+                }
                 expect(']');
                 return v;
             }
@@ -93,8 +105,15 @@ private:
             v.string = str();
             return v;
         }
-        if (literal("true")) { v.type = Value::Type::Bool; v.boolean = true; return v; }
-        if (literal("false")) { v.type = Value::Type::Bool; return v; }
+        if (literal("true")) {
+            v.type = Value::Type::Bool;
+            v.boolean = true;
+            return v;
+        }
+        if (literal("false")) {
+            v.type = Value::Type::Bool;
+            return v;
+        }
         if (literal("null")) return v;
         const char* begin = s_.c_str() + i_;
         char* end = nullptr;
@@ -109,25 +128,46 @@ private:
         std::string out;
         while (i_ < s_.size() && s_[i_] != '"') {
             char c = s_[i_++];
-            if (c != '\\') { out += c; continue; }
+            if (c != '\\') {
+                out += c;
+                continue;
+            }
             if (i_ >= s_.size()) fail("bad escape");
             char e = s_[i_++];
             switch (e) {
-                case 'n': out += '\n'; break;
-                case 't': out += '\t'; break;
-                case 'r': out += '\r'; break;
-                case 'b': out += '\b'; break;
-                case 'f': out += '\f'; break;
+                case 'n':
+                    out += '\n';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
+                case 'r':
+                    out += '\r';
+                    break;
+                case 'b':
+                    out += '\b';
+                    break;
+                case 'f':
+                    out += '\f';
+                    break;
                 case 'u': {
                     if (i_ + 4 > s_.size()) fail("bad \\u escape");
                     unsigned cp = (unsigned)std::stoul(s_.substr(i_, 4), nullptr, 16);
                     i_ += 4;
-                    if (cp < 0x80) out += (char)cp;
-                    else if (cp < 0x800) { out += (char)(0xC0 | (cp >> 6)); out += (char)(0x80 | (cp & 0x3F)); }
-                    else { out += (char)(0xE0 | (cp >> 12)); out += (char)(0x80 | ((cp >> 6) & 0x3F)); out += (char)(0x80 | (cp & 0x3F)); }
+                    if (cp < 0x80)
+                        out += (char)cp;
+                    else if (cp < 0x800) {
+                        out += (char)(0xC0 | (cp >> 6));
+                        out += (char)(0x80 | (cp & 0x3F));
+                    } else {
+                        out += (char)(0xE0 | (cp >> 12));
+                        out += (char)(0x80 | ((cp >> 6) & 0x3F));
+                        out += (char)(0x80 | (cp & 0x3F));
+                    }
                     break;
                 }
-                default: out += e;  // \" \\ \/
+                default:
+                    out += e;  // \" \\ \/
             }
         }
         if (i_ >= s_.size()) fail("unterminated string");

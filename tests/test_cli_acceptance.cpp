@@ -13,9 +13,9 @@ using namespace nbtest;
 
 namespace {
 
-const std::vector<std::string> kBase = {"-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100", "-N", "5",
-                                        "-lambda", "1.0", "-detpixels", "32", "-pixel", "0.1", "-distance", "100",
-                                        "-seed", "7"};
+const std::vector<std::string> kBase = {"-cell",      "100",    "100", "100",       "90",      "90",    "90",
+                                        "-default_F", "100",    "-N",  "5",         "-lambda", "1.0",   "-detpixels",
+                                        "32",         "-pixel", "0.1", "-distance", "100",     "-seed", "7"};
 
 std::vector<std::string> with(std::vector<std::string> a, std::initializer_list<std::string> more) {
     a.insert(a.end(), more.begin(), more.end());
@@ -45,8 +45,9 @@ double header_value(const std::string& header, const std::string& key) {
 // A minimal SMV file: header with the given extra keys, pixel data from `value(f, s)`.
 void write_smv(const std::string& path, int w, int h, const std::string& keys,
                const std::function<uint16_t(int, int)>& value) {
-    std::string head = "{\nHEADER_BYTES=512;\nDIM=2;\nBYTE_ORDER=little_endian;\nTYPE=unsigned_short;\nSIZE1=" +
-                       std::to_string(w) + ";\nSIZE2=" + std::to_string(h) + ";\n" + keys + "}\f";
+    std::string head =
+        "{\nHEADER_BYTES=512;\nDIM=2;\nBYTE_ORDER=little_endian;\nTYPE=unsigned_short;\nSIZE1=" + std::to_string(w) +
+        ";\nSIZE2=" + std::to_string(h) + ";\n" + keys + "}\f";
     head.resize(512, ' ');
     std::ofstream out(path, std::ios::binary);
     out << head;
@@ -63,9 +64,9 @@ TEST(AT_CLI, 001_HelpListsTheRequiredFlags) {
     TempDir d("at1");
     RunResult r = run_cli({"-h"}, d.path.string());
     EXPECT_EQ(r.exit_code, 0);
-    for (const char* f : {"-hkl", "-mat", "-cell", "-pixel", "-detpixels", "-distance", "-lambda", "-energy",
-                          "-floatfile", "-intfile", "-noisefile", "-pgmfile", "-scale", "-adc", "-mosflm", "-xds",
-                          "-adxv", "-denzo", "-dials", "-roi"})
+    for (const char* f : {"-hkl",    "-mat",       "-cell",    "-pixel",     "-detpixels", "-distance", "-lambda",
+                          "-energy", "-floatfile", "-intfile", "-noisefile", "-pgmfile",   "-scale",    "-adc",
+                          "-mosflm", "-xds",       "-adxv",    "-denzo",     "-dials",     "-roi"})
         EXPECT_NE(r.out.find(std::string("  ") + f), std::string::npos) << f;
 }
 
@@ -78,11 +79,20 @@ TEST(AT_CLI, 002_MinimalRenderWritesFloatAndSmvWithAllHeaderKeys) {
     std::string img = read_file(d.file("i.img"));
     ASSERT_EQ(img.size(), 512u + 2u * 32u * 32u);
     std::string h = img.substr(0, 512);
-    for (const char* k : {"HEADER_BYTES", "DIM", "BYTE_ORDER", "TYPE", "SIZE1", "SIZE2", "PIXEL_SIZE", "DISTANCE",
-                          "WAVELENGTH", "BEAM_CENTER_X", "BEAM_CENTER_Y", "ADXV_CENTER_X", "ADXV_CENTER_Y",
-                          "MOSFLM_CENTER_X", "MOSFLM_CENTER_Y", "DENZO_X_BEAM", "DENZO_Y_BEAM", "DIALS_ORIGIN",
-                          "XDS_ORGX", "XDS_ORGY", "CLOSE_DISTANCE", "PHI", "OSC_START", "OSC_RANGE", "TWOTHETA",
-                          "DETECTOR_SN", "BEAMLINE"})
+    for (const char* k : {"HEADER_BYTES",    "DIM",
+                          "BYTE_ORDER",      "TYPE",
+                          "SIZE1",           "SIZE2",
+                          "PIXEL_SIZE",      "DISTANCE",
+                          "WAVELENGTH",      "BEAM_CENTER_X",
+                          "BEAM_CENTER_Y",   "ADXV_CENTER_X",
+                          "ADXV_CENTER_Y",   "MOSFLM_CENTER_X",
+                          "MOSFLM_CENTER_Y", "DENZO_X_BEAM",
+                          "DENZO_Y_BEAM",    "DIALS_ORIGIN",
+                          "XDS_ORGX",        "XDS_ORGY",
+                          "CLOSE_DISTANCE",  "PHI",
+                          "OSC_START",       "OSC_RANGE",
+                          "TWOTHETA",        "DETECTOR_SN",
+                          "BEAMLINE"})
         EXPECT_NE(h.find(std::string("\n") + k + "="), std::string::npos) << k;
     EXPECT_EQ(h.compare(h.find('}'), 2, "}\f"), 0);
     EXPECT_DOUBLE_EQ(header_value(h, "PIXEL_SIZE"), 0.1);
@@ -100,10 +110,9 @@ TEST(AT_CLI, 003_ConventionsSetThePivot) {
     TempDir d("at3");
     RunResult m = run_cli(with(kBase, {"-mosflm", "-roi", "0", "3", "0", "3", "-intfile", "m.img"}), d.path.string());
     RunResult x = run_cli(with(kBase, {"-xds", "-roi", "0", "3", "0", "3", "-intfile", "x.img"}), d.path.string());
-    RunResult xb =
-        run_cli(with(kBase, {"-xds", "-pivot", "beam", "-twotheta", "5", "-pivot", "beam", "-roi", "0", "3", "0", "3",
-                             "-intfile", "xb.img"}),
-                d.path.string());
+    RunResult xb = run_cli(with(kBase, {"-xds", "-pivot", "beam", "-twotheta", "5", "-pivot", "beam", "-roi", "0", "3",
+                                        "0", "3", "-intfile", "xb.img"}),
+                           d.path.string());
     ASSERT_EQ(m.exit_code, 0);
     ASSERT_EQ(x.exit_code, 0);
     ASSERT_EQ(xb.exit_code, 0);
@@ -127,8 +136,9 @@ TEST(AT_CLI, 004_HeaderPrecedenceAndMask) {
     write_smv(d.file("mask.img"), 24, 20, "PIXEL_SIZE=0.1;\nDISTANCE=120;\nWAVELENGTH=1.1;\n",
               [](int f, int s) { return (uint16_t)((f >= 4 && f < 8 && s >= 4 && s < 8) ? 0 : 1); });
     std::vector<std::string> base{"-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100", "-N", "5"};
-    RunResult r = run_cli(with(base, {"-mask", "mask.img", "-img", "img.img", "-floatfile", "f.bin", "-intfile", "i.img"}),
-                          d.path.string());
+    RunResult r =
+        run_cli(with(base, {"-mask", "mask.img", "-img", "img.img", "-floatfile", "f.bin", "-intfile", "i.img"}),
+                d.path.string());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // -img is read after -mask, so its header wins
     std::string h = read_file(d.file("i.img")).substr(0, 512);
@@ -167,8 +177,9 @@ TEST(AT_CLI, 005_RoiBoundsEveryOutput) {
 
 TEST(AT_CLI, 006_IntScaleAndPgm) {
     TempDir d("at6");
-    RunResult a = run_cli(with(kBase, {"-nonoise", "-floatfile", "f.bin", "-intfile", "auto.img", "-pgmfile", "auto.pgm"}),
-                          d.path.string());
+    RunResult a =
+        run_cli(with(kBase, {"-nonoise", "-floatfile", "f.bin", "-intfile", "auto.img", "-pgmfile", "auto.pgm"}),
+                d.path.string());
     RunResult b = run_cli(with(kBase, {"-nonoise", "-floatfile", "g.bin", "-intfile", "s.img", "-scale", "3", "-adc",
                                        "10", "-pgmfile", "s.pgm", "-pgmscale", "2"}),
                           d.path.string());
@@ -204,8 +215,9 @@ TEST(AT_CLI, 007_NoiseIsDeterministicPerSeed) {
 
 TEST(AT_CLI, 008_DminRemovesHighAngleIntensity) {
     TempDir d("at8");
-    std::vector<std::string> base{"-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100", "-N", "5",
-                                  "-lambda", "1.0", "-detpixels", "64", "-distance", "50", "-nonoise", "-nopgm"};
+    std::vector<std::string> base{"-cell",      "100",       "100", "100",      "90",      "90",  "90",
+                                  "-default_F", "100",       "-N",  "5",        "-lambda", "1.0", "-detpixels",
+                                  "64",         "-distance", "50",  "-nonoise", "-nopgm"};
     RunResult a = run_cli(with(base, {"-floatfile", "all.bin"}), d.path.string());
     RunResult b = run_cli(with(base, {"-floatfile", "cut.bin", "-dmin", "20"}), d.path.string());  // corners reach 11 A
     ASSERT_EQ(a.exit_code, 0);

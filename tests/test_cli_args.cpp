@@ -35,8 +35,9 @@ TEST(CliArgs, TranslatesSingleDashLongFlagsButNotNumbers) {
 }
 
 TEST(CliArgs, ConvertsUnitsAsC) {
-    SimConfig c = parse({"-distance", "100", "-lambda", "1.5", "-pixel", "0.172", "-twotheta", "20", "-dispersion", "2",
-                         "-divergence", "0.3", "-detector_thick", "450", "-water", "100", "-dmin", "2", "-beamsize", "0.05"})
+    SimConfig c = parse({"-distance",   "100", "-lambda",     "1.5", "-pixel",          "0.172", "-twotheta", "20",
+                         "-dispersion", "2",   "-divergence", "0.3", "-detector_thick", "450",   "-water",    "100",
+                         "-dmin",       "2",   "-beamsize",   "0.05"})
                       .config;
     EXPECT_DOUBLE_EQ(c.distance, 0.1);
     EXPECT_DOUBLE_EQ(c.lambda0, 1.5e-10);
@@ -69,9 +70,10 @@ TEST(CliArgs, LaterFlagsWinAndSideEffectsFollowCommandLineOrder) {
 }
 
 TEST(CliArgs, VectorsMissetCellAndRoi) {
-    SimConfig c = parse({"-misset", "-89.968546", "-31.328953", "177.753396", "-cell", "70", "80", "90", "75", "85", "95",
-                         "-pix0_vector", "0.1", "0.0128", "-0.0128", "-roi", "1", "2", "3", "4"})
-                      .config;
+    SimConfig c =
+        parse({"-misset", "-89.968546",   "-31.328953", "177.753396", "-cell",   "70",   "80", "90", "75", "85",
+               "95",      "-pix0_vector", "0.1",        "0.0128",     "-0.0128", "-roi", "1",  "2",  "3",  "4"})
+            .config;
     EXPECT_EQ(c.misset_mode, 1);
     EXPECT_DOUBLE_EQ(c.misset_rot[0], -89.968546 / RTD);
     EXPECT_DOUBLE_EQ(c.misset_rot[2], 177.753396 / RTD);

@@ -11,8 +11,9 @@ using namespace nbtest;
 
 namespace {
 
-const std::vector<std::string> kSmall = {"-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100",
-                                         "-N", "5", "-detpixels", "32", "-distance", "100", "-seed", "1"};
+const std::vector<std::string> kSmall = {"-cell", "100",        "100", "100",   "90", "90",
+                                         "90",    "-default_F", "100", "-N",    "5",  "-detpixels",
+                                         "32",    "-distance",  "100", "-seed", "1"};
 
 std::vector<std::string> with(std::vector<std::string> a, std::initializer_list<std::string> more) {
     a.insert(a.end(), more.begin(), more.end());
@@ -157,19 +158,20 @@ TEST(CliBehaviour, TooLargeForMemoryIsAClearError) {
 TEST(CliBehaviour, SmvHeadersThatLieAreRefused) {
     TempDir d("cli_smv");
     auto smv = [&](const std::string& name, const std::string& keys, size_t data_bytes) {
-        std::string h = "{\nHEADER_BYTES=512;\nDIM=2;\nBYTE_ORDER=little_endian;\nTYPE=unsigned_short;\n" + keys + "}\f";
+        std::string h =
+            "{\nHEADER_BYTES=512;\nDIM=2;\nBYTE_ORDER=little_endian;\nTYPE=unsigned_short;\n" + keys + "}\f";
         h.resize(512, ' ');
         write_text(d.file(name), h + std::string(data_bytes, '\1'));
     };
-    smv("short.img", "SIZE1=64;\nSIZE2=64;\n", 100);             // promises 8192 data bytes
+    smv("short.img", "SIZE1=64;\nSIZE2=64;\n", 100);  // promises 8192 data bytes
     smv("huge_header.img", "SIZE1=4;\nSIZE2=4;\nHEADER_BYTES=99999;\n", 32);
     smv("nosize.img", "PIXEL_SIZE=0.1;\n", 32);
     write_text(d.file("notsmv.img"), std::string(600, 'x'));
-    for (const auto& [file, expect] : std::vector<std::pair<std::string, std::string>>{
-             {"short.img", "is truncated"},
-             {"huge_header.img", "is shorter than its HEADER_BYTES"},
-             {"nosize.img", "has missing or invalid SIZE1/SIZE2"},
-             {"notsmv.img", "does not look like an SMV"}}) {
+    for (const auto& [file, expect] :
+         std::vector<std::pair<std::string, std::string>>{{"short.img", "is truncated"},
+                                                          {"huge_header.img", "is shorter than its HEADER_BYTES"},
+                                                          {"nosize.img", "has missing or invalid SIZE1/SIZE2"},
+                                                          {"notsmv.img", "does not look like an SMV"}}) {
         for (const char* flag : {"-img", "-mask"}) {
             RunResult r = run_cli(with(kSmall, {flag, file}), d.path.string());
             EXPECT_EQ(r.exit_code, 2) << file;

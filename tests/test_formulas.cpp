@@ -65,9 +65,9 @@ TEST(Random, MosaicRotationMatchesC) {
     Ran1 r;
     int64_t seed = -42;
     auto u = mosaic_rotation_umat((float)(0.5 / (180.0 * M_1_PI)), r, seed);
-    const double expect[9] = {0.99996884578363276,  -0.0006309641147267108, 0.0078682492611212868,
-                              0.0006199464379422593, 0.99999882414592578,   0.0014026308066683226,
-                              -0.0078691250189135541, -0.001397709215702416, 0.9999680611301468};
+    const double expect[9] = {0.99996884578363276,    -0.0006309641147267108, 0.0078682492611212868,
+                              0.0006199464379422593,  0.99999882414592578,    0.0014026308066683226,
+                              -0.0078691250189135541, -0.001397709215702416,  0.9999680611301468};
     for (int i = 0; i < 9; ++i) EXPECT_DOUBLE_EQ(u[i], expect[i]) << i;
 }
 
@@ -111,8 +111,8 @@ TEST(StructureFactor, TricubicReproducesACubicExactly) {
     g.hkls = n * n * n;
     EXPECT_FALSE(interpolation_out_of_range(g, 4.3, 5.7, 3.2));
     EXPECT_NEAR(lookup_tricubic(g, 4.3, 5.7, 3.2), f(4.3, 5.7, 3.2), 1e-9);
-    EXPECT_TRUE(interpolation_out_of_range(g, 1.5, 5.0, 5.0));   // needs h-2 >= h_min
-    EXPECT_TRUE(interpolation_out_of_range(g, 7.5, 5.0, 5.0));   // needs h+3 <= h_range + h_min
+    EXPECT_TRUE(interpolation_out_of_range(g, 1.5, 5.0, 5.0));  // needs h-2 >= h_min
+    EXPECT_TRUE(interpolation_out_of_range(g, 7.5, 5.0, 5.0));  // needs h+3 <= h_range + h_min
     EXPECT_EQ(lookup_nearest(g, 3, 4, 5, 7.0), f(3, 4, 5));
     EXPECT_EQ(lookup_nearest(g, 3, 4, 10, 7.0), 7.0);
 }

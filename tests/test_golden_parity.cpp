@@ -57,7 +57,11 @@ Agreement compare(const std::vector<float>& ours, const std::vector<float>& ref)
     double n = (double)ref.size(), sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, maxd = 0, maxr = 0;
     for (size_t i = 0; i < ref.size(); ++i) {
         double x = ref[i], y = ours[i];
-        sx += x; sy += y; sxx += x * x; syy += y * y; sxy += x * y;
+        sx += x;
+        sy += y;
+        sxx += x * x;
+        syy += y * y;
+        sxy += x * y;
         maxd = std::max(maxd, std::fabs(x - y));
         maxr = std::max(maxr, std::fabs(x));
     }
@@ -100,7 +104,8 @@ protected:
     std::vector<float> run(const Case& c, TempDir& dir, const std::vector<std::string>& extra, RunResult& rr) {
         std::string args = c.args;
         const std::string key = "{in}";
-        for (size_t p; (p = args.find(key)) != std::string::npos;) args.replace(p, key.size(), golden_dir() + "/inputs");
+        for (size_t p; (p = args.find(key)) != std::string::npos;)
+            args.replace(p, key.size(), golden_dir() + "/inputs");
         std::vector<std::string> argv = split_ws(args);
         argv.insert(argv.end(), {"-floatfile", "out.float.bin"});
         argv.insert(argv.end(), extra.begin(), extra.end());

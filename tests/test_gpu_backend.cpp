@@ -26,7 +26,11 @@ SimConfig cubic(int n) {
 double correlation(const std::vector<float>& a, const std::vector<float>& b) {
     double n = a.size(), sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
     for (size_t i = 0; i < a.size(); ++i) {
-        sx += a[i]; sy += b[i]; sxx += a[i] * a[i]; syy += b[i] * b[i]; sxy += a[i] * b[i];
+        sx += a[i];
+        sy += b[i];
+        sxx += a[i] * a[i];
+        syy += b[i] * b[i];
+        sxy += a[i] * b[i];
     }
     return (sxy - sx * sy / n) / std::sqrt((sxx - sx * sx / n) * (syy - sy * sy / n));
 }

@@ -19,8 +19,9 @@ std::string compare_path() {
 #endif
 }
 
-const std::vector<std::string> kArgs = {"--", "-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100",
-                                        "-N", "5", "-detpixels", "48", "-distance", "100", "-nonoise", "-nopgm"};
+const std::vector<std::string> kArgs = {"--",         "-cell", "100",        "100", "100",      "90",
+                                        "90",         "90",    "-default_F", "100", "-N",       "5",
+                                        "-detpixels", "48",    "-distance",  "100", "-nonoise", "-nopgm"};
 
 std::vector<std::string> opts(std::initializer_list<std::string> head, std::vector<std::string> tail = kArgs) {
     std::vector<std::string> v(head);
@@ -46,8 +47,8 @@ fs::path only_bundle(const TempDir& d, const std::string& name) {
 
 TEST(NbCompare, IdenticalRunsPassAndWriteTheBundle) {
     TempDir d("cmp_ok");
-    RunResult r = run_cli(opts({"--c-bin", cli_path(), "--name", "same", "--out-root", d.file("reports"),
-                                "--threshold", "0.999999", "--save-diff"}),
+    RunResult r = run_cli(opts({"--c-bin", cli_path(), "--name", "same", "--out-root", d.file("reports"), "--threshold",
+                                "0.999999", "--save-diff"}),
                           d.path.string(), 300, compare_path());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     fs::path b = only_bundle(d, "same");
@@ -67,9 +68,9 @@ TEST(NbCompare, IdenticalRunsPassAndWriteTheBundle) {
 TEST(NbCompare, PerturbedRunFallsBelowThresholdWithExitThree) {
     TempDir d("cmp_low");
     std::string other = wrapper(d, "shifted.sh", "-Xbeam 5.5");  // moves the pattern by ~10 pixels
-    RunResult r = run_cli(opts({"--c-bin", other, "--name", "shifted", "--out-root", d.file("reports"),
-                                "--threshold", "0.9999"}),
-                          d.path.string(), 300, compare_path());
+    RunResult r =
+        run_cli(opts({"--c-bin", other, "--name", "shifted", "--out-root", d.file("reports"), "--threshold", "0.9999"}),
+                d.path.string(), 300, compare_path());
     EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
     EXPECT_NE(r.err.find("below the threshold"), std::string::npos);
     double corr = std::stod(read_file((only_bundle(d, "shifted") / "correlation.txt").string()));
@@ -82,9 +83,9 @@ TEST(NbCompare, ReferenceImageAndSizeMismatch) {
                                "-detpixels", "48", "-distance", "100", "-floatfile", "ref.bin", "-nonoise", "-nopgm"},
                               d.path.string());
     ASSERT_EQ(first.exit_code, 0);
-    RunResult ok = run_cli(opts({"--ref-image", d.file("ref.bin"), "--out-root", d.file("reports"), "--roi", "0", "47",
-                                 "0", "20"}),
-                           d.path.string(), 300, compare_path());
+    RunResult ok = run_cli(
+        opts({"--ref-image", d.file("ref.bin"), "--out-root", d.file("reports"), "--roi", "0", "47", "0", "20"}),
+        d.path.string(), 300, compare_path());
     EXPECT_EQ(ok.exit_code, 0) << ok.err;
     std::vector<std::string> bigger = kArgs;
     bigger[std::find(bigger.begin(), bigger.end(), "48") - bigger.begin()] = "64";
@@ -98,12 +99,15 @@ TEST(NbCompare, UsageRunnerAndIoErrors) {
     TempDir d("cmp_err");
     EXPECT_EQ(run_cli({"--bogus"}, d.path.string(), 60, compare_path()).exit_code, 1);
     EXPECT_EQ(run_cli({"--c-bin", cli_path()}, d.path.string(), 60, compare_path()).exit_code, 1);  // no "--"
-    EXPECT_EQ(run_cli(opts({"--c-bin", cli_path(), "--threshold", "high"}), d.path.string(), 60, compare_path()).exit_code, 1);
+    EXPECT_EQ(
+        run_cli(opts({"--c-bin", cli_path(), "--threshold", "high"}), d.path.string(), 60, compare_path()).exit_code,
+        1);
     std::string failing = wrapper(d, "fails.sh", "-bogus_flag");
-    RunResult r = run_cli(opts({"--c-bin", failing, "--out-root", d.file("reports")}), d.path.string(), 300, compare_path());
+    RunResult r =
+        run_cli(opts({"--c-bin", failing, "--out-root", d.file("reports")}), d.path.string(), 300, compare_path());
     EXPECT_EQ(r.exit_code, 2) << r.err;
-    RunResult io = run_cli(opts({"--ref-image", d.file("missing.bin"), "--out-root", d.file("reports")}), d.path.string(),
-                           300, compare_path());
+    RunResult io = run_cli(opts({"--ref-image", d.file("missing.bin"), "--out-root", d.file("reports")}),
+                           d.path.string(), 300, compare_path());
     EXPECT_EQ(io.exit_code, 5) << io.err;
     RunResult unwritable = run_cli(opts({"--c-bin", cli_path(), "--out-root", "/proc/nb_no_such_dir"}), d.path.string(),
                                    300, compare_path());

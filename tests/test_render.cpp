@@ -6,8 +6,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <iterator>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "engine/render.hpp"
@@ -108,8 +108,12 @@ namespace {
 SimConfig mosaic_case() {
     SimConfig c;
     c.user_cell = true;
-    c.cell_a = 70; c.cell_b = 80; c.cell_c = 90;
-    c.cell_alpha = 75 / RTD; c.cell_beta = 85 / RTD; c.cell_gamma = 95 / RTD;
+    c.cell_a = 70;
+    c.cell_b = 80;
+    c.cell_c = 90;
+    c.cell_alpha = 75 / RTD;
+    c.cell_beta = 85 / RTD;
+    c.cell_gamma = 95 / RTD;
     c.default_F = 100;
     c.Na = c.Nb = c.Nc = 7;
     c.mosaic_spread = 0.5 / RTD;

@@ -10,8 +10,9 @@
 using namespace nbtest;
 
 namespace {
-const std::vector<std::string> kLyso = {"-cell", "79.1", "79.1", "38.4", "90", "90", "90", "-default_F", "100",
-                                        "-N", "5", "-detpixels", "48", "-distance", "100", "-osc", "1", "-nopgm"};
+const std::vector<std::string> kLyso = {"-cell", "79.1",       "79.1", "38.4", "90", "90",
+                                        "90",    "-default_F", "100",  "-N",   "5",  "-detpixels",
+                                        "48",    "-distance",  "100",  "-osc", "1",  "-nopgm"};
 std::vector<std::string> with(std::vector<std::string> a, std::initializer_list<std::string> more) {
     a.insert(a.end(), more.begin(), more.end());
     return a;
@@ -38,9 +39,9 @@ TEST(Series, FrameAloneEqualsFrameInSeries) {
     ASSERT_EQ(series.exit_code, 0) << series.err;
     EXPECT_NE(series.out.find("job summary: 4 frames"), std::string::npos) << series.out;
     // frame 3 (1-based) is at phi = 10 + 2*1 and uses seed 3 + 2
-    RunResult alone = run_cli(with(kLyso, {"-phi", "12", "-seed", "5", "-floatfile", "f.bin", "-intfile", "s.img",
-                                           "-noisefile", "n.img"}),
-                              d.path.string());
+    RunResult alone = run_cli(
+        with(kLyso, {"-phi", "12", "-seed", "5", "-floatfile", "f.bin", "-intfile", "s.img", "-noisefile", "n.img"}),
+        d.path.string());
     ASSERT_EQ(alone.exit_code, 0) << alone.err;
     EXPECT_EQ(read_file(d.file("f_03.bin")), read_file(d.file("f.bin")));
     EXPECT_EQ(read_file(d.file("s_03.img")), read_file(d.file("s.img")));

@@ -13,7 +13,7 @@ using namespace nbtest;
 TEST(Shots, ParsesOrientationsAndOverrides) {
     TempDir d("shots_parse");
     std::ofstream(d.file("s.txt")) << "# header\n\nmisset 10 20 30\nrandom 77 fluence=1e25 N=8 mosaic=0.2\n"
-                                       "amat 0.01 0 0 0 0.01 0 0 0 0.02 lambda=1.5 xtalsize=0.001\n";
+                                      "amat 0.01 0 0 0 0.01 0 0 0 0.02 lambda=1.5 xtalsize=0.001\n";
     std::vector<nb::Shot> s = nb::read_shots(d.file("s.txt"));
     ASSERT_EQ(s.size(), 3u);
     EXPECT_EQ(s[0].line, 3);
@@ -61,8 +61,8 @@ TEST(Shots, MalformedLinesNameFileAndLine) {
 TEST(Shots, ShotAloneEqualsShotInList) {
     TempDir d("shots_run");
     std::ofstream(d.file("s.txt")) << "misset 10 20 30\nrandom 1234 fluence=1e25 N=8\n";
-    std::vector<std::string> base{"-cell", "79.1", "79.1", "38.4", "90", "90", "90", "-default_F", "100", "-N", "5",
-                                  "-detpixels", "48", "-distance", "100", "-nopgm"};
+    std::vector<std::string> base{"-cell", "79.1", "79.1", "38.4",       "90", "90",        "90",  "-default_F",
+                                  "100",   "-N",   "5",    "-detpixels", "48", "-distance", "100", "-nopgm"};
     std::vector<std::string> list = base;
     list.insert(list.end(), {"-shots", "s.txt", "-seed", "2", "-intfile", "shot_%02d.img", "-noisefile", "n_%02d.img"});
     RunResult r = run_cli(list, d.path.string());

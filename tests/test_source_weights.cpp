@@ -96,7 +96,8 @@ TEST(SourceWeights, DivergenceFlagsWithASourceFileWarnOnce) {
     c.dispsteps = 3;
     Experiment e = prepare_experiment(c);
     int warnings = 0;
-    for (const auto& n : e.notes) warnings += n.find("divergence and dispersion flags are ignored") != std::string::npos;
+    for (const auto& n : e.notes)
+        warnings += n.find("divergence and dispersion flags are ignored") != std::string::npos;
     EXPECT_EQ(warnings, 1);
     Experiment quiet = prepare_experiment(base(source_file("one.txt", "-10 0 0 1\n")));
     for (const auto& n : quiet.notes) EXPECT_EQ(n.find("ignored"), std::string::npos) << n;
