@@ -196,7 +196,7 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
-    if (golden.empty()) golden = self + "/../../../shared/golden";
+    if (golden.empty()) golden = self + "/../../tests/golden";
     if (!fs::exists(golden + "/inputs/lyso.hkl")) {
         std::fprintf(stderr, "nb-bench: golden inputs not found under %s (use --golden DIR)\n", golden.c_str());
         return 1;

@@ -1,12 +1,13 @@
 #!/bin/bash
-# Set-up, build, and one simulation with built-in inputs: a lysozyme-sized cell
-# on a 1024x1024 detector. Look at demo/image.pgm (or the SMV files in adxv).
+# Set-up, build, and one simulation with built-in inputs: a lysozyme crystal
+# (79.1 x 79.1 x 38.4 A, structure factors from tests/golden/inputs/lyso.hkl)
+# on a 1024x1024 detector. Look at demo/image.png (or the SMV files in adxv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
 mkdir -p demo
 cd demo
-../build/bin/nanoBragg -cell 79.1 79.1 38.4 90 90 90 -default_F 100 -N 10 -lambda 1.0 \
+../build/bin/nanoBragg -cell 79.1 79.1 38.4 90 90 90 -hkl ../tests/golden/inputs/lyso.hkl -N 10 -lambda 1.0 \
   -distance 100 -detpixels 1024 -misset 10 20 30 -mosaic 0.2 -mosaic_dom 5 -oversample 1 \
   -floatfile floatimage.bin -intfile intimage.img -noisefile noiseimage.img -pgmfile image.pgm -pngfile image.png -seed 1
 echo

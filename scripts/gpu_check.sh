@@ -12,7 +12,7 @@ log=$(mktemp)
 gpu=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)
 build/bin/nb_tests --gtest_filter='*Gpu*' 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-G=$(cd ../shared/golden && pwd)
+G=$(cd tests/golden && pwd)
 san=""
 for c in cubic_1024 lyso_interp_out_of_range mosaic_10 mask; do
   args=$(python3 -c "import json;print(json.load(open('$G/manifest.json'))['cases']['$c']['args'].replace('{in}','$G/inputs'))")

@@ -2,9 +2,13 @@
 # Installs what the build needs on a fresh Debian 12 machine (idempotent:
 # nothing is fetched when everything is already installed).
 set -euo pipefail
-# dials (the end-to-end test's client) and OpenMPI (multi-rank series) are Debian packages too
+# dials (the end-to-end test's client) and OpenMPI (multi-rank series) are Debian packages too;
+# Highway (CPU SIMD), nlohmann-json, HDF5 with its filter plugins (NeXus), libcbf (miniCBF),
+# pybind11 with NumPy/pytest/matplotlib (the Python module), clang-format (CI's format check)
 packages=(build-essential cmake libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libpng-dev
-          openmpi-bin libopenmpi-dev dials)
+          openmpi-bin libopenmpi-dev dials libhwy-dev nlohmann-json3-dev libhdf5-dev hdf5-filter-plugin
+          libcbf-dev pybind11-dev python3-dev python3-numpy python3-pytest python3-matplotlib python3-h5py
+          clang-format)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,4 +1,4 @@
-// The golden parity suite: every command line in ../shared/golden/manifest.json
+// The golden parity suite: every command line in tests/golden/manifest.json
 // run through our CLI and compared with C nanoBragg's outputs. Double
 // precision: correlation >= 0.99999 and |sum ratio - 1| <= 1e-5 on the float
 // image, SMV and PGM files byte-identical, and the printed statistics equal.
@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "kernels/cuda_launcher.hpp"
 #include "tests/mini_json.hpp"
@@ -93,10 +94,6 @@ std::string name_of(const testing::TestParamInfo<Case>& info) {
 
 class Golden : public testing::TestWithParam<Case> {
 protected:
-    void SetUp() override {
-        if (read_file(golden_dir() + "/manifest.json").empty()) GTEST_SKIP() << "no golden suite at " << golden_dir();
-    }
-
     void check_image(const Case& c, const std::vector<std::string>& extra, const char* label, double min_corr,
                      double max_sum_error);
 
@@ -186,6 +183,22 @@ TEST_P(Golden, GpuFloatPrecisionMeetsItsThresholds) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, Golden, testing::ValuesIn(load_cases()), name_of);
-GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Golden);
+// Without this the suite could pass by running nothing: a missing or empty
+// manifest leaves Golden uninstantiated, which GoogleTest reports as a failure
+// of its own, and this test fails with the reason.
+
+TEST(GoldenSuite, ManifestHoldsEveryCaseWithItsFiles) {
+    std::vector<Case> cases = load_cases();
+    std::printf("[golden] %zu cases in %s/manifest.json\n", cases.size(), golden_dir().c_str());
+    ASSERT_FALSE(cases.empty()) << "no golden cases found in " << golden_dir() << "/manifest.json";
+    size_t dirs = 0;
+    for (const auto& e : std::filesystem::directory_iterator(golden_dir() + "/cases"))
+        if (e.is_directory()) ++dirs;
+    EXPECT_EQ(cases.size(), dirs) << "every folder under cases/ is a case of the manifest";
+    EXPECT_EQ(cases.size(), 77u) << "the C reference suite has 77 command lines";
+    for (const Case& c : cases)
+        for (const std::string& f : c.outputs)
+            EXPECT_FALSE(read_file(golden_dir() + "/cases/" + c.id + "/" + f).empty()) << c.id << ": " << f;
+}
 
 }  // namespace

@@ -24,7 +24,7 @@ std::string golden_dir() {
 #ifdef NB_GOLDEN_DIR
     return NB_GOLDEN_DIR;
 #else
-    return "../shared/golden";
+    return "tests/golden";
 #endif
 }
 
