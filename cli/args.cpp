@@ -91,7 +91,7 @@ private:
     SimConfig& c_;
 };
 
-void register_flags(CLI::App& app, SimConfig& c, bool& help) {
+void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     FlagTable t(app, c);
     static constexpr double mm = 1000.0;
 
@@ -400,6 +400,7 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help) {
         c.threads = v;
     });
     app.add_flag("-h,--help,--usage", help, "print this help");
+    app.add_flag("--version", version, "print version, git commit, build type, CUDA architectures, CPU paths, MPI/PNG");
 }
 
 // C reads -mask then -img headers before any flag, so flags override them.
@@ -442,7 +443,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
 
     CLI::App app{"nanoBragg-compatible X-ray diffraction simulator", "nanoBragg"};
     app.set_help_flag();
-    register_flags(app, r.config, r.help);
+    register_flags(app, r.config, r.help, r.version);
     std::vector<std::string> translated = translate_flags(args);
     std::reverse(translated.begin(), translated.end());  // CLI11 consumes from the back
     try {
@@ -455,6 +456,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     } catch (const CLI::ConversionError& e) {
         throw UsageError(single_dash(e.what()) + " (not a valid number)");
     } catch (const CLI::ParseError& e) {
+        if (r.version) return r;
         if (r.help) {
             r.help_text = single_dash(app.help());
             return r;

@@ -18,6 +18,7 @@ struct UsageError : std::runtime_error {
 struct ParsedArgs {
     SimConfig config;
     bool help = false;
+    bool version = false;  // -version / --version: print the build line and stop
     std::string help_text;
 };
 

@@ -17,6 +17,7 @@
 #include "cli/mpi_job.hpp"
 #include "cli/report.hpp"
 #include "cli/shots.hpp"
+#include "engine/build_info.hpp"
 #include "engine/image_io.hpp"
 #include "engine/png_preview.hpp"
 #include "engine/render.hpp"
@@ -121,7 +122,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
     nb::Experiment e = nb::prepare_experiment(shots.empty() ? cfg : nb::apply_shot(cfg, shots[0]));
     if (job.rank == 0) nb::print_setup(e);
     nb::RenderOptions opt = render_options(cfg, job);
-    nb::ProgressBar bar(cfg.progress && ::isatty(STDOUT_FILENO) && cfg.nframes == 1 && job.size == 1);
+    nb::ProgressBar bar(cfg.progress && ::isatty(STDOUT_FILENO) && job.size == 1);
     if (bar.enabled()) opt.progress = [&bar](double f) { bar.update(f); };
 
     const double phi_start = e.samp.phi0;
@@ -141,6 +142,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
         }
         auto fo = std::make_shared<FrameOutput>();
         fo->index = i;
+        bar.start_frame(i + 1, cfg.nframes, nb::evaluation_count(*cur));
         fo->result = nb::render_image(*cur, opt);
         bar.finish();
         if (cfg.nframes > 1 && shots.empty())
@@ -185,9 +187,12 @@ int main(int argc, char** argv) {
     int rc = 0;
     try {
         nb::ParsedArgs parsed = nb::parse_args(argc, argv);
-        if (parsed.help) {
+        if (parsed.version) {
+            if (job.rank == 0) std::printf("%s\n", nb::version_line().c_str());
+        } else if (parsed.help) {
             if (job.rank == 0) std::fputs(parsed.help_text.c_str(), stdout);
         } else {
+            if (job.rank == 0) std::printf("%s\n", nb::version_line().c_str());
             rc = run(parsed, job);
         }
     } catch (const nb::MissingInput& e) {

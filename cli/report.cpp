@@ -59,19 +59,69 @@ void print_stats(const ImageStats& s) {
     std::printf("mean= %g rms= %g rmsd= %g\n", s.mean, s.rms, s.rmsd);
 }
 
+namespace {
+
+std::string clock_text(double seconds) {
+    if (!(seconds >= 0) || seconds > 99 * 3600.0) return "--:--";
+    const long long t = (long long)(seconds + 0.5);
+    char buf[32];
+    if (t >= 3600)
+        std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", t / 3600, t / 60 % 60, t % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%lld:%02lld", t / 60, t % 60);
+    return buf;
+}
+
+}  // namespace
+
+std::string ProgressBar::line(double fraction, double frame_seconds, double evaluations, int frame, int nframes) {
+    fraction = std::clamp(fraction, 0.0, 1.0);
+    const int pct = (int)(fraction * 100.0), width = 30, filled = pct * width / 100;
+    std::string out = "[" + std::string(filled, '#') + std::string(width - filled, ' ') + "] ";
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%3d%%", pct);
+    out += buf;
+    if (nframes > 1) {
+        std::snprintf(buf, sizeof buf, "  frame %d/%d", frame, nframes);
+        out += buf;
+    }
+    if (fraction > 0 && frame_seconds > 0) {
+        // this frame's pace, assumed for the frames still to come
+        const double frame_total = frame_seconds / fraction;
+        const double left = frame_total * (1 - fraction) + frame_total * (nframes - frame);
+        std::snprintf(buf, sizeof buf, "  %.3g evals/s  %s left", fraction * evaluations / frame_seconds,
+                      clock_text(left).c_str());
+        out += buf;
+    } else {
+        out += "  -- evals/s  --:-- left";
+    }
+    return out;
+}
+
+void ProgressBar::start_frame(int frame, int nframes, double evaluations) {
+    frame_ = frame;
+    nframes_ = nframes;
+    evaluations_ = evaluations;
+    last_pct_ = -1;
+    last_draw_ = -1;
+    start_ = std::chrono::steady_clock::now();
+}
+
 void ProgressBar::update(double fraction) {
     if (!enabled_) return;
-    int pct = (int)(fraction * 100.0);
-    if (pct == last_) return;
-    last_ = pct;
-    int width = 40, filled = pct * width / 100;
-    std::fprintf(stdout, "\r[%.*s%*s] %3d%%", filled, "########################################", width - filled, "",
-                 pct);
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const int pct = (int)(fraction * 100.0);
+    if (pct == last_pct_ && t - last_draw_ < 0.5) return;  // redraw on a new percent or twice a second
+    last_pct_ = pct;
+    last_draw_ = t;
+    // pad so a shorter line fully covers the previous one
+    std::fprintf(stdout, "\r%-90s", line(fraction, t, evaluations_, frame_, nframes_).c_str());
     std::fflush(stdout);
 }
 
 void ProgressBar::finish() {
-    if (enabled_ && last_ >= 0) std::fprintf(stdout, "\n");
+    if (enabled_ && last_pct_ >= 0) std::fprintf(stdout, "\n");
+    last_pct_ = -1;
 }
 
 }  // namespace nb
