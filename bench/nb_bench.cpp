@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -311,28 +312,32 @@ int main(int argc, char** argv) {
     }
 
     fs::create_directories(fs::path(out_prefix).parent_path().empty() ? "." : fs::path(out_prefix).parent_path());
-    std::ofstream js(out_prefix + ".json");
-    js << "{\n  \"date\": \"" << date << "\",\n  \"threads\": " << threads << ",\n  \"repeats\": " << repeats
-       << ",\n  \"results\": [\n";
-    for (size_t i = 0; i < results.size(); ++i) {
-        const Result& r = results[i];
-        js << "    {\"workload\": \"" << r.workload << "\", \"program\": \"" << r.label << "\", \"binary\": \""
-           << r.binary << "\", \"backend\": \"" << r.backend << "\", \"precision\": \"" << r.precision
-           << "\", \"threads\": " << r.threads << ", \"image\": \"" << r.image
-           << "\", \"evaluations\": " << r.evaluations << ", \"seconds_median\": " << r.seconds
-           << ", \"evaluations_per_second\": " << r.evals_per_s << ", \"peak_memory_mb\": " << r.peak_mb
-           << ", \"ok\": " << (r.ok ? "true" : "false");
-        if (r.label == "reference") js << ", \"reference_over_ours\": " << r.ratio;
-        js << "}" << (i + 1 < results.size() ? "," : "") << "\n";
+    nlohmann::ordered_json js = {{"date", date}, {"threads", threads}, {"repeats", repeats}};
+    js["results"] = nlohmann::ordered_json::array();
+    for (const Result& r : results) {
+        nlohmann::ordered_json row = {{"workload", r.workload},
+                                      {"program", r.label},
+                                      {"binary", r.binary},
+                                      {"backend", r.backend},
+                                      {"precision", r.precision},
+                                      {"threads", r.threads},
+                                      {"image", r.image},
+                                      {"evaluations", r.evaluations},
+                                      {"seconds_median", r.seconds},
+                                      {"evaluations_per_second", r.evals_per_s},
+                                      {"peak_memory_mb", r.peak_mb},
+                                      {"ok", r.ok}};
+        if (r.label == "reference") row["reference_over_ours"] = r.ratio;
+        js["results"].push_back(row);
     }
-    js << "  ]";
     if (series > 0) {
-        js << ",\n  \"series\": {\"frames\": " << series << ", \"one_process_seconds\": " << series_one
-           << ", \"one_process_frames_per_second\": " << series / series_one
-           << ", \"separate_runs_seconds\": " << series_many
-           << ", \"separate_runs_frames_per_second\": " << series / series_many << "}";
+        js["series"] = {{"frames", series},
+                        {"one_process_seconds", series_one},
+                        {"one_process_frames_per_second", series / series_one},
+                        {"separate_runs_seconds", series_many},
+                        {"separate_runs_frames_per_second", series / series_many}};
     }
-    js << "\n}\n";
+    std::ofstream(out_prefix + ".json") << js.dump(2) << "\n";
     std::ofstream md(out_prefix + ".md");
     {
         std::string cpu;

@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -22,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/build_info.hpp"
 #include "engine/image_compare.hpp"
 #include "engine/png_preview.hpp"
 
@@ -126,19 +128,6 @@ std::string trimmed_output(const std::string& cmd) {
     ::pclose(p);
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
     return out;
-}
-
-std::string json_escape(const std::string& s) {
-    std::string o;
-    for (char c : s) {
-        if (c == '"' || c == '\\') o += '\\';
-        if (c == '\n') {
-            o += "\\n";
-            continue;
-        }
-        o += c;
-    }
-    return o;
 }
 
 std::vector<float> floats_from(const std::string& bytes) {
@@ -276,17 +265,22 @@ int run(int argc, char** argv) {
     write_file(bundle / "correlation.txt", buf);
     std::snprintf(buf, sizeof buf, "%.12g\n", c.sum_ratio);
     write_file(bundle / "sum_ratio.txt", buf);
-    std::snprintf(
-        buf, sizeof buf,
-        "{\n  \"correlation\": %.12g,\n  \"sum_ours\": %.12g,\n  \"sum_other\": %.12g,\n  \"sum_ratio\": %.12g,\n"
-        "  \"abs_sum_ratio_minus_1\": %.6g,\n  \"rmse\": %.6g,\n  \"max_abs_diff\": %.6g,\n"
-        "  \"peaks_compared\": %d,\n  \"peaks_matched\": %d,\n  \"peak_position_error_mean_px\": %.6g,\n"
-        "  \"peak_position_error_max_px\": %.6g,\n  \"image\": [%d, %d],\n  \"roi\": [%d, %d, %d, %d],\n"
-        "  \"threshold\": %s\n}\n",
-        c.correlation, c.sum_a, c.sum_b, c.sum_ratio, std::fabs(c.sum_ratio - 1), c.rmse, c.max_abs_diff,
-        c.peaks_compared, c.peaks_matched, c.peak_error_mean, c.peak_error_max, fp, sp, roi.xmin, roi.xmax, roi.ymin,
-        roi.ymax, o.have_threshold ? std::to_string(o.threshold).c_str() : "null");
-    write_file(bundle / "summary.json", buf);
+    nlohmann::ordered_json summary = {{"correlation", c.correlation},
+                                      {"sum_ours", c.sum_a},
+                                      {"sum_other", c.sum_b},
+                                      {"sum_ratio", c.sum_ratio},
+                                      {"abs_sum_ratio_minus_1", std::fabs(c.sum_ratio - 1)},
+                                      {"rmse", c.rmse},
+                                      {"max_abs_diff", c.max_abs_diff},
+                                      {"peaks_compared", c.peaks_compared},
+                                      {"peaks_matched", c.peaks_matched},
+                                      {"peak_position_error_mean_px", c.peak_error_mean},
+                                      {"peak_position_error_max_px", c.peak_error_max},
+                                      {"image", {fp, sp}},
+                                      {"roi", {roi.xmin, roi.xmax, roi.ymin, roi.ymax}},
+                                      {"threshold", nullptr}};
+    if (o.have_threshold) summary["threshold"] = o.threshold;
+    write_file(bundle / "summary.json", summary.dump(2) + "\n");
     std::snprintf(
         buf, sizeof buf,
         "# nb-compare: %s\n\n| metric | value |\n|---|---|\n| correlation | %.10f |\n| sum ours | %.8g |\n"
@@ -300,16 +294,17 @@ int run(int argc, char** argv) {
 
     struct utsname u {};
     ::uname(&u);
-    std::string env =
-        "{\n  \"machine\": \"" + json_escape(std::string(u.sysname) + " " + u.release + " " + u.machine) +
-        "\",\n  \"host_cpus\": " + std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) + ",\n  \"compiler\": \"" +
-        json_escape(std::string("g++ ") + __VERSION__) + "\",\n  \"git_commit\": \"" +
-        json_escape(trimmed_output("git -C " + shell_quote(fs::path(o.ours).parent_path().string()) +
-                                   " rev-parse HEAD 2>/dev/null")) +
-        "\",\n  \"ours\": {\"path\": \"" + json_escape(o.ours) + "\", \"sha256\": \"" + sha256_of(o.ours) +
-        "\"},\n  \"other\": {\"path\": \"" + json_escape(o.ref_image.empty() ? o.other : o.ref_image) +
-        "\", \"sha256\": \"" + sha256_of(o.ref_image.empty() ? o.other : o.ref_image) + "\"}\n}\n";
-    write_file(bundle / "env.json", env);
+    const std::string other_path = o.ref_image.empty() ? o.other : o.ref_image;
+    nlohmann::ordered_json env = {
+        {"machine", std::string(u.sysname) + " " + u.release + " " + u.machine},
+        {"host_cpus", ::sysconf(_SC_NPROCESSORS_ONLN)},
+        {"compiler", std::string("g++ ") + __VERSION__},
+        {"nb_compare", nb::version_line()},
+        {"git_commit", trimmed_output("git -C " + shell_quote(fs::path(o.ours).parent_path().string()) +
+                                      " rev-parse HEAD 2>/dev/null")},
+        {"ours", {{"path", o.ours}, {"sha256", sha256_of(o.ours)}}},
+        {"other", {{"path", other_path}, {"sha256", sha256_of(other_path)}}}};
+    write_file(bundle / "env.json", env.dump(2) + "\n");
 
     // previews on one shared scale (the other image's), and |ours - other| on it too
     if (nb::png_supported()) {

@@ -26,8 +26,8 @@ std::string version_line() {
     const BuildInfo b = build_info();
     const std::string cuda = b.cuda_architectures == "none" ? "no CUDA" : "CUDA sm " + b.cuda_architectures;
     return "nanoBragg engine " + b.version + " (git " + b.git_commit + ", " + b.build_type + "; " + cuda +
-           "; CPU paths " + b.cpu_vector_paths + ", running " + b.cpu_vector_path + "; MPI " +
-           (b.mpi ? "yes" : "no") + "; PNG " + (b.png ? "yes" : "no") + ")";
+           "; CPU paths " + b.cpu_vector_paths + ", running " + b.cpu_vector_path + "; MPI " + (b.mpi ? "yes" : "no") +
+           "; PNG " + (b.png ? "yes" : "no") + ")";
 }
 
 }  // namespace nb

@@ -5,13 +5,14 @@
 // Float precision: correlation >= 0.9999 and |sum ratio - 1| <= 1e-3.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 
 #include "kernels/cuda_launcher.hpp"
-#include "tests/mini_json.hpp"
 #include "tests/run_cli.hpp"
 
 using namespace nbtest;
@@ -31,14 +32,14 @@ std::vector<Case> load_cases() {
     std::string text = read_file(golden_dir() + "/manifest.json");
     std::vector<Case> cases;
     if (text.empty()) return cases;
-    minijson::Value m = minijson::parse(text);
-    for (const auto& [id, c] : m["cases"].object) {
+    const nlohmann::json m = nlohmann::json::parse(text);
+    for (const auto& [id, c] : m.at("cases").items()) {
         Case k;
         k.id = id;
-        k.args = c["args"].string;
-        k.fpixels = (int)c["fpixels"].number;
-        k.spixels = (int)c["spixels"].number;
-        for (const auto& o : c["outputs"].array) k.outputs.push_back(o.string);
+        k.args = c.at("args").get<std::string>();
+        k.fpixels = c.at("fpixels").get<int>();
+        k.spixels = c.at("spixels").get<int>();
+        k.outputs = c.at("outputs").get<std::vector<std::string>>();
         cases.push_back(k);
     }
     return cases;
