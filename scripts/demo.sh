@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 scripts/build.sh
 mkdir -p demo
 cd demo
-../build/bin/nanoBragg -cell 79.1 79.1 38.4 90 90 90 -hkl ../tests/golden/inputs/lyso.hkl -N 10 -lambda 1.0 \
-  -distance 100 -detpixels 1024 -misset 10 20 30 -mosaic 0.2 -mosaic_dom 5 -oversample 1 \
-  -floatfile floatimage.bin -intfile intimage.img -noisefile noiseimage.img -pgmfile image.pgm -pngfile image.png -seed 1
+# a 15-cell round crystal with 0.2 deg mosaicity, 0.5 deg of rotation in 4 steps
+../build/bin/nanoBragg -cell 79.1 79.1 38.4 90 90 90 -hkl ../tests/golden/inputs/lyso.hkl -N 15 -round_xtal \
+  -lambda 1.0 -distance 120 -detpixels 1024 -misset 10 20 30 -mosaic 0.2 -mosaic_dom 10 -osc 0.5 -phisteps 4 \
+  -oversample 1 -floatfile floatimage.bin -intfile intimage.img -noisefile noiseimage.img -pgmfile image.pgm \
+  -pngfile image.png -seed 1
 echo
 echo "demo images: $(pwd)/image.png (preview), image.pgm, intimage.img, noiseimage.img (SMV), floatimage.bin (raw float32)"
