@@ -2,8 +2,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -35,14 +38,61 @@ std::string single_dash(std::string msg) {
 
 [[noreturn]] void bad(const std::string& flag, const std::string& why) { throw UsageError(flag + ": " + why); }
 
-double positive(const std::string& flag, double v) {
-    if (!(v > 0) || !std::isfinite(v)) bad(flag, "must be a positive number (got " + std::to_string(v) + ")");
-    return v;
+std::string num_text(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
 }
 
-int positive_count(const std::string& flag, int v) {
-    if (v <= 0) bad(flag, "must be a positive pixel count (got " + std::to_string(v) + ")");
-    return v;
+// The values a numeric flag accepts. One declaration per flag drives both the
+// check and the "[...]" note in -h (tests walk -h to find every range).
+struct Range {
+    double lo = -HUGE_VAL, hi = HUGE_VAL;
+    bool lo_open = false, hi_open = false;
+    std::string note;  // what an edge value means, as C reads it ("0: auto")
+
+    bool contains(double v) const { return (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi); }
+    bool unbounded() const { return lo == -HUGE_VAL && hi == HUGE_VAL; }
+    std::string text() const {
+        std::string lo_s = (lo_open ? "> " : ">= ") + num_text(lo), hi_s = (hi_open ? "< " : "<= ") + num_text(hi);
+        if (hi == HUGE_VAL) return lo_s;
+        if (lo == -HUGE_VAL) return hi_s;
+        if (!lo_open && !hi_open) return num_text(lo) + " to " + num_text(hi);
+        return lo_s + " and " + hi_s;
+    }
+    std::string help() const {
+        if (unbounded()) return "";
+        return " [" + text() + (note.empty() ? "" : "; " + note) + "]";
+    }
+};
+
+const Range kAny{};
+Range above(double lo, std::string note = "") { return {lo, HUGE_VAL, true, false, std::move(note)}; }
+Range at_least(double lo, std::string note = "") { return {lo, HUGE_VAL, false, false, std::move(note)}; }
+Range within(double lo, double hi, std::string note = "") { return {lo, hi, false, false, std::move(note)}; }
+Range inside(double lo, double hi, std::string note = "") { return {lo, hi, true, true, std::move(note)}; }
+
+// CLI11 hands the text through; the number, its finiteness and its range are
+// checked here so that every refusal names the flag and the value.
+double parse_number(const std::string& flag, const std::string& raw, const Range& r) {
+    std::string v = raw.substr(raw.find_first_not_of(' ') == std::string::npos ? 0 : raw.find_first_not_of(' '));
+    if (!is_number(v)) bad(flag, "'" + v + "' is not a number");
+    double x = std::strtod(v.c_str(), nullptr);
+    if (!std::isfinite(x)) bad(flag, v + " is not a finite number");
+    if (!r.contains(x)) bad(flag, v + " is out of range (must be " + r.text() + ")");
+    return x;
+}
+
+int parse_integer(const std::string& flag, const std::string& raw, const Range& r) {
+    std::string v = raw.substr(raw.find_first_not_of(' ') == std::string::npos ? 0 : raw.find_first_not_of(' '));
+    double x = parse_number(flag, v, kAny);
+    if (x != std::floor(x)) bad(flag, v + " is not a whole number");
+    if (!r.contains(x) || x < INT_MIN || x > INT_MAX) {
+        Range shown = r;
+        if (shown.unbounded()) shown = within(INT_MIN, INT_MAX);
+        bad(flag, v + " is out of range (must be " + shown.text() + ")");
+    }
+    return (int)x;
 }
 
 Vec3d vec(const std::vector<double>& v) { return Vec3d{v[0], v[1], v[2]}; }
@@ -54,25 +104,40 @@ class FlagTable {
 public:
     FlagTable(CLI::App& app, SimConfig& c) : app_(app), c_(c) {}
 
-    void number(const std::string& names, const std::string& help, std::function<void(double)> fn) {
-        add(app_.add_option_function<double>(names, std::move(fn), help));
+    void number(const std::string& names, const std::string& help, const Range& r, std::function<void(double)> fn) {
+        std::string flag = display_name(names);
+        auto checked = [fn = std::move(fn), flag, r](const std::string& v) { fn(parse_number(flag, v, r)); };
+        add(app_.add_option_function<std::string>(names, checked, help + r.help())->type_name("FLOAT"));
     }
-    void integer(const std::string& names, const std::string& help, std::function<void(int)> fn) {
-        add(app_.add_option_function<int>(names, std::move(fn), help));
+    void integer(const std::string& names, const std::string& help, const Range& r, std::function<void(int)> fn) {
+        std::string flag = display_name(names);
+        auto checked = [fn = std::move(fn), flag, r](const std::string& v) { fn(parse_integer(flag, v, r)); };
+        add(app_.add_option_function<std::string>(names, checked, help + r.help())->type_name("INT"));
     }
     void text(const std::string& names, const std::string& help, std::function<void(const std::string&)> fn) {
         add(app_.add_option_function<std::string>(names, std::move(fn), help));
     }
-    void numbers(const std::string& names, int n, const std::string& help,
-                 std::function<void(const std::vector<double>&)> fn, const std::string& what = "") {
+    // n numbers; ranges[i] (the last one repeats) checks number i.
+    void numbers(const std::string& names, int n, const std::string& help, std::vector<Range> ranges,
+                 std::function<void(const std::vector<double>&)> fn, const std::string& what = "",
+                 const std::string& type = "FLOAT") {
         std::string flag = display_name(names);
         std::string need = what.empty() ? "" : " (" + what + ")";
-        auto checked = [fn = std::move(fn), n, flag, need](const std::vector<double>& v) {
+        if (ranges.empty()) ranges.push_back(kAny);
+        std::string note = ranges[0].help();
+        auto checked = [fn = std::move(fn), n, flag, need, ranges, type](const std::vector<std::string>& v) {
             if ((int)v.size() != n)
                 bad(flag, "needs " + std::to_string(n) + " numbers" + need + ", got " + std::to_string(v.size()));
-            fn(v);
+            std::vector<double> x;
+            for (size_t i = 0; i < v.size(); ++i) {
+                const Range& r = ranges[std::min(i, ranges.size() - 1)];
+                x.push_back(type == "INT" ? parse_integer(flag, v[i], r) : parse_number(flag, v[i], r));
+            }
+            fn(x);
         };
-        add(app_.add_option_function<std::vector<double>>(names, checked, help)->expected(n));
+        add(app_.add_option_function<std::vector<std::string>>(names, checked, help + note)
+                ->expected(n)
+                ->type_name(type));
     }
     static std::string display_name(const std::string& names) {
         std::string first = names.substr(0, names.find(','));
@@ -116,6 +181,7 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     // ---- crystal ----
     t.numbers(
         "--cell", 6, "unit cell a b c (A) alpha beta gamma (deg)",
+        {above(0, "angles > 0 and < 180, giving a positive cell volume"), above(0), above(0), inside(0, 180)},
         [&](const std::vector<double>& v) {
             c.user_cell = true;
             c.cell_a = v[0];
@@ -136,39 +202,45 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
                if (v.size() != 3 || !is_number(v[0]) || !is_number(v[1]) || !is_number(v[2]))
                    bad("-misset", "needs three angles (deg) or the word 'random'");
                c.misset_mode = 1;
-               for (int i = 0; i < 3; ++i) c.misset_rot[i] = std::atof(v[i].c_str()) / RTD;
+               for (int i = 0; i < 3; ++i) c.misset_rot[i] = parse_number("-misset", v[i], kAny) / RTD;
            },
            "crystal rotation about x, y, z (deg), or 'random'")
         ->expected(1, 3)
+        ->type_name("FLOAT x 3")
         ->trigger_on_parse();
-    t.integer("-N", "crystal size in unit cells along a, b and c", [&](int v) { c.Na = c.Nb = c.Nc = v; });
-    t.integer("--Na", "crystal size in cells along a", [&](int v) { c.Na = v; });
-    t.integer("--Nb", "crystal size in cells along b", [&](int v) { c.Nb = v; });
-    t.integer("--Nc", "crystal size in cells along c", [&](int v) { c.Nc = v; });
+    t.integer("-N", "crystal size in unit cells along a, b and c", at_least(0, "0: one isolated unit cell, as C"),
+              [&](int v) { c.Na = c.Nb = c.Nc = v; });
+    t.integer("--Na", "crystal size in cells along a", at_least(0, "0: one isolated unit cell, as C"),
+              [&](int v) { c.Na = v; });
+    t.integer("--Nb", "crystal size in cells along b", at_least(0, "0: one isolated unit cell, as C"),
+              [&](int v) { c.Nb = v; });
+    t.integer("--Nc", "crystal size in cells along c", at_least(0, "0: one isolated unit cell, as C"),
+              [&](int v) { c.Nc = v; });
     t.number("--xtalsize,--xtal_size,--samplesize,--sample_size", "crystal full width (mm), all three axes",
-             [&](double v) { c.sample_x = c.sample_y = c.sample_z = v / mm; });
+             at_least(0, "0: size from -N"), [&](double v) { c.sample_x = c.sample_y = c.sample_z = v / mm; });
     t.number("--xtal_thick,--xtal_x,--sample_thick,--sample_x", "crystal size along x (mm)",
-             [&](double v) { c.sample_x = v / mm; });
+             at_least(0, "0: size from -N"), [&](double v) { c.sample_x = v / mm; });
     t.number("--xtal_width,--xtal_y,--sample_width,--sample_y,--width", "crystal size along y (mm)",
-             [&](double v) { c.sample_y = v / mm; });
+             at_least(0, "0: size from -N"), [&](double v) { c.sample_y = v / mm; });
     t.number("--xtal_height,--xtal_z,--sample_height,--sample_z,--height", "crystal size along z (mm)",
-             [&](double v) { c.sample_z = v / mm; });
-    t.number("--density,--sample_density", "sample density (g/cm^3; printed only, as in C)", [](double) {});
-    t.number("--MW,--molecular_weight", "molecular weight (printed only, as in C)", [](double) {});
+             at_least(0, "0: size from -N"), [&](double v) { c.sample_z = v / mm; });
+    t.number("--density,--sample_density", "sample density (g/cm^3; printed only, as in C)", above(0), [](double) {});
+    t.number("--MW,--molecular_weight", "molecular weight (printed only, as in C)", above(0), [](double) {});
     t.flag("--square_xtal", "parallelepiped crystal: sincg spots (default)", [&] { c.xtal_shape = XtalShape::Square; });
     t.flag("--round_xtal", "ellipsoidal crystal: sinc3 spots", [&] { c.xtal_shape = XtalShape::Round; });
     t.flag("--gauss_xtal", "Gaussian spots, no inter-Bragg maxima", [&] { c.xtal_shape = XtalShape::Gauss; });
     t.flag("--tophat_spots,--binary_spots", "flat-top spots clipped at the FWHM",
            [&] { c.xtal_shape = XtalShape::Tophat; });
-    t.number("--fudge", "spot-shape scale factor (default 1)", [&](double v) { c.fudge = v; });
-    t.number("--default_F", "F for reflections absent from -hkl (default 0)", [&](double v) { c.default_F = v; });
-    t.number("--mosaic,--mosaic_spread,--mosaicity", "isotropic mosaic spread (deg)",
+    t.number("--fudge", "spot-shape scale factor (default 1)", above(0), [&](double v) { c.fudge = v; });
+    t.number("--default_F", "F for reflections absent from -hkl (default 0)", at_least(0),
+             [&](double v) { c.default_F = v; });
+    t.number("--mosaic,--mosaic_spread,--mosaicity", "isotropic mosaic spread (deg)", at_least(0),
              [&](double v) { c.mosaic_spread = v / RTD; });
     t.integer("--mosaic_dom,--mosaic_domains", "number of mosaic domains (default 10 when -mosaic is set)",
-              [&](int v) { c.mosaic_domains = v; });
-    t.integer("--mosaic_seed", "random seed for mosaic domains (default 12345678)",
+              at_least(0, "0: auto"), [&](int v) { c.mosaic_domains = v; });
+    t.integer("--mosaic_seed", "random seed for mosaic domains (default 12345678)", kAny,
               [&](int v) { c.mosaic_seed = -(long)v; });
-    t.integer("--misset_seed", "random seed for -misset random (default: time)",
+    t.integer("--misset_seed", "random seed for -misset random (default: time)", kAny,
               [&](int v) { c.misset_seed = -(long)v; });
     t.flag("--interpolate", "tricubic interpolation of F between reflections (default: on when any N <= 2)",
            [&] { c.interpolate = 1; });
@@ -177,116 +249,123 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     t.flag("--nointerpolate", "nearest-reflection F only", [&] { c.interpolate = 0; });
 
     // ---- spindle ----
-    t.number("--phi", "starting spindle angle (deg, default 0)", [&](double v) { c.phi0 = v / RTD; });
-    t.number("--osc", "oscillation range (deg)", [&](double v) { c.osc = v / RTD; });
-    t.number("--phistep", "spindle step (deg)", [&](double v) { c.phistep = v / RTD; });
-    t.integer("--phisteps", "spindle steps to render", [&](int v) { c.phisteps = v; });
+    t.number("--phi", "starting spindle angle (deg, default 0)", kAny, [&](double v) { c.phi0 = v / RTD; });
+    t.number("--osc", "oscillation range (deg)", at_least(0), [&](double v) { c.osc = v / RTD; });
+    t.number("--phistep", "spindle step (deg)", at_least(0, "0: auto"), [&](double v) { c.phistep = v / RTD; });
+    t.integer("--phisteps", "spindle steps to render", at_least(1), [&](int v) { c.phisteps = v; });
     t.text("--shots", "shot list: one image per line with its own orientation (docs/shots.md)",
            [&](const std::string& v) { c.shots_file = v; });
     t.integer("--nframes",
               "rotation series: frames at phi + i*osc, i = 0..N-1, numbered from 1 in file names "
               "(use a printf pattern such as sweep_%04d.img)",
-              [&](int v) {
-                  if (v <= 0) bad("-nframes", "must be a positive number of frames (got " + std::to_string(v) + ")");
-                  c.nframes = v;
-              });
+              at_least(1), [&](int v) { c.nframes = v; });
 
     // ---- beam ----
-    t.number("--lambda,--wave", "wavelength (A, default 1)",
-             [&](double v) { c.lambda0 = positive("-lambda", v) / 1.0e10; });
-    t.number("--energy", "photon energy (eV), alternative to -lambda",
-             [&](double v) { c.lambda0 = (kEnergyToLambda / positive("-energy", v)) / 1.0e10; });
-    t.number("--dispersion", "spectral width delta-lambda/lambda (percent)",
+    t.number("--lambda,--wave", "wavelength (A, default 1)", above(0), [&](double v) { c.lambda0 = v / 1.0e10; });
+    t.number("--energy", "photon energy (eV), alternative to -lambda", above(0),
+             [&](double v) { c.lambda0 = (kEnergyToLambda / v) / 1.0e10; });
+    t.number("--dispersion", "spectral width delta-lambda/lambda (percent)", at_least(0),
              [&](double v) { c.dispersion = v / 100.0; });
-    t.integer("--dispsteps", "wavelength steps across -dispersion", [&](int v) { c.dispsteps = v; });
-    t.number("--divergence", "beam divergence, both directions (mrad)",
+    t.integer("--dispsteps", "wavelength steps across -dispersion", at_least(0, "0: auto"),
+              [&](int v) { c.dispsteps = v; });
+    t.number("--divergence", "beam divergence, both directions (mrad)", at_least(0),
              [&](double v) { c.hdivrange = c.vdivrange = v / 1000.0; });
-    t.number("--hdivrange", "horizontal divergence range (mrad)", [&](double v) { c.hdivrange = v / 1000.0; });
-    t.number("--vdivrange", "vertical divergence range (mrad)", [&](double v) { c.vdivrange = v / 1000.0; });
-    t.number("--hdivstep", "horizontal divergence step (mrad)", [&](double v) { c.hdivstep = v / 1000.0; });
-    t.number("--vdivstep", "vertical divergence step (mrad)", [&](double v) { c.vdivstep = v / 1000.0; });
-    t.integer("--hdivsteps", "horizontal divergence points", [&](int v) { c.hdivsteps = v; });
-    t.integer("--vdivsteps", "vertical divergence points", [&](int v) { c.vdivsteps = v; });
-    t.integer("--divsteps", "divergence points in both directions", [&](int v) { c.hdivsteps = c.vdivsteps = v; });
+    t.number("--hdivrange", "horizontal divergence range (mrad)", at_least(0),
+             [&](double v) { c.hdivrange = v / 1000.0; });
+    t.number("--vdivrange", "vertical divergence range (mrad)", at_least(0),
+             [&](double v) { c.vdivrange = v / 1000.0; });
+    t.number("--hdivstep", "horizontal divergence step (mrad)", at_least(0, "0: auto"),
+             [&](double v) { c.hdivstep = v / 1000.0; });
+    t.number("--vdivstep", "vertical divergence step (mrad)", at_least(0, "0: auto"),
+             [&](double v) { c.vdivstep = v / 1000.0; });
+    t.integer("--hdivsteps", "horizontal divergence points", at_least(0, "0: auto"), [&](int v) { c.hdivsteps = v; });
+    t.integer("--vdivsteps", "vertical divergence points", at_least(0, "0: auto"), [&](int v) { c.vdivsteps = v; });
+    t.integer("--divsteps", "divergence points in both directions", at_least(0, "0: auto"),
+              [&](int v) { c.hdivsteps = c.vdivsteps = v; });
     t.flag("--round_div", "trim the divergence grid to an ellipse (default)", [&] { c.round_div = true; });
     t.flag("--square_div", "full rectangular divergence grid", [&] { c.round_div = false; });
-    t.number("--fluence", "integrated beam intensity (photons/m^2, default 1.26e29)", [&](double v) { c.fluence = v; });
-    t.number("--flux", "beam flux (photons/s), with -exposure and -beamsize", [&](double v) { c.flux = v; });
-    t.number("--exposure", "exposure time (s, default 1)", [&](double v) { c.exposure = v; });
-    t.number("--beamsize", "beam size (mm, default 0.1)", [&](double v) { c.beamsize = v / mm; });
-    t.number("--polar", "Kahn polarization factor (default 0)", [&](double v) {
+    t.number("--fluence", "integrated beam intensity (photons/m^2, default 1.26e29)", above(0),
+             [&](double v) { c.fluence = v; });
+    t.number("--flux", "beam flux (photons/s), with -exposure and -beamsize", at_least(0, "0: use -fluence"),
+             [&](double v) { c.flux = v; });
+    t.number("--exposure", "exposure time (s, default 1)", above(0), [&](double v) { c.exposure = v; });
+    t.number("--beamsize", "beam size (mm, default 0.1)", above(0), [&](double v) { c.beamsize = v / mm; });
+    t.number("--polar", "Kahn polarization factor (default 0)", within(-1, 1), [&](double v) {
         c.polarization = v;
         c.nopolar = false;
     });
     t.flag("--nopolar", "no polarization correction", [&] { c.nopolar = true; });
-    t.number("--dmin", "skip scattering finer than this resolution (A)", [&](double v) { c.dmin = v * 1e-10; });
-    t.number("--water", "water background: droplet size (um)", [&](double v) { c.water_size = v / 1e6; });
+    t.number("--dmin", "skip scattering finer than this resolution (A)", at_least(0, "0: no limit"),
+             [&](double v) { c.dmin = v * 1e-10; });
+    t.number("--water", "water background: droplet size (um)", at_least(0), [&](double v) { c.water_size = v / 1e6; });
 
     // ---- detector ----
-    t.number("--pixel", "pixel size (mm, default 0.1)", [&](double v) { c.pixel_size = positive("-pixel", v) / mm; });
-    t.integer("--detpixels", "detector pixels, square",
-              [&](int v) { c.fpixels = c.spixels = positive_count("-detpixels", v); });
-    t.integer("--detpixels_f,--detpixels_x", "detector pixels along the fast axis",
-              [&](int v) { c.fpixels = positive_count("-detpixels_f", v); });
-    t.integer("--detpixels_s,--detpixels_y", "detector pixels along the slow axis",
-              [&](int v) { c.spixels = positive_count("-detpixels_s", v); });
-    t.number("--detsize", "detector size (mm), square",
-             [&](double v) { c.detsize_f = c.detsize_s = positive("-detsize", v) / mm; });
-    t.number("--detsize_f", "detector size along fast (mm)",
-             [&](double v) { c.detsize_f = positive("-detsize_f", v) / mm; });
-    t.number("--detsize_s", "detector size along slow (mm)",
-             [&](double v) { c.detsize_s = positive("-detsize_s", v) / mm; });
-    t.number("--distance", "sample to beam spot on the detector (mm, default 100); pivot beam", [&](double v) {
-        c.distance = positive("-distance", v) / mm;
-        c.pivot = Pivot::Beam;
-    });
-    t.number("--close_distance", "sample to detector plane along its normal (mm); pivot sample", [&](double v) {
-        c.close_distance = positive("-close_distance", v) / mm;
-        c.pivot = Pivot::Sample;
-    });
-    t.text("--detector_abs,--detector_absorb", "sensor attenuation depth (um), or 'inf'/0 for none",
-           [&](const std::string& v) {
-               if (v.find("inf") != std::string::npos || (is_number(v) && std::atof(v.c_str()) == 0.0)) {
+    t.number("--pixel", "pixel size (mm, default 0.1)", above(0), [&](double v) { c.pixel_size = v / mm; });
+    t.integer("--detpixels", "detector pixels, square", at_least(1), [&](int v) { c.fpixels = c.spixels = v; });
+    t.integer("--detpixels_f,--detpixels_x", "detector pixels along the fast axis", at_least(1),
+              [&](int v) { c.fpixels = v; });
+    t.integer("--detpixels_s,--detpixels_y", "detector pixels along the slow axis", at_least(1),
+              [&](int v) { c.spixels = v; });
+    t.number("--detsize", "detector size (mm), square", above(0),
+             [&](double v) { c.detsize_f = c.detsize_s = v / mm; });
+    t.number("--detsize_f", "detector size along fast (mm)", above(0), [&](double v) { c.detsize_f = v / mm; });
+    t.number("--detsize_s", "detector size along slow (mm)", above(0), [&](double v) { c.detsize_s = v / mm; });
+    t.number("--distance", "sample to beam spot on the detector (mm, default 100); pivot beam", above(0),
+             [&](double v) {
+                 c.distance = v / mm;
+                 c.pivot = Pivot::Beam;
+             });
+    t.number("--close_distance", "sample to detector plane along its normal (mm); pivot sample", above(0),
+             [&](double v) {
+                 c.close_distance = v / mm;
+                 c.pivot = Pivot::Sample;
+             });
+    // C's spelling of "no absorption" is the word inf (or 0); any other value
+    // is an attenuation depth, which must be a positive finite number
+    t.text("--detector_abs,--detector_absorb", "sensor attenuation depth (um) [> 0; inf or 0: none]",
+           [&](const std::string& raw) {
+               const std::string v = raw.substr(std::min(raw.find_first_not_of(' '), raw.size()));
+               if (v == "inf" || v == "+inf" || v == "infinity" ||
+                   (is_number(v) && std::strtod(v.c_str(), nullptr) == 0.0)) {
                    c.detector_thick = 0.0;
                    c.detector_mu = 0.0;
-               } else if (is_number(v)) {
-                   c.detector_mu = 1.0 / (std::atof(v.c_str()) * 1e-6);
                } else {
-                   bad("-detector_abs", "expected a depth in um or 'inf', got '" + v + "'");
+                   c.detector_mu = 1.0 / (parse_number("-detector_abs", v, above(0, "inf or 0: none")) * 1e-6);
                }
            });
-    t.number("--detector_thick", "sensor thickness (um)", [&](double v) { c.detector_thick = v * 1e-6; });
-    t.integer("--detector_thicksteps,--thicksteps", "sensor layers", [&](int v) { c.detector_thicksteps = v; });
-    t.number("--detector_rotx", "detector rotation about x (deg)", [&](double v) { c.detector_rotx = v / RTD; });
-    t.number("--detector_roty", "detector rotation about y (deg)", [&](double v) { c.detector_roty = v / RTD; });
-    t.number("--detector_rotz", "detector rotation about z (deg)", [&](double v) { c.detector_rotz = v / RTD; });
-    t.number("--twotheta", "detector swing about the twotheta axis (deg); pivot sample", [&](double v) {
+    t.number("--detector_thick", "sensor thickness (um)", at_least(0), [&](double v) { c.detector_thick = v * 1e-6; });
+    t.integer("--detector_thicksteps,--thicksteps", "sensor layers", at_least(0, "0: auto"),
+              [&](int v) { c.detector_thicksteps = v; });
+    t.number("--detector_rotx", "detector rotation about x (deg)", kAny, [&](double v) { c.detector_rotx = v / RTD; });
+    t.number("--detector_roty", "detector rotation about y (deg)", kAny, [&](double v) { c.detector_roty = v / RTD; });
+    t.number("--detector_rotz", "detector rotation about z (deg)", kAny, [&](double v) { c.detector_rotz = v / RTD; });
+    t.number("--twotheta", "detector swing about the twotheta axis (deg); pivot sample", kAny, [&](double v) {
         c.twotheta = v / RTD;
         c.pivot = Pivot::Sample;
     });
     t.flag("--curved_det", "all pixels at the same distance from the sample", [&] { c.curved_detector = true; });
     t.flag("--point_pixel", "solid angle 1/R^2 only (no obliquity)", [&] { c.point_pixel = true; });
-    t.number("--Xbeam", "beam centre, fast (mm); pivot beam", [&](double v) {
+    t.number("--Xbeam", "beam centre, fast (mm); pivot beam", kAny, [&](double v) {
         c.Xbeam = v / mm;
         c.pivot = Pivot::Beam;
     });
-    t.number("--Ybeam", "beam centre, slow (mm); pivot beam", [&](double v) {
+    t.number("--Ybeam", "beam centre, slow (mm); pivot beam", kAny, [&](double v) {
         c.Ybeam = v / mm;
         c.pivot = Pivot::Beam;
     });
-    t.number("--Xclose", "closest point, fast (mm); pivot sample", [&](double v) {
+    t.number("--Xclose", "closest point, fast (mm); pivot sample", kAny, [&](double v) {
         c.Xclose = v / mm;
         c.pivot = Pivot::Sample;
     });
-    t.number("--Yclose", "closest point, slow (mm); pivot sample", [&](double v) {
+    t.number("--Yclose", "closest point, slow (mm); pivot sample", kAny, [&](double v) {
         c.Yclose = v / mm;
         c.pivot = Pivot::Sample;
     });
-    t.number("--ORGX", "XDS origin, fast (pixels); pivot sample", [&](double v) {
+    t.number("--ORGX", "XDS origin, fast (pixels); pivot sample", kAny, [&](double v) {
         c.ORGX = v;
         c.pivot = Pivot::Sample;
     });
-    t.number("--ORGY", "XDS origin, slow (pixels); pivot sample", [&](double v) {
+    t.number("--ORGY", "XDS origin, slow (pixels); pivot sample", kAny, [&](double v) {
         c.ORGY = v;
         c.pivot = Pivot::Sample;
     });
@@ -309,44 +388,45 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     t.flag("--adxv", "ADXV axes and beam centre", conv(Convention::Adxv, Pivot::Beam));
     t.flag("--denzo", "DENZO axes and beam centre", conv(Convention::Denzo, Pivot::Beam));
     t.flag("--dials", "DIALS axes and beam centre", conv(Convention::Dials, Pivot::Beam));
-    auto custom = [&](Vec3d& target) {
-        return [&c, &target](const std::vector<double>& v) {
+    // a direction of length zero has no unit vector (C divides by zero)
+    auto custom = [&](Vec3d& target, const char* flag) {
+        return [&c, &target, flag](const std::vector<double>& v) {
+            if (v[0] == 0 && v[1] == 0 && v[2] == 0) bad(flag, "0 0 0 is not a direction");
             c.convention = Convention::Custom;
             target = vec(v);
         };
     };
-    t.numbers("--fdet_vector", 3, "fast-axis unit vector (selects CUSTOM)", custom(c.fdet));
-    t.numbers("--sdet_vector", 3, "slow-axis unit vector (selects CUSTOM)", custom(c.sdet));
-    t.numbers("--odet_vector", 3, "detector normal (selects CUSTOM)", custom(c.odet));
-    t.numbers("--beam_vector", 3, "beam direction (selects CUSTOM)", custom(c.beam));
-    t.numbers("--polar_vector", 3, "E-vector of the beam (selects CUSTOM)", custom(c.polar_vec));
-    t.numbers("--spindle_axis", 3, "spindle axis (selects CUSTOM)", custom(c.spindle));
-    t.numbers("--twotheta_axis", 3, "twotheta axis (selects CUSTOM)", custom(c.twotheta_axis));
+    t.numbers("--fdet_vector", 3, "fast-axis unit vector (selects CUSTOM)", {kAny}, custom(c.fdet, "-fdet_vector"));
+    t.numbers("--sdet_vector", 3, "slow-axis unit vector (selects CUSTOM)", {kAny}, custom(c.sdet, "-sdet_vector"));
+    t.numbers("--odet_vector", 3, "detector normal (selects CUSTOM)", {kAny}, custom(c.odet, "-odet_vector"));
+    t.numbers("--beam_vector", 3, "beam direction (selects CUSTOM)", {kAny}, custom(c.beam, "-beam_vector"));
+    t.numbers("--polar_vector", 3, "E-vector of the beam (selects CUSTOM)", {kAny},
+              custom(c.polar_vec, "-polar_vector"));
+    t.numbers("--spindle_axis", 3, "spindle axis (selects CUSTOM)", {kAny}, custom(c.spindle, "-spindle_axis"));
+    t.numbers("--twotheta_axis", 3, "twotheta axis (selects CUSTOM)", {kAny},
+              custom(c.twotheta_axis, "-twotheta_axis"));
     t.numbers("--pix0_vector", 3, "sample to first pixel (m; selects CUSTOM; recomputed from the beam centre, as C)",
-              [&](const std::vector<double>& v) {
+              {kAny}, [&](const std::vector<double>& v) {
                   c.convention = Convention::Custom;
                   c.pix0_given = true;
                   c.pix0 = vec(v);
               });
 
     // ---- sampling ----
-    t.integer("--oversample", "sub-pixels per pixel edge (default: from crystal size)",
+    t.integer("--oversample", "sub-pixels per pixel edge (default: from crystal size)", at_least(0, "0: auto"),
               [&](int v) { c.oversample = v; });
     t.flag("--oversample_thick", "sensor absorption per sub-pixel", [&] { c.oversample_thick = true; });
     t.flag("--oversample_polar", "polarization per sub-pixel", [&] { c.oversample_polar = true; });
     t.flag("--oversample_omega", "solid angle per sub-pixel", [&] { c.oversample_omega = true; });
-    app.add_option_function<std::vector<int>>(
-           "--roi",
-           [&](const std::vector<int>& v) {
-               if (v.size() != 4) bad("-roi", "needs 4 integers (xmin xmax ymin ymax)");
-               c.roi_xmin = v[0];
-               c.roi_xmax = v[1];
-               c.roi_ymin = v[2];
-               c.roi_ymax = v[3];
-           },
-           "render only xmin xmax ymin ymax (pixels, inclusive)")
-        ->expected(4)
-        ->trigger_on_parse();
+    t.numbers(
+        "--roi", 4, "render only xmin xmax ymin ymax (pixels, inclusive)", {at_least(0)},
+        [&](const std::vector<double>& v) {
+            c.roi_xmin = (int)v[0];
+            c.roi_xmax = (int)v[1];
+            c.roi_ymin = (int)v[2];
+            c.roi_ymax = (int)v[3];
+        },
+        "xmin xmax ymin ymax", "INT");
 
     // ---- outputs ----
     t.text("--floatfile,--floatimage", "raw float32 image (default floatimage.bin)",
@@ -364,29 +444,34 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     });
     t.text("--pngfile,--pngimage", "PNG preview: dark spots on white, sqrt scale (not written by default)",
            [&](const std::string& v) { c.png_file = v; });
-    t.number("--pngscale", "PNG intensity shown black (default: 99.9th percentile)",
+    t.number("--pngscale", "PNG intensity shown black (default: 99.9th percentile)", at_least(0, "0: auto"),
              [&](double v) { c.png_level = v; });
     t.flag("--nonoise", "do not write the noise image", [&] { c.write_noise = false; });
     t.flag("--nopgm", "do not write the PGM image", [&] { c.write_pgm = false; });
-    t.number("--scale", "intfile scale (default 55000/max)", [&](double v) { c.intfile_scale = v; });
-    t.number("--pgmscale", "PGM scale (default 250/(5 rmsd))", [&](double v) {
+    t.number("--scale", "intfile scale (default 55000/max)", at_least(0, "0: auto"),
+             [&](double v) { c.intfile_scale = v; });
+    t.number("--pgmscale", "PGM scale (default 250/(5 rmsd))", at_least(0, "0: auto"), [&](double v) {
         c.pgm_scale = v;
         c.write_pgm = true;
     });
-    t.number("--adc", "offset added to SMV pixels (default 40)", [&](double v) { c.adc_offset = v; });
-    t.integer("--seed", "noise seed (default: time)", [&](int v) { c.seed = -(long)v; });
+    t.number("--adc", "offset added to SMV pixels (default 40)", at_least(0), [&](double v) { c.adc_offset = v; });
+    t.integer("--seed", "noise seed (default: time)", kAny, [&](int v) { c.seed = -(long)v; });
 
     // ---- run control ----
     t.flag("--progress", "progress bar on terminals (default)", [&] { c.progress = true; });
     t.flag("--noprogress", "no progress bar", [&] { c.progress = false; });
     t.flag("--printout", "verbose pixel prints (accepted; not implemented)", [&] { c.printout = true; });
     t.flag("--coherent", "coherent addition (accepted; unused by C's renderer)", [] {});
-    t.numbers("--printout_pixel", 2, "pixel to print: fast slow (accepted)", [&](const std::vector<double>&) {});
-    t.numbers("--trace_pixel,--dump_pixel", 2, "pixel to trace: slow fast (accepted)",
-              [&](const std::vector<double>& v) {
-                  c.trace_spixel = (int)v[0];
-                  c.trace_fpixel = (int)v[1];
-              });
+    t.numbers(
+        "--printout_pixel", 2, "pixel to print: fast slow (accepted)", {at_least(0)},
+        [&](const std::vector<double>&) {}, "", "INT");
+    t.numbers(
+        "--trace_pixel,--dump_pixel", 2, "pixel to trace: slow fast (accepted)", {at_least(0)},
+        [&](const std::vector<double>& v) {
+            c.trace_spixel = (int)v[0];
+            c.trace_fpixel = (int)v[1];
+        },
+        "", "INT");
     t.text("--device", "auto, cpu or cuda (default auto: the GPU when one is present)", [&](const std::string& v) {
         if (v != "auto" && v != "cpu" && v != "cuda") bad("-device", "expected auto, cpu or cuda, got '" + v + "'");
         c.device = v;
@@ -395,10 +480,8 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
         if (v != "double" && v != "float") bad("-precision", "expected double or float, got '" + v + "'");
         c.precision = v;
     });
-    t.integer("--threads", "CPU threads (default: all cores)", [&](int v) {
-        if (v < 0) bad("-threads", "must be >= 0");
-        c.threads = v;
-    });
+    t.integer("--threads", "CPU threads (default: all cores)", at_least(0, "0: all cores"),
+              [&](int v) { c.threads = v; });
     app.add_flag("-h,--help,--usage", help, "print this help");
     app.add_flag("--version", version, "print version, git commit, build type, CUDA architectures, CPU paths, MPI/PNG");
 }
@@ -436,15 +519,39 @@ std::vector<std::string> translate_flags(const std::vector<std::string>& args) {
     return out;
 }
 
+namespace {
+
+// CLI11's option table, built once per thread and reused: building its ~160
+// options costs far more than a parse, which the fuzz targets feel. The flag
+// callbacks write into `config`, which each parse starts afresh.
+struct Parser {
+    SimConfig config;
+    bool help = false, version = false;
+    CLI::App app{"nanoBragg-compatible X-ray diffraction simulator", "nanoBragg"};
+    Parser() {
+        app.set_help_flag();
+        register_flags(app, config, help, version);
+    }
+};
+
+}  // namespace
+
 ParsedArgs parse_args(int argc, const char* const* argv) {
+    thread_local Parser p;
+    p.config = SimConfig{};
+    p.help = false;
+    p.version = false;
+    p.app.clear();
+    CLI::App& app = p.app;
     ParsedArgs r;
     std::vector<std::string> args(argv + 1, argv + argc);
-    apply_image_headers(args, r.config);
+    apply_image_headers(args, p.config);
 
-    CLI::App app{"nanoBragg-compatible X-ray diffraction simulator", "nanoBragg"};
-    app.set_help_flag();
-    register_flags(app, r.config, r.help, r.version);
     std::vector<std::string> translated = translate_flags(args);
+    // CLI11 takes "-inf" or "-nan" for a short flag, not a value; a leading
+    // space keeps it a value, which the number check then refuses by name.
+    for (std::string& a : translated)
+        if (a.size() > 1 && a[0] == '-' && std::isalpha((unsigned char)a[1]) && is_number(a)) a = " " + a;
     std::reverse(translated.begin(), translated.end());  // CLI11 consumes from the back
     try {
         app.parse(translated);
@@ -456,13 +563,20 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     } catch (const CLI::ConversionError& e) {
         throw UsageError(single_dash(e.what()) + " (not a valid number)");
     } catch (const CLI::ParseError& e) {
-        if (r.version) return r;
-        if (r.help) {
+        if (p.version) {
+            r.version = true;
+            return r;
+        }
+        if (p.help) {
+            r.help = true;
             r.help_text = single_dash(app.help());
             return r;
         }
         throw UsageError(single_dash(e.what()));
     }
+    r.config = p.config;
+    r.help = p.help;
+    r.version = p.version;
     if (r.help) r.help_text = single_dash(app.help());
     return r;
 }

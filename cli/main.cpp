@@ -155,6 +155,11 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
                 fo->result.interp_disabled_at % e.det.fpixels, fo->result.interp_disabled_at / e.det.fpixels);
         }
         nb::print_stats(fo->result.stats);
+        if (fo->result.stats.nonfinite > 0)
+            spdlog::warn(
+                "WARNING: {} pixels are not finite (NaN or infinity), as C nanoBragg would leave them; the "
+                "noise image holds 0 for them (docs/precision.md)",
+                fo->result.stats.nonfinite);
         fo->exp = *cur;
         fo->exp.hkl = nb::HklGrid{};  // writers need geometry and the generator, not F
         std::vector<nb::OutputFile> files = frame_files(cfg, fo);

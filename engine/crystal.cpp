@@ -2,6 +2,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -101,6 +102,19 @@ Crystal build_crystal(const SimConfig& cfg, Ran1& ran, int64_t& misset_seed, std
         double alpha = cfg.cell_alpha > 0.0 ? cfg.cell_alpha : M_PI / 2;
         double beta = cfg.cell_beta > 0.0 ? cfg.cell_beta : M_PI / 2;
         double gamma = cfg.cell_gamma > 0.0 ? cfg.cell_gamma : M_PI / 2;
+        // C folds a negative volume factor to positive and goes on with a cell
+        // that does not exist: each angle must be below the sum of the other two
+        // and all three below 360 deg.
+        const double s = (alpha + beta + gamma) / 2;
+        if (!(a_len > 0 && b_len > 0 && c_len > 0) ||
+            !(std::sin(s) * std::sin(s - alpha) * std::sin(s - beta) * std::sin(s - gamma) > 0)) {
+            char buf[200];
+            std::snprintf(buf, sizeof buf,
+                          "-cell: %g %g %g %g %g %g has no positive volume (each angle must be less than the sum of "
+                          "the other two, and all three less than 360 deg)",
+                          a_len, b_len, c_len, alpha * 180 / M_PI, beta * 180 / M_PI, gamma * 180 / M_PI);
+            throw std::runtime_error(buf);
+        }
         reciprocal_from_cell(a_len, b_len, c_len, alpha, beta, gamma, a_star, b_star, c_star, V_cell, notes);
     }
     if (!cfg.mat_file.empty() || cfg.mat_values) {

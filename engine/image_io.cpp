@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -79,7 +80,7 @@ void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& 
             if (!in_roi(e.samp, fi, s)) continue;
             double t = image[(size_t)s * fp + fi] * scale + e.cfg.adc_offset;
             if (t > 65535.0) t = 65535.0;
-            if (t < 0.0) t = 0.0;
+            if (!(t >= 0.0)) t = 0.0;  // NaN too: converting it is undefined (C on x86 writes 0)
             // C rounds through floorf: the sum is narrowed to float first.
             row[fi] = (uint16_t)std::floor((float)(t + 0.5));
         }
@@ -100,8 +101,13 @@ void write_smv_noise(std::FILE* f, Experiment& e, const std::vector<float>& imag
         for (int fi = 0; fi < fp; ++fi) {
             row[fi] = 0;
             if (!in_roi(e.samp, fi, s)) continue;
-            double t = dev.poisson(image[(size_t)s * fp + fi], seed);
-            photons += t;
+            const float mean = image[(size_t)s * fp + fi];
+            double t = dev.poisson(mean, seed);  // draws as C does, also for NaN and inf
+            // A NaN pixel (or inf - inf in the Gaussian branch) counts no photons
+            // and reads 0, as C's conversion gives on x86; +inf is an overload.
+            if (std::isinf(mean) && mean > 0) t = HUGE_VAL;
+            if (std::isnan(t)) t = 0;
+            if (std::isfinite(t)) photons += t;
             t += e.cfg.adc_offset;
             if (t > 65535.0) {
                 t = 65535.0;
@@ -133,6 +139,7 @@ void write_pgm(std::FILE* f, const Experiment& e, const std::vector<float>& imag
             if (!in_roi(e.samp, fi, s)) continue;
             double t = image[(size_t)s * fp + fi] * pgm_scale;
             if (t > 255.0) t = 255.0;
+            if (!(t > INT_MIN)) t = 0;  // NaN, -inf, beyond int: undefined to convert (C on x86 gives 0)
             // C converts with a plain cast; negative values wrap the same way here.
             row[fi] = (unsigned char)(int)t;
         }

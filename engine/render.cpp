@@ -210,7 +210,9 @@ ImageStats image_stats(const Experiment& e, const std::vector<float>& image) {
     for (int sp = 0; sp < d.spixels; ++sp)
         for (int fp = 0; fp < d.fpixels; ++fp) {
             if (fp < s.roi_xmin || fp > s.roi_xmax || sp < s.roi_ymin || sp > s.roi_ymax) continue;
-            double t = image[(long long)sp * d.fpixels + fp] - st.mean;
+            const float v = image[(long long)sp * d.fpixels + fp];
+            if (!std::isfinite(v)) ++st.nonfinite;
+            double t = v - st.mean;
             dev += t * t;
             ++m;
         }

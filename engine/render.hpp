@@ -14,6 +14,7 @@ struct ImageStats {
     double max_I = 0, max_I_x = 0, max_I_y = 0;  // position in meters (last sub-pixel, as C)
     double sum = 0, mean = 0, rms = 0, rmsd = 0;
     long long counted = 0;
+    long long nonfinite = 0;  // NaN or infinite pixels in the ROI (C writes them without a word)
 };
 
 struct RenderResult {

@@ -167,8 +167,8 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                             square_lattice_block(p.lattice, hb, kb, lb, n, fl);
                         } else {
                             for (int j = 0; j < n; ++j) {
-                                fl[j] = lattice_factor(p.lattice, hb[j], kb[j], lb[j], (int)std::ceil(hb[j] - T(0.5)),
-                                                       (int)std::ceil(kb[j] - T(0.5)), (int)std::ceil(lb[j] - T(0.5)));
+                                fl[j] = lattice_factor(p.lattice, hb[j], kb[j], lb[j], nearest_index(hb[j]),
+                                                       nearest_index(kb[j]), nearest_index(lb[j]));
                             }
                         }
                         for (int j = 0; j < n; ++j) {
@@ -186,8 +186,8 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                             if (interp) {
                                 F_cell = lookup_tricubic(p.hkl, h, k, l);
                             } else {
-                                F_cell = lookup_nearest(p.hkl, (int)std::ceil(h - T(0.5)), (int)std::ceil(k - T(0.5)),
-                                                        (int)std::ceil(l - T(0.5)), p.default_F);
+                                F_cell = lookup_nearest(p.hkl, nearest_index(h), nearest_index(k), nearest_index(l),
+                                                        p.default_F);
                             }
 
                             if (p.source_weight) {

@@ -1,6 +1,7 @@
 // Structure-factor lookup on the HKL grid: nearest neighbour and C
 // nanoBragg's tricubic (4x4x4 Lagrange, polin3) interpolation.
 #pragma once
+#include <climits>
 #include <cmath>
 
 #include "kernels/hd.hpp"
@@ -20,6 +21,15 @@ struct HklGridView {
     }
 };
 
+// Nearest Miller index, C's ceil(h - 0.5). Converting NaN, infinity or a value
+// beyond int to int is undefined behaviour; such an index gets INT_MIN, which
+// is what x86 conversion gives C and which no grid holds (out of range).
+template <typename T>
+NB_HD_INLINE int nearest_index(T h) {
+    const T r = std::ceil(h - T(0.5));
+    return (r >= T(INT_MIN) && r < -T(INT_MIN)) ? (int)r : INT_MIN;  // -INT_MIN: 2^31, exact in float
+}
+
 template <typename T>
 NB_HD_INLINE T lookup_nearest(const HklGridView<T>& g, int h0, int k0, int l0, T default_F) {
     if (g.hkls && h0 <= g.h_max && h0 >= g.h_min && k0 <= g.k_max && k0 >= g.k_min && l0 <= g.l_max && l0 >= g.l_min) {
@@ -29,11 +39,13 @@ NB_HD_INLINE T lookup_nearest(const HklGridView<T>& g, int h0, int k0, int l0, T
 }
 
 // True when the 4x4x4 neighbourhood around (h,k,l) is not inside the grid;
-// C tests the fractional indices, not the floors, and so do we.
+// C tests the fractional indices, not the floors, and so do we. Written as
+// "not inside" so that a NaN index (every comparison false) is out of range:
+// C's form lets NaN through to a lookup outside the grid.
 template <typename T>
 NB_HD_INLINE bool interpolation_out_of_range(const HklGridView<T>& g, T h, T k, T l) {
-    return ((h - g.h_min + 3) > g.h_range) || (h - 2 < g.h_min) || ((k - g.k_min + 3) > g.k_range) ||
-           (k - 2 < g.k_min) || ((l - g.l_min + 3) > g.l_range) || (l - 2 < g.l_min);
+    return !((h - g.h_min + 3) <= g.h_range && (h - 2 >= g.h_min) && (k - g.k_min + 3) <= g.k_range &&
+             (k - 2 >= g.k_min) && (l - g.l_min + 3) <= g.l_range && (l - 2 >= g.l_min));
 }
 
 // Four-point Lagrange polynomial through (xa[i], ya[i]) evaluated at x,

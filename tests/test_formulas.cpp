@@ -2,7 +2,9 @@
 // nanoBragg's own functions (built by hand outside the repository).
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <cmath>
+#include <limits>
 
 #include "engine/random.hpp"
 #include "kernels/polarization.hpp"
@@ -116,3 +118,36 @@ TEST(StructureFactor, TricubicReproducesACubicExactly) {
     EXPECT_EQ(lookup_nearest(g, 3, 4, 5, 7.0), f(3, 4, 5));
     EXPECT_EQ(lookup_nearest(g, 3, 4, 10, 7.0), 7.0);
 }
+
+// Issue 10: a non-finite Miller index (an infinite detector origin gives NaN)
+// passed C's range test and read outside the grid. Both lookups must treat
+// it as out of range, in double and in float.
+template <typename T>
+void non_finite_indices_are_out_of_range() {
+    std::vector<T> F(10 * 10 * 10, T(3));
+    HklGridView<T> g;
+    g.F = F.data();
+    g.h_max = g.k_max = g.l_max = 9;
+    g.h_range = g.k_range = g.l_range = 10;
+    g.hkls = 1000;
+    const T nan = std::numeric_limits<T>::quiet_NaN(), inf = std::numeric_limits<T>::infinity();
+    const T ok = T(4.5);
+    for (T bad : {nan, inf, -inf, T(1e30), T(-1e30)}) {
+        SCOPED_TRACE(bad);
+        EXPECT_TRUE(interpolation_out_of_range(g, bad, ok, ok));
+        EXPECT_TRUE(interpolation_out_of_range(g, ok, bad, ok));
+        EXPECT_TRUE(interpolation_out_of_range(g, ok, ok, bad));
+        EXPECT_TRUE(interpolation_out_of_range(g, bad, bad, bad));
+        EXPECT_EQ(nearest_index(bad), INT_MIN);
+        EXPECT_EQ(lookup_nearest(g, nearest_index(bad), nearest_index(ok), nearest_index(ok), T(7)), T(7));
+        EXPECT_EQ(lookup_nearest(g, nearest_index(ok), nearest_index(ok), nearest_index(bad), T(7)), T(7));
+    }
+    EXPECT_FALSE(interpolation_out_of_range(g, ok, ok, ok));
+    EXPECT_EQ(nearest_index(T(4.5)), 4);  // C's ceil(h - 0.5): halves round down
+    EXPECT_EQ(nearest_index(T(-2.6)), -3);
+    EXPECT_EQ(nearest_index(T(1e6)), 1000000);
+    EXPECT_EQ(lookup_nearest(g, nearest_index(ok), nearest_index(ok), nearest_index(ok), T(7)), T(3));
+}
+
+TEST(StructureFactor, NonFiniteIndicesAreOutOfRangeDouble) { non_finite_indices_are_out_of_range<double>(); }
+TEST(StructureFactor, NonFiniteIndicesAreOutOfRangeFloat) { non_finite_indices_are_out_of_range<float>(); }

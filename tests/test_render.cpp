@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <string>
 
 #include "engine/render.hpp"
@@ -157,4 +159,36 @@ TEST(Render, EveryCpuVectorIsaGivesTheSameImage) {
     EXPECT_EQ(used[0], "generic");
     for (size_t i = 1; i < images.size(); ++i)
         EXPECT_EQ(0, std::memcmp(images[0].data(), images[i].data(), images[0].size() * sizeof(float))) << used[i];
+}
+
+// Issue 10's crash without the CLI (which now refuses -ORGY 1e400): an
+// infinite detector origin makes every Miller index NaN, with tricubic
+// interpolation on (N = 0). The lookups must treat NaN as out of range:
+// interpolation switches off at the first pixel and F falls back to the
+// nearest-neighbour default instead of a read outside the grid.
+TEST(Render, NonFiniteMillerIndicesNeverReadOutsideTheGrid) {
+    if (!exists(golden_dir() + "/inputs/lyso.hkl")) GTEST_SKIP() << "golden inputs not found";
+    SimConfig c;
+    c.mat_file = golden_dir() + "/inputs/ortho.mat";
+    c.hkl_file = golden_dir() + "/inputs/lyso.hkl";
+    c.fdump_file = testing::TempDir() + "/nb_render_nonfinite_Fdump.bin";
+    c.Na = c.Nb = c.Nc = 0;
+    c.fpixels = c.spixels = 40;
+    c.convention = Convention::Xds;
+    c.pivot = Pivot::Sample;
+    c.ORGY = std::numeric_limits<double>::infinity();
+    Experiment e = prepare_experiment(c);
+    for (Precision p : {Precision::Double, Precision::Float}) {
+        RenderOptions opt;
+        opt.precision = p;
+        opt.threads = 2;
+        RenderResult r = render_image(e, opt);
+        ASSERT_EQ(r.image.size(), 1600u);
+        EXPECT_EQ(r.interp_disabled_at, 0);
+        long long nonfinite = 0;
+        for (float v : r.image) nonfinite += !std::isfinite(v);
+        EXPECT_EQ(r.stats.nonfinite, nonfinite);
+        std::printf("non-finite origin (%s): %lld of 1600 pixels not finite\n",
+                    p == Precision::Double ? "double" : "float", nonfinite);
+    }
 }
