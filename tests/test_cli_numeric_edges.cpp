@@ -251,3 +251,40 @@ TEST(CliNumericEdges, CrashCommandOfIssue10) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(std::filesystem::file_size(d.file("o.bin")), 40u * 40u * 4u);
 }
+
+// Found by the command-line fuzz target (it renders what parses): values each
+// within its flag's range whose combination overflowed an int in the set-up
+// (undefined behaviour, and a hang or a garbage image after it). Each is now
+// refused naming the flags, before any file is opened.
+TEST(CliNumericEdges, FuzzFindingsInTheSetUpAreRefused) {
+    TempDir d("edges_fuzz");
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    const std::vector<std::string> base = {"-default_F", "100",        "-lambda", "1",          "-distance",
+                                           "100",        "-detpixels", "128",     "-floatfile", "o.bin"};
+    const std::vector<Case> cases = {
+        // auto-oversampling for a 9e8 m crystal: ceil(3 xmax / pixel) overflowed
+        {{"-cell", "9e18", "100", "100", "90", "90", "90", "-N", "8", "-gauss_xtal"}, "-oversample: the crystal"},
+        {{"-cell", "100", "100", "100", "90", "90", "90", "-N", "5", "-oversample", "20000000"},
+         "-oversample: 20000000 sub-pixels per edge on a 128-pixel detector exceed the sub-pixel grid"},
+        // a 2e9 mrad divergence range in 0.02 mrad steps: ceil(range / step) overflowed
+        {{"-cell", "100", "100", "100", "90", "90", "90", "-N", "5", "-vdivrange", "2147483647", "-vdivstep", "0.02"},
+         "-vdivrange/-vdivstep: a range of"},
+        {{"-cell", "100", "100", "100", "90", "90", "90", "-N", "5", "-hdivrange", "1", "-hdivsteps", "2000000000",
+          "-vdivrange", "1", "-vdivsteps", "2000000000"},
+         "-hdivsteps/-vdivsteps/-dispsteps: 2000000000 x 2000000000 x 1 sources need more memory"},
+        {{"-cell", "100", "100", "100", "90", "90", "90", "-N", "5", "-mosaic", "1", "-mosaic_dom", "2000000000",
+          "-phisteps", "1000"},
+         "-phisteps/-mosaic_domains: 1000 phi steps x 2000000000 mosaic domains need more memory"},
+    };
+    for (const Case& c : cases) {
+        std::vector<std::string> args = c.args;
+        args.insert(args.end(), base.begin(), base.end());
+        RunResult r = run_cli(args, d.path.string(), 60);
+        EXPECT_EQ(r.exit_code, 2) << c.message << "\n" << r.err;
+        EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+        EXPECT_FALSE(std::filesystem::exists(d.file("o.bin"))) << c.message;
+    }
+}
