@@ -158,7 +158,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
         if (fo->result.stats.nonfinite > 0)
             spdlog::warn(
                 "WARNING: {} pixels are not finite (NaN or infinity), as C nanoBragg would leave them; the "
-                "noise image holds 0 for them (docs/precision.md)",
+                "noise image counts no photons for NaN and an overload for +inf (docs/precision.md)",
                 fo->result.stats.nonfinite);
         fo->exp = *cur;
         fo->exp.hkl = nb::HklGrid{};  // writers need geometry and the generator, not F
