@@ -11,12 +11,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "cli/args.hpp"
+#include "engine/hkl_io.hpp"
 #include "engine/image_io.hpp"
 #include "engine/render.hpp"
 #include "engine/setup.hpp"
@@ -79,7 +81,20 @@ void render_and_encode(const nb::SimConfig& cfg, const Workdir& work) {
     nb::SimConfig c = cfg;
     c.threads = 1;
     c.fdump_file = work.fdump;
-    nb::Experiment e = nb::prepare_experiment(c);
+    // The HKL text parser has a target of its own; reading lyso.hkl (1.6 MB)
+    // on every input would make this one twenty times slower.
+    static std::map<std::pair<std::string, double>, nb::HklGrid> grids;
+    const nb::HklGrid* grid = nullptr;
+    if (!c.hkl_file.empty() && c.hkl_file.rfind(work.inputs, 0) == 0 && !work.inputs.empty()) {
+        auto key = std::make_pair(c.hkl_file, c.default_F);
+        auto it = grids.find(key);
+        if (it == grids.end()) {
+            std::vector<std::string> notes;
+            it = grids.emplace(key, nb::read_hkl_text(c.hkl_file, c.default_F, notes)).first;
+        }
+        grid = &it->second;
+    }
+    nb::Experiment e = grid ? nb::prepare_experiment(c, *grid) : nb::prepare_experiment(c);
     std::remove(work.fdump.c_str());  // each input starts from the same files
     std::FILE* sink = work.devnull;
     if (!(nb::evaluation_count(e) <= kMaxEvaluations)) return;
