@@ -92,6 +92,21 @@ def test_float_precision_and_threads_match_cli(tmp_path):
     assert np.corrcoef(r.image.ravel(), double.image.ravel())[0, 1] >= 0.9999
 
 
+def test_device_cuda_as_on_the_command_line(tmp_path):
+    """-device cuda: the same image as the CLI's where there is a GPU, the same refusal where not."""
+    args = SMALL + ["-device", "cuda"]
+    rc, _, err = run_cli(args + ["-floatfile", "cli.bin", "-nonoise", "-nopgm"], tmp_path)
+    if rc == 0:
+        r = nanobragg.simulate(args)
+        assert r.backend == "cuda/double"
+        assert r.image.tobytes() == open(os.path.join(tmp_path, "cli.bin"), "rb").read()
+    else:
+        with pytest.raises(nanobragg.UsageError) as info:
+            nanobragg.simulate(args)
+        assert str(info.value) == re.search(r"nanoBragg: error: (.*)", err).group(1)
+        assert str(info.value).startswith("-device cuda:")
+
+
 def test_image_wraps_engine_buffer():
     r = nanobragg.simulate(SMALL)
     assert r.image.shape == (96, 96)
