@@ -7,6 +7,7 @@
 #include <ctime>
 #include <fstream>
 #include <stdexcept>
+#include <utility>
 
 #include "engine/crystal.hpp"
 #include "engine/detector_geometry.hpp"
@@ -136,7 +137,7 @@ void load_structure_factors(Experiment& e, const SimConfig& cfg) {
     if (!cfg.hkl_file.empty()) {
         e.hkl = read_hkl_text(cfg.hkl_file, cfg.default_F, e.notes);
         try {
-            write_fdump(cfg.fdump_file, e.hkl);
+            if (cfg.write_fdump) write_fdump(cfg.fdump_file, e.hkl);
         } catch (const std::exception& ex) {
             e.notes.push_back(std::string("WARNING: ") + ex.what());
         }
@@ -152,16 +153,22 @@ void load_structure_factors(Experiment& e, const SimConfig& cfg) {
 }  // namespace
 
 namespace {
-Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded);
+Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded, HklGrid* movable);
 }  // namespace
 
-Experiment prepare_experiment(const SimConfig& cfg) { return prepare(cfg, nullptr); }
+Experiment prepare_experiment(const SimConfig& cfg) { return prepare(cfg, nullptr, nullptr); }
 
-Experiment prepare_experiment(const SimConfig& cfg, const HklGrid& preloaded) { return prepare(cfg, &preloaded); }
+Experiment prepare_experiment(const SimConfig& cfg, const HklGrid& preloaded) {
+    return prepare(cfg, &preloaded, nullptr);
+}
+
+Experiment prepare_experiment(const SimConfig& cfg, HklGrid&& preloaded) {
+    return prepare(cfg, &preloaded, &preloaded);
+}
 
 namespace {
 
-Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded) {
+Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded, HklGrid* movable) {
     Experiment e;
     e.cfg = cfg_in;
     SimConfig cfg = cfg_in;
@@ -210,12 +217,14 @@ Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded) {
     e.xtal = build_crystal(cfg, e.ran, misset_seed, e.notes);
     resolve_oversample(e, cfg);
 
-    if (preloaded) {
+    if (movable) {
+        // taken over at the end, once nothing else can fail
+    } else if (preloaded) {
         e.hkl = *preloaded;
     } else {
         load_structure_factors(e, cfg);
     }
-    e.interpolate = interpolate == 1 && e.hkl.hkls > 0;
+    e.interpolate = interpolate == 1 && (movable ? movable->hkls : e.hkl.hkls) > 0;
 
     if (!cfg.stol_file.empty()) read_text_table(cfg.stol_file, 2, "-stol");
 
@@ -239,6 +248,7 @@ Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded) {
     e.steps = (double)e.src.direction.size() * s.mosaic_domains * s.phisteps * s.oversample * s.oversample;
     e.I_bg = kWaterF * kWaterF * kThomsonSqr * e.fluence * cfg.water_size * cfg.water_size * cfg.water_size * 1e6 *
              kAvogadro / kWaterMW;
+    if (movable) e.hkl = std::move(*movable);
     return e;
 }
 
