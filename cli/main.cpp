@@ -18,7 +18,9 @@
 #include "cli/report.hpp"
 #include "cli/shots.hpp"
 #include "engine/build_info.hpp"
+#include "engine/cbf_writer.hpp"
 #include "engine/image_io.hpp"
+#include "engine/nexus_writer.hpp"
 #include "engine/png_preview.hpp"
 #include "engine/render.hpp"
 #include "engine/setup.hpp"
@@ -50,7 +52,18 @@ struct FrameOutput {
     nb::Experiment exp;  // header fields and the noise generator (no HKL grid)
     nb::RenderResult result;
     int index = 0;
+    bool needs_noise = false;
+    int64_t seed = 0;      // this frame's noise seed
+    nb::NoiseImage noise;  // made on the writer thread, shared by SMV, CBF and NeXus
 };
+
+// A path without its directory and extension: the miniCBF data block name.
+std::string base_name(const std::string& path) {
+    size_t slash = path.find_last_of('/');
+    std::string b = slash == std::string::npos ? path : path.substr(slash + 1);
+    size_t dot = b.find_last_of('.');
+    return dot == std::string::npos || dot == 0 ? b : b.substr(0, dot);
+}
 
 std::vector<nb::OutputFile> frame_files(const nb::SimConfig& cfg, const std::shared_ptr<FrameOutput>& fo) {
     const int number = fo->index + 1, n = cfg.nframes;
@@ -73,15 +86,13 @@ std::vector<nb::OutputFile> frame_files(const nb::SimConfig& cfg, const std::sha
         files.push_back({name(cfg.pgm_file, "-pgmfile"), "-pgmfile",
                          [fo, pgm_scale](std::FILE* f) { nb::write_pgm(f, fo->exp, fo->result.image, pgm_scale); }});
     }
-    if (cfg.write_noise) {
-        const int64_t base = cfg.seed ? *cfg.seed : -(int64_t)std::time(nullptr);
-        const int64_t seed = nb::frame_seed(base, fo->index);
-        files.push_back({name(cfg.noise_file, "-noisefile"), "-noisefile", [fo, seed](std::FILE* f) {
-                             double photons = 0;
-                             int overloads = 0;
-                             nb::write_smv_noise(f, fo->exp, fo->result.image, seed, photons, overloads);
-                             std::printf("%.0f photons on noise image (%d overloads)\n", photons, overloads);
-                         }});
+    if (cfg.write_noise)
+        files.push_back({name(cfg.noise_file, "-noisefile"), "-noisefile",
+                         [fo](std::FILE* f) { nb::write_smv_noise(f, fo->exp, fo->noise); }});
+    if (!cfg.cbf_file.empty()) {
+        const std::string path = name(cfg.cbf_file, "-cbffile");
+        files.push_back({path, "-cbffile",
+                         [fo, path](std::FILE* f) { nb::write_minicbf(f, fo->exp, fo->noise, base_name(path)); }});
     }
     if (!cfg.png_file.empty()) {
         const double level = cfg.png_level > 0 ? cfg.png_level : nb::png_default_white_level(fo->result.image);
@@ -102,7 +113,18 @@ void commit_and_report(const std::vector<nb::OutputFile>& files) {
     std::fflush(stdout);
 }
 
-int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
+// The noise image, then every file of the frame, then the frame's NeXus slice.
+void write_frame(const std::shared_ptr<FrameOutput>& fo, const std::vector<nb::OutputFile>& files,
+                 nb::NexusWriter* nexus) {
+    if (fo->needs_noise) {
+        fo->noise = nb::make_noise_image(fo->exp, fo->result.image, fo->seed);
+        std::printf("%.0f photons on noise image (%d overloads)\n", fo->noise.photons, fo->noise.overloads);
+    }
+    commit_and_report(files);
+    if (nexus) nexus->append(fo->exp, fo->noise, fo->result.image);
+}
+
+int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& command_line) {
     nb::SimConfig cfg = parsed.config;
     std::vector<nb::Shot> shots;
     if (!cfg.shots_file.empty()) {
@@ -116,8 +138,16 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
                                         {cfg.int_file, "-intfile"},
                                         {cfg.noise_file, "-noisefile"},
                                         {cfg.pgm_file, "-pgmfile"},
-                                        {cfg.png_file, "-pngfile"}})
+                                        {cfg.png_file, "-pngfile"},
+                                        {cfg.cbf_file, "-cbffile"}})
         if (!pattern.empty()) nb::frame_file_name(pattern, 1, cfg.nframes, flag);
+    // a miniCBF series names its frames itself: a bare name would silently get "_%04d"
+    if (!cfg.cbf_file.empty() && cfg.nframes > 1 && cfg.cbf_file.find('%') == std::string::npos)
+        throw nb::UsageError("-cbffile: '" + cfg.cbf_file + "' has no frame number, but the run writes " +
+                             std::to_string(cfg.nframes) + " frames: use a pattern such as name_%04d.cbf");
+    if (!cfg.nexus_file.empty() && job.size > 1)
+        throw nb::UsageError("-nexusfile: one file cannot be written by " + std::to_string(job.size) +
+                             " MPI ranks; run one process, or use per-frame outputs (-cbffile, -noisefile)");
     // set-up once: the HKL grid and detector are shared by every frame or shot
     nb::Experiment e = nb::prepare_experiment(shots.empty() ? cfg : nb::apply_shot(cfg, shots[0]));
     if (job.rank == 0) nb::print_setup(e);
@@ -125,6 +155,26 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
     nb::ProgressBar bar(cfg.progress && ::isatty(STDOUT_FILENO) && job.size == 1);
     if (bar.enabled()) opt.progress = [&bar](double f) { bar.update(f); };
 
+    if (!cfg.cbf_file.empty()) {
+        const std::string limits = nb::minicbf_geometry_limits(e.det);
+        if (!limits.empty() && job.rank == 0)
+            spdlog::warn(
+                "WARNING: -cbffile: a miniCBF header holds no detector orientation and readers assume "
+                "a rotation about the fast axis; here {}: readers will see other geometry than "
+                "simulated (-nexusfile holds it exactly)",
+                limits);
+    }
+    std::unique_ptr<nb::NexusWriter> nexus;
+    if (!cfg.nexus_file.empty()) {
+        nb::NexusWriter::Options o;
+        o.path = cfg.nexus_file;
+        o.float_image = cfg.nexus_float;
+        o.command_line = command_line;
+        o.nframes = cfg.nframes;
+        o.rotation = shots.empty();
+        nexus = std::make_unique<nb::NexusWriter>(o, e);
+    }
+    const int64_t seed_base = cfg.seed ? *cfg.seed : -(int64_t)std::time(nullptr);
     const double phi_start = e.samp.phi0;
     std::future<void> writing;
     int frames_done = 0;
@@ -162,13 +212,20 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
                 fo->result.stats.nonfinite);
         fo->exp = *cur;
         fo->exp.hkl = nb::HklGrid{};  // writers need geometry and the generator, not F
+        fo->needs_noise = cfg.write_noise || !cfg.cbf_file.empty() || nexus;
+        fo->seed = nb::frame_seed(seed_base, i);
         std::vector<nb::OutputFile> files = frame_files(cfg, fo);
         if (writing.valid()) writing.get();  // the previous frame is on disk before this one starts
-        writing = std::async(std::launch::async, [files]() { commit_and_report(files); });
+        writing = std::async(std::launch::async, [fo, files, w = nexus.get()]() { write_frame(fo, files, w); });
         ++frames_done;
         evaluations += nb::evaluation_count(*cur);
     }
     if (writing.valid()) writing.get();
+    if (nexus) {
+        nexus->finish();
+        std::printf("wrote %s (%d frames, NeXus/NXmx, %s compression)\n", nexus->path().c_str(), frames_done,
+                    nexus->compression().c_str());
+    }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (cfg.nframes > 1 || job.size > 1) nb::job_summary(job, frames_done, seconds, evaluations);
     return 0;
@@ -198,7 +255,9 @@ int main(int argc, char** argv) {
             if (job.rank == 0) std::fputs(parsed.help_text.c_str(), stdout);
         } else {
             if (job.rank == 0) std::printf("%s\n", nb::version_line().c_str());
-            rc = run(parsed, job);
+            std::string command_line;
+            for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+            rc = run(parsed, job, command_line);
         }
     } catch (const nb::MissingInput& e) {
         rc = report_error(e.what(), true, true);
