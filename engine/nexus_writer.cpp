@@ -30,6 +30,13 @@ std::string hdf5_error() {
     };
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk, &msg);
     H5Eclear2(H5E_DEFAULT);
+    // "... errno = 28, error message = 'No space left on device', ...": the system's words suffice
+    const std::string key = "error message = '";
+    size_t at = msg.find(key);
+    if (at != std::string::npos) {
+        at += key.size();
+        msg = msg.substr(at, msg.find('\'', at) - at);
+    }
     return msg.empty() ? "HDF5 error" : msg;
 }
 
@@ -340,6 +347,7 @@ void NexusWriter::fail(const std::string& what) const {
 }
 
 void NexusWriter::append(const Experiment& e, const NoiseImage& noise, const std::vector<float>& image) {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // Debian's HDF5 keeps the setting per thread
     Builder b("-nexusfile: failed writing '" + opt_.path + "'");
     if (e.det.fpixels != fpixels_ || e.det.spixels != spixels_) fail("the detector changed size between frames");
     std::vector<int32_t> counts(noise.pixels.begin(), noise.pixels.end());
@@ -354,6 +362,7 @@ void NexusWriter::append(const Experiment& e, const NoiseImage& noise, const std
 }
 
 void NexusWriter::finish() {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
     Builder b("-nexusfile: failed writing '" + opt_.path + "'");
     if (frames_ == 0) fail("no frames were rendered");
     {
