@@ -105,9 +105,7 @@ void render_and_encode(const nb::SimConfig& cfg, const Workdir& work) {
     const double int_scale = nb::auto_int_scale(cfg.intfile_scale, r.stats.max_I);
     nb::write_smv_int(sink, e, r.image, int_scale);
     nb::write_pgm(sink, e, r.image, nb::auto_pgm_scale(cfg.pgm_scale, int_scale, r.stats.rmsd));
-    double photons = 0;
-    int overloads = 0;
-    nb::write_smv_noise(sink, e, r.image, cfg.seed ? *cfg.seed : 1, photons, overloads);
+    nb::write_smv_noise(sink, e, nb::make_noise_image(e, r.image, cfg.seed ? *cfg.seed : 1));
 }
 
 const char* const kEdgeNumbers[] = {"nan",    "-nan",       "inf",        "-inf",        "1e400",      "-1e400",
