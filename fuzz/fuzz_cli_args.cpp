@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cli/args.hpp"
+#include "engine/cbf_writer.hpp"
 #include "engine/hkl_io.hpp"
 #include "engine/image_io.hpp"
 #include "engine/render.hpp"
@@ -105,7 +106,9 @@ void render_and_encode(const nb::SimConfig& cfg, const Workdir& work) {
     const double int_scale = nb::auto_int_scale(cfg.intfile_scale, r.stats.max_I);
     nb::write_smv_int(sink, e, r.image, int_scale);
     nb::write_pgm(sink, e, r.image, nb::auto_pgm_scale(cfg.pgm_scale, int_scale, r.stats.rmsd));
-    nb::write_smv_noise(sink, e, nb::make_noise_image(e, r.image, cfg.seed ? *cfg.seed : 1));
+    const nb::NoiseImage noise = nb::make_noise_image(e, r.image, cfg.seed ? *cfg.seed : 1);
+    nb::write_smv_noise(sink, e, noise);
+    nb::write_minicbf(sink, e, noise, "fuzz");
 }
 
 const char* const kEdgeNumbers[] = {"nan",    "-nan",       "inf",        "-inf",        "1e400",      "-1e400",

@@ -319,3 +319,16 @@ TEST(CliNumericEdges, NonFinitePixelsAreCountedAndWrittenAsDocumented) {
         for (uint16_t v : img.data) ASSERT_EQ(v, want) << name;
     }
 }
+
+// Also found by fuzzing: a pixel of 2^-1074 mm is positive but underflows to
+// 0 in meters, so the detector's pixel count was 0/0 converted to int.
+TEST(CliNumericEdges, PixelThatUnderflowsIsRefused) {
+    TempDir d("edges_pixel");
+    RunResult r = run_cli({"-cell",     "300",       "300",  "90",          "90", "90",         "90",   "-default_F",
+                           "100",       "-N",        "10",   "-lambda",     "6",  "-detpixels", "512",  "-pixel",
+                           "0x1p-1074", "-distance", "1e-9", "-oversample", "1",  "-floatfile", "o.bin"},
+                          d.path.string(), 60);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("-pixel: too small: the size underflows to 0 in meters"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(d.file("o.bin")));
+}
