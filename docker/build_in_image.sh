@@ -6,7 +6,7 @@
 set -euo pipefail
 src=$1
 prefix=$2
-need=(build-essential cmake libcli11-dev libspdlog-dev libpng-dev libopenmpi-dev openmpi-bin nlohmann-json3-dev)
+need=(build-essential cmake libcli11-dev libspdlog-dev libpng-dev libopenmpi-dev openmpi-bin nlohmann-json3-dev libhwy-dev)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
