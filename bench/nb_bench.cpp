@@ -32,11 +32,24 @@ struct Workload {
     std::string what;
 };
 
+// Each workload takes at least about 1 s in C nanoBragg at 2 threads, so that
+// process start and file output do not dominate (issue 11).
 std::vector<Workload> workloads() {
     const std::string cubic = "-cell 100 100 100 90 90 90 -default_F 100 ";
     const std::string lyso = "-cell 79.1 79.1 38.4 90 90 90 -hkl {in}/lyso.hkl -misset 10 20 30 -lambda 1.0 ";
     return {
-        {"mosaic_50_oversample", cubic + "-lambda 1.0 -N 10 -detpixels 512 -distance 100 -mosaic 0.5 -mosaic_dom 50",
+        {"cubic_4096", cubic + "-lambda 6.2 -N 5 -detpixels 4096 -distance 100 -oversample 1 -seed 12345",
+         "golden cubic_1024 at 4096x4096, one evaluation per pixel"},
+        {"lyso_tricubic_4096", lyso + "-N 2 -detpixels 4096 -distance 120 -oversample 1 -interpolate",
+         "lyso.hkl, N 2 (tricubic interpolation), 4096x4096, one evaluation per pixel"},
+        {"still_2048", lyso + "-N 10 -detpixels 2048 -pixel 0.075 -distance 200 -oversample 1 -nointerpolate",
+         "still: lyso.hkl, one mosaic domain, one phi step, 2048x2048, nearest F"},
+        {"divergence_dispersion",
+         cubic + "-lambda 1 -N 5 -dispersion 0.1 -dispsteps 3 -distance 100 -detpixels 512 -pixel 0.1 -oversample 1 "
+                 "-hdivrange 0.28 -hdivstep 0.01 -vdivrange 0.28 -vdivstep 0.01 -fluence 1e24",
+         "3 wavelengths x elliptical divergence grid (about 2000 sources), 512x512"},
+        {"mosaic_50_oversample",
+         cubic + "-lambda 1.0 -N 10 -detpixels 512 -distance 100 -mosaic 0.5 -mosaic_dom 50 -oversample 3",
          "golden case: 50 mosaic domains, 3x3 oversampling"},
         {"integration",
          "-cell 70 80 90 75 85 95 -default_F 100 -N 5 -mosaic 0.5 -mosaic_dom 5 -phi 0 -osc 90 -phisteps 9 "
@@ -44,18 +57,10 @@ std::vector<Workload> workloads() {
          "-thicksteps 5 -polar 0.95 -detpixels 512 -pixel 0.1 -distance 100 -oversample 1 -lambda 1.0 -seed 42 "
          "-mosaic_seed 4242",
          "golden case: phi sweep, mosaic, rotated detector, 5 sensor layers"},
-        {"divergence_dispersion",
-         cubic + "-lambda 1 -N 5 -dispersion 0.1 -dispsteps 3 -distance 100 -detpixels 128 -pixel 0.1 "
-                 "-hdivrange 0.28 -hdivstep 0.02 -vdivrange 0.28 -vdivstep 0.02 -fluence 1e24",
-         "golden case: 3 wavelengths x elliptical divergence grid"},
-        {"cubic_1024", cubic + "-lambda 6.2 -N 5 -detpixels 1024 -distance 100 -seed 12345",
-         "golden case: 1024x1024, one source"},
         {"lyso_2048_realistic",
          lyso + "-N 20 -detpixels 2048 -pixel 0.075 -distance 200 -mosaic 0.05 -mosaic_dom 30 "
                 "-oversample 2",
          "lyso.hkl, 2048x2048 x 0.075 mm, N 20, 30 mosaic domains over 0.05 deg, oversample 2"},
-        {"lyso_tricubic_1024", lyso + "-N 2 -detpixels 1024 -distance 120 -interpolate",
-         "lyso.hkl, N 2 (tricubic interpolation), 1024x1024"},
     };
 }
 
