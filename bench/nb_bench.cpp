@@ -32,11 +32,24 @@ struct Workload {
     std::string what;
 };
 
+// Each workload takes at least about 1 s in C nanoBragg at 2 threads, so that
+// process start and file output do not dominate (issue 11).
 std::vector<Workload> workloads() {
     const std::string cubic = "-cell 100 100 100 90 90 90 -default_F 100 ";
     const std::string lyso = "-cell 79.1 79.1 38.4 90 90 90 -hkl {in}/lyso.hkl -misset 10 20 30 -lambda 1.0 ";
     return {
-        {"mosaic_50_oversample", cubic + "-lambda 1.0 -N 10 -detpixels 512 -distance 100 -mosaic 0.5 -mosaic_dom 50",
+        {"cubic_4096", cubic + "-lambda 6.2 -N 5 -detpixels 4096 -distance 100 -oversample 1 -seed 12345",
+         "golden cubic_1024 at 4096x4096, one evaluation per pixel"},
+        {"lyso_tricubic_4096", lyso + "-N 2 -detpixels 4096 -distance 120 -oversample 1 -interpolate",
+         "lyso.hkl, N 2 (tricubic interpolation), 4096x4096, one evaluation per pixel"},
+        {"still_2048", lyso + "-N 10 -detpixels 2048 -pixel 0.075 -distance 200 -oversample 1 -nointerpolate",
+         "still: lyso.hkl, one mosaic domain, one phi step, 2048x2048, nearest F"},
+        {"divergence_dispersion",
+         cubic + "-lambda 1 -N 5 -dispersion 0.1 -dispsteps 3 -distance 100 -detpixels 512 -pixel 0.1 -oversample 1 "
+                 "-hdivrange 0.28 -hdivstep 0.01 -vdivrange 0.28 -vdivstep 0.01 -fluence 1e24",
+         "3 wavelengths x elliptical divergence grid (about 2000 sources), 512x512"},
+        {"mosaic_50_oversample",
+         cubic + "-lambda 1.0 -N 10 -detpixels 512 -distance 100 -mosaic 0.5 -mosaic_dom 50 -oversample 3",
          "golden case: 50 mosaic domains, 3x3 oversampling"},
         {"integration",
          "-cell 70 80 90 75 85 95 -default_F 100 -N 5 -mosaic 0.5 -mosaic_dom 5 -phi 0 -osc 90 -phisteps 9 "
@@ -44,23 +57,16 @@ std::vector<Workload> workloads() {
          "-thicksteps 5 -polar 0.95 -detpixels 512 -pixel 0.1 -distance 100 -oversample 1 -lambda 1.0 -seed 42 "
          "-mosaic_seed 4242",
          "golden case: phi sweep, mosaic, rotated detector, 5 sensor layers"},
-        {"divergence_dispersion",
-         cubic + "-lambda 1 -N 5 -dispersion 0.1 -dispsteps 3 -distance 100 -detpixels 128 -pixel 0.1 "
-                 "-hdivrange 0.28 -hdivstep 0.02 -vdivrange 0.28 -vdivstep 0.02 -fluence 1e24",
-         "golden case: 3 wavelengths x elliptical divergence grid"},
-        {"cubic_1024", cubic + "-lambda 6.2 -N 5 -detpixels 1024 -distance 100 -seed 12345",
-         "golden case: 1024x1024, one source"},
         {"lyso_2048_realistic",
          lyso + "-N 20 -detpixels 2048 -pixel 0.075 -distance 200 -mosaic 0.05 -mosaic_dom 30 "
                 "-oversample 2",
          "lyso.hkl, 2048x2048 x 0.075 mm, N 20, 30 mosaic domains over 0.05 deg, oversample 2"},
-        {"lyso_tricubic_1024", lyso + "-N 2 -detpixels 1024 -distance 120 -interpolate",
-         "lyso.hkl, N 2 (tricubic interpolation), 1024x1024"},
     };
 }
 
 struct Run {
     double seconds = 0;
+    double cpu_seconds = 0;  // user + system time of the process, every thread
     long peak_kb = 0;
     int status = -1;
     std::string out;
@@ -103,6 +109,7 @@ Run run_once(const std::string& binary, const std::vector<std::string>& args, in
     ::wait4(pid, &status, 0, &ru);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     r.peak_kb = ru.ru_maxrss;
+    r.cpu_seconds = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
     r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     r.out = read_file((dir / "stdout.txt").string());
     fs::remove_all(dir);
@@ -130,17 +137,17 @@ struct Result {
     std::string workload, binary, label, precision, backend, image;
     int threads = 0, repeats = 0;
     long long evaluations = 0;
-    double seconds = 0, evals_per_s = 0, ratio = 0;
+    double seconds = 0, cpu_seconds = 0, evals_per_s = 0, ratio = 0;
     long peak_mb = 0;
     bool ok = true;
 };
 
 void usage() {
     std::puts(
-        "usage: nb-bench [--nanobragg PATH] [--reference PATH] [--threads N] [--repeats R]\n"
+        "usage: nb-bench [--nanobragg PATH] [--reference PATH] [--threads N] [--repeats R] [--warmup W]\n"
         "                [--precision double,float] [--device cpu|cuda] [--workloads a,b,...] [--golden DIR]\n"
         "                [--out PREFIX] [--series N]\n"
-        "Runs each workload once to warm up, then R times (default 3), and reports the median.\n"
+        "Runs each workload W times to warm up (default 1), then R times (default 3), and reports the median.\n"
         "--reference runs another nanoBragg-compatible binary on the same command lines with\n"
         "OMP_NUM_THREADS=N and adds the speed ratio. Writes PREFIX.json and PREFIX.md\n"
         "(default reports/bench-<UTC date>).\n"
@@ -154,7 +161,7 @@ int main(int argc, char** argv) {
     std::string ours = self + "/nanoBragg", reference, golden, device = "cpu";
     std::string precisions = "double", only;
     int series = 0;
-    int threads = (int)std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)), repeats = 3;
+    int threads = (int)std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)), repeats = 3, warmup = 1;
     char date[32];
     std::time_t now = std::time(nullptr);
     std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
@@ -176,6 +183,8 @@ int main(int argc, char** argv) {
             threads = std::atoi(next().c_str());
         else if (a == "--repeats")
             repeats = std::max(1, std::atoi(next().c_str()));
+        else if (a == "--warmup")
+            warmup = std::max(0, std::atoi(next().c_str()));
         else if (a == "--precision")
             precisions = next();
         else if (a == "--device")
@@ -229,18 +238,20 @@ int main(int argc, char** argv) {
             r.precision = prec;
             r.threads = threads;
             r.repeats = repeats;
-            run_once(ours, a, threads);  // warm-up
-            std::vector<double> t;
+            for (int k = 0; k < warmup; ++k) run_once(ours, a, threads);
+            std::vector<double> t, cpu;
             long peak = 0;
             std::string out;
             for (int k = 0; k < repeats; ++k) {
                 Run x = run_once(ours, a, threads);
                 if (x.status != 0) r.ok = false;
                 t.push_back(x.seconds);
+                cpu.push_back(x.cpu_seconds);
                 peak = std::max(peak, x.peak_kb);
                 out = x.out;
             }
             r.seconds = median(t);
+            r.cpu_seconds = median(cpu);
             r.evaluations = evals = evaluations_of(out);
             r.evals_per_s = r.seconds > 0 ? r.evaluations / r.seconds : 0;
             r.peak_mb = peak / 1024;
@@ -262,16 +273,18 @@ int main(int argc, char** argv) {
             r.precision = "double";
             r.threads = threads;
             r.repeats = repeats;
-            run_once(reference, base, threads);
-            std::vector<double> t;
+            for (int k = 0; k < warmup; ++k) run_once(reference, base, threads);
+            std::vector<double> t, cpu;
             long peak = 0;
             for (int k = 0; k < repeats; ++k) {
                 Run x = run_once(reference, base, threads);
                 if (x.status != 0) r.ok = false;
                 t.push_back(x.seconds);
+                cpu.push_back(x.cpu_seconds);
                 peak = std::max(peak, x.peak_kb);
             }
             r.seconds = median(t);
+            r.cpu_seconds = median(cpu);
             r.evaluations = evals;
             r.evals_per_s = r.seconds > 0 ? evals / r.seconds : 0;
             r.peak_mb = peak / 1024;
@@ -324,6 +337,7 @@ int main(int argc, char** argv) {
                                       {"image", r.image},
                                       {"evaluations", r.evaluations},
                                       {"seconds_median", r.seconds},
+                                      {"cpu_seconds_median", r.cpu_seconds},
                                       {"evaluations_per_second", r.evals_per_s},
                                       {"peak_memory_mb", r.peak_mb},
                                       {"ok", r.ok}};
@@ -350,8 +364,8 @@ int main(int argc, char** argv) {
         std::string cmd;
         for (int k = 0; k < argc; ++k) cmd += std::string(k ? " " : "") + argv[k];
         md << "# nb-bench " << date << "\n\n- Machine: " << cpu << ", " << ::sysconf(_SC_NPROCESSORS_ONLN)
-           << " cores online\n- Command: `" << cmd << "`\n- Each workload: one warm-up run, then the median of "
-           << repeats
+           << " cores online\n- Command: `" << cmd << "`\n- Each workload: " << warmup
+           << " warm-up run(s), then the median of " << repeats
            << " runs; every run is a fresh process in an empty folder (peak MB = its maximum resident set).\n\n";
     }
     md << "| workload | program | backend | precision | threads | image | evaluations | seconds (median of " << repeats

@@ -246,6 +246,13 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
            [&] { c.interpolate = 1; });
     t.flag("--exact_sincg", "evaluate sin(N pi h)/sin(pi h) exactly as C does: bit-for-bit C images, slower",
            [&] { c.exact_sincg = true; });
+    t.flag("--exact",
+           "C-exact arithmetic: C's sincg, no fused multiply-add, C's libm (images and noise files byte-identical "
+           "to C; the default is faster and meets the parity thresholds)",
+           [&] {
+               c.exact = true;
+               c.exact_sincg = true;
+           });
     t.flag("--nointerpolate", "nearest-reflection F only", [&] { c.interpolate = 0; });
 
     // ---- spindle ----

@@ -70,6 +70,7 @@ struct SimConfig {
     std::optional<long> misset_seed;  // unset: same as seed
     int interpolate = 2;              // 2 auto, 1 on, 0 off
     bool exact_sincg = false;         // -exact_sincg: C's sin(N x)/sin(x) verbatim (bit parity, slower)
+    bool exact = false;               // -exact: C's sincg, no fused multiply-add, C's libm: byte-identical to C
 
     // ---- spindle ----
     double phi0 = 0.0, phistep = -1.0, osc = -1.0;  // radians

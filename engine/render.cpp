@@ -132,6 +132,7 @@ void stage(const Experiment& e, Staged& st) {
     p.lattice.b_star = x.b_star;
     p.lattice.c_star = x.c_star;
     p.lattice.c_exact_sincg = e.cfg.exact_sincg;
+    p.exact = e.cfg.exact;
 
     const HklGrid& g = e.hkl;
     p.hkl.F = g.F.empty() ? nullptr : g.F.data();
@@ -313,6 +314,7 @@ void to_float(const Staged& d, FloatStaged& f) {
     q.r_e_sqr = p.r_e_sqr;
     q.fluence = p.fluence;
     q.steps = p.steps;
+    q.exact = p.exact;
 }
 
 // Runs C's two-pass interpolation protocol on one executor.

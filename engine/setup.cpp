@@ -111,7 +111,7 @@ void resolve_oversample(Experiment& e, const SimConfig& cfg) {
     int rec = rec_wanted >= 1 ? (int)std::min(rec_wanted, (double)finest) : 1;  // NaN: 1
     e.samp.recommended_oversample = rec;
     e.samp.oversample = cfg.oversample;
-    if (e.samp.oversample <= 0 && !(rec_wanted <= finest)) {
+    if (e.samp.oversample <= 0 && rec_wanted > finest) {  // NaN (a non-finite geometry) falls back to 1, as C
         char buf[240];
         std::snprintf(buf, sizeof buf,
                       "-oversample: the crystal (%g um across) needs more than %d sub-pixels per pixel edge on this "

@@ -1,4 +1,7 @@
-// Picks the widest vector ISA this CPU supports for the OpenMP launcher.
+// Picks the CPU executor: the SIMD one (kernels/cpu_simd.cpp) for the widest
+// vector ISA this CPU supports, with exact or fast arithmetic as the run asks,
+// or the scalar reference (kernels/cpu_launcher.cpp).
+// NB_CPU_ISA=scalar|sse4|avx2|avx512 forces one (tests and benchmarks).
 #include <cstdlib>
 #include <cstring>
 
@@ -6,44 +9,74 @@
 
 namespace nb {
 
-#define NB_DECLARE_VARIANT(isa)                                                             \
+namespace scalar {
+template <typename T>
+long long render_image_cpu(const PixelParams<T>&, InterpCutoff, long long, float*, int,
+                           const std::function<void(double)>&);
+}
+#define NB_DECLARE_SIMD(variant, isa)                                                       \
+    namespace variant {                                                                     \
     namespace isa {                                                                         \
-    template <typename T>                                                                   \
-    long long render_image_cpu(const PixelParams<T>&, InterpCutoff, long long, float*, int, \
-                               const std::function<void(double)>&);                         \
+    long long render_rows(const PixelParams<double>&, InterpCutoff, long long, float*, int, \
+                          const std::function<void(double)>&);                              \
+    long long render_rows(const PixelParams<float>&, InterpCutoff, long long, float*, int,  \
+                          const std::function<void(double)>&);                              \
+    }                                                                                       \
     }
-NB_DECLARE_VARIANT(generic)
 #if defined(NB_CPU_VARIANTS_x86_64) || defined(NB_CPU_VARIANTS_AMD64)
-NB_DECLARE_VARIANT(avx2)
-NB_DECLARE_VARIANT(avx512)
+#define NB_X86 1
+NB_DECLARE_SIMD(simd_exact, sse4)
+NB_DECLARE_SIMD(simd_fast, sse4)
+NB_DECLARE_SIMD(simd_exact, avx2)
+NB_DECLARE_SIMD(simd_fast, avx2)
+NB_DECLARE_SIMD(simd_exact, avx512)
+NB_DECLARE_SIMD(simd_fast, avx512)
+#else
+NB_DECLARE_SIMD(simd_exact, generic)
+NB_DECLARE_SIMD(simd_fast, generic)
 #endif
 
 const char* cpu_isa() {
-    // NB_CPU_ISA=generic|avx2|avx512 forces a variant (for benchmarks and tests)
     const char* forced = std::getenv("NB_CPU_ISA");
-#if defined(NB_CPU_VARIANTS_x86_64) || defined(NB_CPU_VARIANTS_AMD64)
-    if (forced && std::strcmp(forced, "generic") == 0) return "generic";
-    if (forced && std::strcmp(forced, "avx2") == 0 && __builtin_cpu_supports("avx2")) return "avx2";
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-        !(forced && std::strcmp(forced, "avx2") == 0))
-        return "avx512";
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2";
-#endif
-    (void)forced;
+    auto is = [&](const char* name) { return forced && std::strcmp(forced, name) == 0; };
+    if (is("scalar")) return "scalar";
+#if NB_X86
+    const bool sse4 =
+        __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("aes");
+    const bool avx2 = sse4 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                      __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("f16c");
+    const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    if (is("sse4") && sse4) return "sse4";
+    if (is("avx2") && avx2) return "avx2";
+    if (avx512) return "avx512";
+    if (avx2) return "avx2";
+    if (sse4) return "sse4";
+    return "scalar";
+#else
     return "generic";
+#endif
 }
 
 template <typename T>
 long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
                            int threads, const std::function<void(double)>& progress) {
     const char* isa = cpu_isa();
-#if defined(NB_CPU_VARIANTS_x86_64) || defined(NB_CPU_VARIANTS_AMD64)
-    if (std::strcmp(isa, "avx512") == 0)
-        return avx512::render_image_cpu(p, cutoff, from_pixel, image, threads, progress);
-    if (std::strcmp(isa, "avx2") == 0) return avx2::render_image_cpu(p, cutoff, from_pixel, image, threads, progress);
+    auto is = [&](const char* name) { return std::strcmp(isa, name) == 0; };
+#define NB_RUN_SIMD(name)                                                                               \
+    if (is(#name)) {                                                                                    \
+        return p.exact ? simd_exact::name::render_rows(p, cutoff, from_pixel, image, threads, progress) \
+                       : simd_fast::name::render_rows(p, cutoff, from_pixel, image, threads, progress); \
+    }
+#if NB_X86
+    NB_RUN_SIMD(avx512)
+    NB_RUN_SIMD(avx2)
+    NB_RUN_SIMD(sse4)
+#else
+    NB_RUN_SIMD(generic)
 #endif
-    (void)isa;
-    return generic::render_image_cpu(p, cutoff, from_pixel, image, threads, progress);
+#undef NB_RUN_SIMD
+    return scalar::render_image_cpu(p, cutoff, from_pixel, image, threads, progress);
 }
 
 template long long render_image_cpu<double>(const PixelParams<double>&, InterpCutoff, long long, float*, int,

@@ -1,5 +1,6 @@
-// Compiled once per vector ISA (see CMakeLists.txt): NB_CPU_ISA names the
-// namespace of this copy; kernels/cpu_dispatch.cpp picks one at run time.
+// The scalar OpenMP executor: render_pixel, one pixel at a time. It is the
+// reference the SIMD executor (kernels/cpu_simd.cpp) is tested against, and
+// runs when NB_CPU_ISA=scalar.
 #include <omp.h>
 
 #include <algorithm>
@@ -9,12 +10,8 @@
 
 #include "kernels/pixel_physics.hpp"
 
-#ifndef NB_CPU_ISA
-#define NB_CPU_ISA generic
-#endif
-
 namespace nb {
-namespace NB_CPU_ISA {
+namespace scalar {
 
 template <typename T>
 long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
@@ -57,5 +54,5 @@ template long long render_image_cpu<double>(const PixelParams<double>&, InterpCu
 template long long render_image_cpu<float>(const PixelParams<float>&, InterpCutoff, long long, float*, int,
                                            const std::function<void(double)>&);
 
-}  // namespace NB_CPU_ISA
+}  // namespace scalar
 }  // namespace nb

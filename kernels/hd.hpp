@@ -9,6 +9,6 @@
 #define NB_HD_METHOD __host__ __device__ __forceinline__
 #else
 #define NB_HD static
-#define NB_HD_INLINE static inline
+#define NB_HD_INLINE static inline __attribute__((always_inline))
 #define NB_HD_METHOD inline __attribute__((always_inline))
 #endif

@@ -43,38 +43,40 @@ NB_HD_INLINE void square_lattice_block(const LatticeParams<T>& p, const T* h, co
     }
 }
 
-template <typename T>
-NB_HD_INLINE T lattice_factor(const LatticeParams<T>& p, T h, T k, T l, int h0, int k0, int l0) {
+// F_latt at fractional (h, k, l) with nearest integer indices (h0, k0, l0)
+// (C's ceil(h - 0.5), as floating-point numbers); V is a lane type (lanes.hpp).
+template <typename V, typename T>
+NB_HD_INLINE V lattice_factor(const LatticeParams<T>& p, V h, V k, V l, V h0, V k0, V l0) {
     const T pi = T(M_PI);
     if (p.shape == Shape::Square) {
-        T F = T(1);
+        V F = V(T(1));
         if (p.c_exact_sincg) {
             // C's formula, argument for argument (reference/validation mode)
-            if (p.Na > 1) F *= sincg(pi * h, p.Na);
-            if (p.Nb > 1) F *= sincg(pi * k, p.Nb);
-            if (p.Nc > 1) F *= sincg(pi * l, p.Nc);
+            if (p.Na > 1) F = F * sincg(h * pi, p.Na);
+            if (p.Nb > 1) F = F * sincg(k * pi, p.Nb);
+            if (p.Nc > 1) F = F * sincg(l * pi, p.Nc);
             return F;
         }
-        if (p.Na > 1) F *= sincg_frac(h, p.Na);
-        if (p.Nb > 1) F *= sincg_frac(k, p.Nb);
-        if (p.Nc > 1) F *= sincg_frac(l, p.Nc);
+        if (p.Na > 1) F = F * sincg_frac(h, p.Na);
+        if (p.Nb > 1) F = F * sincg_frac(k, p.Nb);
+        if (p.Nc > 1) F = F * sincg_frac(l, p.Nc);
         return F;
     }
-    T dh = h - h0, dk = k - k0, dl = l - l0;
+    V dh = h - h0, dk = k - k0, dl = l - l0;
     if (p.shape == Shape::Round) {
-        T hrad_sqr = dh * dh * p.Na * p.Na + dk * dk * p.Nb * p.Nb + dl * dl * p.Nc * p.Nc;
+        V hrad_sqr = dh * dh * p.Na * p.Na + dk * dk * p.Nb * p.Nb + dl * dl * p.Nc * p.Nc;
         // 0.7236... corrects for the sqrt of the cube/sphere volume ratio.
-        return p.Na * p.Nb * p.Nc * T(0.723601254558268) * sinc3(pi * std::sqrt(hrad_sqr * p.fudge));
+        return V(p.Na * p.Nb * p.Nc * T(0.723601254558268)) * sinc3(lsqrt(hrad_sqr * p.fudge) * pi);
     }
-    T dx = dh * p.a_star.x + dk * p.b_star.x + dl * p.c_star.x;
-    T dy = dh * p.a_star.y + dk * p.b_star.y + dl * p.c_star.y;
-    T dz = dh * p.a_star.z + dk * p.b_star.z + dl * p.c_star.z;
-    T rad_star_sqr = (dx * dx + dy * dy + dz * dz) * p.Na * p.Na * p.Nb * p.Nb * p.Nc * p.Nc;
+    V dx = dh * p.a_star.x + dk * p.b_star.x + dl * p.c_star.x;
+    V dy = dh * p.a_star.y + dk * p.b_star.y + dl * p.c_star.y;
+    V dz = dh * p.a_star.z + dk * p.b_star.z + dl * p.c_star.z;
+    V rad_star_sqr = (dx * dx + dy * dy + dz * dz) * p.Na * p.Na * p.Nb * p.Nb * p.Nc * p.Nc;
     if (p.shape == Shape::Gauss) {
-        return p.Na * p.Nb * p.Nc * std::exp(-(rad_star_sqr / T(0.63) * p.fudge));
+        return V(p.Na * p.Nb * p.Nc) * lexp(V(T(0)) - (rad_star_sqr / T(0.63) * p.fudge));
     }
     // Tophat: flat-top spot with the height and volume of a square-crystal spot.
-    return p.Na * p.Nb * p.Nc * T(rad_star_sqr * p.fudge < T(0.3969) ? 1 : 0);
+    return V(p.Na * p.Nb * p.Nc) * lselect(rad_star_sqr * p.fudge < V(T(0.3969)), V(T(1)), V(T(0)));
 }
 
 }  // namespace nb

@@ -55,6 +55,10 @@ struct PixelParams {
     // kept in double in every precision mode: r_e^2 * fluence spans 1e-30..1e30
     double r_e_sqr = 0, fluence = 0;
     double steps = 1;
+
+    // -exact: the CPU executors round every operation as C does (no fused
+    // multiply-add, C's libm); otherwise they may fuse and use vector math.
+    bool exact = false;
 };
 
 }  // namespace nb

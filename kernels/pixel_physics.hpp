@@ -5,6 +5,7 @@
 #pragma once
 #include <cmath>
 
+#include "kernels/lanes.hpp"
 #include "kernels/lattice_shape.hpp"
 #include "kernels/pixel_params.hpp"
 #include "kernels/polarization.hpp"
@@ -52,34 +53,56 @@ struct PixelResult {
     long long first_interp_failure;  // eval index, or -1
 };
 
-// Position of sub-pixel (subF, subS) of pixel (f, s) in detector layer thick_tic.
-template <typename T>
-NB_HD_INLINE Vec3<T> subpixel_position(const PixelParams<T>& p, int f, int s, int subF, int subS, int thick_tic) {
-    T Odet = thick_tic * p.thickstep;
-    T Fdet = p.subpixel_size * (f * p.oversample + subF) + p.subpixel_size / T(2);
-    T Sdet = p.subpixel_size * (s * p.oversample + subS) + p.subpixel_size / T(2);
-    Vec3<T> pos{Fdet * p.fdet.x + Sdet * p.sdet.x + Odet * p.odet.x + p.pix0.x,
+// Position of the sub-pixel at sub-pixel raster coordinates (F, S) (pixel
+// f, sub-pixel subF: F = f * oversample + subF, an integer) in detector layer
+// thick_tic. V: lane type (kernels/lanes.hpp), one pixel or a vector of them.
+template <typename V, typename T>
+NB_HD_INLINE Vec3<V> subpixel_position(const PixelParams<T>& p, V F, V S, int thick_tic) {
+    const T Odet = thick_tic * p.thickstep;
+    const V Fdet = F * p.subpixel_size + V(p.subpixel_size / T(2));
+    const V Sdet = S * p.subpixel_size + V(p.subpixel_size / T(2));
+    Vec3<V> pos{Fdet * p.fdet.x + Sdet * p.sdet.x + Odet * p.odet.x + p.pix0.x,
                 Fdet * p.fdet.y + Sdet * p.sdet.y + Odet * p.odet.y + p.pix0.y,
                 Fdet * p.fdet.z + Sdet * p.sdet.z + Odet * p.odet.z + p.pix0.z};
     if (p.curved_detector) {
         // pixels on a sphere of radius `distance`: detector coordinates become angles
-        Vec3<T> v = scale(p.beam, p.distance);
-        Vec3<T> nv = rotate_axis(v, p.sdet, pos.y / p.distance);
+        const Vec3<V> v{V(p.beam.x * p.distance), V(p.beam.y * p.distance), V(p.beam.z * p.distance)};
+        Vec3<V> nv = rotate_axis(v, p.sdet, pos.y / p.distance);
         pos = rotate_axis(nv, p.fdet, pos.z / p.distance);
     }
     return pos;
 }
 
 template <typename T>
-NB_HD_INLINE Vec3<T> scattering_vector(const Vec3<T>& diffracted, const Vec3<T>& incident, T lambda) {
-    return Vec3<T>{(diffracted.x - incident.x) / lambda, (diffracted.y - incident.y) / lambda,
+NB_HD_INLINE Vec3<T> subpixel_position(const PixelParams<T>& p, int f, int s, int subF, int subS, int thick_tic) {
+    return subpixel_position(p, T(f * p.oversample + subF), T(s * p.oversample + subS), thick_tic);
+}
+
+// Solid angle of a (sub-)pixel at distance airpath from the sample.
+template <typename V, typename T>
+NB_HD_INLINE V solid_angle(const PixelParams<T>& p, V airpath) {
+    if (p.point_pixel) return V(T(1)) / airpath / airpath;
+    return V(p.pixel_size * p.pixel_size) / airpath / airpath * p.close_distance / airpath;
+}
+
+// Fraction of the X-rays absorbed in sensor layer thick_tic, along a ray of
+// direction cosine `parallax` with the detector normal.
+template <typename V, typename T>
+NB_HD_INLINE V capture_fraction(const PixelParams<T>& p, int thick_tic, V parallax) {
+    return lexp(V(-thick_tic * p.thickstep * p.mu) / parallax) -
+           lexp(V(-(thick_tic + 1) * p.thickstep * p.mu) / parallax);
+}
+
+template <typename V, typename T>
+NB_HD_INLINE Vec3<V> scattering_vector(const Vec3<V>& diffracted, const Vec3<T>& incident, T lambda) {
+    return Vec3<V>{(diffracted.x - incident.x) / lambda, (diffracted.y - incident.y) / lambda,
                    (diffracted.z - incident.z) / lambda};
 }
 
 // C's "-dmin" cut: skip a source when its scattering resolution is finer than dmin.
-template <typename T>
-NB_HD_INLINE bool beyond_dmin(T dmin, T stol) {
-    return dmin > T(0) && stol > T(0) && dmin > T(0.5) / stol;
+template <typename V, typename T>
+NB_HD_INLINE auto beyond_dmin(T dmin, V stol) {
+    return (stol > V(T(0))) & (V(dmin) > V(T(0.5)) / stol);
 }
 
 template <typename T>
@@ -101,7 +124,7 @@ NB_HD inline bool pixel_enters_sweep(const PixelParams<T>& p, int f, int s) {
                 unitize(subpixel_position(p, f, s, subF, subS, t), diffracted);
                 for (int src = 0; src < p.sources; ++src) {
                     Vec3<T> sc = scattering_vector(diffracted, source_incident(p, src), p.source_lambda[src]);
-                    if (!beyond_dmin(p.dmin, T(0.5) * magnitude(sc))) return true;
+                    if (!(p.dmin > T(0) && beyond_dmin(p.dmin, T(0.5) * magnitude(sc)))) return true;
                 }
             }
     return false;
@@ -131,14 +154,9 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                 Vec3<T> diffracted;
                 T airpath = unitize(pos, diffracted);
 
-                if (omega == T(0) || p.oversample_omega) {
-                    omega = p.pixel_size * p.pixel_size / airpath / airpath * p.close_distance / airpath;
-                    if (p.point_pixel) omega = T(1) / airpath / airpath;
-                }
+                if (omega == T(0) || p.oversample_omega) omega = solid_angle(p, airpath);
                 if (capture == T(0) || p.oversample_thick) {
-                    T parallax = dot(diffracted, p.odet);
-                    capture = std::exp(-thick_tic * p.thickstep * p.mu / parallax) -
-                              std::exp(-(thick_tic + 1) * p.thickstep * p.mu / parallax);
+                    capture = capture_fraction(p, thick_tic, dot(diffracted, p.odet));
                 }
 
                 for (int source = 0; source < p.sources; ++source, eval += per_source) {
@@ -146,7 +164,7 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                     T lambda = p.source_lambda[source];
                     Vec3<T> scattering = scattering_vector(diffracted, incident, lambda);
                     T stol = T(0.5) * magnitude(scattering);
-                    if (beyond_dmin(p.dmin, stol)) continue;
+                    if (p.dmin > T(0) && beyond_dmin(p.dmin, stol)) continue;
 
                     if (polar == T(0) || p.oversample_polar) {
                         polar = polarization_factor(p.polarization, incident, diffracted, p.polar_vector);
@@ -167,8 +185,8 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                             square_lattice_block(p.lattice, hb, kb, lb, n, fl);
                         } else {
                             for (int j = 0; j < n; ++j) {
-                                fl[j] = lattice_factor(p.lattice, hb[j], kb[j], lb[j], nearest_index(hb[j]),
-                                                       nearest_index(kb[j]), nearest_index(lb[j]));
+                                fl[j] = lattice_factor(p.lattice, hb[j], kb[j], lb[j], nearest_index_fp(hb[j]),
+                                                       nearest_index_fp(kb[j]), nearest_index_fp(lb[j]));
                             }
                         }
                         for (int j = 0; j < n; ++j) {

@@ -35,12 +35,12 @@ NB_HD_INLINE Vec3<T> rotate_xyz(const Vec3<T>& v, T phix, T phiy, T phiz) {
     return Vec3<T>{nx, ny, nz};
 }
 
-// Rodrigues rotation of v about a unit axis by phi radians.
-template <typename T>
-NB_HD_INLINE Vec3<T> rotate_axis(const Vec3<T>& v, const Vec3<T>& axis, T phi) {
-    T s = std::sin(phi), c = std::cos(phi);
-    T d = (axis.x * v.x + axis.y * v.y + axis.z * v.z) * (T(1) - c);
-    return Vec3<T>{axis.x * d + v.x * c + (-axis.z * v.y + axis.y * v.z) * s,
+// Rodrigues rotation of v about a unit axis by phi radians (V: lane type, kernels/lanes.hpp).
+template <typename V, typename T>
+NB_HD_INLINE Vec3<V> rotate_axis(const Vec3<V>& v, const Vec3<T>& axis, V phi) {
+    V s = lsin(phi), c = lcos(phi);
+    V d = (v.x * axis.x + v.y * axis.y + v.z * axis.z) * (V(T(1)) - c);
+    return Vec3<V>{axis.x * d + v.x * c + (-axis.z * v.y + axis.y * v.z) * s,
                    axis.y * d + v.y * c + (+axis.z * v.x - axis.x * v.z) * s,
                    axis.z * d + v.z * c + (-axis.y * v.x + axis.x * v.y) * s};
 }

@@ -4,14 +4,15 @@
 #include <cmath>
 
 #include "kernels/hd.hpp"
+#include "kernels/lanes.hpp"
 
 namespace nb {
 
 // sin(N x)/sin(x), with the x == 0 limit N (C nanoBragg's sincg).
-template <typename T>
-NB_HD_INLINE T sincg(T x, T N) {
-    if (x == T(0)) return N;
-    return std::sin(x * N) / std::sin(x);
+// libm on every instance: the arguments reach N*pi*h, beyond vector sin's range.
+template <typename V, typename T>
+NB_HD_INLINE V sincg(V x, T N) {
+    return lselect(x == V(0), V(N), libm_sin(x * N) / libm_sin(x));
 }
 
 // sin(pi r) for |r| <= 1/2: the odd Taylor series of sin(pi r) to degree 21
@@ -21,17 +22,17 @@ template <typename T>
 NB_HD_INLINE T sinpi_half(T r) {
     const T r2 = r * r;
     T acc = T(-1.0518471716932065e-11);
-    acc = acc * r2 + T(5.392664662608129e-10);
-    acc = acc * r2 + T(-2.2948428997269873e-08);
-    acc = acc * r2 + T(7.952054001475513e-07);
-    acc = acc * r2 + T(-2.1915353447830217e-05);
-    acc = acc * r2 + T(0.00046630280576761255);
-    acc = acc * r2 + T(-0.0073704309457143504);
-    acc = acc * r2 + T(0.08214588661112823);
-    acc = acc * r2 + T(-0.5992645293207921);
-    acc = acc * r2 + T(2.5501640398773455);
-    acc = acc * r2 + T(-5.16771278004997);
-    acc = acc * r2 + T(3.141592653589793);
+    acc = lmuladd(acc, r2, T(5.392664662608129e-10));
+    acc = lmuladd(acc, r2, T(-2.2948428997269873e-08));
+    acc = lmuladd(acc, r2, T(7.952054001475513e-07));
+    acc = lmuladd(acc, r2, T(-2.1915353447830217e-05));
+    acc = lmuladd(acc, r2, T(0.00046630280576761255));
+    acc = lmuladd(acc, r2, T(-0.0073704309457143504));
+    acc = lmuladd(acc, r2, T(0.08214588661112823));
+    acc = lmuladd(acc, r2, T(-0.5992645293207921));
+    acc = lmuladd(acc, r2, T(2.5501640398773455));
+    acc = lmuladd(acc, r2, T(-5.16771278004997));
+    acc = lmuladd(acc, r2, T(3.141592653589793));
     return acc * r;
 }
 
@@ -42,28 +43,27 @@ NB_HD_INLINE T sinpi_half(T r) {
 // large h*N, the main source of error (in single precision it is unusable).
 // It agrees with C's sin(N x)/sin(x) to ~1e-13 relative away from exact
 // Bragg positions; at d == 0 it returns the limit +-N (C returns N at h == 0).
-template <typename T>
-NB_HD_INLINE T sincg_frac(T h, T N) {
-    const T m = std::rint(h);
-    const T d = h - m;
-    const T y = N * d;
-    const T q = std::rint(y);
-    const T e = y - q;
-    const T t = m * (N - T(1)) + q;
-    const T odd = t - T(2) * std::floor(t * T(0.5));
-    const T sign = T(1) - T(2) * odd;
+template <typename V, typename T>
+NB_HD_INLINE V sincg_frac(V h, T N) {
+    const V m = lrint(h);
+    const V d = h - m;
+    const V y = d * N;
+    const V q = lrint(y);
+    const V e = y - q;
+    const V t = m * (N - T(1)) + q;
+    const V odd = t - V(T(2)) * lfloor(t * T(0.5));
+    const V sign = V(T(1)) - V(T(2)) * odd;
     // selects instead of a guarded division, so the loop stays branch-free
-    const bool at_peak = d == T(0);
-    const T num = at_peak ? N : sinpi_half(e);
-    const T den = at_peak ? T(1) : sinpi_half(d);
+    const auto at_peak = d == V(T(0));
+    const V num = lselect(at_peak, V(N), sinpi_half(e));
+    const V den = lselect(at_peak, V(T(1)), sinpi_half(d));
     return sign * (num / den);
 }
 
 // 3 (sin x / x - cos x) / x^2, with the x == 0 limit 1.
-template <typename T>
-NB_HD_INLINE T sinc3(T x) {
-    if (x == T(0)) return T(1);
-    return T(3) * (std::sin(x) / x - std::cos(x)) / (x * x);
+template <typename V>
+NB_HD_INLINE V sinc3(V x) {
+    return lselect(x == V(0), V(1), V(3) * (lsin(x) / x - lcos(x)) / (x * x));
 }
 
 }  // namespace nb

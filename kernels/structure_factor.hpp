@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels/hd.hpp"
+#include "kernels/lanes.hpp"
 
 namespace nb {
 
@@ -30,6 +31,12 @@ NB_HD_INLINE int nearest_index(T h) {
     return (r >= T(INT_MIN) && r < -T(INT_MIN)) ? (int)r : INT_MIN;  // -INT_MIN: 2^31, exact in float
 }
 
+// The same as a floating-point number, for lanes (no int conversion).
+template <typename V>
+NB_HD_INLINE V nearest_index_fp(V h) {
+    return lceil(h - V(0.5));
+}
+
 template <typename T>
 NB_HD_INLINE T lookup_nearest(const HklGridView<T>& g, int h0, int k0, int l0, T default_F) {
     if (g.hkls && h0 <= g.h_max && h0 >= g.h_min && k0 <= g.k_max && k0 >= g.k_min && l0 <= g.l_max && l0 >= g.l_min) {
@@ -42,16 +49,24 @@ NB_HD_INLINE T lookup_nearest(const HklGridView<T>& g, int h0, int k0, int l0, T
 // C tests the fractional indices, not the floors, and so do we. Written as
 // "not inside" so that a NaN index (every comparison false) is out of range:
 // C's form lets NaN through to a lookup outside the grid.
+// The scalar form (one pixel) and the lane form (a mask) share interpolation_in_range.
+template <typename V, typename T>
+NB_HD_INLINE auto interpolation_in_range(const HklGridView<T>& g, V h, V k, V l) {
+    return ((h - T(g.h_min) + T(3)) <= V(T(g.h_range))) & (h - T(2) >= V(T(g.h_min))) &
+           ((k - T(g.k_min) + T(3)) <= V(T(g.k_range))) & (k - T(2) >= V(T(g.k_min))) &
+           ((l - T(g.l_min) + T(3)) <= V(T(g.l_range))) & (l - T(2) >= V(T(g.l_min)));
+}
+
 template <typename T>
 NB_HD_INLINE bool interpolation_out_of_range(const HklGridView<T>& g, T h, T k, T l) {
-    return !((h - g.h_min + 3) <= g.h_range && (h - 2 >= g.h_min) && (k - g.k_min + 3) <= g.k_range &&
-             (k - 2 >= g.k_min) && (l - g.l_min + 3) <= g.l_range && (l - 2 >= g.l_min));
+    return !interpolation_in_range(g, h, k, l);
 }
 
 // Four-point Lagrange polynomial through (xa[i], ya[i]) evaluated at x,
 // term by term in C's order.
 template <typename T>
 NB_HD_INLINE T polint4(const T* xa, const T* ya, T x) {
+    // (T is a lane type: the same terms for one pixel or a vector of them)
     T x0 = (x - xa[1]) * (x - xa[2]) * (x - xa[3]) * ya[0] / ((xa[0] - xa[1]) * (xa[0] - xa[2]) * (xa[0] - xa[3]));
     T x1 = (x - xa[0]) * (x - xa[2]) * (x - xa[3]) * ya[1] / ((xa[1] - xa[0]) * (xa[1] - xa[2]) * (xa[1] - xa[3]));
     T x2 = (x - xa[0]) * (x - xa[1]) * (x - xa[3]) * ya[2] / ((xa[2] - xa[0]) * (xa[2] - xa[1]) * (xa[2] - xa[3]));

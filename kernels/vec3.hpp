@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels/hd.hpp"
+#include "kernels/lanes.hpp"
 
 namespace nb {
 
@@ -20,8 +21,9 @@ NB_HD_INLINE Vec3<T> make_vec3(T x, T y, T z) {
     return Vec3<T>{x, y, z};
 }
 
-template <typename T>
-NB_HD_INLINE T dot(const Vec3<T>& a, const Vec3<T>& b) {
+// Mixed lane/scalar operands are allowed (a pixel vector against a run constant).
+template <typename A, typename B>
+NB_HD_INLINE auto dot(const Vec3<A>& a, const Vec3<B>& b) {
     return a.x * b.x + a.y * b.y + a.z * b.z;
 }
 
@@ -32,7 +34,7 @@ NB_HD_INLINE Vec3<T> cross(const Vec3<T>& a, const Vec3<T>& b) {
 
 template <typename T>
 NB_HD_INLINE T magnitude(const Vec3<T>& v) {
-    return std::sqrt(v.x * v.x + v.y * v.y + v.z * v.z);
+    return lsqrt(v.x * v.x + v.y * v.y + v.z * v.z);
 }
 
 template <typename T>
@@ -54,11 +56,9 @@ NB_HD_INLINE Vec3<T> sub(const Vec3<T>& a, const Vec3<T>& b) {
 template <typename T>
 NB_HD_INLINE T unitize(const Vec3<T>& v, Vec3<T>& unit) {
     T mag = magnitude(v);
-    if (mag != T(0)) {
-        unit = Vec3<T>{v.x / mag, v.y / mag, v.z / mag};
-    } else {
-        unit = Vec3<T>{T(0), T(0), T(0)};
-    }
+    const auto nonzero = mag != T(0);
+    unit = Vec3<T>{lselect(nonzero, v.x / mag, T(0)), lselect(nonzero, v.y / mag, T(0)),
+                   lselect(nonzero, v.z / mag, T(0))};
     return mag;
 }
 

@@ -1,7 +1,8 @@
 // The golden parity suite: every command line in tests/golden/manifest.json
 // run through our CLI and compared with C nanoBragg's outputs. Double
 // precision: correlation >= 0.99999 and |sum ratio - 1| <= 1e-5 on the float
-// image, SMV and PGM files byte-identical, and the printed statistics equal.
+// image; with -exact the float image, SMV, PGM and noise files byte-identical
+// and the printed statistics equal (SIMD and scalar executors).
 // Float precision: correlation >= 0.9999 and |sum ratio - 1| <= 1e-3.
 #include <gtest/gtest.h>
 
@@ -116,6 +117,8 @@ protected:
     }
 };
 
+// The default mode (fused multiply-adds, vector math): the parity bar on the
+// float image; whether the integer files came out byte-identical is printed.
 TEST_P(Golden, DoublePrecisionMatchesC) {
     const Case& c = GetParam();
     TempDir dir("golden_" + c.id);
@@ -129,6 +132,27 @@ TEST_P(Golden, DoublePrecisionMatchesC) {
                 a.sum_ratio - 1, a.max_rel);
     EXPECT_GE(a.corr, 0.99999) << c.id;
     EXPECT_LE(std::fabs(a.sum_ratio - 1), 1e-5) << c.id;
+    for (const std::string& f : c.outputs) {
+        if (f == "c.float.bin") continue;
+        std::string theirs = read_file(case_dir + f), mine = read_file(dir.file(f));
+        ASSERT_FALSE(mine.empty()) << c.id << ": we did not write " << f;
+        std::printf("[parity double] %-28s %s byte-identical: %s\n", c.id.c_str(), f.c_str(),
+                    mine == theirs ? "yes" : "no");
+    }
+}
+
+// -exact (C's sincg, no fused multiply-add, C's libm) on the SIMD executor:
+// the float image and every SMV, PGM and noise file byte-identical to C's,
+// and the printed statistics equal.
+TEST_P(Golden, ExactModeIsByteIdenticalToC) {
+    const Case& c = GetParam();
+    TempDir dir("golden_exact_" + c.id);
+    RunResult rr;
+    std::vector<float> ours = run(c, dir, {"-precision", "double", "-device", "cpu", "-exact"}, rr);
+    std::string case_dir = golden_dir() + "/cases/" + c.id + "/";
+    std::string ref = read_file(case_dir + "c.float.bin");
+    ASSERT_EQ(ours.size() * sizeof(float), ref.size());
+    EXPECT_EQ(0, std::memcmp(ours.data(), ref.data(), ref.size())) << c.id << ": float image differs";
 
     for (const std::string& f : c.outputs) {
         if (f == "c.float.bin") continue;
@@ -142,8 +166,6 @@ TEST_P(Golden, DoublePrecisionMatchesC) {
         } else {
             EXPECT_TRUE(mine == theirs) << c.id << ": " << f << " differs";
         }
-        std::printf("[parity double] %-28s %s byte-identical: %s\n", c.id.c_str(), f.c_str(),
-                    mine == theirs ? "yes" : "no");
     }
 
     // the statistics lines C printed
@@ -151,6 +173,21 @@ TEST_P(Golden, DoublePrecisionMatchesC) {
     for (const char* prefix : {"max_I = ", "mean= "}) {
         EXPECT_EQ(line_starting(rr.out, prefix), line_starting(c_out, prefix)) << c.id;
     }
+}
+
+// The scalar reference executor (render_pixel, NB_CPU_ISA=scalar) in exact
+// mode: byte-identical to C as well, so the SIMD and scalar paths agree bit
+// for bit on every golden case.
+TEST_P(Golden, ScalarReferenceExactModeIsByteIdenticalToC) {
+    const Case& c = GetParam();
+    TempDir dir("golden_scalar_" + c.id);
+    RunResult rr;
+    setenv("NB_CPU_ISA", "scalar", 1);
+    std::vector<float> ours = run(c, dir, {"-precision", "double", "-device", "cpu", "-exact"}, rr);
+    unsetenv("NB_CPU_ISA");
+    std::string ref = read_file(golden_dir() + "/cases/" + c.id + "/c.float.bin");
+    ASSERT_EQ(ours.size() * sizeof(float), ref.size());
+    EXPECT_EQ(0, std::memcmp(ours.data(), ref.data(), ref.size())) << c.id << ": float image differs";
 }
 
 // One float image against C's with the given thresholds (float precision and the GPU runs).

@@ -1,0 +1,112 @@
+// The OpenMP executor on SIMD lanes: each thread takes rows; a row is cut into
+// groups of neighbouring pixels, one per lane (kernels/pixel_physics_simd.hpp).
+//
+// The build compiles this file once per vector ISA (NB_CPU_ISA: sse4, avx2,
+// avx512 on x86-64, generic elsewhere) with that ISA's compiler flags, so that
+// Highway's static target is that ISA and the shared formula templates of
+// kernels/*.hpp are compiled for it too (Highway's foreach_target would leave
+// them, defined outside its target regions, unable to inline the vector ops);
+// kernels/cpu_dispatch.cpp picks one at run time. And twice per ISA:
+// NB_SIMD_EXACT=1 (namespace simd_exact, -ffp-contract=off, C's libm: the same
+// bits as render_pixel and C) and NB_SIMD_EXACT=0 (namespace simd_fast: fused
+// multiply-adds and Highway's vector math).
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <functional>
+
+#include "kernels/cpu_launcher.hpp"
+
+#include "hwy/highway.h"
+#include "kernels/pixel_physics_simd.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace nb {
+namespace NB_SIMD_VARIANT {
+namespace HWY_NAMESPACE {
+
+template <typename T>
+long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image, int threads,
+                      const std::function<void(double)>* progress) {
+    using D = hn::ScalableTag<T>;
+    const D d;
+    const int N = (int)hn::Lanes(d);
+    const int s_lo = std::max(p.roi_ymin, 0), s_hi = std::min(p.roi_ymax, p.spixels - 1);
+    const int f_lo = std::max(p.roi_xmin, 0), f_hi = std::min(p.roi_xmax, p.fpixels - 1);
+    long long first_failure = LLONG_MAX;
+    if (s_lo > s_hi || f_lo > f_hi) return -1;
+    // Pixels after a known interpolation failure are re-rendered by the caller
+    // without interpolation, so this pass can skip them.
+    std::atomic<long long> known_failure{LLONG_MAX};
+    const int rows = s_hi - s_lo + 1;
+    std::atomic<int> rows_done{0};
+    const int nthreads = threads > 0 ? threads : omp_get_max_threads();
+
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) reduction(min : first_failure)
+    for (int s = s_lo; s <= s_hi; ++s) {
+        alignas(64) T want_lane[HWY_MAX_BYTES / sizeof(T)];
+        double value[HWY_MAX_BYTES / sizeof(T)];
+        const long long row0 = (long long)s * p.fpixels;
+        for (int f0 = f_lo; f0 <= f_hi; f0 += N) {
+            const int n = std::min(N, f_hi - f0 + 1);
+            const long long first = row0 + f0, last = first + n - 1;
+            if (first > known_failure.load(std::memory_order_relaxed)) break;
+            int wanted = 0;
+            for (int i = 0; i < N; ++i) {
+                const long long idx = first + i;
+                const bool w = i < n && idx >= from_pixel && !(p.mask && p.mask[idx] == 0);
+                want_lane[i] = w ? T(1) : T(0);
+                wanted += w;
+            }
+            if (!wanted) continue;
+            // Groups holding the image's first sweep (its own cell table) or the
+            // interpolation cut-off pixel go through render_pixel.
+            const bool first_sweep_here = p.first_sweep_pixel >= first && p.first_sweep_pixel <= last;
+            const bool interp_all = p.interpolate && cutoff.pixel > last;
+            const bool interp_none = !p.interpolate || cutoff.pixel < first;
+            if (!first_sweep_here && (interp_all || interp_none)) {
+                const LaneMask<D> want{hn::Ne(hn::Load(d, want_lane), hn::Zero(d))};
+                if (render_group(p, f0, s, want, interp_all, value)) {
+                    for (int i = 0; i < n; ++i)
+                        if (want_lane[i] != T(0)) image[first + i] = (float)value[i];
+                    continue;
+                }
+            }
+            for (int i = 0; i < n; ++i) {
+                if (want_lane[i] == T(0)) continue;
+                const long long idx = first + i;
+                if (idx > known_failure.load(std::memory_order_relaxed)) break;
+                PixelResult r = render_pixel(p, f0 + i, s, cutoff);
+                image[idx] = (float)r.value;
+                if (r.first_interp_failure >= 0 && idx < first_failure) {
+                    first_failure = idx;
+                    long long seen = known_failure.load(std::memory_order_relaxed);
+                    while (idx < seen && !known_failure.compare_exchange_weak(seen, idx)) {
+                    }
+                }
+            }
+        }
+        int done_rows = ++rows_done;
+        if (progress && *progress && omp_get_thread_num() == 0) (*progress)((double)done_rows / rows);
+    }
+    return first_failure == LLONG_MAX ? -1 : first_failure;
+}
+
+}  // namespace HWY_NAMESPACE
+
+namespace NB_CPU_ISA {
+long long render_rows(const PixelParams<double>& p, InterpCutoff cutoff, long long from_pixel, float* image,
+                      int threads, const std::function<void(double)>& progress) {
+    return HWY_NAMESPACE::render_rows(p, cutoff, from_pixel, image, threads, &progress);
+}
+long long render_rows(const PixelParams<float>& p, InterpCutoff cutoff, long long from_pixel, float* image, int threads,
+                      const std::function<void(double)>& progress) {
+    return HWY_NAMESPACE::render_rows(p, cutoff, from_pixel, image, threads, &progress);
+}
+const char* target() { return hwy::TargetName(HWY_STATIC_TARGET); }
+}  // namespace NB_CPU_ISA
+}  // namespace NB_SIMD_VARIANT
+}  // namespace nb
+HWY_AFTER_NAMESPACE();

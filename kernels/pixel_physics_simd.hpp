@@ -1,0 +1,229 @@
+// The per-pixel physics on a group of neighbouring pixels of one row, one
+// pixel per SIMD lane (Highway). The formulas are those of render_pixel
+// (kernels/pixel_physics.hpp), instantiated on the lane type of
+// kernels/lanes_hwy.hpp; only the driver below (loops, masks, gathers) is
+// written for lanes. Loops over sensor layers, sub-pixels, sources and the
+// (phi, mosaic) sweep are the same for every lane; the per-pixel conditions
+// (ROI and mask, -dmin, F_latt == 0, the HKL grid range) are lane masks, and
+// C's "last value" polarization, solid angle and capture fraction are kept
+// per lane. Tests compare it with render_pixel on every golden case.
+#if defined(NB_PIXEL_PHYSICS_SIMD_TOGGLE) == defined(HWY_TARGET_TOGGLE)
+#ifdef NB_PIXEL_PHYSICS_SIMD_TOGGLE
+#undef NB_PIXEL_PHYSICS_SIMD_TOGGLE
+#else
+#define NB_PIXEL_PHYSICS_SIMD_TOGGLE
+#endif
+
+#include "kernels/lanes_hwy.hpp"
+#include "kernels/pixel_physics.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace nb {
+namespace NB_SIMD_VARIANT {
+namespace HWY_NAMESPACE {
+
+// Index into the HKL grid of integer grid coordinates (already offset by the
+// grid minima, every lane inside the grid). Double lanes compute it exactly in
+// double and convert to 64-bit indices; float lanes convert each coordinate to
+// 32 bits first (a float cannot hold every index of a large grid).
+template <class D>
+struct GridIndexer {
+    using T = hn::TFromD<D>;
+    using DI = hn::RebindToSigned<D>;
+    using VI = hn::Vec<DI>;
+    const HklGridView<T>& g;
+
+    HWY_INLINE VI operator()(Lane<D> h, Lane<D> k, Lane<D> l) const {
+        const DI di;
+        if constexpr (sizeof(T) == 8) {
+            const Lane<D> flat = (h * T(g.k_range) + k) * T(g.l_range) + l;
+            return hn::ConvertTo(di, flat.v);
+        } else {
+            const VI hi = hn::ConvertTo(di, h.v), ki = hn::ConvertTo(di, k.v), li = hn::ConvertTo(di, l.v);
+            return hn::Add(hn::Mul(hn::Add(hn::Mul(hi, hn::Set(di, g.k_range)), ki), hn::Set(di, g.l_range)), li);
+        }
+    }
+    HWY_INLINE Lane<D> gather(VI index) const { return {hn::GatherIndex(D(), g.F, index)}; }
+};
+
+// F by nearest neighbour: lanes whose index is off the grid get default_F.
+template <class D>
+HWY_INLINE Lane<D> lookup_nearest_lanes(const HklGridView<hn::TFromD<D>>& g, Lane<D> h, Lane<D> k, Lane<D> l,
+                                        hn::TFromD<D> default_F) {
+    using T = hn::TFromD<D>;
+    if (!g.hkls) return Lane<D>(default_F);
+    const Lane<D> h0 = nearest_index_fp(h), k0 = nearest_index_fp(k), l0 = nearest_index_fp(l);
+    const LaneMask<D> in = (h0 <= Lane<D>(T(g.h_max))) & (h0 >= Lane<D>(T(g.h_min))) & (k0 <= Lane<D>(T(g.k_max))) &
+                           (k0 >= Lane<D>(T(g.k_min))) & (l0 <= Lane<D>(T(g.l_max))) & (l0 >= Lane<D>(T(g.l_min)));
+    if (!any_lane(in)) return Lane<D>(default_F);
+    const Lane<D> zero(0);
+    GridIndexer<D> ix{g};
+    const Lane<D> F = ix.gather(
+        ix(lselect(in, h0 - T(g.h_min), zero), lselect(in, k0 - T(g.k_min), zero), lselect(in, l0 - T(g.l_min), zero)));
+    return lselect(in, F, Lane<D>(default_F));
+}
+
+// C's tricubic interpolation (polint4 of kernels/structure_factor.hpp on
+// lanes) with gathers; lanes outside `use` read a valid neighbourhood at the
+// grid's corner instead (the caller discards them).
+template <class D>
+HWY_INLINE Lane<D> lookup_tricubic_lanes(const HklGridView<hn::TFromD<D>>& g, Lane<D> h, Lane<D> k, Lane<D> l,
+                                         LaneMask<D> use) {
+    using T = hn::TFromD<D>;
+    using VI = typename GridIndexer<D>::VI;
+    const hn::RebindToSigned<D> di;
+    h = lselect(use, h, Lane<D>(T(g.h_min + 2)));
+    k = lselect(use, k, Lane<D>(T(g.k_min + 2)));
+    l = lselect(use, l, Lane<D>(T(g.l_min + 2)));
+    const Lane<D> hf = lfloor(h), kf = lfloor(k), lf = lfloor(l);
+    Lane<D> hd[4], kd[4], ld[4];
+    for (int i = 0; i < 4; ++i) {
+        hd[i] = hf + T(i - 1);
+        kd[i] = kf + T(i - 1);
+        ld[i] = lf + T(i - 1);
+    }
+    GridIndexer<D> ix{g};
+    const Lane<D> h_base = hf - T(g.h_min + 1), k_base = kf - T(g.k_min + 1), l_base = lf - T(g.l_min + 1);
+    Lane<D> over_h[4];
+    for (int i1 = 0; i1 < 4; ++i1) {
+        Lane<D> over_k[4];
+        for (int i2 = 0; i2 < 4; ++i2) {
+            const VI row = ix(h_base + T(i1), k_base + T(i2), l_base);
+            Lane<D> vals[4];
+            for (int i3 = 0; i3 < 4; ++i3) vals[i3] = ix.gather(hn::Add(row, hn::Set(di, i3)));
+            over_k[i2] = polint4(ld, vals, l);
+        }
+        over_h[i1] = polint4(kd, over_k, k);
+    }
+    return polint4(hd, over_h, h);
+}
+
+// Renders the pixels f0 .. f0+lanes-1 of row s (lanes past the row are
+// computed at clamped positions and never stored) into value[]. `want`:
+// lanes whose value is used. `interp`: tricubic interpolation for every lane.
+// Returns false when a wanted lane's interpolation neighbourhood leaves the
+// grid: the caller renders that group with render_pixel, which reproduces
+// C's serial switch-off.
+template <class D>
+HWY_INLINE bool render_group(const PixelParams<hn::TFromD<D>>& p, int f0, int s, LaneMask<D> want, bool interp,
+                             double* value) {
+    using T = hn::TFromD<D>;
+    using V = Lane<D>;
+    const D d;
+    const size_t N = hn::Lanes(d);
+    const V f = V(T(f0)) + V(hn::Iota(d, T(0)));
+    const LaneMask<D> every{hn::FirstN(d, N)};
+
+    V I = V(p.I_bg);
+    V polar = V(p.nopolar ? T(1) : T(0));
+    V omega = V(T(0));
+    V capture = V(T(0));
+    const int per_source = p.phisteps * p.mosaic_domains;
+
+    for (int thick_tic = 0; thick_tic < p.thicksteps; ++thick_tic) {
+        capture = V(p.thick == T(0) ? T(1) : T(0));
+        for (int subS = 0; subS < p.oversample; ++subS) {
+            const V S = V(T(s * p.oversample + subS));
+            for (int subF = 0; subF < p.oversample; ++subF) {
+                const V F = f * T(p.oversample) + T(subF);
+                Vec3<V> pos = subpixel_position(p, F, S, thick_tic);
+                Vec3<V> diffracted;
+                V airpath = unitize(pos, diffracted);
+
+                {
+                    const LaneMask<D> redo = p.oversample_omega ? every : (omega == V(T(0)));
+                    if (any_lane(redo)) omega = lselect(redo, solid_angle(p, airpath), omega);
+                }
+                {
+                    const LaneMask<D> redo = p.oversample_thick ? every : (capture == V(T(0)));
+                    if (any_lane(redo))
+                        capture = lselect(redo, capture_fraction(p, thick_tic, dot(diffracted, p.odet)), capture);
+                }
+
+                for (int source = 0; source < p.sources; ++source) {
+                    const Vec3<T> incident = source_incident(p, source);
+                    const T lambda = p.source_lambda[source];
+                    const Vec3<V> scattering = scattering_vector(diffracted, incident, lambda);
+                    LaneMask<D> live = want;
+                    if (p.dmin > T(0)) {
+                        const V stol = V(T(0.5)) * magnitude(scattering);
+                        live = live & !beyond_dmin(p.dmin, stol);
+                        if (!any_lane(live)) continue;
+                    }
+
+                    {
+                        const LaneMask<D> redo = p.oversample_polar ? live : (live & (polar == V(T(0))));
+                        if (any_lane(redo)) {
+                            const Vec3<V> inc{V(incident.x), V(incident.y), V(incident.z)};
+                            polar = lselect(redo, polarization_factor(p.polarization, inc, diffracted, p.polar_vector),
+                                            polar);
+                            // C re-normalizes `diffracted` in place here; later sources see it.
+                            Vec3<V> u;
+                            unitize(diffracted, u);
+                            diffracted = Vec3<V>{lselect(redo, u.x, diffracted.x), lselect(redo, u.y, diffracted.y),
+                                                 lselect(redo, u.z, diffracted.z)};
+                        }
+                    }
+
+                    const T* table = p.cells;  // the first sweep's pixel is never rendered here
+                    const T *ax = table, *ay = ax + per_source, *az = ay + per_source;
+                    const T *bx = az + per_source, *by = bx + per_source, *bz = by + per_source;
+                    const T *cx = bz + per_source, *cy = cx + per_source, *cz = cy + per_source;
+                    const T weight = p.source_weight ? p.source_weight[source] : T(1);
+                    for (int j = 0; j < per_source; ++j) {
+                        const V h = scattering.x * ax[j] + scattering.y * ay[j] + scattering.z * az[j];
+                        const V k = scattering.x * bx[j] + scattering.y * by[j] + scattering.z * bz[j];
+                        const V l = scattering.x * cx[j] + scattering.y * cy[j] + scattering.z * cz[j];
+                        V h0, k0, l0;
+                        if (p.lattice.shape != Shape::Square) {
+                            h0 = nearest_index_fp(h);
+                            k0 = nearest_index_fp(k);
+                            l0 = nearest_index_fp(l);
+                        }
+                        const V F_latt = lattice_factor(p.lattice, h, k, l, h0, k0, l0);
+                        const LaneMask<D> term = p.water ? live : (live & (F_latt != V(T(0))));
+                        if (!any_lane(term)) continue;
+
+                        V F_cell;
+                        if (interp) {
+                            const LaneMask<D> in = interpolation_in_range(p.hkl, h, k, l);
+                            if (any_lane(term & !in)) return false;
+                            F_cell = lookup_tricubic_lanes(p.hkl, h, k, l, term);
+                        } else {
+                            F_cell = lookup_nearest_lanes(p.hkl, h, k, l, p.default_F);
+                        }
+                        V sum = p.source_weight ? I + F_cell * F_cell * F_latt * F_latt * weight
+                                                : I + F_cell * F_cell * F_latt * F_latt;
+                        // C's -oversample_* flags scale the running sum, not the term.
+                        if (p.oversample_thick) sum = sum * capture;
+                        if (p.oversample_polar) sum = sum * polar;
+                        if (p.oversample_omega) sum = sum * omega;
+                        I = lselect(term, sum, I);
+                    }
+                }
+            }
+        }
+    }
+
+    alignas(64) T Ib[HWY_MAX_BYTES / sizeof(T)], cb[HWY_MAX_BYTES / sizeof(T)], pb[HWY_MAX_BYTES / sizeof(T)],
+        ob[HWY_MAX_BYTES / sizeof(T)];
+    hn::Store(I.v, d, Ib);
+    hn::Store(capture.v, d, cb);
+    hn::Store(polar.v, d, pb);
+    hn::Store(omega.v, d, ob);
+    for (size_t i = 0; i < N; ++i) {
+        double v = p.r_e_sqr * p.fluence * (double)Ib[i] / p.steps;
+        if (!p.oversample_thick) v *= (double)cb[i];
+        if (!p.oversample_polar) v *= (double)pb[i];
+        if (!p.oversample_omega) v *= (double)ob[i];
+        value[i] = v;
+    }
+    return true;
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace NB_SIMD_VARIANT
+}  // namespace nb
+HWY_AFTER_NAMESPACE();
+
+#endif  // NB_PIXEL_PHYSICS_SIMD_TOGGLE
