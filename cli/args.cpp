@@ -444,9 +444,18 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     });
     t.text("--pngfile,--pngimage", "PNG preview: dark spots on white, sqrt scale (not written by default)",
            [&](const std::string& v) { c.png_file = v; });
+    t.text("--nexusfile",
+           "NeXus/NXmx HDF5 file holding the whole series or shot list: noise image as int32, geometry as "
+           "NXtransformations, read by DIALS (docs/formats.md)",
+           [&](const std::string& v) { c.nexus_file = v; });
+    t.flag("--nexus_float", "also store the float image in the -nexusfile", [&] { c.nexus_float = true; });
+    t.text("--cbffile",
+           "Pilatus-style miniCBF of the noise image, one per frame: a printf pattern such as "
+           "sweep_%04d.cbf (docs/formats.md)",
+           [&](const std::string& v) { c.cbf_file = v; });
     t.number("--pngscale", "PNG intensity shown black (default: 99.9th percentile)", at_least(0, "0: auto"),
              [&](double v) { c.png_level = v; });
-    t.flag("--nonoise", "do not write the noise image", [&] { c.write_noise = false; });
+    t.flag("--nonoise", "do not write the -noisefile SMV image", [&] { c.write_noise = false; });
     t.flag("--nopgm", "do not write the PGM image", [&] { c.write_pgm = false; });
     t.number("--scale", "intfile scale (default 55000/max)", at_least(0, "0: auto"),
              [&](double v) { c.intfile_scale = v; });

@@ -7,17 +7,21 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <exception>
 #include <future>
 #include <memory>
 
 #include "cli/args.hpp"
+#include "cli/frames.hpp"
 #include "cli/mpi_job.hpp"
 #include "cli/outputs.hpp"
 #include "cli/report.hpp"
 #include "cli/shots.hpp"
 #include "engine/build_info.hpp"
+#include "engine/cbf_writer.hpp"
 #include "engine/image_io.hpp"
+#include "engine/nexus_writer.hpp"
 #include "engine/render.hpp"
 #include "engine/setup.hpp"
 
@@ -29,7 +33,15 @@ void commit_and_report(const std::vector<nb::OutputFile>& files) {
     std::fflush(stdout);
 }
 
-int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
+// The noise image, then every file of the frame, then the frame's NeXus slice.
+void write_frame(const std::shared_ptr<nb::FrameOutput>& fo, const std::vector<nb::OutputFile>& files,
+                 nb::NexusWriter* nexus) {
+    nb::make_frame_noise(*fo, true);
+    commit_and_report(files);
+    if (nexus) nexus->append(fo->exp, fo->noise, fo->result.image);
+}
+
+int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& command_line) {
     nb::SimConfig cfg = parsed.config;
     std::vector<nb::Shot> shots;
     if (!cfg.shots_file.empty()) {
@@ -39,6 +51,9 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
     }
     auto start = std::chrono::steady_clock::now();
     nb::check_output_names(cfg);  // bad output names stop the run before any rendering
+    if (!cfg.nexus_file.empty() && job.size > 1)
+        throw nb::UsageError("-nexusfile: one file cannot be written by " + std::to_string(job.size) +
+                             " MPI ranks; run one process, or use per-frame outputs (-cbffile, -noisefile)");
     // set-up once: the HKL grid and detector are shared by every frame or shot
     nb::Experiment e = nb::prepare_experiment(shots.empty() ? cfg : nb::apply_shot(cfg, shots[0]));
     if (job.rank == 0) nb::print_setup(e);
@@ -46,6 +61,26 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
     nb::ProgressBar bar(cfg.progress && ::isatty(STDOUT_FILENO) && job.size == 1);
     if (bar.enabled()) opt.progress = [&bar](double f) { bar.update(f); };
 
+    if (!cfg.cbf_file.empty()) {
+        const std::string limits = nb::minicbf_geometry_limits(e.det);
+        if (!limits.empty() && job.rank == 0)
+            spdlog::warn(
+                "WARNING: -cbffile: a miniCBF header holds no detector orientation and readers assume "
+                "a rotation about the fast axis; here {}: readers will see other geometry than "
+                "simulated (-nexusfile holds it exactly)",
+                limits);
+    }
+    std::unique_ptr<nb::NexusWriter> nexus;
+    if (!cfg.nexus_file.empty()) {
+        nb::NexusWriter::Options o;
+        o.path = cfg.nexus_file;
+        o.float_image = cfg.nexus_float;
+        o.command_line = command_line;
+        o.nframes = cfg.nframes;
+        o.rotation = shots.empty();
+        nexus = std::make_unique<nb::NexusWriter>(o, e);
+    }
+    const int64_t seed_base = nb::noise_seed_base(cfg);
     const double phi_start = e.samp.phi0;
     std::future<void> writing;
     int frames_done = 0;
@@ -74,13 +109,20 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job) {
         if (std::string w = nb::nonfinite_warning(fo->result); !w.empty()) spdlog::warn("{}", w);
         fo->exp = *cur;
         fo->exp.hkl = nb::HklGrid{};  // writers need geometry and the generator, not F
+        fo->needs_noise = nexus != nullptr;
+        fo->seed = nb::frame_seed(seed_base, i);
         std::vector<nb::OutputFile> files = nb::image_output_files(cfg, fo, nb::cli_outputs(cfg), true);
         if (writing.valid()) writing.get();  // the previous frame is on disk before this one starts
-        writing = std::async(std::launch::async, [files]() { commit_and_report(files); });
+        writing = std::async(std::launch::async, [fo, files, w = nexus.get()]() { write_frame(fo, files, w); });
         ++frames_done;
         evaluations += nb::evaluation_count(*cur);
     }
     if (writing.valid()) writing.get();
+    if (nexus) {
+        nexus->finish();
+        std::printf("wrote %s (%d frames, NeXus/NXmx, %s compression)\n", nexus->path().c_str(), frames_done,
+                    nexus->compression().c_str());
+    }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (cfg.nframes > 1 || job.size > 1) nb::job_summary(job, frames_done, seconds, evaluations);
     return 0;
@@ -110,7 +152,9 @@ int main(int argc, char** argv) {
             if (job.rank == 0) std::fputs(parsed.help_text.c_str(), stdout);
         } else {
             if (job.rank == 0) std::printf("%s\n", nb::version_line().c_str());
-            rc = run(parsed, job);
+            std::string command_line;
+            for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+            rc = run(parsed, job, command_line);
         }
     } catch (const nb::MissingInput& e) {
         rc = report_error(e.what(), true, true);

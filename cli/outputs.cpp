@@ -9,6 +9,7 @@
 
 #include "cli/args.hpp"
 #include "cli/frames.hpp"
+#include "engine/cbf_writer.hpp"
 #include "engine/png_preview.hpp"
 #include "kernels/cuda_launcher.hpp"
 
@@ -43,8 +44,8 @@ std::string interpolation_warning(const Experiment& e, const RenderResult& r) {
 std::string nonfinite_warning(const RenderResult& r) {
     if (r.stats.nonfinite <= 0) return "";
     return "WARNING: " + std::to_string(r.stats.nonfinite) +
-           " pixels are not finite (NaN or infinity), as C nanoBragg would leave them; the noise image holds 0 for "
-           "them (docs/precision.md)";
+           " pixels are not finite (NaN or infinity), as C nanoBragg would leave them; the noise image counts "
+           "no photons for NaN and an overload for +inf (docs/precision.md)";
 }
 
 OutputSelection cli_outputs(const SimConfig& cfg) {
@@ -54,8 +55,29 @@ OutputSelection cli_outputs(const SimConfig& cfg) {
     s.pgm_file = cfg.write_pgm;
     s.noise_file = cfg.write_noise;
     s.png_file = !cfg.png_file.empty();
+    s.cbf_file = !cfg.cbf_file.empty();
     return s;
 }
+
+int64_t noise_seed_base(const SimConfig& cfg) { return cfg.seed ? *cfg.seed : -(int64_t)std::time(nullptr); }
+
+void make_frame_noise(FrameOutput& fo, bool print) {
+    if (!fo.needs_noise) return;
+    fo.noise = make_noise_image(fo.exp, fo.result.image, fo.seed);
+    if (print) std::printf("%.0f photons on noise image (%d overloads)\n", fo.noise.photons, fo.noise.overloads);
+}
+
+namespace {
+
+// A path without its directory and extension: the miniCBF data block name.
+std::string base_name(const std::string& path) {
+    size_t slash = path.find_last_of('/');
+    std::string b = slash == std::string::npos ? path : path.substr(slash + 1);
+    size_t dot = b.find_last_of('.');
+    return dot == std::string::npos || dot == 0 ? b : b.substr(0, dot);
+}
+
+}  // namespace
 
 std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shared_ptr<FrameOutput>& fo,
                                            const OutputSelection& which, bool print) {
@@ -77,15 +99,14 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
         files.push_back({name(cfg.pgm_file, "-pgmfile"), "-pgmfile",
                          [fo, pgm_scale](std::FILE* f) { write_pgm(f, fo->exp, fo->result.image, pgm_scale); }});
     }
-    if (which.noise_file) {
-        const int64_t base = cfg.seed ? *cfg.seed : -(int64_t)std::time(nullptr);
-        const int64_t seed = frame_seed(base, fo->index);
-        files.push_back({name(cfg.noise_file, "-noisefile"), "-noisefile", [fo, seed, print](std::FILE* f) {
-                             double photons = 0;
-                             int overloads = 0;
-                             write_smv_noise(f, fo->exp, fo->result.image, seed, photons, overloads);
-                             if (print) std::printf("%.0f photons on noise image (%d overloads)\n", photons, overloads);
-                         }});
+    if (which.noise_file || which.cbf_file) fo->needs_noise = true;
+    if (which.noise_file)
+        files.push_back({name(cfg.noise_file, "-noisefile"), "-noisefile",
+                         [fo](std::FILE* f) { write_smv_noise(f, fo->exp, fo->noise); }});
+    if (which.cbf_file) {
+        const std::string path = name(cfg.cbf_file, "-cbffile");
+        files.push_back(
+            {path, "-cbffile", [fo, path](std::FILE* f) { write_minicbf(f, fo->exp, fo->noise, base_name(path)); }});
     }
     if (which.png_file) {
         const double level = cfg.png_level > 0 ? cfg.png_level : png_default_white_level(fo->result.image);
@@ -105,8 +126,13 @@ void check_output_names(const SimConfig& cfg) {
                                         {cfg.int_file, "-intfile"},
                                         {cfg.noise_file, "-noisefile"},
                                         {cfg.pgm_file, "-pgmfile"},
-                                        {cfg.png_file, "-pngfile"}})
+                                        {cfg.png_file, "-pngfile"},
+                                        {cfg.cbf_file, "-cbffile"}})
         if (!pattern.empty()) frame_file_name(pattern, 1, cfg.nframes, flag);
+    // a miniCBF series names its frames itself: a bare name would silently get "_%04d"
+    if (!cfg.cbf_file.empty() && cfg.nframes > 1 && cfg.cbf_file.find('%') == std::string::npos)
+        throw UsageError("-cbffile: '" + cfg.cbf_file + "' has no frame number, but the run writes " +
+                         std::to_string(cfg.nframes) + " frames: use a pattern such as name_%04d.cbf");
 }
 
 }  // namespace nb

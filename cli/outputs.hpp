@@ -27,10 +27,11 @@ std::string nonfinite_warning(const RenderResult& r);
 // Which image files to write.
 struct OutputSelection {
     bool float_file = false, int_file = false, noise_file = false, pgm_file = false, png_file = false;
+    bool cbf_file = false;
 };
 
 // The command line's files: C's defaults (float, int, pgm and noise images)
-// less those turned off, plus -pngfile when given.
+// less those turned off, plus -pngfile and -cbffile when given.
 OutputSelection cli_outputs(const SimConfig& cfg);
 
 // Everything one image's files need, owned, so they can be written while the
@@ -38,16 +39,27 @@ OutputSelection cli_outputs(const SimConfig& cfg);
 struct FrameOutput {
     Experiment exp;  // header fields and the noise generator (no HKL grid needed)
     RenderResult result;
-    int index = 0;  // frame of a series, from 0
+    int index = 0;             // frame of a series, from 0
+    bool needs_noise = false;  // a noise file, a miniCBF or a NeXus slice is written
+    int64_t seed = 0;          // this frame's noise seed (frame_seed of the run's base)
+    NoiseImage noise;          // made once on the writer thread, shared by SMV, CBF and NeXus
 };
 
+// The run's noise seed base: -seed, or C's -time() when none is given.
+int64_t noise_seed_base(const SimConfig& cfg);
+
+// Draws the frame's noise image when a file needs it; `print` echoes C's
+// photon count line. Call before committing the frame's files.
+void make_frame_noise(FrameOutput& fo, bool print);
+
 // The files `which` selects for one image, named from cfg's patterns (frame
-// numbers in a series). `print` echoes C's scale lines (intfile_scale etc.)
-// and, when written, the noise image's photon count.
+// numbers in a series). `print` echoes C's scale lines (intfile_scale etc.).
+// Marks fo->needs_noise when a selected file holds the noise image.
 std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shared_ptr<FrameOutput>& fo,
                                            const OutputSelection& which, bool print);
 
-// Refuses a bad output file name pattern before anything renders.
+// Refuses a bad output file name pattern before anything renders (and a
+// -cbffile without a frame number when several frames are written).
 void check_output_names(const SimConfig& cfg);
 
 }  // namespace nb

@@ -6,7 +6,8 @@
 set -euo pipefail
 src=$1
 prefix=$2
-need=(build-essential cmake libcli11-dev libspdlog-dev libpng-dev libopenmpi-dev openmpi-bin nlohmann-json3-dev)
+need=(build-essential cmake libcli11-dev libspdlog-dev libpng-dev libopenmpi-dev openmpi-bin nlohmann-json3-dev
+      libhdf5-dev hdf5-filter-plugin)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -20,6 +21,7 @@ cmake --install "$build" >/dev/null
 rm -rf "$build"
 smoke=$(mktemp -d)
 (cd "$smoke" && "$prefix/bin/nanoBragg" -cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 64 \
-   -distance 100 -seed 1 -device cpu > smoke.log && test -s floatimage.bin && test -s intimage.img)
+   -distance 100 -seed 1 -device cpu -nexusfile smoke.h5 -cbffile smoke.cbf > smoke.log && test -s floatimage.bin \
+   && test -s intimage.img && test -s smoke.h5 && test -s smoke.cbf)
 rm -rf "$smoke"
 echo "installed nanoBragg into $prefix"

@@ -88,18 +88,13 @@ void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& 
     }
 }
 
-void write_smv_noise(std::FILE* f, Experiment& e, const std::vector<float>& image, int64_t seed, double& photons,
-                     int& overloads) {
-    std::string h = smv_header(e);
-    put(f, h.data(), h.size());
+NoiseImage make_noise_image(Experiment& e, const std::vector<float>& image, int64_t seed) {
+    NoiseImage out;
     Deviates dev(e.ran);
     const int fp = e.det.fpixels, spn = e.det.spixels;
-    std::vector<uint16_t> row((size_t)fp);
-    photons = 0;
-    overloads = 0;
+    out.pixels.assign((size_t)fp * spn, 0);
     for (int s = 0; s < spn; ++s) {
         for (int fi = 0; fi < fp; ++fi) {
-            row[fi] = 0;
             if (!in_roi(e.samp, fi, s)) continue;
             const float mean = image[(size_t)s * fp + fi];
             double t = dev.poisson(mean, seed);  // draws as C does, also for NaN and inf
@@ -107,16 +102,22 @@ void write_smv_noise(std::FILE* f, Experiment& e, const std::vector<float>& imag
             // and reads 0, as C's conversion gives on x86; +inf is an overload.
             if (std::isinf(mean) && mean > 0) t = HUGE_VAL;
             if (std::isnan(t)) t = 0;
-            if (std::isfinite(t)) photons += t;
+            if (std::isfinite(t)) out.photons += t;
             t += e.cfg.adc_offset;
             if (t > 65535.0) {
                 t = 65535.0;
-                ++overloads;
+                ++out.overloads;
             }
-            row[fi] = (uint16_t)t;
+            out.pixels[(size_t)s * fp + fi] = (uint16_t)t;
         }
-        put(f, row.data(), row.size() * sizeof(uint16_t));
     }
+    return out;
+}
+
+void write_smv_noise(std::FILE* f, const Experiment& e, const NoiseImage& noise) {
+    std::string h = smv_header(e);
+    put(f, h.data(), h.size());
+    put(f, noise.pixels.data(), noise.pixels.size() * sizeof(uint16_t));
 }
 
 double auto_pgm_scale(double pgm_scale, double intfile_scale, double rmsd) {

@@ -36,10 +36,19 @@ double auto_int_scale(double scale, double max_I);
 // (pixels outside the ROI are 0).
 void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& image, double scale);
 
-// Poisson-noise SMV in C's generator order (continuing e.ran from the mosaic
-// draws); photons and overloads are returned for the report.
-void write_smv_noise(std::FILE* f, Experiment& e, const std::vector<float>& image, int64_t seed, double& photons,
-                     int& overloads);
+// The Poisson-noise image in C's generator order (continuing e.ran from the
+// mosaic draws): photons + adc, clipped to 0..65535 as C's SMV holds it
+// (pixels outside the ROI are 0). Every noise output (SMV, NeXus, CBF) of a
+// frame is written from one of these, so they hold the same counts.
+struct NoiseImage {
+    std::vector<uint16_t> pixels;  // fast-major
+    double photons = 0;            // sum before the adc offset and clipping
+    int overloads = 0;             // pixels clipped at 65535
+};
+NoiseImage make_noise_image(Experiment& e, const std::vector<float>& image, int64_t seed);
+
+// The noise image as C's SMV file.
+void write_smv_noise(std::FILE* f, const Experiment& e, const NoiseImage& noise);
 
 // C's pgm_scale rule: <= 0 selects 250/(5 rmsd), or intfile_scale when rmsd is 0.
 double auto_pgm_scale(double pgm_scale, double intfile_scale, double rmsd);

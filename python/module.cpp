@@ -23,10 +23,12 @@
 #include <vector>
 
 #include "cli/args.hpp"
+#include "cli/frames.hpp"
 #include "cli/outputs.hpp"
 #include "engine/build_info.hpp"
 #include "engine/detector_geometry.hpp"
 #include "engine/hkl_io.hpp"
+#include "engine/nexus_writer.hpp"
 #include "engine/render.hpp"
 #include "engine/setup.hpp"
 #include "engine/units.hpp"
@@ -215,14 +217,31 @@ Result simulate(const py::object& args_in, const py::object& structure_factors) 
         which.noise_file = given.noisefile && cfg.write_noise;
         which.pgm_file = given.pgmfile && cfg.write_pgm;
         which.png_file = given.pngfile;
-        if (which.float_file || which.int_file || which.noise_file || which.pgm_file || which.png_file) {
+        which.cbf_file = !cfg.cbf_file.empty();
+        const bool nexus = !cfg.nexus_file.empty();
+        if (which.float_file || which.int_file || which.noise_file || which.pgm_file || which.png_file ||
+            which.cbf_file || nexus) {
             auto fo = std::make_shared<nb::FrameOutput>();
             fo->exp = std::move(e);
             fo->exp.hkl = nb::HklGrid{};
             fo->result = std::move(out.r);
+            fo->seed = nb::frame_seed(nb::noise_seed_base(cfg), 0);
+            fo->needs_noise = nexus;
             const std::vector<nb::OutputFile> files = nb::image_output_files(cfg, fo, which, false);
+            nb::make_frame_noise(*fo, false);
             nb::commit_outputs(files);
             for (const auto& f : files) out.files.push_back(f.path);
+            if (nexus) {
+                nb::NexusWriter::Options o;
+                o.path = cfg.nexus_file;
+                o.float_image = cfg.nexus_float;
+                o.command_line = "nanobragg.simulate";
+                for (const std::string& a : args) o.command_line += " " + a;
+                nb::NexusWriter w(o, fo->exp);
+                w.append(fo->exp, fo->noise, fo->result.image);
+                w.finish();
+                out.files.push_back(cfg.nexus_file);
+            }
             out.r = std::move(fo->result);
         }
     }

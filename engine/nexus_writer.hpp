@@ -1,0 +1,65 @@
+// NeXus/NXmx (HDF5) output of a rotation series or shot list (-nexusfile):
+// one file, frames appended as they render (one frame per chunk, so memory
+// stays at one frame whatever the series length), geometry written from the
+// engine's own detector vectors. Layout and compression: docs/formats.md.
+#pragma once
+
+#include <hdf5.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/experiment.hpp"
+#include "engine/image_io.hpp"
+
+namespace nb {
+
+// Lab vectors of the engine (any convention) expressed in the NeXus McStas
+// frame: beam along +z, the spindle's component normal to the beam along -x
+// (so that readers, which convert to imgCIF, see the usual +x rotation axis).
+struct McStasFrame {
+    Vec3D x, y, z;  // McStas axes as engine-frame unit vectors
+    explicit McStasFrame(const DetectorGeometry& d);
+    Vec3D operator()(const Vec3D& v) const { return Vec3D{dot(x, v), dot(y, v), dot(z, v)}; }
+};
+
+class NexusWriter {
+public:
+    struct Options {
+        std::string path;          // final name; written as path.partial.PID, renamed by finish()
+        bool float_image = false;  // -nexus_float: also the float image, under /entry/nanobragg
+        std::string command_line;
+        int nframes = 1;
+        bool rotation = true;  // rotation series (false: shot list, every frame at the same phi)
+    };
+
+    // Creates the temporary file and writes the set-up metadata from `first`.
+    // Throws std::runtime_error naming -nexusfile and the file.
+    NexusWriter(Options opt, const Experiment& first);
+    // A writer destroyed before finish() removes its temporary file.
+    ~NexusWriter();
+    NexusWriter(const NexusWriter&) = delete;
+    NexusWriter& operator=(const NexusWriter&) = delete;
+
+    // Appends the next frame (frames arrive in order) and flushes it to disk.
+    void append(const Experiment& e, const NoiseImage& noise, const std::vector<float>& image);
+    // Writes the per-frame axes, closes the file and renames it to its final name.
+    void finish();
+
+    const std::string& compression() const { return compression_; }
+    const std::string& path() const { return opt_.path; }
+
+private:
+    void fail(const std::string& what) const;
+    void close_all() noexcept;
+
+    Options opt_;
+    std::string tmp_, compression_;
+    hid_t file_ = -1, data_ = -1, float_ = -1;
+    int frames_ = 0, fpixels_ = 0, spixels_ = 0;
+    Vec3D spindle_{-1, 0, 0};  // McStas
+    std::vector<double> omega_, omega_end_, wavelength_;
+    bool finished_ = false;
+};
+
+}  // namespace nb
