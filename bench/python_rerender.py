@@ -19,7 +19,7 @@ import nanobragg
 
 here = os.path.dirname(os.path.abspath(__file__))
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-CLI = sys.argv[2] if len(sys.argv) > 2 else os.path.join(here, "..", "build", "bin", "nanoBragg")
+CLI = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else os.path.join(here, "..", "build", "bin", "nanoBragg"))
 HKL = os.path.join(here, "..", "tests", "golden", "inputs", "lyso.hkl")
 ARGS = ["-cell", "79.1", "79.1", "38.4", "90", "90", "90", "-hkl", HKL, "-misset", "10", "20", "30", "-lambda", "1",
         "-N", "10", "-detpixels", "1024", "-pixel", "0.1", "-distance", "120", "-oversample", "1"] + sys.argv[3:]

@@ -288,3 +288,23 @@ def test_rendering_from_several_threads_is_safe():
     assert len(images) == 18
     for im in images:
         assert im.tobytes() == reference.tobytes()
+
+
+def test_render_releases_the_gil():
+    """Python code keeps running in another thread while an image renders."""
+    sim = nanobragg.Simulator(SMALL + ["-detpixels", "192", "-mosaic", "0.5", "-mosaic_dom", "10"])  # ~0.2 s
+    done = threading.Event()
+    ticks = 0
+
+    def render():
+        sim.render()
+        done.set()
+
+    t = threading.Thread(target=render)
+    t.start()
+    while not done.is_set():
+        ticks += 1
+        done.wait(0.0005)
+    t.join()
+    # with the GIL held for the whole render this loop could not turn at all while it ran
+    assert ticks > 20
