@@ -584,6 +584,11 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
         throw UsageError(single_dash(e.what()));
     }
     r.config = p.config;
+    r.outputs_given.floatfile = app.count("--floatfile") > 0;
+    r.outputs_given.intfile = app.count("--intfile") > 0;
+    r.outputs_given.noisefile = app.count("--noisefile") > 0;
+    r.outputs_given.pgmfile = app.count("--pgmfile") > 0;
+    r.outputs_given.pngfile = app.count("--pngfile") > 0;
     r.help = p.help;
     r.version = p.version;
     if (r.help) r.help_text = single_dash(app.help());

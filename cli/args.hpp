@@ -15,8 +15,16 @@ struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// Output-file flags present on the command line (under any of their
+// spellings). The CLI writes C's default files regardless; the Python module
+// writes only these.
+struct OutputFlagsGiven {
+    bool floatfile = false, intfile = false, noisefile = false, pgmfile = false, pngfile = false;
+};
+
 struct ParsedArgs {
     SimConfig config;
+    OutputFlagsGiven outputs_given;
     bool help = false;
     bool version = false;  // -version / --version: print the build line and stop
     std::string help_text;

@@ -15,97 +15,17 @@
 #include "cli/args.hpp"
 #include "cli/frames.hpp"
 #include "cli/mpi_job.hpp"
+#include "cli/outputs.hpp"
 #include "cli/report.hpp"
 #include "cli/shots.hpp"
 #include "engine/build_info.hpp"
 #include "engine/cbf_writer.hpp"
 #include "engine/image_io.hpp"
 #include "engine/nexus_writer.hpp"
-#include "engine/png_preview.hpp"
 #include "engine/render.hpp"
 #include "engine/setup.hpp"
-#include "kernels/cuda_launcher.hpp"
 
 namespace {
-
-nb::RenderOptions render_options(const nb::SimConfig& cfg, const nb::Job& job) {
-    nb::RenderOptions opt;
-    opt.threads = cfg.threads;
-    opt.precision = cfg.precision == "float" ? nb::Precision::Float : nb::Precision::Double;
-    const int gpus = nb::cuda_device_count();
-    if (cfg.device == "cuda") {
-        if (gpus == 0) throw nb::UsageError("-device cuda: no CUDA GPU is available on this machine");
-        opt.device = nb::Device::Cuda;
-    } else if (cfg.device == "auto" && gpus > 0) {
-        opt.device = nb::Device::Cuda;
-    } else {
-        if (cfg.device == "auto" && job.rank == 0) spdlog::info("no CUDA GPU found: rendering on the CPU");
-        opt.device = nb::Device::Cpu;
-    }
-    if (opt.device == nb::Device::Cuda) nb::cuda_use_device(job.local_rank);
-    return opt;
-}
-
-// Everything one frame's files need, owned, so they can be written while the
-// next frame renders.
-struct FrameOutput {
-    nb::Experiment exp;  // header fields and the noise generator (no HKL grid)
-    nb::RenderResult result;
-    int index = 0;
-    bool needs_noise = false;
-    int64_t seed = 0;      // this frame's noise seed
-    nb::NoiseImage noise;  // made on the writer thread, shared by SMV, CBF and NeXus
-};
-
-// A path without its directory and extension: the miniCBF data block name.
-std::string base_name(const std::string& path) {
-    size_t slash = path.find_last_of('/');
-    std::string b = slash == std::string::npos ? path : path.substr(slash + 1);
-    size_t dot = b.find_last_of('.');
-    return dot == std::string::npos || dot == 0 ? b : b.substr(0, dot);
-}
-
-std::vector<nb::OutputFile> frame_files(const nb::SimConfig& cfg, const std::shared_ptr<FrameOutput>& fo) {
-    const int number = fo->index + 1, n = cfg.nframes;
-    auto name = [&](const std::string& pattern, const char* flag) {
-        return nb::frame_file_name(pattern, number, n, flag);
-    };
-    std::vector<nb::OutputFile> files;
-    files.push_back({name(cfg.float_file, "-floatfile"), "-floatfile",
-                     [fo](std::FILE* f) { nb::write_float_image(f, fo->result.image); }});
-    const nb::ImageStats& st = fo->result.stats;
-    const double int_scale = nb::auto_int_scale(cfg.intfile_scale, st.max_I);
-    std::printf("intfile_scale = %g\n", int_scale);
-    if (cfg.write_int)
-        files.push_back({name(cfg.int_file, "-intfile"), "-intfile", [fo, int_scale](std::FILE* f) {
-                             nb::write_smv_int(f, fo->exp, fo->result.image, int_scale);
-                         }});
-    if (cfg.write_pgm) {
-        const double pgm_scale = nb::auto_pgm_scale(cfg.pgm_scale, int_scale, st.rmsd);
-        std::printf("pgm_scale = %g\n", pgm_scale);
-        files.push_back({name(cfg.pgm_file, "-pgmfile"), "-pgmfile",
-                         [fo, pgm_scale](std::FILE* f) { nb::write_pgm(f, fo->exp, fo->result.image, pgm_scale); }});
-    }
-    if (cfg.write_noise)
-        files.push_back({name(cfg.noise_file, "-noisefile"), "-noisefile",
-                         [fo](std::FILE* f) { nb::write_smv_noise(f, fo->exp, fo->noise); }});
-    if (!cfg.cbf_file.empty()) {
-        const std::string path = name(cfg.cbf_file, "-cbffile");
-        files.push_back({path, "-cbffile",
-                         [fo, path](std::FILE* f) { nb::write_minicbf(f, fo->exp, fo->noise, base_name(path)); }});
-    }
-    if (!cfg.png_file.empty()) {
-        const double level = cfg.png_level > 0 ? cfg.png_level : nb::png_default_white_level(fo->result.image);
-        std::printf("png_level = %g\n", level);
-        files.push_back({name(cfg.png_file, "-pngfile"), "-pngfile", [fo, level](std::FILE* f) {
-                             std::vector<char> png = nb::png_preview_bytes(fo->result.image, fo->exp.det.fpixels,
-                                                                           fo->exp.det.spixels, level);
-                             if (std::fwrite(png.data(), 1, png.size(), f) != png.size())
-                                 throw std::runtime_error("write failed (disk full?)");
-                         }});
-    }
-    return files;
-}
 
 void commit_and_report(const std::vector<nb::OutputFile>& files) {
     nb::commit_outputs(files);
@@ -114,12 +34,9 @@ void commit_and_report(const std::vector<nb::OutputFile>& files) {
 }
 
 // The noise image, then every file of the frame, then the frame's NeXus slice.
-void write_frame(const std::shared_ptr<FrameOutput>& fo, const std::vector<nb::OutputFile>& files,
+void write_frame(const std::shared_ptr<nb::FrameOutput>& fo, const std::vector<nb::OutputFile>& files,
                  nb::NexusWriter* nexus) {
-    if (fo->needs_noise) {
-        fo->noise = nb::make_noise_image(fo->exp, fo->result.image, fo->seed);
-        std::printf("%.0f photons on noise image (%d overloads)\n", fo->noise.photons, fo->noise.overloads);
-    }
+    nb::make_frame_noise(*fo, true);
     commit_and_report(files);
     if (nexus) nexus->append(fo->exp, fo->noise, fo->result.image);
 }
@@ -133,25 +50,14 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         cfg.nframes = (int)shots.size();  // one image per shot, numbered from 1
     }
     auto start = std::chrono::steady_clock::now();
-    // bad output names stop the run before any rendering
-    for (const auto& [pattern, flag] : {std::pair{cfg.float_file, "-floatfile"},
-                                        {cfg.int_file, "-intfile"},
-                                        {cfg.noise_file, "-noisefile"},
-                                        {cfg.pgm_file, "-pgmfile"},
-                                        {cfg.png_file, "-pngfile"},
-                                        {cfg.cbf_file, "-cbffile"}})
-        if (!pattern.empty()) nb::frame_file_name(pattern, 1, cfg.nframes, flag);
-    // a miniCBF series names its frames itself: a bare name would silently get "_%04d"
-    if (!cfg.cbf_file.empty() && cfg.nframes > 1 && cfg.cbf_file.find('%') == std::string::npos)
-        throw nb::UsageError("-cbffile: '" + cfg.cbf_file + "' has no frame number, but the run writes " +
-                             std::to_string(cfg.nframes) + " frames: use a pattern such as name_%04d.cbf");
+    nb::check_output_names(cfg);  // bad output names stop the run before any rendering
     if (!cfg.nexus_file.empty() && job.size > 1)
         throw nb::UsageError("-nexusfile: one file cannot be written by " + std::to_string(job.size) +
                              " MPI ranks; run one process, or use per-frame outputs (-cbffile, -noisefile)");
     // set-up once: the HKL grid and detector are shared by every frame or shot
     nb::Experiment e = nb::prepare_experiment(shots.empty() ? cfg : nb::apply_shot(cfg, shots[0]));
     if (job.rank == 0) nb::print_setup(e);
-    nb::RenderOptions opt = render_options(cfg, job);
+    nb::RenderOptions opt = nb::render_options(cfg, job.local_rank, job.rank == 0);
     nb::ProgressBar bar(cfg.progress && ::isatty(STDOUT_FILENO) && job.size == 1);
     if (bar.enabled()) opt.progress = [&bar](double f) { bar.update(f); };
 
@@ -174,7 +80,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         o.rotation = shots.empty();
         nexus = std::make_unique<nb::NexusWriter>(o, e);
     }
-    const int64_t seed_base = cfg.seed ? *cfg.seed : -(int64_t)std::time(nullptr);
+    const int64_t seed_base = nb::noise_seed_base(cfg);
     const double phi_start = e.samp.phi0;
     std::future<void> writing;
     int frames_done = 0;
@@ -190,7 +96,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         } else {
             e.samp.phi0 = phi_start + i * e.samp.osc;
         }
-        auto fo = std::make_shared<FrameOutput>();
+        auto fo = std::make_shared<nb::FrameOutput>();
         fo->index = i;
         bar.start_frame(i + 1, cfg.nframes, nb::evaluation_count(*cur));
         fo->result = nb::render_image(*cur, opt);
@@ -198,23 +104,14 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         if (cfg.nframes > 1 && shots.empty())
             std::printf("frame %d of %d: phi = %g deg\n", i + 1, cfg.nframes, e.samp.phi0 * 57.29577951308232);
         spdlog::info("rendered on {}", fo->result.backend);
-        if (fo->result.interp_disabled_at >= 0) {
-            spdlog::warn(
-                "WARNING: out of range for three point interpolation at pixel ({}, {}); interpolation "
-                "disabled for the rest of the image, as C nanoBragg does",
-                fo->result.interp_disabled_at % e.det.fpixels, fo->result.interp_disabled_at / e.det.fpixels);
-        }
+        if (std::string w = nb::interpolation_warning(*cur, fo->result); !w.empty()) spdlog::warn("{}", w);
         nb::print_stats(fo->result.stats);
-        if (fo->result.stats.nonfinite > 0)
-            spdlog::warn(
-                "WARNING: {} pixels are not finite (NaN or infinity), as C nanoBragg would leave them; the "
-                "noise image holds 0 for them (docs/precision.md)",
-                fo->result.stats.nonfinite);
+        if (std::string w = nb::nonfinite_warning(fo->result); !w.empty()) spdlog::warn("{}", w);
         fo->exp = *cur;
         fo->exp.hkl = nb::HklGrid{};  // writers need geometry and the generator, not F
-        fo->needs_noise = cfg.write_noise || !cfg.cbf_file.empty() || nexus;
+        fo->needs_noise = nexus != nullptr;
         fo->seed = nb::frame_seed(seed_base, i);
-        std::vector<nb::OutputFile> files = frame_files(cfg, fo);
+        std::vector<nb::OutputFile> files = nb::image_output_files(cfg, fo, nb::cli_outputs(cfg), true);
         if (writing.valid()) writing.get();  // the previous frame is on disk before this one starts
         writing = std::async(std::launch::async, [fo, files, w = nexus.get()]() { write_frame(fo, files, w); });
         ++frames_done;

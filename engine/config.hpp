@@ -34,6 +34,7 @@ struct SimConfig {
     std::string mask_file;                            // -mask
     std::string stol_file;                            // -stol/-4stol/-Q (read and validated; unused by C's renderer)
     std::string fdump_file = "Fdump.bin";
+    bool write_fdump = true;  // -hkl caches its grid in fdump_file, as C does (the Python module writes no cache)
 
     // ---- outputs (empty = C's default name, see cli) ----
     std::string float_file = "floatimage.bin";

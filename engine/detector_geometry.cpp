@@ -1,7 +1,10 @@
 #include "engine/detector_geometry.hpp"
 
 #include <cfloat>
+#include <climits>
 #include <cmath>
+#include <cstdio>
+#include <stdexcept>
 
 #include "kernels/rotation.hpp"
 
@@ -34,8 +37,19 @@ void resolve_pixel_counts(const SimConfig& cfg, int& fpixels, int& spixels, doub
     detsize_s = cfg.detsize_s;
     if (cfg.fpixels) detsize_f = cfg.pixel_size * cfg.fpixels;
     if (cfg.spixels) detsize_s = cfg.pixel_size * cfg.spixels;
-    fpixels = (int)std::ceil(detsize_f / cfg.pixel_size - 0.5);
-    spixels = (int)std::ceil(detsize_s / cfg.pixel_size - 0.5);
+    if (!(cfg.pixel_size > 0)) throw std::runtime_error("-pixel: too small: the size underflows to 0 in meters");
+    const double nf = std::ceil(detsize_f / cfg.pixel_size - 0.5), ns = std::ceil(detsize_s / cfg.pixel_size - 0.5);
+    // A pixel that underflows in meters (-pixel 1e-320) or a detector of more
+    // than INT_MAX pixels a side would overflow C's int conversion.
+    if (!(nf >= 0 && nf <= INT_MAX && ns >= 0 && ns <= INT_MAX)) {
+        char buf[240];
+        std::snprintf(buf, sizeof buf,
+                      "-detsize/-pixel: a %g x %g mm detector in %g mm pixels gives %g x %g pixels (at most %d a side)",
+                      detsize_f * 1e3, detsize_s * 1e3, cfg.pixel_size * 1e3, nf, ns, INT_MAX);
+        throw std::runtime_error(buf);
+    }
+    fpixels = (int)nf;
+    spixels = (int)ns;
 }
 
 DetectorGeometry resolve_detector(const SimConfig& cfg, std::vector<std::string>& notes) {

@@ -15,11 +15,6 @@ namespace nb {
 
 namespace {
 
-struct Reflection {
-    int h, k, l;
-    double F;
-};
-
 std::string where(const std::string& path, int lineno) { return "-hkl: '" + path + "' line " + std::to_string(lineno); }
 
 void allocate(HklGrid& g, double fill, const std::string& what) {
@@ -80,8 +75,12 @@ HklGrid parse_hkl_text(std::istream& in, const std::string& path, double default
         // C's second pass reads the indices with %d: the integer part.
         refl.push_back(Reflection{(int)v[0], (int)v[1], (int)v[2], v[3]});
     }
+    return hkl_grid_from_reflections(refl, default_F, "-hkl: '" + path + "'");
+}
+
+HklGrid hkl_grid_from_reflections(const std::vector<Reflection>& refl, double default_F, const std::string& what) {
     HklGrid g;
-    if (refl.empty()) throw std::runtime_error("-hkl: '" + path + "' holds no reflections");
+    if (refl.empty()) throw std::runtime_error(what + " holds no reflections");
     g.h_min = g.k_min = g.l_min = std::numeric_limits<int>::max();
     g.h_max = g.k_max = g.l_max = std::numeric_limits<int>::min();
     for (const auto& r : refl) {
@@ -92,7 +91,7 @@ HklGrid parse_hkl_text(std::istream& in, const std::string& path, double default
         g.l_min = std::min(g.l_min, r.l);
         g.l_max = std::max(g.l_max, r.l);
     }
-    allocate(g, default_F, "-hkl: '" + path + "'");
+    allocate(g, default_F, what);
     const long long kr = g.k_range(), lr = g.l_range();
     for (const auto& r : refl) {
         g.F[((long long)(r.h - g.h_min) * kr + (r.k - g.k_min)) * lr + (r.l - g.l_min)] = r.F;

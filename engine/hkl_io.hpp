@@ -10,6 +10,17 @@
 
 namespace nb {
 
+// One reflection as C reads it: integer indices, F.
+struct Reflection {
+    int h, k, l;
+    double F;
+};
+
+// C's dense grid over the reflections' index ranges, prefilled with default_F
+// (a repeated index keeps its last F). `what` names the source in messages.
+// Throws std::runtime_error for an empty list or a grid beyond memory.
+HklGrid hkl_grid_from_reflections(const std::vector<Reflection>& refl, double default_F, const std::string& what);
+
 // Reads an HKL text file into a dense grid prefilled with default_F.
 // Throws std::runtime_error naming the file and line on malformed input.
 HklGrid read_hkl_text(const std::string& path, double default_F, std::vector<std::string>& notes);

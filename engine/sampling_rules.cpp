@@ -1,10 +1,24 @@
 #include "engine/sampling_rules.hpp"
 
+#include <climits>
 #include <cmath>
+#include <cstdio>
+#include <stdexcept>
 
 #include "engine/units.hpp"
 
 namespace nb {
+
+int step_count(double range, double step, const char* flags) {
+    const double n = std::ceil(range / step);
+    if (!(n <= INT_MAX)) {
+        char buf[200];
+        std::snprintf(buf, sizeof buf, "%s: a range of %g in steps of %g gives %g steps, more than %d", flags, range,
+                      step, n, INT_MAX);
+        throw std::runtime_error(buf);
+    }
+    return (int)n;
+}
 
 StepTriple resolve_phi_steps(int phisteps, double osc, double phistep) {
     if (phisteps < 0) {
@@ -13,7 +27,7 @@ StepTriple resolve_phi_steps(int phisteps, double osc, double phistep) {
             return {2, phistep, phistep};
         }
         if (phistep <= 0.0) return {2, osc, osc / 2.0};
-        return {(int)std::ceil(osc / phistep), osc, phistep};
+        return {step_count(osc, phistep, "-osc/-phistep"), osc, phistep};
     }
     if (phisteps == 0) phisteps = 1;
     if (osc < 0.0) {
@@ -27,7 +41,7 @@ StepTriple resolve_phi_steps(int phisteps, double osc, double phistep) {
     return {phisteps, osc, phistep};
 }
 
-StepTriple resolve_spread_steps(int steps, double range, double step) {
+StepTriple resolve_spread_steps(int steps, double range, double step, const char* flags) {
     StepTriple r{steps, range, step};
     if (steps <= 0) {
         if (range < 0.0) {
@@ -39,7 +53,7 @@ StepTriple resolve_spread_steps(int steps, double range, double step) {
             if (step <= 0.0)
                 r = {2, range, range};
             else
-                r = {(int)std::ceil(range / step), range, step};
+                r = {step_count(range, step, flags), range, step};
         }
     } else {
         if (range < 0.0) {
@@ -68,7 +82,7 @@ StepTriple resolve_thickness_steps(int steps, double thick, double step) {
             if (step <= 0.0)
                 r = {2, thick, thick / 2};
             else
-                r = {(int)std::ceil(thick / step), thick, step};
+                r = {step_count(thick, step, "-detector_thick/-detector_thickstep"), thick, step};
         }
     } else {
         if (thick < 0.0) {

@@ -1,9 +1,13 @@
 #include "engine/setup.hpp"
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <stdexcept>
+#include <utility>
 
 #include "engine/crystal.hpp"
 #include "engine/detector_geometry.hpp"
@@ -53,9 +57,9 @@ void resolve_sampling(Experiment& e, const SimConfig& cfg) {
     s.osc = phi.range;
     s.phistep = phi.step;
     s.phi0 = cfg.phi0;
-    StepTriple h = resolve_spread_steps(cfg.hdivsteps, cfg.hdivrange, cfg.hdivstep);
-    StepTriple v = resolve_spread_steps(cfg.vdivsteps, cfg.vdivrange, cfg.vdivstep);
-    StepTriple d = resolve_spread_steps(cfg.dispsteps, cfg.dispersion, cfg.dispstep);
+    StepTriple h = resolve_spread_steps(cfg.hdivsteps, cfg.hdivrange, cfg.hdivstep, "-hdivrange/-hdivstep");
+    StepTriple v = resolve_spread_steps(cfg.vdivsteps, cfg.vdivrange, cfg.vdivstep, "-vdivrange/-vdivstep");
+    StepTriple d = resolve_spread_steps(cfg.dispsteps, cfg.dispersion, cfg.dispstep, "-dispersion/-dispstep");
     s.hdivsteps = h.steps;
     s.hdivrange = h.range;
     s.hdivstep = h.step;
@@ -77,6 +81,19 @@ void resolve_sampling(Experiment& e, const SimConfig& cfg) {
     MosaicChoice m = resolve_mosaic(cfg.mosaic_domains, cfg.mosaic_spread, e.notes);
     s.mosaic_domains = m.domains;
     s.mosaic_spread = m.spread;
+
+    // The source list (direction, wavelength, weights) and the cell table (a
+    // real-space cell per phi step and domain) are held in memory whole.
+    const double budget = (double)memory_budget_bytes();
+    const double sources = (double)h.steps * v.steps * d.steps;
+    if (cfg.source_file.empty() && sources * 80 > budget)
+        throw std::runtime_error("-hdivsteps/-vdivsteps/-dispsteps: " + std::to_string(h.steps) + " x " +
+                                 std::to_string(v.steps) + " x " + std::to_string(d.steps) +
+                                 " sources need more memory than this machine allows");
+    if ((double)s.phisteps * s.mosaic_domains * 9 * sizeof(double) > budget)
+        throw std::runtime_error("-phisteps/-mosaic_domains: " + std::to_string(s.phisteps) + " phi steps x " +
+                                 std::to_string(s.mosaic_domains) +
+                                 " mosaic domains need more memory than this machine allows");
 }
 
 void resolve_oversample(Experiment& e, const SimConfig& cfg) {
@@ -86,10 +103,26 @@ void resolve_oversample(Experiment& e, const SimConfig& cfg) {
     if (xmax < xb) xmax = xb;
     if (xmax < xc) xmax = xc;
     double reciprocal_pixel = cfg.lambda0 * e.det.distance / cfg.pixel_size;
-    int rec = (int)std::ceil(3.0 * xmax / reciprocal_pixel);
-    if (rec <= 0) rec = 1;
+    const double rec_wanted = std::ceil(3.0 * xmax / reciprocal_pixel);
+    // Sub-pixel coordinates are ints (pixel * oversample + sub-pixel), as in C,
+    // so the finest grid the detector allows is INT_MAX / its longest edge.
+    const int det_edge = std::max(std::max(e.det.fpixels, e.det.spixels), 1);
+    const int finest = INT_MAX / det_edge;
+    int rec = rec_wanted >= 1 ? (int)std::min(rec_wanted, (double)finest) : 1;  // NaN: 1
     e.samp.recommended_oversample = rec;
     e.samp.oversample = cfg.oversample;
+    if (e.samp.oversample <= 0 && !(rec_wanted <= finest)) {
+        char buf[240];
+        std::snprintf(buf, sizeof buf,
+                      "-oversample: the crystal (%g um across) needs more than %d sub-pixels per pixel edge on this "
+                      "%d-pixel detector, which cannot be rendered; give -oversample",
+                      xmax * 1e6, finest, det_edge);
+        throw std::runtime_error(buf);
+    }
+    if (e.samp.oversample > finest)
+        throw std::runtime_error("-oversample: " + std::to_string(e.samp.oversample) + " sub-pixels per edge on a " +
+                                 std::to_string(det_edge) + "-pixel detector exceed the sub-pixel grid (at most " +
+                                 std::to_string(finest) + ")");
     if (e.samp.oversample <= 0) {
         e.samp.oversample = rec;
         e.notes.push_back("auto-selected " + std::to_string(rec) + "-fold oversampling");
@@ -104,7 +137,7 @@ void load_structure_factors(Experiment& e, const SimConfig& cfg) {
     if (!cfg.hkl_file.empty()) {
         e.hkl = read_hkl_text(cfg.hkl_file, cfg.default_F, e.notes);
         try {
-            write_fdump(cfg.fdump_file, e.hkl);
+            if (cfg.write_fdump) write_fdump(cfg.fdump_file, e.hkl);
         } catch (const std::exception& ex) {
             e.notes.push_back(std::string("WARNING: ") + ex.what());
         }
@@ -120,16 +153,22 @@ void load_structure_factors(Experiment& e, const SimConfig& cfg) {
 }  // namespace
 
 namespace {
-Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded);
+Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded, HklGrid* movable);
 }  // namespace
 
-Experiment prepare_experiment(const SimConfig& cfg) { return prepare(cfg, nullptr); }
+Experiment prepare_experiment(const SimConfig& cfg) { return prepare(cfg, nullptr, nullptr); }
 
-Experiment prepare_experiment(const SimConfig& cfg, const HklGrid& preloaded) { return prepare(cfg, &preloaded); }
+Experiment prepare_experiment(const SimConfig& cfg, const HklGrid& preloaded) {
+    return prepare(cfg, &preloaded, nullptr);
+}
+
+Experiment prepare_experiment(const SimConfig& cfg, HklGrid&& preloaded) {
+    return prepare(cfg, &preloaded, &preloaded);
+}
 
 namespace {
 
-Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded) {
+Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded, HklGrid* movable) {
     Experiment e;
     e.cfg = cfg_in;
     SimConfig cfg = cfg_in;
@@ -178,12 +217,14 @@ Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded) {
     e.xtal = build_crystal(cfg, e.ran, misset_seed, e.notes);
     resolve_oversample(e, cfg);
 
-    if (preloaded) {
+    if (movable) {
+        // taken over at the end, once nothing else can fail
+    } else if (preloaded) {
         e.hkl = *preloaded;
     } else {
         load_structure_factors(e, cfg);
     }
-    e.interpolate = interpolate == 1 && e.hkl.hkls > 0;
+    e.interpolate = interpolate == 1 && (movable ? movable->hkls : e.hkl.hkls) > 0;
 
     if (!cfg.stol_file.empty()) read_text_table(cfg.stol_file, 2, "-stol");
 
@@ -207,6 +248,7 @@ Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded) {
     e.steps = (double)e.src.direction.size() * s.mosaic_domains * s.phisteps * s.oversample * s.oversample;
     e.I_bg = kWaterF * kWaterF * kThomsonSqr * e.fluence * cfg.water_size * cfg.water_size * cfg.water_size * 1e6 *
              kAvogadro / kWaterMW;
+    if (movable) e.hkl = std::move(*movable);
     return e;
 }
 

@@ -22,4 +22,8 @@ Experiment prepare_experiment(const SimConfig& cfg);
 // read the HKL file once).
 Experiment prepare_experiment(const SimConfig& cfg, const HklGrid& preloaded);
 
+// The same, taking the grid over without a copy (moved from only when the
+// set-up succeeds: a refused set-up leaves it intact).
+Experiment prepare_experiment(const SimConfig& cfg, HklGrid&& preloaded);
+
 }  // namespace nb

@@ -6,6 +6,7 @@
 #include <thrust/transform_reduce.h>
 
 #include <climits>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -109,6 +110,10 @@ unsigned long long fnv1a(const void* data, size_t n) {
     return h;
 }
 
+// One image on the device at a time per process: the grid cache is shared, and
+// threads of one program (the Python module's) may render at once.
+std::mutex render_mutex;
+
 template <typename T>
 const T* cached_grid(const T* host, size_t count) {
     static GridCache cache;
@@ -147,6 +152,7 @@ void cuda_use_device(int index) {
 
 template <typename T>
 long long render_image_cuda(const PixelParams<T>& hp, float* image, DeviceStats* stats) {
+    std::lock_guard<std::mutex> lock(render_mutex);
     NvtxRange whole("nanoBragg image (cuda)");
     const size_t npix = (size_t)hp.fpixels * hp.spixels;
     const size_t ncells = (size_t)9 * hp.phisteps * hp.mosaic_domains;

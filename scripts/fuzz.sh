@@ -5,17 +5,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-for p in clang libclang-rt-14-dev; do
-  dpkg -s "$p" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev; break; }
+for p in clang libclang-rt-14-dev libomp-dev; do
+  dpkg -s "$p" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev libomp-dev; break; }
 done
 cmake -S fuzz -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$(nproc)"
 # parsers refuse grids/images beyond this budget, which keeps every input fast
 export NB_MEMORY_LIMIT_MB=${NB_MEMORY_LIMIT_MB:-1}
+# the command-line target renders: its seeds are the golden command lines,
+# whose input files (lyso.hkl, ortho.mat, ...) it finds here
+export NB_FUZZ_INPUTS=$PWD/tests/golden/inputs
 status=0
 for t in hkl fdump matrix sourcefile smv cli_args; do
   corpus=$(mktemp -d)
   cp -r fuzz/corpus/$t/. "$corpus/"
+  if [ "$t" = cli_args ]; then
+    /usr/bin/python3 -c 'import json,sys
+for name, c in json.load(open("tests/golden/manifest.json"))["cases"].items():
+    open(sys.argv[1] + "/golden_" + name + ".txt", "w").write(c["args"])' "$corpus"
+  fi
   log=$(mktemp)
   if build-fuzz/fuzz_$t "$corpus" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
        -artifact_prefix="$corpus/" >"$log" 2>&1; then

@@ -8,11 +8,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <regex>
 #include <string>
 #include <vector>
 
+#include "engine/smv_io.hpp"
 #include "run_cli.hpp"
 
 using namespace nbtest;
@@ -250,4 +252,83 @@ TEST(CliNumericEdges, CrashCommandOfIssue10) {
                 d.path.string(), 120);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(std::filesystem::file_size(d.file("o.bin")), 40u * 40u * 4u);
+}
+
+// Found by the command-line fuzz target (it renders what parses): values each
+// within its flag's range whose combination overflowed an int in the set-up
+// (undefined behaviour, and a hang or a garbage image after it). Each is now
+// refused naming the flags, before any file is opened.
+TEST(CliNumericEdges, FuzzFindingsInTheSetUpAreRefused) {
+    TempDir d("edges_fuzz");
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    const std::vector<std::string> base = {"-default_F", "100",        "-lambda", "1",          "-distance",
+                                           "100",        "-detpixels", "128",     "-floatfile", "o.bin"};
+    const std::vector<Case> cases = {
+        // auto-oversampling for a 9e8 m crystal: ceil(3 xmax / pixel) overflowed
+        {{"-cell", "9e18", "100", "100", "90", "90", "90", "-N", "8", "-gauss_xtal"}, "-oversample: the crystal"},
+        {{"-cell", "100", "100", "100", "90", "90", "90", "-N", "5", "-oversample", "20000000"},
+         "-oversample: 20000000 sub-pixels per edge on a 128-pixel detector exceed the sub-pixel grid"},
+        // a 2e9 mrad divergence range in 0.02 mrad steps: ceil(range / step) overflowed
+        {{"-cell", "100", "100", "100", "90", "90", "90", "-N", "5", "-vdivrange", "2147483647", "-vdivstep", "0.02"},
+         "-vdivrange/-vdivstep: a range of"},
+        {{"-cell", "100", "100", "100", "90", "90", "90", "-N", "5", "-hdivrange", "1", "-hdivsteps", "2000000000",
+          "-vdivrange", "1", "-vdivsteps", "2000000000"},
+         "-hdivsteps/-vdivsteps/-dispsteps: 2000000000 x 2000000000 x 1 sources need more memory"},
+        {{"-cell", "100", "100", "100", "90", "90", "90", "-N", "5", "-mosaic", "1", "-mosaic_dom", "2000000000",
+          "-phisteps", "1000"},
+         "-phisteps/-mosaic_domains: 1000 phi steps x 2000000000 mosaic domains need more memory"},
+    };
+    for (const Case& c : cases) {
+        std::vector<std::string> args = c.args;
+        args.insert(args.end(), base.begin(), base.end());
+        RunResult r = run_cli(args, d.path.string(), 60);
+        EXPECT_EQ(r.exit_code, 2) << c.message << "\n" << r.err;
+        EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+        EXPECT_FALSE(std::filesystem::exists(d.file("o.bin"))) << c.message;
+    }
+}
+
+// Finite flags can still give non-finite pixels: a fluence of 1e300 photons/m^2
+// overflows every float pixel to +inf. The run warns once with the count, and
+// the files hold what docs/precision.md says: +inf in the float image, an
+// overload (65535) in the noise image.
+TEST(CliNumericEdges, NonFinitePixelsAreCountedAndWrittenAsDocumented) {
+    TempDir d("edges_nonfinite");
+    RunResult r = run_cli({"-cell", "100",        "100",   "100",        "90",    "90",       "90",    "-default_F",
+                           "100",   "-N",         "5",     "-detpixels", "32",    "-fluence", "1e300", "-floatfile",
+                           "f.bin", "-noisefile", "n.img", "-intfile",   "i.img", "-seed",    "1"},
+                          d.path.string(), 60);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string all = r.out + r.err;
+    EXPECT_NE(all.find("WARNING: 1024 pixels are not finite"), std::string::npos) << all;
+    EXPECT_NE(r.out.find("0 photons on noise image (1024 overloads)"), std::string::npos) << r.out;
+    const std::string f = read_file(d.file("f.bin"));
+    ASSERT_EQ(f.size(), 32u * 32u * 4u);
+    for (size_t i = 0; i < f.size(); i += 4) {
+        float v;
+        std::memcpy(&v, f.data() + i, 4);
+        ASSERT_TRUE(std::isinf(v) && v > 0) << "pixel " << i / 4 << " = " << v;
+    }
+    // the int image's automatic scale is 55000 / max_I = 0, and inf * 0 is NaN: 0
+    for (auto [name, want] : {std::pair<const char*, int>{"n.img", 65535}, {"i.img", 0}}) {
+        nb::SmvImage img = nb::read_smv(d.file(name), name);
+        ASSERT_EQ(img.data.size(), 1024u) << name;
+        for (uint16_t v : img.data) ASSERT_EQ(v, want) << name;
+    }
+}
+
+// Also found by fuzzing: a pixel of 2^-1074 mm is positive but underflows to
+// 0 in meters, so the detector's pixel count was 0/0 converted to int.
+TEST(CliNumericEdges, PixelThatUnderflowsIsRefused) {
+    TempDir d("edges_pixel");
+    RunResult r = run_cli({"-cell",     "300",       "300",  "90",          "90", "90",         "90",   "-default_F",
+                           "100",       "-N",        "10",   "-lambda",     "6",  "-detpixels", "512",  "-pixel",
+                           "0x1p-1074", "-distance", "1e-9", "-oversample", "1",  "-floatfile", "o.bin"},
+                          d.path.string(), 60);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("-pixel: too small: the size underflows to 0 in meters"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(d.file("o.bin")));
 }

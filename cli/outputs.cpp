@@ -1,0 +1,138 @@
+#include "cli/outputs.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <ctime>
+#include <stdexcept>
+#include <utility>
+
+#include "cli/args.hpp"
+#include "cli/frames.hpp"
+#include "engine/cbf_writer.hpp"
+#include "engine/png_preview.hpp"
+#include "kernels/cuda_launcher.hpp"
+
+namespace nb {
+
+RenderOptions render_options(const SimConfig& cfg, int local_rank, bool log) {
+    RenderOptions opt;
+    opt.threads = cfg.threads;
+    opt.precision = cfg.precision == "float" ? Precision::Float : Precision::Double;
+    const int gpus = cuda_device_count();
+    if (cfg.device == "cuda") {
+        if (gpus == 0) throw UsageError("-device cuda: no CUDA GPU is available on this machine");
+        opt.device = Device::Cuda;
+    } else if (cfg.device == "auto" && gpus > 0) {
+        opt.device = Device::Cuda;
+    } else {
+        if (cfg.device == "auto" && log) spdlog::info("no CUDA GPU found: rendering on the CPU");
+        opt.device = Device::Cpu;
+    }
+    if (opt.device == Device::Cuda) cuda_use_device(local_rank);
+    return opt;
+}
+
+std::string interpolation_warning(const Experiment& e, const RenderResult& r) {
+    if (r.interp_disabled_at < 0) return "";
+    return "WARNING: out of range for three point interpolation at pixel (" +
+           std::to_string(r.interp_disabled_at % e.det.fpixels) + ", " +
+           std::to_string(r.interp_disabled_at / e.det.fpixels) +
+           "); interpolation disabled for the rest of the image, as C nanoBragg does";
+}
+
+std::string nonfinite_warning(const RenderResult& r) {
+    if (r.stats.nonfinite <= 0) return "";
+    return "WARNING: " + std::to_string(r.stats.nonfinite) +
+           " pixels are not finite (NaN or infinity), as C nanoBragg would leave them; the noise image counts "
+           "no photons for NaN and an overload for +inf (docs/precision.md)";
+}
+
+OutputSelection cli_outputs(const SimConfig& cfg) {
+    OutputSelection s;
+    s.float_file = true;
+    s.int_file = cfg.write_int;
+    s.pgm_file = cfg.write_pgm;
+    s.noise_file = cfg.write_noise;
+    s.png_file = !cfg.png_file.empty();
+    s.cbf_file = !cfg.cbf_file.empty();
+    return s;
+}
+
+int64_t noise_seed_base(const SimConfig& cfg) { return cfg.seed ? *cfg.seed : -(int64_t)std::time(nullptr); }
+
+void make_frame_noise(FrameOutput& fo, bool print) {
+    if (!fo.needs_noise) return;
+    fo.noise = make_noise_image(fo.exp, fo.result.image, fo.seed);
+    if (print) std::printf("%.0f photons on noise image (%d overloads)\n", fo.noise.photons, fo.noise.overloads);
+}
+
+namespace {
+
+// A path without its directory and extension: the miniCBF data block name.
+std::string base_name(const std::string& path) {
+    size_t slash = path.find_last_of('/');
+    std::string b = slash == std::string::npos ? path : path.substr(slash + 1);
+    size_t dot = b.find_last_of('.');
+    return dot == std::string::npos || dot == 0 ? b : b.substr(0, dot);
+}
+
+}  // namespace
+
+std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shared_ptr<FrameOutput>& fo,
+                                           const OutputSelection& which, bool print) {
+    const int number = fo->index + 1, n = cfg.nframes;
+    auto name = [&](const std::string& pattern, const char* flag) { return frame_file_name(pattern, number, n, flag); };
+    std::vector<OutputFile> files;
+    if (which.float_file)
+        files.push_back({name(cfg.float_file, "-floatfile"), "-floatfile",
+                         [fo](std::FILE* f) { write_float_image(f, fo->result.image); }});
+    const ImageStats& st = fo->result.stats;
+    const double int_scale = auto_int_scale(cfg.intfile_scale, st.max_I);
+    if (print) std::printf("intfile_scale = %g\n", int_scale);
+    if (which.int_file)
+        files.push_back({name(cfg.int_file, "-intfile"), "-intfile",
+                         [fo, int_scale](std::FILE* f) { write_smv_int(f, fo->exp, fo->result.image, int_scale); }});
+    if (which.pgm_file) {
+        const double pgm_scale = auto_pgm_scale(cfg.pgm_scale, int_scale, st.rmsd);
+        if (print) std::printf("pgm_scale = %g\n", pgm_scale);
+        files.push_back({name(cfg.pgm_file, "-pgmfile"), "-pgmfile",
+                         [fo, pgm_scale](std::FILE* f) { write_pgm(f, fo->exp, fo->result.image, pgm_scale); }});
+    }
+    if (which.noise_file || which.cbf_file) fo->needs_noise = true;
+    if (which.noise_file)
+        files.push_back({name(cfg.noise_file, "-noisefile"), "-noisefile",
+                         [fo](std::FILE* f) { write_smv_noise(f, fo->exp, fo->noise); }});
+    if (which.cbf_file) {
+        const std::string path = name(cfg.cbf_file, "-cbffile");
+        files.push_back(
+            {path, "-cbffile", [fo, path](std::FILE* f) { write_minicbf(f, fo->exp, fo->noise, base_name(path)); }});
+    }
+    if (which.png_file) {
+        const double level = cfg.png_level > 0 ? cfg.png_level : png_default_white_level(fo->result.image);
+        if (print) std::printf("png_level = %g\n", level);
+        files.push_back({name(cfg.png_file, "-pngfile"), "-pngfile", [fo, level](std::FILE* f) {
+                             std::vector<char> png =
+                                 png_preview_bytes(fo->result.image, fo->exp.det.fpixels, fo->exp.det.spixels, level);
+                             if (std::fwrite(png.data(), 1, png.size(), f) != png.size())
+                                 throw std::runtime_error("write failed (disk full?)");
+                         }});
+    }
+    return files;
+}
+
+void check_output_names(const SimConfig& cfg) {
+    for (const auto& [pattern, flag] : {std::pair{cfg.float_file, "-floatfile"},
+                                        {cfg.int_file, "-intfile"},
+                                        {cfg.noise_file, "-noisefile"},
+                                        {cfg.pgm_file, "-pgmfile"},
+                                        {cfg.png_file, "-pngfile"},
+                                        {cfg.cbf_file, "-cbffile"}})
+        if (!pattern.empty()) frame_file_name(pattern, 1, cfg.nframes, flag);
+    // a miniCBF series names its frames itself: a bare name would silently get "_%04d"
+    if (!cfg.cbf_file.empty() && cfg.nframes > 1 && cfg.cbf_file.find('%') == std::string::npos)
+        throw UsageError("-cbffile: '" + cfg.cbf_file + "' has no frame number, but the run writes " +
+                         std::to_string(cfg.nframes) + " frames: use a pattern such as name_%04d.cbf");
+}
+
+}  // namespace nb

@@ -1,0 +1,65 @@
+// What happens to a rendered image: the device it renders on, and the files
+// the command line asks for. Shared by the nanoBragg program and the Python
+// module (python/module.cpp), so both choose devices and write files alike.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/config.hpp"
+#include "engine/experiment.hpp"
+#include "engine/image_io.hpp"
+#include "engine/render.hpp"
+
+namespace nb {
+
+// -device and -precision as RenderOptions. Throws UsageError for -device cuda
+// without a GPU; selects GPU `local_rank` (modulo the count) when rendering
+// there. `log` reports the CPU fallback of -device auto.
+RenderOptions render_options(const SimConfig& cfg, int local_rank, bool log);
+
+// The warnings a rendered image may carry (empty when none): interpolation
+// switched off part-way, as C does; pixels that are not finite.
+std::string interpolation_warning(const Experiment& e, const RenderResult& r);
+std::string nonfinite_warning(const RenderResult& r);
+
+// Which image files to write.
+struct OutputSelection {
+    bool float_file = false, int_file = false, noise_file = false, pgm_file = false, png_file = false;
+    bool cbf_file = false;
+};
+
+// The command line's files: C's defaults (float, int, pgm and noise images)
+// less those turned off, plus -pngfile and -cbffile when given.
+OutputSelection cli_outputs(const SimConfig& cfg);
+
+// Everything one image's files need, owned, so they can be written while the
+// next image renders.
+struct FrameOutput {
+    Experiment exp;  // header fields and the noise generator (no HKL grid needed)
+    RenderResult result;
+    int index = 0;             // frame of a series, from 0
+    bool needs_noise = false;  // a noise file, a miniCBF or a NeXus slice is written
+    int64_t seed = 0;          // this frame's noise seed (frame_seed of the run's base)
+    NoiseImage noise;          // made once on the writer thread, shared by SMV, CBF and NeXus
+};
+
+// The run's noise seed base: -seed, or C's -time() when none is given.
+int64_t noise_seed_base(const SimConfig& cfg);
+
+// Draws the frame's noise image when a file needs it; `print` echoes C's
+// photon count line. Call before committing the frame's files.
+void make_frame_noise(FrameOutput& fo, bool print);
+
+// The files `which` selects for one image, named from cfg's patterns (frame
+// numbers in a series). `print` echoes C's scale lines (intfile_scale etc.).
+// Marks fo->needs_noise when a selected file holds the noise image.
+std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shared_ptr<FrameOutput>& fo,
+                                           const OutputSelection& which, bool print);
+
+// Refuses a bad output file name pattern before anything renders (and a
+// -cbffile without a frame number when several frames are written).
+void check_output_names(const SimConfig& cfg);
+
+}  // namespace nb

@@ -1,0 +1,290 @@
+"""The nanobragg Python module against the command line (run by CTest as python_module).
+
+Environment (set by tests/CMakeLists.txt): PYTHONPATH holding the module, NB_CLI the
+nanoBragg program, NB_GOLDEN_DIR the reference data.
+"""
+import json
+import os
+import re
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+
+import nanobragg
+
+CLI = os.environ.get("NB_CLI", "nanoBragg")
+GOLDEN = os.environ.get("NB_GOLDEN_DIR", os.path.join(os.path.dirname(__file__), "..", "golden"))
+INPUTS = os.path.join(GOLDEN, "inputs")
+MANIFEST = json.load(open(os.path.join(GOLDEN, "manifest.json")))["cases"]
+
+# quick cases covering the input paths: HKL text, matrix file, mask, -img header,
+# source file, random misset, ROI, water, interpolation, divergence
+GOLDEN_CASES = [
+    "lyso_interpolate",
+    "mat_ortho",
+    "mask",
+    "img_header",
+    "sourcefile_wavelengths",
+    "misset_random_12345",
+    "roi",
+    "water_only",
+    "sparse_default_F",
+    "divergence_square",
+    "triclinic_abs_peak",
+]
+
+SMALL = "-cell 70 80 90 75 85 95 -default_F 100 -N 5 -lambda 1.0 -distance 100 -detpixels 96 -pixel 0.2".split()
+
+
+def golden_args(case):
+    return MANIFEST[case]["args"].replace("{in}", INPUTS).split()
+
+
+def run_cli(args, cwd):
+    """Runs the command line in cwd; returns (rc, stdout, stderr)."""
+    p = subprocess.run([CLI] + list(args) + ["-noprogress"], cwd=cwd, capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def cli_image(args, cwd):
+    rc, out, err = run_cli(list(args) + ["-floatfile", "cli.bin", "-nonoise", "-nopgm"], cwd)
+    assert rc == 0, err
+    return open(os.path.join(cwd, "cli.bin"), "rb").read(), out
+
+
+def stats_lines(r):
+    return [
+        "max_I = %g  at %g %g" % (r.max_I, r.max_I_pos_m[0], r.max_I_pos_m[1]),
+        "mean= %g rms= %g rmsd= %g" % (r.mean, r.rms, r.rmsd),
+    ]
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative names (Fdump.bin, output files) land here
+
+
+@pytest.mark.parametrize("case", GOLDEN_CASES)
+def test_golden_case_image_bit_identical_to_cli(case, tmp_path):
+    args = golden_args(case)
+    r = nanobragg.simulate(args)
+    assert os.listdir(tmp_path) == []  # nothing written without an output flag
+    m = MANIFEST[case]
+    assert r.image.dtype == np.float32
+    assert r.image.shape == (m["spixels"], m["fpixels"])
+    cli_bytes, cli_out = cli_image(args, tmp_path)
+    assert r.image.tobytes() == cli_bytes
+    for line in stats_lines(r):
+        assert line in cli_out
+    # and C's own statistics, to the parity bar
+    assert r.max_I == pytest.approx(m["max_I"], rel=1e-5)
+    assert r.mean == pytest.approx(m["mean"], rel=1e-5)
+
+
+def test_float_precision_and_threads_match_cli(tmp_path):
+    args = golden_args("lyso_interpolate") + ["-precision", "float", "-threads", "1"]
+    r = nanobragg.simulate(args)
+    assert r.image.tobytes() == cli_image(args, tmp_path)[0]
+    double = nanobragg.simulate(golden_args("lyso_interpolate"))
+    assert not np.array_equal(r.image, double.image)  # -precision float really took effect
+    assert np.corrcoef(r.image.ravel(), double.image.ravel())[0, 1] >= 0.9999
+
+
+def test_device_cuda_as_on_the_command_line(tmp_path):
+    """-device cuda: the same image as the CLI's where there is a GPU, the same refusal where not."""
+    args = SMALL + ["-device", "cuda"]
+    rc, _, err = run_cli(args + ["-floatfile", "cli.bin", "-nonoise", "-nopgm"], tmp_path)
+    if rc == 0:
+        r = nanobragg.simulate(args)
+        assert r.backend == "cuda/double"
+        assert r.image.tobytes() == open(os.path.join(tmp_path, "cli.bin"), "rb").read()
+    else:
+        with pytest.raises(nanobragg.UsageError) as info:
+            nanobragg.simulate(args)
+        assert str(info.value) == re.search(r"nanoBragg: error: (.*)", err).group(1)
+        assert str(info.value).startswith("-device cuda:")
+
+
+def test_image_wraps_engine_buffer():
+    r = nanobragg.simulate(SMALL)
+    assert r.image.shape == (96, 96)
+    assert not r.image.flags.owndata  # owned by the capsule around the engine's vector
+    assert r.image.base is not None
+    assert r.image.flags.c_contiguous
+
+
+def test_resolved_geometry():
+    r = nanobragg.simulate(SMALL + ["-detpixels_s", "64", "-Xbeam", "5", "-Ybeam", "6", "-lambda", "1.5"])
+    g = r.geometry
+    assert (g.fpixels, g.spixels) == (96, 64)
+    assert r.image.shape == (64, 96)
+    assert g.pixel_size_mm == pytest.approx(0.2)
+    assert g.distance_mm == pytest.approx(100)
+    assert g.beam_center_mm == pytest.approx([5, 6])
+    assert g.wavelength_A == pytest.approx(1.5)
+    assert g.convention == "mosflm"
+    assert g.fdet == pytest.approx([0, 0, 1])
+    assert g.sdet == pytest.approx([0, -1, 0])
+    assert g.odet == pytest.approx([1, 0, 0])
+    assert g.beam_vector == pytest.approx([1, 0, 0])
+    # MOSFLM: Sbeam = Xbeam, Fbeam = Ybeam, each plus half a pixel; pix0 = -Fbeam f - Sbeam s + d beam
+    assert g.beam_fs_mm == pytest.approx([6.1, 5.1])
+    assert g.pix0_m == pytest.approx([0.1, 0.0051, -0.0061])
+
+
+def test_output_flags_write_only_the_named_files(tmp_path):
+    r = nanobragg.simulate(SMALL + ["-floatfile", "a.bin", "-intfile", "b.img", "-nonoise"])
+    assert sorted(os.listdir(tmp_path)) == ["a.bin", "b.img"]
+    assert sorted(r.files) == ["a.bin", "b.img"]
+    assert open("a.bin", "rb").read() == r.image.tobytes()
+    assert os.path.getsize("b.img") == 512 + 2 * 96 * 96
+
+
+def test_string_arguments_are_split():
+    assert np.array_equal(nanobragg.simulate(" ".join(SMALL)).image, nanobragg.simulate(SMALL).image)
+
+
+def test_set_phi_equals_fresh_simulate():
+    base = SMALL + ["-misset", "10", "20", "30", "-osc", "0.5", "-phisteps", "2"]
+    sim = nanobragg.Simulator(base)
+    first = sim.render()
+    assert np.array_equal(first.image, nanobragg.simulate(base).image)
+    for phi in (12.5, -3.25, 0.0, 90.0):
+        sim.set_phi(phi)
+        r = sim.render()
+        fresh = nanobragg.simulate(base + ["-phi", repr(phi)])
+        assert r.image.tobytes() == fresh.image.tobytes(), phi
+        assert r.geometry.phi_deg == pytest.approx(phi)
+    sim.set_phi(0.0)
+    assert np.array_equal(sim.render().image, first.image)
+    assert not np.array_equal(first.image, nanobragg.simulate(base + ["-phi", "12.5"]).image)
+
+
+def test_set_orientation_equals_matrix_file(tmp_path):
+    base = ["-hkl", os.path.join(INPUTS, "lyso.hkl"), "-lambda", "1.0", "-N", "8", "-detpixels", "128",
+            "-pixel", "0.2", "-distance", "150"]
+    A0 = np.loadtxt(os.path.join(INPUTS, "ortho.mat"), max_rows=3)
+    c, s = np.cos(0.3), np.sin(0.3)
+    A1 = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]) @ A0
+    with open("rotated.mat", "w") as f:
+        for row in A1:
+            f.write(" ".join(repr(x) for x in row) + "\n")
+    sim = nanobragg.Simulator(base + ["-mat", os.path.join(INPUTS, "ortho.mat")])
+    before = sim.render().image
+    sim.set_orientation(A1)
+    r = sim.render()
+    fresh = nanobragg.simulate(base + ["-mat", "rotated.mat"])
+    assert r.image.tobytes() == fresh.image.tobytes()
+    assert not np.array_equal(before, r.image)
+    sim.set_orientation(A0)
+    assert np.array_equal(sim.render().image, before)
+
+
+def test_other_setters_equal_fresh_simulate():
+    base = SMALL + ["-mosaic", "0.5", "-mosaic_dom", "4", "-mosaic_seed", "7"]
+    sim = nanobragg.Simulator(base)
+    sim.set_mosaic_seed(99)
+    assert np.array_equal(sim.render().image, nanobragg.simulate(base + ["-mosaic_seed", "99"]).image)
+    sim.set_fluence(3e29)
+    sim.set_wavelength(1.3)
+    fresh = nanobragg.simulate(base + ["-mosaic_seed", "99", "-fluence", "3e29", "-lambda", "1.3"])
+    r = sim.render()
+    assert r.image.tobytes() == fresh.image.tobytes()
+    assert r.geometry.wavelength_A == pytest.approx(1.3)
+    assert (r.max_I, r.mean, r.rmsd) == (fresh.max_I, fresh.mean, fresh.rmsd)
+
+
+def test_structure_factors_from_numpy_equal_file():
+    path = os.path.join(INPUTS, "lyso.hkl")
+    h, k, l, F = np.loadtxt(path, unpack=True)
+    args = ["-cell", "79.1", "79.1", "38.4", "90", "90", "90", "-misset", "10", "20", "30", "-lambda", "1.0",
+            "-N", "2", "-detpixels", "128", "-pixel", "0.2", "-distance", "120"]
+    from_file = nanobragg.simulate(args + ["-hkl", path]).image
+    from_arrays = nanobragg.simulate(args, structure_factors=(h.astype(int), k.astype(int), l.astype(int), F))
+    assert from_arrays.image.tobytes() == from_file.tobytes()
+    sim = nanobragg.Simulator(args + ["-default_F", "0", "-hkl", os.path.join(INPUTS, "sparse.hkl")])
+    sparse = sim.render().image
+    sim.set_structure_factors(h, k, l, F)
+    assert sim.render().image.tobytes() == from_file.tobytes()
+    assert not np.array_equal(sparse, from_file)
+
+
+def test_structure_factor_arrays_are_checked():
+    sim = nanobragg.Simulator(SMALL)
+    with pytest.raises(nanobragg.UsageError, match="one length"):
+        sim.set_structure_factors([0, 1], [0, 0], [0, 0], [1.0])
+    with pytest.raises(nanobragg.UsageError, match="not an integer"):
+        sim.set_structure_factors([0.5], [0], [0], [1.0])
+    with pytest.raises(RuntimeError, match="holds no reflections"):
+        sim.set_structure_factors([], [], [], [])
+
+
+BAD_ARGS = [
+    (["-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100", "-bogus"], nanobragg.UsageError),
+    (SMALL + ["-distance", "-5"], nanobragg.UsageError),
+    (SMALL + ["-lambda", "abc"], nanobragg.UsageError),
+    (SMALL + ["-device", "tpu"], nanobragg.UsageError),
+    (["-cell", "100", "100", "100", "90", "90", "90", "-detpixels", "32"], nanobragg.MissingInput),
+    (SMALL + ["-hkl", "/nonexistent/F.hkl"], RuntimeError),
+    (SMALL + ["-cell", "10", "10", "10", "90", "90", "200"], nanobragg.UsageError),
+]
+
+
+@pytest.mark.parametrize("args,exc", BAD_ARGS)
+def test_bad_arguments_raise_the_cli_message(args, exc, tmp_path):
+    rc, _, err = run_cli(args, tmp_path)
+    assert rc != 0
+    cli_message = re.search(r"nanoBragg: error: (.*)", err).group(1)
+    with pytest.raises(exc) as info:
+        nanobragg.simulate(args)
+    assert str(info.value) == cli_message
+    with pytest.raises(exc) as info:
+        nanobragg.Simulator(args)
+    assert str(info.value) == cli_message
+
+
+def test_setter_errors_raise_and_leave_the_simulator_unchanged():
+    sim = nanobragg.Simulator(SMALL)
+    before = sim.render().image
+    with pytest.raises(nanobragg.UsageError, match=r"^-lambda: -1 is out of range \(must be > 0\)$"):
+        sim.set_wavelength(-1)
+    with pytest.raises(nanobragg.UsageError, match="^-phi: nan is not a finite number$"):
+        sim.set_phi(float("nan"))
+    with pytest.raises(nanobragg.UsageError, match="3x3"):
+        sim.set_orientation(np.eye(2))
+    assert np.array_equal(sim.render().image, before)
+
+
+def test_module_refusals():
+    with pytest.raises(nanobragg.UsageError, match="^-nframes:"):
+        nanobragg.simulate(SMALL + ["-nframes", "3"])
+    with pytest.raises(nanobragg.UsageError, match="^-floatfile: Simulator renders to memory"):
+        nanobragg.Simulator(SMALL + ["-floatfile", "x.bin"])
+    assert "-detpixels" in nanobragg.help()
+    assert nanobragg.version().startswith("nanoBragg")
+
+
+def test_rendering_from_several_threads_is_safe():
+    base = SMALL + ["-mosaic", "0.3", "-mosaic_dom", "3"]
+    reference = nanobragg.simulate(base).image
+    sim = nanobragg.Simulator(base)
+    images, errors = [], []
+
+    def work(use_simulator):
+        try:
+            for _ in range(3):
+                images.append(sim.render().image if use_simulator else nanobragg.simulate(base).image)
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i % 2 == 0,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(images) == 18
+    for im in images:
+        assert im.tobytes() == reference.tobytes()
