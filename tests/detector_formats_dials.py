@@ -197,6 +197,16 @@ def bad_inputs():
     check(p.returncode != 0 and "-nexusfile" in p.stderr and 1 < frames < 10,
           f"disk full mid-series: rc {p.returncode} after {frames} frames, {p.stderr.strip()!r}")
     check(not leftovers("full.h5"), f"disk full: nothing left under full.h5* ({leftovers('full.h5')})")
+    # A run killed mid-series leaves nothing under the final name.
+    proc = subprocess.Popen([NB] + COMMON + ["-nframes", "10", "-osc", "1", "-nexusfile", "killed.h5", "-nonoise",
+                                             "-detpixels", "512"], stdout=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if line.startswith("wrote"):  # frame 1 is on disk, the NeXus file is open
+            break
+    proc.kill()
+    proc.wait()
+    check(not os.path.exists("killed.h5") and glob.glob("killed.h5.partial.*"),
+          f"killed mid-series: no killed.h5, only its temporary ({leftovers('killed.h5')})")
     # the same series without the limit is written whole
     run(args)
     with h5py.File("full.h5", "r") as f:

@@ -1,0 +1,53 @@
+// Pieces of the NeXus and miniCBF writers that readers cannot see directly:
+// the byte-offset encoding at each width and the lab-frame change. The files
+// themselves are read back by DIALS, h5py and CBFlib in detector_formats_dials.py.
+#include <gtest/gtest.h>
+
+#include "engine/cbf_writer.hpp"
+#include "engine/nexus_writer.hpp"
+
+TEST(DetectorFormats, ByteOffsetUsesOneTwoFourAndEightBytes) {
+    // differences 0, 127 (1 byte), -128, 201 (2 bytes), 39800, -80000 (4 bytes), 2147523647 (8 bytes)
+    const std::vector<int32_t> pixels = {0, 127, -1, 200, 40000, -40000, 2147483647};
+    const std::vector<unsigned char> expect = {0x00, 0x7f, 0x80, 0x80, 0xff, 0x80, 0xc9, 0x00, 0x80, 0x00,
+                                               0x80, 0x78, 0x9b, 0x00, 0x00, 0x80, 0x00, 0x80, 0x80, 0xc7,
+                                               0xfe, 0xff, 0x80, 0x00, 0x80, 0x00, 0x00, 0x00, 0x80, 0x3f,
+                                               0x9c, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00};
+    EXPECT_EQ(nb::cbf_byte_offset(pixels), expect);
+}
+
+TEST(DetectorFormats, McStasFramePutsTheBeamAlongZAndTheSpindleAlongMinusX) {
+    struct Case {
+        nb::Vec3D beam, spindle;
+    };
+    // MOSFLM/Denzo, XDS/ADXV and DIALS beam and spindle vectors, and an oblique beam
+    for (const Case& c : {Case{{1, 0, 0}, {0, 0, 1}}, Case{{0, 0, 1}, {1, 0, 0}}, Case{{0, 0, 1}, {0, 1, 0}},
+                          Case{{0.6, 0.8, 0}, {0, 0, 1}}}) {
+        nb::DetectorGeometry d;
+        d.beam = c.beam;
+        d.spindle = c.spindle;
+        d.fdet = {0, 0, 1};
+        const nb::McStasFrame m(d);
+        const nb::Vec3D b = m(c.beam), s = m(c.spindle);
+        EXPECT_NEAR(b.z, 1.0, 1e-12);
+        EXPECT_NEAR(s.x, -1.0, 1e-12);  // imgCIF +x, the usual rotation axis
+        // a proper rotation: orthonormal and right-handed
+        const nb::Vec3D zx = nb::cross(m.z, m.x);
+        EXPECT_NEAR(nb::dot(zx, m.y), 1.0, 1e-12);
+        EXPECT_NEAR(nb::dot(m.x, m.z), 0.0, 1e-12);
+    }
+}
+
+TEST(DetectorFormats, MiniCbfLimitsNameWhatTheHeaderCannotHold) {
+    nb::DetectorGeometry d;  // MOSFLM: beam +x, fast +z, slow -y, spindle +z
+    d.beam = {1, 0, 0};
+    d.fdet = {0, 0, 1};
+    d.sdet = {0, -1, 0};
+    d.spindle = {0, 0, 1};
+    EXPECT_EQ(nb::minicbf_geometry_limits(d), "");
+    d.spindle = {0, -1, 0};  // rotation about the slow axis (DIALS convention)
+    EXPECT_NE(nb::minicbf_geometry_limits(d).find("rotation axis"), std::string::npos);
+    d.spindle = {0, 0, 1};
+    d.sdet = {0.1, -0.99498743710662, 0};  // tilted
+    EXPECT_NE(nb::minicbf_geometry_limits(d).find("not normal"), std::string::npos);
+}
