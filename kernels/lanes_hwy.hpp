@@ -186,6 +186,20 @@ HWY_INLINE Lane<D> sinc3(Lane<D> x) {
     const Lane<D> full = Lane<D>(3) * (lsin(x) / x - lcos(x)) / y;
     return lselect(y < Lane<D>(0.25), series, full);
 }
+// polint4 (kernels/structure_factor.hpp) for the tricubic lookup, whose
+// abscissae are always four consecutive integers: the denominators are the
+// constants -6, 2, -2, 6, so multiply instead of 4 divisions per call (21
+// calls per evaluation). (Hides the generic template for lanes.)
+template <class D>
+HWY_INLINE Lane<D> polint4(const Lane<D>* xa, const Lane<D>* ya, Lane<D> x) {
+    const Lane<D> d0 = x - xa[0], d1 = x - xa[1], d2 = x - xa[2], d3 = x - xa[3];
+    const Lane<D> d01 = d0 * d1, d23 = d2 * d3;
+    const Lane<D> t0 = d1 * d23 * ya[0] * Lane<D>(-1.0 / 6.0);
+    const Lane<D> t1 = d0 * d23 * ya[1] * Lane<D>(0.5);
+    const Lane<D> t2 = d01 * d3 * ya[2] * Lane<D>(-0.5);
+    const Lane<D> t3 = d01 * d2 * ya[3] * Lane<D>(1.0 / 6.0);
+    return t0 + t1 + t2 + t3;
+}
 #endif
 
 }  // namespace HWY_NAMESPACE
