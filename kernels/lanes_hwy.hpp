@@ -146,6 +146,10 @@ template <class D>
 HWY_INLINE Lane<D> lmuladd(Lane<D> a, Lane<D> b, Lane<D> c) {
     return a * b + c;
 }
+template <class D>
+HWY_INLINE Lane<D> ldiv_const(Lane<D> x, hn::TFromD<D> s) {
+    return x / s;
+}
 #else
 template <class D>
 HWY_INLINE Lane<D> lexp(Lane<D> x) {
@@ -168,6 +172,10 @@ HWY_INLINE Lane<D> lcos_2psi(Lane<D> b, Lane<D> e) {
 template <class D>
 HWY_INLINE Lane<D> lmuladd(Lane<D> a, Lane<D> b, Lane<D> c) {
     return {hn::MulAdd(a.v, b.v, c.v)};
+}
+template <class D>
+HWY_INLINE Lane<D> ldiv_const(Lane<D> x, hn::TFromD<D> s) {
+    return x * (hn::TFromD<D>(1) / s);
 }
 // sinc3 (kernels/sincg.hpp) with vector sin/cos: 3 (sin x / x - cos x) / x^2
 // cancels for small x, where a 1-ulp error of the vector sin is amplified by
