@@ -29,7 +29,9 @@ namespace nb {
     /* a * b + c; the vector instance may fuse it (fast mode) */                          \
     NB_HD_INLINE T lmuladd(T a, T b, T c) { return a * b + c; }                           \
     /* x / s for a run constant s; the vector instance may multiply by 1/s (fast mode) */ \
-    NB_HD_INLINE T ldiv_const(T x, T s) { return x / s; }
+    NB_HD_INLINE T ldiv_const(T x, T s) { return x / s; }                                 \
+    /* x, y, z each divided by d; the vector instance may multiply by 1/d (fast mode) */  \
+    NB_HD_INLINE void ldiv3(T& x, T& y, T& z, T d) { x = x / d, y = y / d, z = z / d; }
 
 NB_SCALAR_LANE_OPS(float)
 NB_SCALAR_LANE_OPS(double)

@@ -150,6 +150,10 @@ template <class D>
 HWY_INLINE Lane<D> ldiv_const(Lane<D> x, hn::TFromD<D> s) {
     return x / s;
 }
+template <class D>
+HWY_INLINE void ldiv3(Lane<D>& x, Lane<D>& y, Lane<D>& z, Lane<D> d) {
+    x = x / d, y = y / d, z = z / d;
+}
 #else
 template <class D>
 HWY_INLINE Lane<D> lexp(Lane<D> x) {
@@ -176,6 +180,11 @@ HWY_INLINE Lane<D> lmuladd(Lane<D> a, Lane<D> b, Lane<D> c) {
 template <class D>
 HWY_INLINE Lane<D> ldiv_const(Lane<D> x, hn::TFromD<D> s) {
     return x * (hn::TFromD<D>(1) / s);
+}
+template <class D>
+HWY_INLINE void ldiv3(Lane<D>& x, Lane<D>& y, Lane<D>& z, Lane<D> d) {
+    const Lane<D> r = Lane<D>(1) / d;
+    x = x * r, y = y * r, z = z * r;
 }
 // sinc3 (kernels/sincg.hpp) with vector sin/cos: 3 (sin x / x - cos x) / x^2
 // cancels for small x, where a 1-ulp error of the vector sin is amplified by
