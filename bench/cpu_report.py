@@ -41,11 +41,14 @@ def main():
     a = ap.parse_args()
     peak = {"double": a.ghz * 1e9 * a.lanes64 * a.fma_units * 2}
     peak["float"] = 2 * peak["double"]
-    rows = []
+    # a later file's run replaces an earlier one of the same workload, program,
+    # precision and thread count (re-measuring ours after a change, say)
+    by_key = {}
     for f in a.files:
         js = json.load(open(f))
         for r in js["results"]:
-            rows.append(r)
+            by_key[(r["workload"], r["program"], r["precision"], r["threads"])] = r
+    rows = list(by_key.values())
     order = list(FLOPS_PER_EVAL)
     rows.sort(key=lambda r: (order.index(r["workload"]) if r["workload"] in order else 99, r["threads"],
                              r["program"] != "ours", r["precision"]))

@@ -34,12 +34,16 @@ NB_HD_INLINE void square_lattice_block(const LatticeParams<T>& p, const T* h, co
 #pragma omp simd
 #endif
     for (int j = 0; j < n; ++j) {
-        T fa = sincg_frac(h[j], Na), fb = sincg_frac(k[j], Nb), fc = sincg_frac(l[j], Nc);
-        T F = T(1);
-        F = ua ? F * fa : F;
-        F = ub ? F * fb : F;
-        F = uc ? F * fc : F;
-        F_latt[j] = F;
+        // sincg_frac_product without branches: the same products, one division
+        T na, da, nb, db, nc, dc;
+        sincg_frac_parts(h[j], Na, na, da);
+        sincg_frac_parts(k[j], Nb, nb, db);
+        sincg_frac_parts(l[j], Nc, nc, dc);
+        T num = T(1), den = T(1);
+        num = ua ? num * na : num, den = ua ? den * da : den;
+        num = ub ? num * nb : num, den = ub ? den * db : den;
+        num = uc ? num * nc : num, den = uc ? den * dc : den;
+        F_latt[j] = num / den;
     }
 }
 
@@ -57,10 +61,7 @@ NB_HD_INLINE V lattice_factor(const LatticeParams<T>& p, V h, V k, V l, V h0, V 
             if (p.Nc > 1) F = F * sincg(l * pi, p.Nc);
             return F;
         }
-        if (p.Na > 1) F = F * sincg_frac(h, p.Na);
-        if (p.Nb > 1) F = F * sincg_frac(k, p.Nb);
-        if (p.Nc > 1) F = F * sincg_frac(l, p.Nc);
-        return F;
+        return sincg_frac_product(h, k, l, p.Na, p.Nb, p.Nc);
     }
     V dh = h - h0, dk = k - k0, dl = l - l0;
     if (p.shape == Shape::Round) {

@@ -95,8 +95,8 @@ NB_HD_INLINE V capture_fraction(const PixelParams<T>& p, int thick_tic, V parall
 
 template <typename V, typename T>
 NB_HD_INLINE Vec3<V> scattering_vector(const Vec3<V>& diffracted, const Vec3<T>& incident, T lambda) {
-    return Vec3<V>{(diffracted.x - incident.x) / lambda, (diffracted.y - incident.y) / lambda,
-                   (diffracted.z - incident.z) / lambda};
+    return Vec3<V>{ldiv_const(diffracted.x - incident.x, lambda), ldiv_const(diffracted.y - incident.y, lambda),
+                   ldiv_const(diffracted.z - incident.z, lambda)};
 }
 
 // C's "-dmin" cut: skip a source when its scattering resolution is finer than dmin.

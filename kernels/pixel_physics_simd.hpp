@@ -32,12 +32,16 @@ struct GridIndexer {
     using DI = hn::RebindToSigned<D>;
     using VI = hn::Vec<DI>;
     const HklGridView<T>& g;
+    static HWY_INLINE D d_of() { return D(); }
 
     HWY_INLINE VI operator()(Lane<D> h, Lane<D> k, Lane<D> l) const {
         const DI di;
         if constexpr (sizeof(T) == 8) {
+            // The index is an exact integer in [0, 2^52): adding 2^52 puts it in
+            // the low mantissa bits (AVX2 has no double -> int64 conversion).
             const Lane<D> flat = (h * T(g.k_range) + k) * T(g.l_range) + l;
-            return hn::ConvertTo(di, flat.v);
+            const auto magic = hn::Set(d_of(), T(4503599627370496.0));
+            return hn::Sub(hn::BitCast(di, hn::Add(flat.v, magic)), hn::BitCast(di, magic));
         } else {
             const VI hi = hn::ConvertTo(di, h.v), ki = hn::ConvertTo(di, k.v), li = hn::ConvertTo(di, l.v);
             return hn::Add(hn::Mul(hn::Add(hn::Mul(hi, hn::Set(di, g.k_range)), ki), hn::Set(di, g.l_range)), li);

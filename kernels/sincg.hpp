@@ -43,8 +43,10 @@ NB_HD_INLINE T sinpi_half(T r) {
 // large h*N, the main source of error (in single precision it is unusable).
 // It agrees with C's sin(N x)/sin(x) to ~1e-13 relative away from exact
 // Bragg positions; at d == 0 it returns the limit +-N (C returns N at h == 0).
+// Numerator (with its sign) and denominator of sincg_frac, so that a product
+// of three factors costs one division (F_latt of the square crystal).
 template <typename V, typename T>
-NB_HD_INLINE V sincg_frac(V h, T N) {
+NB_HD_INLINE void sincg_frac_parts(V h, T N, V& num, V& den) {
     const V m = lrint(h);
     const V d = h - m;
     const V y = d * N;
@@ -55,9 +57,35 @@ NB_HD_INLINE V sincg_frac(V h, T N) {
     const V sign = V(T(1)) - V(T(2)) * odd;
     // selects instead of a guarded division, so the loop stays branch-free
     const auto at_peak = d == V(T(0));
-    const V num = lselect(at_peak, V(N), sinpi_half(e));
-    const V den = lselect(at_peak, V(T(1)), sinpi_half(d));
-    return sign * (num / den);
+    num = sign * lselect(at_peak, V(N), sinpi_half(e));
+    den = lselect(at_peak, V(T(1)), sinpi_half(d));
+}
+
+template <typename V, typename T>
+NB_HD_INLINE V sincg_frac(V h, T N) {
+    V num, den;
+    sincg_frac_parts(h, N, num, den);
+    return num / den;
+}
+
+// The square-crystal F_latt: the product of sincg_frac over the axes with
+// more than one cell, with one division.
+template <typename V, typename T>
+NB_HD_INLINE V sincg_frac_product(V h, V k, V l, T Na, T Nb, T Nc) {
+    V num = V(T(1)), den = V(T(1)), n, d;
+    if (Na > 1) {
+        sincg_frac_parts(h, Na, n, d);
+        num = num * n, den = den * d;
+    }
+    if (Nb > 1) {
+        sincg_frac_parts(k, Nb, n, d);
+        num = num * n, den = den * d;
+    }
+    if (Nc > 1) {
+        sincg_frac_parts(l, Nc, n, d);
+        num = num * n, den = den * d;
+    }
+    return num / den;
 }
 
 // 3 (sin x / x - cos x) / x^2, with the x == 0 limit 1.

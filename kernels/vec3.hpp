@@ -57,8 +57,9 @@ template <typename T>
 NB_HD_INLINE T unitize(const Vec3<T>& v, Vec3<T>& unit) {
     T mag = magnitude(v);
     const auto nonzero = mag != T(0);
-    unit = Vec3<T>{lselect(nonzero, v.x / mag, T(0)), lselect(nonzero, v.y / mag, T(0)),
-                   lselect(nonzero, v.z / mag, T(0))};
+    T x = v.x, y = v.y, z = v.z;
+    ldiv3(x, y, z, mag);
+    unit = Vec3<T>{lselect(nonzero, x, T(0)), lselect(nonzero, y, T(0)), lselect(nonzero, z, T(0))};
     return mag;
 }
 
