@@ -23,15 +23,21 @@ long long render_image_cpu(const PixelParams<T>&, InterpCutoff, long long, float
                           const std::function<void(double)>&);                              \
     }                                                                                       \
     }
-#if defined(NB_CPU_VARIANTS_x86_64) || defined(NB_CPU_VARIANTS_AMD64)
-#define NB_X86 1
+// The build defines NB_ISA_<isa> for each ISA it compiled the SIMD executor
+// for (CMake's NB_CPU_ISAS; a sanitizer build compiles one to save time).
+#if NB_ISA_sse4
 NB_DECLARE_SIMD(simd_exact, sse4)
 NB_DECLARE_SIMD(simd_fast, sse4)
+#endif
+#if NB_ISA_avx2
 NB_DECLARE_SIMD(simd_exact, avx2)
 NB_DECLARE_SIMD(simd_fast, avx2)
+#endif
+#if NB_ISA_avx512
 NB_DECLARE_SIMD(simd_exact, avx512)
 NB_DECLARE_SIMD(simd_fast, avx512)
-#else
+#endif
+#if NB_ISA_generic
 NB_DECLARE_SIMD(simd_exact, generic)
 NB_DECLARE_SIMD(simd_fast, generic)
 #endif
@@ -40,21 +46,34 @@ const char* cpu_isa() {
     const char* forced = std::getenv("NB_CPU_ISA");
     auto is = [&](const char* name) { return forced && std::strcmp(forced, name) == 0; };
     if (is("scalar")) return "scalar";
-#if NB_X86
+#if defined(__x86_64__) && (NB_ISA_sse4 || NB_ISA_avx2 || NB_ISA_avx512)
     const bool sse4 =
         __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("aes");
     const bool avx2 = sse4 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                       __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("f16c");
     const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    (void)sse4, (void)avx2, (void)avx512;
+#if NB_ISA_sse4
     if (is("sse4") && sse4) return "sse4";
+#endif
+#if NB_ISA_avx2
     if (is("avx2") && avx2) return "avx2";
+#endif
+#if NB_ISA_avx512
     if (avx512) return "avx512";
+#endif
+#if NB_ISA_avx2
     if (avx2) return "avx2";
+#endif
+#if NB_ISA_sse4
     if (sse4) return "sse4";
-    return "scalar";
-#else
+#endif
+#endif
+#if NB_ISA_generic
     return "generic";
+#else
+    return "scalar";
 #endif
 }
 
@@ -68,11 +87,16 @@ long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long lo
         return p.exact ? simd_exact::name::render_rows(p, cutoff, from_pixel, image, threads, progress) \
                        : simd_fast::name::render_rows(p, cutoff, from_pixel, image, threads, progress); \
     }
-#if NB_X86
+#if NB_ISA_avx512
     NB_RUN_SIMD(avx512)
+#endif
+#if NB_ISA_avx2
     NB_RUN_SIMD(avx2)
+#endif
+#if NB_ISA_sse4
     NB_RUN_SIMD(sse4)
-#else
+#endif
+#if NB_ISA_generic
     NB_RUN_SIMD(generic)
 #endif
 #undef NB_RUN_SIMD
