@@ -98,7 +98,11 @@ void render_and_encode(const nb::SimConfig& cfg, const Workdir& work) {
     nb::Experiment e = grid ? nb::prepare_experiment(c, *grid) : nb::prepare_experiment(c);
     std::remove(work.fdump.c_str());  // each input starts from the same files
     std::FILE* sink = work.devnull;
-    if (!(nb::evaluation_count(e) <= kMaxEvaluations)) return;
+    // Sub-pixels cost geometry work even when no source survives (C then
+    // divides by zero steps, a NaN image, in seconds or hours of loops).
+    const double subpixels =
+        (double)e.det.fpixels * e.det.spixels * e.samp.oversample * e.samp.oversample * e.samp.thicksteps;
+    if (!(nb::evaluation_count(e) <= kMaxEvaluations && subpixels <= kMaxEvaluations)) return;
     nb::RenderOptions opt;
     opt.threads = 1;
     opt.precision = cfg.precision == "float" ? nb::Precision::Float : nb::Precision::Double;
