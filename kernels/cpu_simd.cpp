@@ -18,6 +18,7 @@
 #include <functional>
 
 #include "kernels/cpu_launcher.hpp"
+#include "kernels/cpu_rows.hpp"
 
 #include "hwy/highway.h"
 #include "kernels/pixel_physics_simd.hpp"
@@ -33,14 +34,12 @@ long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long fr
     using D = hn::ScalableTag<T>;
     const D d;
     const int N = (int)hn::Lanes(d);
-    const int s_lo = std::max(p.roi_ymin, 0), s_hi = std::min(p.roi_ymax, p.spixels - 1);
-    const int f_lo = std::max(p.roi_xmin, 0), f_hi = std::min(p.roi_xmax, p.fpixels - 1);
+    const PixelSpan span = roi_span(p);
+    const int s_lo = span.s_lo, s_hi = span.s_hi, f_lo = span.f_lo, f_hi = span.f_hi;
     long long first_failure = LLONG_MAX;
-    if (s_lo > s_hi || f_lo > f_hi) return -1;
-    // Pixels after a known interpolation failure are re-rendered by the caller
-    // without interpolation, so this pass can skip them.
+    if (span.empty()) return -1;
     std::atomic<long long> known_failure{LLONG_MAX};
-    const int rows = s_hi - s_lo + 1;
+    const int rows = span.rows();
     std::atomic<int> rows_done{0};
     const int nthreads = threads > 0 ? threads : omp_get_max_threads();
 
@@ -82,9 +81,7 @@ long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long fr
                 image[idx] = (float)r.value;
                 if (r.first_interp_failure >= 0 && idx < first_failure) {
                     first_failure = idx;
-                    long long seen = known_failure.load(std::memory_order_relaxed);
-                    while (idx < seen && !known_failure.compare_exchange_weak(seen, idx)) {
-                    }
+                    lower_failure_mark(known_failure, idx);
                 }
             }
         }
