@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <stdexcept>
 
 #include "engine/units.hpp"
@@ -69,23 +71,47 @@ double auto_int_scale(double scale, double max_I) {
     return scale;
 }
 
+namespace {
+
+// Writes the ROI pixels converted by `convert` (0 outside the ROI), a block
+// of rows at a time; the rows of a block are converted in parallel (the
+// conversion is per pixel, so the bytes do not depend on the threads).
+template <typename P, typename Convert>
+void put_converted(std::FILE* f, const Experiment& e, const std::vector<float>& image, Convert convert) {
+    const int fp = e.det.fpixels, spn = e.det.spixels;
+    const int block = std::max(1, (1 << 20) / std::max(fp, 1));  // about 1 M pixels
+    const int f_lo = std::max(e.samp.roi_xmin, 0), f_hi = std::min(e.samp.roi_xmax, fp - 1);
+    std::vector<P> rows((size_t)std::min(block, spn) * fp);
+    for (int s0 = 0; s0 < spn; s0 += block) {
+        const int n = std::min(block, spn - s0);
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < n; ++r) {
+            const int s = s0 + r;
+            P* row = rows.data() + (size_t)r * fp;
+            const float* in = image.data() + (size_t)s * fp;
+            const bool roi_row = s >= e.samp.roi_ymin && s <= e.samp.roi_ymax;
+            for (int fi = 0; fi < fp; ++fi) row[fi] = P(0);
+            if (roi_row)
+                for (int fi = f_lo; fi <= f_hi; ++fi) row[fi] = convert(in[fi]);
+        }
+        put(f, rows.data(), (size_t)n * fp * sizeof(P));
+    }
+}
+
+}  // namespace
+
 void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& image, double scale) {
     std::string h = smv_header(e);
     put(f, h.data(), h.size());
-    const int fp = e.det.fpixels, spn = e.det.spixels;
-    std::vector<uint16_t> row((size_t)fp);
-    for (int s = 0; s < spn; ++s) {
-        for (int fi = 0; fi < fp; ++fi) {
-            row[fi] = 0;
-            if (!in_roi(e.samp, fi, s)) continue;
-            double t = image[(size_t)s * fp + fi] * scale + e.cfg.adc_offset;
-            if (t > 65535.0) t = 65535.0;
-            if (!(t >= 0.0)) t = 0.0;  // NaN too: converting it is undefined (C on x86 writes 0)
-            // C rounds through floorf: the sum is narrowed to float first.
-            row[fi] = (uint16_t)std::floor((float)(t + 0.5));
-        }
-        put(f, row.data(), row.size() * sizeof(uint16_t));
-    }
+    const double adc = e.cfg.adc_offset;
+    put_converted<uint16_t>(f, e, image, [scale, adc](float v) {
+        double t = v * scale + adc;
+        if (t > 65535.0) t = 65535.0;
+        if (!(t >= 0.0)) t = 0.0;  // NaN too: converting it is undefined (C on x86 writes 0)
+        // C rounds through floorf: the sum is narrowed to float first. It is
+        // positive here, so truncating is floorf (and vectorizes).
+        return (uint16_t)(int)(float)(t + 0.5);
+    });
 }
 
 NoiseImage make_noise_image(Experiment& e, const std::vector<float>& image, int64_t seed) {
@@ -133,51 +159,61 @@ void write_pgm(std::FILE* f, const Experiment& e, const std::vector<float>& imag
     char head[256];
     int n = std::snprintf(head, sizeof head, "P5\n%d %d\n# pixels scaled by %g\n255\n", fp, spn, pgm_scale);
     put(f, head, (size_t)n);
-    std::vector<unsigned char> row((size_t)fp);
-    for (int s = 0; s < spn; ++s) {
-        for (int fi = 0; fi < fp; ++fi) {
-            row[fi] = 0;
-            if (!in_roi(e.samp, fi, s)) continue;
-            double t = image[(size_t)s * fp + fi] * pgm_scale;
-            if (t > 255.0) t = 255.0;
-            if (!(t > INT_MIN)) t = 0;  // NaN, -inf, beyond int: undefined to convert (C on x86 gives 0)
-            // C converts with a plain cast; negative values wrap the same way here.
-            row[fi] = (unsigned char)(int)t;
-        }
-        put(f, row.data(), row.size());
-    }
+    put_converted<unsigned char>(f, e, image, [pgm_scale](float v) {
+        double t = v * pgm_scale;
+        if (t > 255.0) t = 255.0;
+        if (!(t > INT_MIN)) t = 0;  // NaN, -inf, beyond int: undefined to convert (C on x86 gives 0)
+        // C converts with a plain cast; negative values wrap the same way here.
+        return (unsigned char)(int)t;
+    });
 }
 
+namespace {
+
+// Writes one file to its temporary name; "" or what went wrong.
+std::string write_temp(const OutputFile& f, const std::string& tmp) {
+    FILE* fh = std::fopen(tmp.c_str(), "wb");
+    if (!fh) return f.flag + ": cannot write '" + f.path + "': " + std::strerror(errno);
+    try {
+        f.write(fh);
+    } catch (const std::exception& ex) {
+        std::fclose(fh);
+        return f.flag + ": failed writing '" + f.path + "': " + ex.what();
+    }
+    if (std::fclose(fh) != 0) return f.flag + ": failed writing '" + f.path + "' (disk full?)";
+    return "";
+}
+
+}  // namespace
+
 void commit_outputs(const std::vector<OutputFile>& files) {
-    std::vector<std::string> temps;
+    for (size_t i = 0; i < files.size(); ++i)
+        for (size_t j = 0; j < i; ++j)
+            if (files[i].path == files[j].path)
+                throw std::runtime_error(files[i].flag + ": '" + files[i].path + "' is also the " + files[j].flag +
+                                         " file: give each output its own name");
+    std::vector<std::string> temps, errors(files.size());
+    for (const auto& f : files) temps.push_back(f.path + ".partial." + std::to_string(::getpid()));
     auto cleanup = [&]() {
         for (const auto& t : temps) std::remove(t.c_str());
     };
-    for (const auto& f : files) {
-        std::string tmp = f.path + ".partial." + std::to_string(::getpid());
-        FILE* fh = std::fopen(tmp.c_str(), "wb");
-        if (!fh) {
+    // The files at once (the writers only read the frame): large images spend
+    // most of their writing time copying into the page cache, one core each.
+    std::vector<std::future<void>> others;
+    for (size_t i = 1; i < files.size(); ++i)
+        others.push_back(std::async(std::launch::async, [&, i]() { errors[i] = write_temp(files[i], temps[i]); }));
+    if (!files.empty()) errors[0] = write_temp(files[0], temps[0]);
+    for (auto& o : others) o.get();
+    for (const auto& err : errors)
+        if (!err.empty()) {
             cleanup();
-            throw std::runtime_error(f.flag + ": cannot write '" + f.path + "': " + std::strerror(errno));
+            throw std::runtime_error(err);
         }
-        temps.push_back(tmp);
-        try {
-            f.write(fh);
-        } catch (const std::exception& ex) {
-            std::fclose(fh);
-            cleanup();
-            throw std::runtime_error(f.flag + ": failed writing '" + f.path + "': " + ex.what());
-        }
-        if (std::fclose(fh) != 0) {
-            cleanup();
-            throw std::runtime_error(f.flag + ": failed writing '" + f.path + "' (disk full?)");
-        }
-    }
     for (size_t i = 0; i < files.size(); ++i) {
         if (std::rename(temps[i].c_str(), files[i].path.c_str()) != 0) {
+            const std::string why = std::strerror(errno);
             cleanup();
-            throw std::runtime_error(files[i].flag + ": cannot create '" + files[i].path +
-                                     "': " + std::strerror(errno));
+            throw std::runtime_error(files[i].flag + ": cannot create '" + files[i].path + "': " + why);
         }
     }
 }

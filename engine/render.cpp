@@ -177,51 +177,6 @@ double evaluation_count(const Experiment& e) {
            s.thicksteps;
 }
 
-ImageStats image_stats(const Experiment& e, const std::vector<float>& image) {
-    const DetectorGeometry& d = e.det;
-    const Sampling& s = e.samp;
-    ImageStats st;
-    double sum = 0, sumsqr = 0;
-    long long n = 0;
-    const int os = s.oversample;
-    const double sub = d.pixel_size / os;
-    for (int sp = 0; sp < d.spixels; ++sp)
-        for (int fp = 0; fp < d.fpixels; ++fp) {
-            if (fp < s.roi_xmin || fp > s.roi_xmax || sp < s.roi_ymin || sp > s.roi_ymax) continue;
-            long long idx = (long long)sp * d.fpixels + fp;
-            if (!e.mask.empty() && e.mask[idx] == 0) continue;
-            double v = image[idx];
-            if (v > st.max_I) {
-                st.max_I = v;
-                st.max_I_x = sub * (fp * os + os - 1) + sub / 2.0;
-                st.max_I_y = sub * (sp * os + os - 1) + sub / 2.0;
-            }
-            sum += v;
-            sumsqr += v * v;
-            ++n;
-        }
-    st.counted = n;
-    st.sum = sum;
-    long long sumn = n <= 0 ? 1 : n;
-    st.mean = sum / sumn;
-    if (sumn <= 1) sumn = 2;
-    st.rms = std::sqrt(sumsqr / (sumn - 1));
-    double dev = 0;
-    long long m = 0;
-    for (int sp = 0; sp < d.spixels; ++sp)
-        for (int fp = 0; fp < d.fpixels; ++fp) {
-            if (fp < s.roi_xmin || fp > s.roi_xmax || sp < s.roi_ymin || sp > s.roi_ymax) continue;
-            const float v = image[(long long)sp * d.fpixels + fp];
-            if (!std::isfinite(v)) ++st.nonfinite;
-            double t = v - st.mean;
-            dev += t * t;
-            ++m;
-        }
-    if (m <= 1) m = 2;
-    st.rmsd = std::sqrt(dev / (m - 1));
-    return st;
-}
-
 namespace {
 
 // Single-precision copy of the staged tables (float mode).
@@ -354,7 +309,7 @@ RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
     } else {
         r.interp_disabled_at = render_two_pass(st.p, device, opt, r.image.data(), dstats);
     }
-    r.stats = image_stats(e, r.image);
+    r.stats = image_stats(e, r.image, e.cfg.exact, opt.threads);
     if (dstats) {
         // max, its position, sum and sum of squares come from the device reduction
         // (deterministic: C's first-maximum rule is part of the combine step)

@@ -7,15 +7,9 @@
 #include <vector>
 
 #include "engine/experiment.hpp"
+#include "engine/image_stats.hpp"
 
 namespace nb {
-
-struct ImageStats {
-    double max_I = 0, max_I_x = 0, max_I_y = 0;  // position in meters (last sub-pixel, as C)
-    double sum = 0, mean = 0, rms = 0, rmsd = 0;
-    long long counted = 0;
-    long long nonfinite = 0;  // NaN or infinite pixels in the ROI (C writes them without a word)
-};
 
 struct RenderResult {
     std::vector<float> image;  // spixels x fpixels, fast-major
@@ -38,9 +32,6 @@ RenderResult render_image(const Experiment& e, const RenderOptions& opt);
 
 // pixels x sub-pixels x sources x mosaic domains x phi steps x sensor layers
 double evaluation_count(const Experiment& e);
-
-// C's statistics over the ROI (mask-skipped pixels excluded except from rmsd).
-ImageStats image_stats(const Experiment& e, const std::vector<float>& image);
 
 // Real-space a,b,c for every (phi step, mosaic domain), 9 doubles per pair,
 // phi-major. `first_sweep` selects the table of the image's very first sweep:

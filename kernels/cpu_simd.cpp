@@ -16,6 +16,7 @@
 #include <atomic>
 #include <climits>
 #include <functional>
+#include <vector>
 
 #include "kernels/cpu_launcher.hpp"
 #include "kernels/cpu_rows.hpp"
@@ -33,7 +34,7 @@ long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long fr
                       const std::function<void(double)>* progress) {
     using D = hn::ScalableTag<T>;
     const D d;
-    const int N = (int)hn::Lanes(d);
+    const int N = kVectors * (int)hn::Lanes(d);
     const PixelSpan span = roi_span(p);
     const int s_lo = span.s_lo, s_hi = span.s_hi, f_lo = span.f_lo, f_hi = span.f_hi;
     long long first_failure = LLONG_MAX;
@@ -42,11 +43,13 @@ long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long fr
     const int rows = span.rows();
     std::atomic<int> rows_done{0};
     const int nthreads = threads > 0 ? threads : omp_get_max_threads();
+    std::vector<PolarizationFrame<T>> frames((size_t)p.sources);
+    for (int i = 0; i < p.sources; ++i) frames[i] = polarization_frame(source_incident(p, i), p.polar_vector);
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) reduction(min : first_failure)
     for (int s = s_lo; s <= s_hi; ++s) {
-        alignas(64) T want_lane[HWY_MAX_BYTES / sizeof(T)];
-        double value[HWY_MAX_BYTES / sizeof(T)];
+        alignas(64) T want_lane[kVectors * HWY_MAX_BYTES / sizeof(T)];
+        double value[kVectors * HWY_MAX_BYTES / sizeof(T)];
         const long long row0 = (long long)s * p.fpixels;
         for (int f0 = f_lo; f0 <= f_hi; f0 += N) {
             const int n = std::min(N, f_hi - f0 + 1);
@@ -66,8 +69,8 @@ long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long fr
             const bool interp_all = p.interpolate && cutoff.pixel > last;
             const bool interp_none = !p.interpolate || cutoff.pixel < first;
             if (!first_sweep_here && (interp_all || interp_none)) {
-                const LaneMask<D> want{hn::Ne(hn::Load(d, want_lane), hn::Zero(d))};
-                if (render_group(p, f0, s, want, interp_all, value)) {
+                const LaneMask<D> want = lane_nonzero(Lane<D>::load(want_lane));
+                if (render_group(p, frames.data(), f0, s, want, interp_all, value)) {
                     for (int i = 0; i < n; ++i)
                         if (want_lane[i] != T(0)) image[first + i] = (float)value[i];
                     continue;

@@ -37,6 +37,22 @@ NB_SCALAR_LANE_OPS(float)
 NB_SCALAR_LANE_OPS(double)
 #undef NB_SCALAR_LANE_OPS
 
+// The number type of a lane type: itself for float and double, T of a vector lane.
+template <typename V>
+struct LaneScalarOf {
+    using type = typename V::T;
+};
+template <>
+struct LaneScalarOf<float> {
+    using type = float;
+};
+template <>
+struct LaneScalarOf<double> {
+    using type = double;
+};
+template <typename V>
+using LaneScalar = typename LaneScalarOf<V>::type;
+
 NB_HD_INLINE bool any_lane(bool m) { return m; }
 NB_HD_INLINE bool all_lanes(bool m) { return m; }
 

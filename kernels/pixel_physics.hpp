@@ -167,9 +167,10 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                     if (p.dmin > T(0) && beyond_dmin(p.dmin, stol)) continue;
 
                     if (polar == T(0) || p.oversample_polar) {
-                        polar = polarization_factor(p.polarization, incident, diffracted, p.polar_vector);
                         // C re-normalizes `diffracted` in place here; later sources see it.
                         unitize(diffracted, diffracted);
+                        polar = polarization_factor(p.polarization, polarization_frame(incident, p.polar_vector),
+                                                    diffracted);
                     }
 
                     const T* table = first_sweep ? p.cells_first : p.cells;

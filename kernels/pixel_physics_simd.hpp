@@ -31,23 +31,40 @@ struct GridIndexer {
     using T = hn::TFromD<D>;
     using DI = hn::RebindToSigned<D>;
     using VI = hn::Vec<DI>;
-    const HklGridView<T>& g;
-    static HWY_INLINE D d_of() { return D(); }
-
-    HWY_INLINE VI operator()(Lane<D> h, Lane<D> k, Lane<D> l) const {
-        const DI di;
-        if constexpr (sizeof(T) == 8) {
-            // The index is an exact integer in [0, 2^52): adding 2^52 puts it in
-            // the low mantissa bits (AVX2 has no double -> int64 conversion).
-            const Lane<D> flat = (h * T(g.k_range) + k) * T(g.l_range) + l;
-            const auto magic = hn::Set(d_of(), T(4503599627370496.0));
-            return hn::Sub(hn::BitCast(di, hn::Add(flat.v, magic)), hn::BitCast(di, magic));
-        } else {
-            const VI hi = hn::ConvertTo(di, h.v), ki = hn::ConvertTo(di, k.v), li = hn::ConvertTo(di, l.v);
-            return hn::Add(hn::Mul(hn::Add(hn::Mul(hi, hn::Set(di, g.k_range)), ki), hn::Set(di, g.l_range)), li);
+    struct Index {
+        VI v[kVectors];
+        HWY_INLINE Index plus(int n) const {
+            Index r;
+            for (int i = 0; i < kVectors; ++i) r.v[i] = hn::Add(v[i], hn::Set(DI(), n));
+            return r;
         }
+    };
+    const HklGridView<T>& g;
+
+    HWY_INLINE Index operator()(Lane<D> h, Lane<D> k, Lane<D> l) const {
+        const D d;
+        const DI di;
+        Index r;
+        for (int i = 0; i < kVectors; ++i) {
+            if constexpr (sizeof(T) == 8) {
+                // The index is an exact integer in [0, 2^52): adding 2^52 puts it in
+                // the low mantissa bits (AVX2 has no double -> int64 conversion).
+                const auto flat =
+                    hn::MulAdd(hn::MulAdd(h.v[i], hn::Set(d, T(g.k_range)), k.v[i]), hn::Set(d, T(g.l_range)), l.v[i]);
+                const auto magic = hn::Set(d, T(4503599627370496.0));
+                r.v[i] = hn::Sub(hn::BitCast(di, hn::Add(flat, magic)), hn::BitCast(di, magic));
+            } else {
+                const VI hi = hn::ConvertTo(di, h.v[i]), ki = hn::ConvertTo(di, k.v[i]), li = hn::ConvertTo(di, l.v[i]);
+                r.v[i] = hn::Add(hn::Mul(hn::Add(hn::Mul(hi, hn::Set(di, g.k_range)), ki), hn::Set(di, g.l_range)), li);
+            }
+        }
+        return r;
     }
-    HWY_INLINE Lane<D> gather(VI index) const { return {hn::GatherIndex(D(), g.F, index)}; }
+    HWY_INLINE Lane<D> gather(const Index& index) const {
+        Lane<D> r;
+        for (int i = 0; i < kVectors; ++i) r.v[i] = hn::GatherIndex(D(), g.F, index.v[i]);
+        return r;
+    }
 };
 
 // F by nearest neighbour: lanes whose index is off the grid get default_F.
@@ -74,8 +91,6 @@ template <class D>
 HWY_INLINE Lane<D> lookup_tricubic_lanes(const HklGridView<hn::TFromD<D>>& g, Lane<D> h, Lane<D> k, Lane<D> l,
                                          LaneMask<D> use) {
     using T = hn::TFromD<D>;
-    using VI = typename GridIndexer<D>::VI;
-    const hn::RebindToSigned<D> di;
     h = lselect(use, h, Lane<D>(T(g.h_min + 2)));
     k = lselect(use, k, Lane<D>(T(g.k_min + 2)));
     l = lselect(use, l, Lane<D>(T(g.l_min + 2)));
@@ -92,9 +107,9 @@ HWY_INLINE Lane<D> lookup_tricubic_lanes(const HklGridView<hn::TFromD<D>>& g, La
     for (int i1 = 0; i1 < 4; ++i1) {
         Lane<D> over_k[4];
         for (int i2 = 0; i2 < 4; ++i2) {
-            const VI row = ix(h_base + T(i1), k_base + T(i2), l_base);
+            const auto row = ix(h_base + T(i1), k_base + T(i2), l_base);
             Lane<D> vals[4];
-            for (int i3 = 0; i3 < 4; ++i3) vals[i3] = ix.gather(hn::Add(row, hn::Set(di, i3)));
+            for (int i3 = 0; i3 < 4; ++i3) vals[i3] = ix.gather(row.plus(i3));
             over_k[i2] = polint4(ld, vals, l);
         }
         over_h[i1] = polint4(kd, over_k, k);
@@ -105,18 +120,17 @@ HWY_INLINE Lane<D> lookup_tricubic_lanes(const HklGridView<hn::TFromD<D>>& g, La
 // Renders the pixels f0 .. f0+lanes-1 of row s (lanes past the row are
 // computed at clamped positions and never stored) into value[]. `want`:
 // lanes whose value is used. `interp`: tricubic interpolation for every lane.
+// `frames`: polarization_frame of each source.
 // Returns false when a wanted lane's interpolation neighbourhood leaves the
 // grid: the caller renders that group with render_pixel, which reproduces
 // C's serial switch-off.
 template <class D>
-HWY_INLINE bool render_group(const PixelParams<hn::TFromD<D>>& p, int f0, int s, LaneMask<D> want, bool interp,
-                             double* value) {
+HWY_INLINE bool render_group(const PixelParams<hn::TFromD<D>>& p, const PolarizationFrame<hn::TFromD<D>>* frames,
+                             int f0, int s, LaneMask<D> want, bool interp, double* value) {
     using T = hn::TFromD<D>;
     using V = Lane<D>;
-    const D d;
-    const size_t N = hn::Lanes(d);
-    const V f = V(T(f0)) + V(hn::Iota(d, T(0)));
-    const LaneMask<D> every{hn::FirstN(d, N)};
+    const V f = V(T(f0)) + V::iota();
+    const LaneMask<D> every = f == f;  // every lane
 
     V I = V(p.I_bg);
     V polar = V(p.nopolar ? T(1) : T(0));
@@ -158,14 +172,16 @@ HWY_INLINE bool render_group(const PixelParams<hn::TFromD<D>>& p, int f0, int s,
                     {
                         const LaneMask<D> redo = p.oversample_polar ? live : (live & (polar == V(T(0))));
                         if (any_lane(redo)) {
-                            const Vec3<V> inc{V(incident.x), V(incident.y), V(incident.z)};
-                            polar = lselect(redo, polarization_factor(p.polarization, inc, diffracted, p.polar_vector),
-                                            polar);
+#if NB_SIMD_EXACT
                             // C re-normalizes `diffracted` in place here; later sources see it.
                             Vec3<V> u;
                             unitize(diffracted, u);
                             diffracted = Vec3<V>{lselect(redo, u.x, diffracted.x), lselect(redo, u.y, diffracted.y),
                                                  lselect(redo, u.z, diffracted.z)};
+#endif
+                            // (the fast mode skips that: `diffracted` is a unit vector to the last bit or two)
+                            polar =
+                                lselect(redo, polarization_factor(p.polarization, frames[source], diffracted), polar);
                         }
                     }
 
@@ -209,12 +225,13 @@ HWY_INLINE bool render_group(const PixelParams<hn::TFromD<D>>& p, int f0, int s,
         }
     }
 
-    alignas(64) T Ib[HWY_MAX_BYTES / sizeof(T)], cb[HWY_MAX_BYTES / sizeof(T)], pb[HWY_MAX_BYTES / sizeof(T)],
-        ob[HWY_MAX_BYTES / sizeof(T)];
-    hn::Store(I.v, d, Ib);
-    hn::Store(capture.v, d, cb);
-    hn::Store(polar.v, d, pb);
-    hn::Store(omega.v, d, ob);
+    constexpr size_t kMax = kVectors * HWY_MAX_BYTES / sizeof(T);
+    const size_t N = kVectors * hn::Lanes(D());
+    alignas(64) T Ib[kMax], cb[kMax], pb[kMax], ob[kMax];
+    I.store(Ib);
+    capture.store(cb);
+    polar.store(pb);
+    omega.store(ob);
     for (size_t i = 0; i < N; ++i) {
         double v = p.r_e_sqr * p.fluence * (double)Ib[i] / p.steps;
         if (!p.oversample_thick) v *= (double)cb[i];

@@ -1,0 +1,155 @@
+// The printed statistics: C's serial order in -exact, row sums in parallel
+// otherwise; and the output commit refusing two outputs with one name.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/image_io.hpp"
+#include "engine/image_stats.hpp"
+
+using namespace nb;
+
+namespace {
+
+// 301 x 203 pixels (no multiple of a vector width), an ROI, a mask, values
+// over nine decades and one NaN inside the ROI.
+struct Scene {
+    Experiment e;
+    std::vector<float> image;
+    Scene() {
+        e.det.fpixels = 301;
+        e.det.spixels = 203;
+        e.det.pixel_size = 0.1e-3;
+        e.samp.oversample = 2;
+        e.samp.roi_xmin = 7;
+        e.samp.roi_xmax = 290;
+        e.samp.roi_ymin = 3;
+        e.samp.roi_ymax = 200;
+        std::mt19937_64 gen(42);
+        std::uniform_real_distribution<double> u(-3, 6);
+        image.resize((size_t)e.det.fpixels * e.det.spixels);
+        for (float& v : image) v = (float)std::pow(10.0, u(gen));
+        e.mask.assign(image.size(), 1);
+        for (size_t i = 0; i < image.size(); i += 17) e.mask[i] = 0;
+        image[(size_t)150 * e.det.fpixels + 11] = std::numeric_limits<float>::quiet_NaN();
+    }
+};
+
+// C nanoBragg's loops, written out: the reference for the -exact statistics.
+ImageStats c_loops(const Experiment& e, const std::vector<float>& image) {
+    ImageStats st;
+    double sum = 0, sumsqr = 0, dev = 0;
+    long long n = 0, m = 0;
+    const Sampling& s = e.samp;
+    const double sub = e.det.pixel_size / s.oversample;
+    for (int y = 0; y < e.det.spixels; ++y)
+        for (int x = 0; x < e.det.fpixels; ++x) {
+            if (x < s.roi_xmin || x > s.roi_xmax || y < s.roi_ymin || y > s.roi_ymax) continue;
+            const size_t i = (size_t)y * e.det.fpixels + x;
+            if (e.mask[i] == 0) continue;
+            const double v = image[i];
+            if (v > st.max_I) {
+                st.max_I = v;
+                st.max_I_x = sub * (x * s.oversample + s.oversample - 1) + sub / 2.0;
+                st.max_I_y = sub * (y * s.oversample + s.oversample - 1) + sub / 2.0;
+            }
+            sum += v;
+            sumsqr += v * v;
+            ++n;
+        }
+    st.sum = sum;
+    st.counted = n;
+    st.mean = sum / n;
+    st.rms = std::sqrt(sumsqr / (n - 1));
+    for (int y = s.roi_ymin; y <= s.roi_ymax; ++y)
+        for (int x = s.roi_xmin; x <= s.roi_xmax; ++x) {
+            const double t = image[(size_t)y * e.det.fpixels + x] - st.mean;
+            dev += t * t;
+            ++m;
+        }
+    st.rmsd = std::sqrt(dev / (m - 1));
+    return st;
+}
+
+// The NaN pixel makes sum, mean, rms and rmsd NaN, as in C: compare them without it.
+void drop_nan(Scene& sc) { sc.image[(size_t)150 * sc.e.det.fpixels + 11] = 1.0f; }
+
+}  // namespace
+
+TEST(ImageStats, COrderIsCsLoopsBitForBit) {
+    Scene sc;
+    drop_nan(sc);
+    const ImageStats ref = c_loops(sc.e, sc.image);
+    for (int threads : {1, 2, 3}) {
+        const ImageStats st = image_stats(sc.e, sc.image, true, threads);
+        EXPECT_EQ(st.sum, ref.sum);
+        EXPECT_EQ(st.mean, ref.mean);
+        EXPECT_EQ(st.rms, ref.rms);
+        EXPECT_EQ(st.rmsd, ref.rmsd);
+        EXPECT_EQ(st.max_I, ref.max_I);
+        EXPECT_EQ(st.max_I_x, ref.max_I_x);
+        EXPECT_EQ(st.max_I_y, ref.max_I_y);
+        EXPECT_EQ(st.counted, ref.counted);
+    }
+}
+
+TEST(ImageStats, RowOrderAgreesWithCsAndIgnoresTheThreadCount) {
+    Scene sc;
+    drop_nan(sc);
+    const ImageStats ref = c_loops(sc.e, sc.image);
+    const ImageStats one = image_stats(sc.e, sc.image, false, 1);
+    EXPECT_NEAR(one.sum / ref.sum, 1.0, 1e-13);
+    EXPECT_NEAR(one.rms / ref.rms, 1.0, 1e-13);
+    EXPECT_NEAR(one.rmsd / ref.rmsd, 1.0, 1e-13);
+    EXPECT_EQ(one.max_I, ref.max_I);
+    EXPECT_EQ(one.max_I_x, ref.max_I_x);
+    EXPECT_EQ(one.max_I_y, ref.max_I_y);
+    EXPECT_EQ(one.counted, ref.counted);
+    long long roi_unmasked = 0;
+    for (int y = 3; y <= 200; ++y)
+        for (int x = 7; x <= 290; ++x) roi_unmasked += ((size_t)y * 301 + x) % 17 != 0;
+    EXPECT_EQ(one.counted, roi_unmasked);
+    for (int threads : {2, 3, 8}) {
+        const ImageStats st = image_stats(sc.e, sc.image, false, threads);
+        EXPECT_EQ(st.sum, one.sum) << threads;
+        EXPECT_EQ(st.rms, one.rms) << threads;
+        EXPECT_EQ(st.rmsd, one.rmsd) << threads;
+    }
+}
+
+TEST(ImageStats, FirstMaximumWinsAndNaNIsCounted) {
+    Scene sc;
+    for (float& v : sc.image) v = std::min(v, 100.0f);
+    sc.image[(size_t)20 * sc.e.det.fpixels + 30] = 500.0f;  // the first of two equal maxima
+    sc.image[(size_t)90 * sc.e.det.fpixels + 10] = 500.0f;
+    for (bool c_order : {true, false}) {
+        const ImageStats st = image_stats(sc.e, sc.image, c_order, 2);
+        EXPECT_EQ(st.max_I, 500.0);
+        EXPECT_DOUBLE_EQ(st.max_I_x, 0.05e-3 * (30 * 2 + 1) + 0.025e-3);
+        EXPECT_DOUBLE_EQ(st.max_I_y, 0.05e-3 * (20 * 2 + 1) + 0.025e-3);
+        EXPECT_EQ(st.nonfinite, 1);
+        EXPECT_TRUE(std::isnan(st.mean));
+    }
+}
+
+TEST(CommitOutputs, TwoOutputsWithOneNameAreRefusedBeforeWriting) {
+    const std::string path = testing::TempDir() + "/nb_same_name.bin";
+    std::remove(path.c_str());
+    auto writer = [](std::FILE* f) { std::fputs("data", f); };
+    std::vector<OutputFile> files{{path, "-floatfile", writer}, {path, "-intfile", writer}};
+    try {
+        commit_outputs(files);
+        FAIL() << "no error";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("-intfile: '" + path + "' is also the -floatfile file"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(std::fopen(path.c_str(), "rb"), nullptr);
+}
