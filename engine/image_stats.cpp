@@ -97,7 +97,8 @@ ImageStats image_stats(const Experiment& e, const std::vector<float>& image, boo
 
     std::vector<Partial> parts((size_t)chunks);
 #pragma omp parallel for schedule(static) num_threads(nthreads)
-    for (int i = 0; i < chunks; ++i) parts[i] = c_order ? sum_rows<1>(e, image, range(i)) : sum_rows<4>(e, image, range(i));
+    for (int i = 0; i < chunks; ++i)
+        parts[i] = c_order ? sum_rows<1>(e, image, range(i)) : sum_rows<4>(e, image, range(i));
     double sum = 0, sumsqr = 0;
     long long n = 0, max_index = -1;
     for (const Partial& p : parts) {
@@ -125,7 +126,8 @@ ImageStats image_stats(const Experiment& e, const std::vector<float>& image, boo
     std::vector<Spread> spreads((size_t)chunks);
 #pragma omp parallel for schedule(static) num_threads(nthreads)
     for (int i = 0; i < chunks; ++i)
-        spreads[i] = c_order ? spread_rows<1>(e, image, range(i), st.mean) : spread_rows<4>(e, image, range(i), st.mean);
+        spreads[i] =
+            c_order ? spread_rows<1>(e, image, range(i), st.mean) : spread_rows<4>(e, image, range(i), st.mean);
     double dev = 0;
     long long m = 0;
     for (const Spread& q : spreads) {

@@ -147,8 +147,7 @@ TEST(CommitOutputs, TwoOutputsWithOneNameAreRefusedBeforeWriting) {
         commit_outputs(files);
         FAIL() << "no error";
     } catch (const std::runtime_error& e) {
-        EXPECT_NE(std::string(e.what()).find("-intfile: '" + path + "' is also the -floatfile file"),
-                  std::string::npos)
+        EXPECT_NE(std::string(e.what()).find("-intfile: '" + path + "' is also the -floatfile file"), std::string::npos)
             << e.what();
     }
     EXPECT_EQ(std::fopen(path.c_str(), "rb"), nullptr);
