@@ -9,112 +9,16 @@ namespace nb {
 
 namespace {
 
-// What a chunk of rows adds up.
-struct Partial {
-    double sum = 0, sumsqr = 0, max_I = 0;
-    long long max_index = -1, n = 0;
-};
-
-struct Spread {
-    double dev = 0;
-    long long m = 0, nonfinite = 0;
-};
-
-struct RowRange {
-    int s0, s1, f0, f1;  // ROI rows [s0, s1) and columns [f0, f1)
-};
-
-// Sums over rows [s0, s1) in C's pixel order; with `lanes` > 1 pixel f goes
-// to accumulator f % lanes, added up at the end of each row (no serial chain
-// of additions: about 4x faster, a fixed order, not C's).
-template <int lanes>
-Partial sum_rows(const Experiment& e, const std::vector<float>& image, const RowRange& r) {
-    Partial p;
-    const int fp = e.det.fpixels;
-    const bool masked = !e.mask.empty();
-    double sum[lanes] = {}, sumsqr[lanes] = {};
-    for (int sp = r.s0; sp < r.s1; ++sp) {
-        const float* row = image.data() + (long long)sp * fp;
-        for (int f = r.f0; f < r.f1; ++f) {
-            if (masked && e.mask[(long long)sp * fp + f] == 0) continue;
-            const double v = row[f];
-            if (v > p.max_I) {  // strict: the first maximum in C's order wins
-                p.max_I = v;
-                p.max_index = (long long)sp * fp + f;
-            }
-            sum[f % lanes] += v;
-            sumsqr[f % lanes] += v * v;
-            ++p.n;
-        }
-        if (lanes > 1) {
-            for (int i = 0; i < lanes; ++i) {
-                p.sum += sum[i];
-                p.sumsqr += sumsqr[i];
-                sum[i] = sumsqr[i] = 0;
-            }
-        }
-    }
-    if (lanes == 1) p.sum = sum[0], p.sumsqr = sumsqr[0];
-    return p;
-}
-
-template <int lanes>
-Spread spread_rows(const Experiment& e, const std::vector<float>& image, const RowRange& r, double mean) {
-    Spread q;
-    const int fp = e.det.fpixels;
-    double dev[lanes] = {};
-    for (int sp = r.s0; sp < r.s1; ++sp) {
-        const float* row = image.data() + (long long)sp * fp;
-        for (int f = r.f0; f < r.f1; ++f) {
-            const float v = row[f];
-            if (!std::isfinite(v)) ++q.nonfinite;
-            const double t = v - mean;
-            dev[f % lanes] += t * t;
-        }
-        q.m += r.f1 - r.f0;
-        if (lanes > 1) {
-            for (int i = 0; i < lanes; ++i) q.dev += dev[i], dev[i] = 0;
-        }
-    }
-    if (lanes == 1) q.dev = dev[0];
-    return q;
-}
-
-}  // namespace
-
-ImageStats image_stats(const Experiment& e, const std::vector<float>& image, bool c_order, int threads) {
-    const DetectorGeometry& d = e.det;
-    const Sampling& s = e.samp;
+// The printed numbers from the sums (C's formulas, its guards for n <= 1).
+ImageStats finish(const Experiment& e, double max_I, long long max_index, double sum, double sumsqr, long long n,
+                  double dev, long long m, long long nonfinite) {
     ImageStats st;
-    const int s_lo = std::max(s.roi_ymin, 0), s_hi = std::min(s.roi_ymax, d.spixels - 1);
-    const int f_lo = std::max(s.roi_xmin, 0), f_hi = std::min(s.roi_xmax, d.fpixels - 1);
-    const int rows = s_hi >= s_lo && f_hi >= f_lo ? s_hi - s_lo + 1 : 0;
-    // chunk i: ROI rows s_lo + i*per .. ; one chunk in C's order
-    const int chunks = c_order ? std::min(rows, 1) : rows;
-    const int per = c_order ? rows : 1;
-    auto range = [&](int i) { return RowRange{s_lo + i * per, s_lo + (i + 1) * per, f_lo, f_hi + 1}; };
-    const int nthreads = threads > 0 ? threads : omp_get_max_threads();
-
-    std::vector<Partial> parts((size_t)chunks);
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-    for (int i = 0; i < chunks; ++i)
-        parts[i] = c_order ? sum_rows<1>(e, image, range(i)) : sum_rows<4>(e, image, range(i));
-    double sum = 0, sumsqr = 0;
-    long long n = 0, max_index = -1;
-    for (const Partial& p : parts) {
-        if (p.max_I > st.max_I) {
-            st.max_I = p.max_I;
-            max_index = p.max_index;
-        }
-        sum += p.sum;
-        sumsqr += p.sumsqr;
-        n += p.n;
-    }
+    st.max_I = max_I;
     if (max_index >= 0) {
-        const int os = s.oversample;
-        const double sub = d.pixel_size / os;
-        st.max_I_x = sub * ((max_index % d.fpixels) * os + os - 1) + sub / 2.0;
-        st.max_I_y = sub * ((max_index / d.fpixels) * os + os - 1) + sub / 2.0;
+        const int os = e.samp.oversample;
+        const double sub = e.det.pixel_size / os;
+        st.max_I_x = sub * ((max_index % e.det.fpixels) * os + os - 1) + sub / 2.0;
+        st.max_I_y = sub * ((max_index / e.det.fpixels) * os + os - 1) + sub / 2.0;
     }
     st.counted = n;
     st.sum = sum;
@@ -122,22 +26,136 @@ ImageStats image_stats(const Experiment& e, const std::vector<float>& image, boo
     st.mean = sum / sumn;
     if (sumn <= 1) sumn = 2;
     st.rms = std::sqrt(sumsqr / (sumn - 1));
-
-    std::vector<Spread> spreads((size_t)chunks);
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-    for (int i = 0; i < chunks; ++i)
-        spreads[i] =
-            c_order ? spread_rows<1>(e, image, range(i), st.mean) : spread_rows<4>(e, image, range(i), st.mean);
-    double dev = 0;
-    long long m = 0;
-    for (const Spread& q : spreads) {
-        dev += q.dev;
-        m += q.m;
-        st.nonfinite += q.nonfinite;
-    }
     if (m <= 1) m = 2;
     st.rmsd = std::sqrt(dev / (m - 1));
+    st.nonfinite = nonfinite;
     return st;
+}
+
+// Squared deviations from `mean` over every ROI pixel, in C's order.
+void c_order_spread(const Experiment& e, const std::vector<float>& image, const StatsRows& r, double mean, double& dev,
+                    long long& m, long long& nonfinite) {
+    dev = 0, m = 0, nonfinite = 0;
+    for (int sp = r.s_lo; sp <= r.s_hi; ++sp)
+        for (int f = r.f_lo; f <= r.f_hi; ++f) {
+            const float v = image[(long long)sp * e.det.fpixels + f];
+            if (!std::isfinite(v)) ++nonfinite;
+            const double t = v - mean;
+            dev += t * t;
+            ++m;
+        }
+}
+
+// C's loops: one pass for max, sum and sum of squares over unmasked ROI
+// pixels, a second for the squared deviations over every ROI pixel.
+ImageStats c_order_stats(const Experiment& e, const std::vector<float>& image, const StatsRows& r) {
+    const int fp = e.det.fpixels;
+    double sum = 0, sumsqr = 0, max_I = 0;
+    long long n = 0, max_index = -1;
+    for (int sp = r.s_lo; sp <= r.s_hi; ++sp)
+        for (int f = r.f_lo; f <= r.f_hi; ++f) {
+            const long long idx = (long long)sp * fp + f;
+            if (!e.mask.empty() && e.mask[idx] == 0) continue;
+            const double v = image[idx];
+            if (v > max_I) {
+                max_I = v;
+                max_index = idx;
+            }
+            sum += v;
+            sumsqr += v * v;
+            ++n;
+        }
+    double dev;
+    long long m, nonfinite;
+    c_order_spread(e, image, r, sum / (n <= 0 ? 1 : n), dev, m, nonfinite);
+    return finish(e, max_I, max_index, sum, sumsqr, n, dev, m, nonfinite);
+}
+
+}  // namespace
+
+StatsRows stats_rows(const Experiment& e) {
+    StatsRows r;
+    const Sampling& s = e.samp;
+    r.s_lo = std::max(s.roi_ymin, 0);
+    r.s_hi = std::min(s.roi_ymax, e.det.spixels - 1);
+    r.f_lo = std::max(s.roi_xmin, 0);
+    r.f_hi = std::min(s.roi_xmax, e.det.fpixels - 1);
+    if (r.s_hi < r.s_lo || r.f_hi < r.f_lo) r.s_hi = r.s_lo - 1, r.f_hi = r.f_lo - 1;
+    r.rows.resize((size_t)(r.s_hi - r.s_lo + 1));
+    return r;
+}
+
+// Four interleaved sums (no serial chain of additions), a fixed order.
+RowStats row_stats(const Experiment& e, const float* image, int s, const StatsRows& layout) {
+    constexpr int lanes = 4;
+    RowStats q;
+    const float* row = image + (long long)s * e.det.fpixels;
+    const uint16_t* mask = e.mask.empty() ? nullptr : e.mask.data() + (long long)s * e.det.fpixels;
+    const int f0 = layout.f_lo, f1 = layout.f_hi + 1;
+    double sum[lanes] = {}, sumsqr[lanes] = {}, all[lanes] = {};
+    for (int f = f0; f < f1; ++f) {
+        const double v = row[f];
+        all[f % lanes] += v;
+        if (!std::isfinite(v)) ++q.nonfinite;
+        if (mask && mask[f] == 0) continue;
+        if (v > q.max_I) {  // strict: the first maximum in C's order wins
+            q.max_I = v;
+            q.max_index = (long long)s * e.det.fpixels + f;
+        }
+        sum[f % lanes] += v;
+        sumsqr[f % lanes] += v * v;
+        ++q.n;
+    }
+    q.m = f1 - f0;
+    for (int i = 0; i < lanes; ++i) q.sum += sum[i], q.sumsqr += sumsqr[i], q.mean_all += all[i];
+    q.mean_all /= std::max<long long>(q.m, 1);
+    double dev[lanes] = {};
+    for (int f = f0; f < f1; ++f) {
+        const double t = row[f] - q.mean_all;
+        dev[f % lanes] += t * t;
+    }
+    for (int i = 0; i < lanes; ++i) q.spread_all += dev[i];
+    return q;
+}
+
+ImageStats combine_rows(const Experiment& e, const std::vector<float>& image, const StatsRows& r) {
+    double sum = 0, sumsqr = 0, max_I = 0;
+    long long n = 0, m = 0, max_index = -1, nonfinite = 0;
+    for (const RowStats& q : r.rows) {
+        if (q.max_I > max_I) {
+            max_I = q.max_I;
+            max_index = q.max_index;
+        }
+        sum += q.sum;
+        sumsqr += q.sumsqr;
+        n += q.n;
+        m += q.m;
+        nonfinite += q.nonfinite;
+    }
+    const double mean = sum / (n <= 0 ? 1 : n);
+    // Squared deviations from the image mean, row by row: a row's spread about
+    // its own mean plus m (row mean - mean)^2 (exact algebra, stable rounding).
+    // A non-finite pixel makes that NaN where C's loop may give inf: then
+    // C's loop itself.
+    double dev = 0;
+    if (nonfinite == 0) {
+        for (const RowStats& q : r.rows) {
+            const double shift = q.mean_all - mean;
+            dev += q.spread_all + q.m * shift * shift;
+        }
+    } else {
+        c_order_spread(e, image, r, mean, dev, m, nonfinite);
+    }
+    return finish(e, max_I, max_index, sum, sumsqr, n, dev, m, nonfinite);
+}
+
+ImageStats image_stats(const Experiment& e, const std::vector<float>& image, bool c_order, int threads) {
+    StatsRows r = stats_rows(e);
+    if (c_order) return c_order_stats(e, image, r);
+    const int rows = (int)r.rows.size();
+#pragma omp parallel for schedule(static) num_threads(threads > 0 ? threads : omp_get_max_threads())
+    for (int i = 0; i < rows; ++i) r.rows[i] = row_stats(e, image.data(), r.s_lo + i, r);
+    return combine_rows(e, image, r);
 }
 
 }  // namespace nb

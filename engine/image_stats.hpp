@@ -16,10 +16,27 @@ struct ImageStats {
 
 // C's statistics over the ROI (masked pixels count in rmsd only, as in C).
 // `c_order`: C's summation order, one pass over the whole image, so that the
-// printed digits and the PGM scale are C's (-exact); otherwise each row is
-// summed on its own (four interleaved sums), in parallel, and the row sums
-// are added in row order:
-// the same numbers for any thread count, C's up to rounding.
+// printed digits and the PGM scale are C's (-exact). Otherwise from per-row
+// sums (RowStats, in parallel) added in row order: the same numbers for any
+// thread count, C's up to rounding.
 ImageStats image_stats(const Experiment& e, const std::vector<float>& image, bool c_order, int threads = 0);
+
+// What one detector row adds to the statistics; the CPU executors fill them
+// as rows finish (kernels/cpu_launcher.hpp RowHooks), while the row is in cache.
+struct RowStats {
+    double sum = 0, sumsqr = 0, max_I = 0;  // unmasked ROI pixels
+    long long max_index = -1, n = 0;
+    double mean_all = 0, spread_all = 0;  // every ROI pixel: mean, sum of squared deviations from it
+    long long m = 0, nonfinite = 0;
+};
+
+// Rows of the statistics: one entry per ROI row, from the first ROI row.
+struct StatsRows {
+    int s_lo = 0, s_hi = -1, f_lo = 0, f_hi = -1;
+    std::vector<RowStats> rows;
+};
+StatsRows stats_rows(const Experiment& e);
+RowStats row_stats(const Experiment& e, const float* image, int s, const StatsRows& layout);
+ImageStats combine_rows(const Experiment& e, const std::vector<float>& image, const StatsRows& rows);
 
 }  // namespace nb

@@ -272,20 +272,25 @@ void to_float(const Staged& d, FloatStaged& f) {
     q.exact = p.exact;
 }
 
-// Runs C's two-pass interpolation protocol on one executor.
+// Runs C's two-pass interpolation protocol on one executor. `rows` (may be
+// null): per-row statistics, filled by the CPU executor as rows finish.
 template <typename T>
 long long render_two_pass(const PixelParams<T>& p, Device device, const RenderOptions& opt, float* image,
-                          DeviceStats* dstats) {
+                          DeviceStats* dstats, const Experiment& e, StatsRows* rows) {
     if (device == Device::Cuda) {
         // the device launcher runs both passes and the reductions itself, device-resident
         return render_image_cuda(p, image, dstats);
     }
     InterpCutoff all{LLONG_MAX, 0};
     InterpCutoff none{-1, 0};
-    long long fail = render_image_cpu(p, all, 0, image, opt.threads, opt.progress);
+    RowHooks hooks;
+    hooks.progress = opt.progress;
+    if (rows) hooks.row_done = [&e, image, rows](int s) { rows->rows[s - rows->s_lo] = row_stats(e, image, s, *rows); };
+    long long fail = render_image_cpu(p, all, 0, image, opt.threads, hooks);
     // C switches interpolation off for the rest of the run at the first
     // out-of-range neighbourhood: re-render every later pixel without it.
-    if (fail >= 0) render_image_cpu(p, none, fail + 1, image, opt.threads, nullptr);
+    hooks.progress = nullptr;
+    if (fail >= 0) render_image_cpu(p, none, fail + 1, image, opt.threads, hooks);
     return fail;
 }
 
@@ -302,14 +307,20 @@ RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
     r.image.assign((size_t)e.det.fpixels * e.det.spixels, 0.0f);
     DeviceStats ds;
     DeviceStats* dstats = device == Device::Cuda ? &ds : nullptr;
+    // Default mode on the CPU: the statistics come from per-row sums taken as
+    // each row finishes (no extra pass over the image); -exact sums in C's order.
+    const bool row_sums = device == Device::Cpu && !e.cfg.exact;
+    StatsRows rows = stats_rows(e);
     if (opt.precision == Precision::Float) {
         FloatStaged fs;
         to_float(st, fs);
-        r.interp_disabled_at = render_two_pass(fs.p, device, opt, r.image.data(), dstats);
+        r.interp_disabled_at =
+            render_two_pass(fs.p, device, opt, r.image.data(), dstats, e, row_sums ? &rows : nullptr);
     } else {
-        r.interp_disabled_at = render_two_pass(st.p, device, opt, r.image.data(), dstats);
+        r.interp_disabled_at =
+            render_two_pass(st.p, device, opt, r.image.data(), dstats, e, row_sums ? &rows : nullptr);
     }
-    r.stats = image_stats(e, r.image, e.cfg.exact, opt.threads);
+    r.stats = row_sums ? combine_rows(e, r.image, rows) : image_stats(e, r.image, e.cfg.exact, opt.threads);
     if (dstats) {
         // max, its position, sum and sum of squares come from the device reduction
         // (deterministic: C's first-maximum rule is part of the combine step)

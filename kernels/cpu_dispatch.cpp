@@ -11,17 +11,14 @@ namespace nb {
 
 namespace scalar {
 template <typename T>
-long long render_image_cpu(const PixelParams<T>&, InterpCutoff, long long, float*, int,
-                           const std::function<void(double)>&);
+long long render_image_cpu(const PixelParams<T>&, InterpCutoff, long long, float*, int, const RowHooks&);
 }
-#define NB_DECLARE_SIMD(variant, isa)                                                       \
-    namespace variant {                                                                     \
-    namespace isa {                                                                         \
-    long long render_rows(const PixelParams<double>&, InterpCutoff, long long, float*, int, \
-                          const std::function<void(double)>&);                              \
-    long long render_rows(const PixelParams<float>&, InterpCutoff, long long, float*, int,  \
-                          const std::function<void(double)>&);                              \
-    }                                                                                       \
+#define NB_DECLARE_SIMD(variant, isa)                                                                         \
+    namespace variant {                                                                                       \
+    namespace isa {                                                                                           \
+    long long render_rows(const PixelParams<double>&, InterpCutoff, long long, float*, int, const RowHooks&); \
+    long long render_rows(const PixelParams<float>&, InterpCutoff, long long, float*, int, const RowHooks&);  \
+    }                                                                                                         \
     }
 // The build defines NB_ISA_<isa> for each ISA it compiled the SIMD executor
 // for (CMake's NB_CPU_ISAS; a sanitizer build compiles one to save time).
@@ -79,13 +76,13 @@ const char* cpu_isa() {
 
 template <typename T>
 long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
-                           int threads, const std::function<void(double)>& progress) {
+                           int threads, const RowHooks& hooks) {
     const char* isa = cpu_isa();
     auto is = [&](const char* name) { return std::strcmp(isa, name) == 0; };
-#define NB_RUN_SIMD(name)                                                                               \
-    if (is(#name)) {                                                                                    \
-        return p.exact ? simd_exact::name::render_rows(p, cutoff, from_pixel, image, threads, progress) \
-                       : simd_fast::name::render_rows(p, cutoff, from_pixel, image, threads, progress); \
+#define NB_RUN_SIMD(name)                                                                            \
+    if (is(#name)) {                                                                                 \
+        return p.exact ? simd_exact::name::render_rows(p, cutoff, from_pixel, image, threads, hooks) \
+                       : simd_fast::name::render_rows(p, cutoff, from_pixel, image, threads, hooks); \
     }
 #if NB_ISA_avx512
     NB_RUN_SIMD(avx512)
@@ -100,12 +97,12 @@ long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long lo
     NB_RUN_SIMD(generic)
 #endif
 #undef NB_RUN_SIMD
-    return scalar::render_image_cpu(p, cutoff, from_pixel, image, threads, progress);
+    return scalar::render_image_cpu(p, cutoff, from_pixel, image, threads, hooks);
 }
 
 template long long render_image_cpu<double>(const PixelParams<double>&, InterpCutoff, long long, float*, int,
-                                            const std::function<void(double)>&);
+                                            const RowHooks&);
 template long long render_image_cpu<float>(const PixelParams<float>&, InterpCutoff, long long, float*, int,
-                                           const std::function<void(double)>&);
+                                           const RowHooks&);
 
 }  // namespace nb

@@ -8,6 +8,7 @@
 #include <climits>
 #include <functional>
 
+#include "kernels/cpu_launcher.hpp"
 #include "kernels/cpu_rows.hpp"
 #include "kernels/pixel_physics.hpp"
 
@@ -16,7 +17,7 @@ namespace scalar {
 
 template <typename T>
 long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
-                           int threads, const std::function<void(double)>& progress) {
+                           int threads, const RowHooks& hooks) {
     const PixelSpan span = roi_span(p);
     const int s_lo = span.s_lo, s_hi = span.s_hi, f_lo = span.f_lo, f_hi = span.f_hi;
     long long first_failure = LLONG_MAX;
@@ -40,16 +41,17 @@ long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long lo
                 lower_failure_mark(known_failure, idx);
             }
         }
+        if (hooks.row_done) hooks.row_done(s);
         int done = ++rows_done;
-        if (progress && omp_get_thread_num() == 0) progress((double)done / rows);
+        if (hooks.progress && omp_get_thread_num() == 0) hooks.progress((double)done / rows);
     }
     return first_failure == LLONG_MAX ? -1 : first_failure;
 }
 
 template long long render_image_cpu<double>(const PixelParams<double>&, InterpCutoff, long long, float*, int,
-                                            const std::function<void(double)>&);
+                                            const RowHooks&);
 template long long render_image_cpu<float>(const PixelParams<float>&, InterpCutoff, long long, float*, int,
-                                           const std::function<void(double)>&);
+                                           const RowHooks&);
 
 }  // namespace scalar
 }  // namespace nb

@@ -6,16 +6,24 @@
 
 namespace nb {
 
-// Renders every in-ROI, unmasked pixel into image (fpixels*spixels floats,
-// pre-zeroed by the caller); pixels before `from_pixel` (image index) are left
-// alone. Returns the lowest image index whose render hit an out-of-range
-// tricubic neighbourhood, or -1. `progress` (may be empty) is called from one
-// thread with the fraction of rows done.
 // The vector ISA the CPU executor uses on this machine: generic, avx2 or avx512.
 const char* cpu_isa();
 
+// What the host hears while rows finish (either may be empty): `progress`,
+// from one thread, with the fraction of rows done; `row_done(s)`, from the
+// thread that rendered row s, once its pixels are final for this pass (they
+// are still in that core's cache).
+struct RowHooks {
+    std::function<void(double)> progress;
+    std::function<void(int)> row_done;
+};
+
+// Renders every in-ROI, unmasked pixel into image (fpixels*spixels floats,
+// pre-zeroed by the caller); pixels before `from_pixel` (image index) are left
+// alone. Returns the lowest image index whose render hit an out-of-range
+// tricubic neighbourhood, or -1.
 template <typename T>
 long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
-                           int threads, const std::function<void(double)>& progress);
+                           int threads, const RowHooks& hooks);
 
 }  // namespace nb

@@ -31,7 +31,7 @@ namespace HWY_NAMESPACE {
 
 template <typename T>
 long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image, int threads,
-                      const std::function<void(double)>* progress) {
+                      const RowHooks& hooks) {
     using D = hn::ScalableTag<T>;
     const D d;
     const int N = kVectors * (int)hn::Lanes(d);
@@ -88,8 +88,9 @@ long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long fr
                 }
             }
         }
+        if (hooks.row_done) hooks.row_done(s);
         int done_rows = ++rows_done;
-        if (progress && *progress && omp_get_thread_num() == 0) (*progress)((double)done_rows / rows);
+        if (hooks.progress && omp_get_thread_num() == 0) hooks.progress((double)done_rows / rows);
     }
     return first_failure == LLONG_MAX ? -1 : first_failure;
 }
@@ -98,12 +99,12 @@ long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long fr
 
 namespace NB_CPU_ISA {
 long long render_rows(const PixelParams<double>& p, InterpCutoff cutoff, long long from_pixel, float* image,
-                      int threads, const std::function<void(double)>& progress) {
-    return HWY_NAMESPACE::render_rows(p, cutoff, from_pixel, image, threads, &progress);
+                      int threads, const RowHooks& hooks) {
+    return HWY_NAMESPACE::render_rows(p, cutoff, from_pixel, image, threads, hooks);
 }
 long long render_rows(const PixelParams<float>& p, InterpCutoff cutoff, long long from_pixel, float* image, int threads,
-                      const std::function<void(double)>& progress) {
-    return HWY_NAMESPACE::render_rows(p, cutoff, from_pixel, image, threads, &progress);
+                      const RowHooks& hooks) {
+    return HWY_NAMESPACE::render_rows(p, cutoff, from_pixel, image, threads, hooks);
 }
 const char* target() { return hwy::TargetName(HWY_STATIC_TARGET); }
 }  // namespace NB_CPU_ISA
