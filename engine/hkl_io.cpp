@@ -2,6 +2,7 @@
 
 #include "engine/memory_budget.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -59,8 +60,15 @@ HklGrid parse_hkl_text(std::istream& in, const std::string& path, double default
                                          " column(s)");
             }
             tok[i] = std::string_view(at, (size_t)(tok_end - at));
-            char* end = nullptr;
-            v[i] = std::strtod(at, &end);
+            // from_chars (several times faster than strtod, the same correctly
+            // rounded value); strtod for what it does not take ("+1", hex), as C's %lf
+            const std::from_chars_result fc = std::from_chars(at, tok_end, v[i]);
+            const char* end = fc.ptr;
+            if (fc.ec != std::errc() || end != tok_end) {
+                char* e = nullptr;
+                v[i] = std::strtod(at, &e);
+                end = e;
+            }
             if (end != tok_end || !std::isfinite(v[i])) {
                 throw std::runtime_error(where(path, lineno) + ": '" + std::string(tok[i]) + "' is not a number");
             }
