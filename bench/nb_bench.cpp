@@ -40,8 +40,9 @@ std::vector<Workload> workloads() {
     return {
         {"cubic_4096", cubic + "-lambda 6.2 -N 5 -detpixels 4096 -distance 100 -oversample 1 -seed 12345",
          "golden cubic_1024 at 4096x4096, one evaluation per pixel"},
-        {"lyso_tricubic_4096", lyso + "-N 2 -detpixels 4096 -distance 120 -oversample 1 -interpolate",
-         "lyso.hkl, N 2 (tricubic interpolation), 4096x4096, one evaluation per pixel"},
+        {"lyso_tricubic_4096", lyso + "-N 2 -detpixels 4096 -distance 600 -oversample 1 -interpolate",
+         "lyso.hkl, N 2, 4096x4096, one evaluation per pixel, tricubic interpolation everywhere (at 600 mm every "
+         "neighbourhood lies inside the grid; closer, C switches it off at the first pixel)"},
         {"still_2048", lyso + "-N 10 -detpixels 2048 -pixel 0.075 -distance 200 -oversample 1 -nointerpolate",
          "still: lyso.hkl, one mosaic domain, one phi step, 2048x2048, nearest F"},
         {"divergence_dispersion",

@@ -85,36 +85,55 @@ StatsRows stats_rows(const Experiment& e) {
     return r;
 }
 
-// Four interleaved sums (no serial chain of additions), a fixed order.
+// Four interleaved sums (no serial chain of additions), in a fixed order:
+// pixel f0 + 4 j + k goes to sum k, the tail to sum 0.
 RowStats row_stats(const Experiment& e, const float* image, int s, const StatsRows& layout) {
     constexpr int lanes = 4;
     RowStats q;
-    const float* row = image + (long long)s * e.det.fpixels;
-    const uint16_t* mask = e.mask.empty() ? nullptr : e.mask.data() + (long long)s * e.det.fpixels;
+    const long long row0 = (long long)s * e.det.fpixels;
+    const float* row = image + row0;
+    const uint16_t* mask = e.mask.empty() ? nullptr : e.mask.data() + row0;
     const int f0 = layout.f_lo, f1 = layout.f_hi + 1;
     double sum[lanes] = {}, sumsqr[lanes] = {}, all[lanes] = {};
-    for (int f = f0; f < f1; ++f) {
+    long long n = 0, nonfinite = 0;
+    auto visit = [&](int f, int k) {
         const double v = row[f];
-        all[f % lanes] += v;
-        if (!std::isfinite(v)) ++q.nonfinite;
-        if (mask && mask[f] == 0) continue;
+        all[k] += v;
+        nonfinite += !std::isfinite(v);
+        if (mask && mask[f] == 0) return;
         if (v > q.max_I) {  // strict: the first maximum in C's order wins
             q.max_I = v;
-            q.max_index = (long long)s * e.det.fpixels + f;
+            q.max_index = row0 + f;
         }
-        sum[f % lanes] += v;
-        sumsqr[f % lanes] += v * v;
-        ++q.n;
+        sum[k] += v;
+        sumsqr[k] += v * v;
+        ++n;
+    };
+    int f = f0;
+    for (; f + lanes <= f1; f += lanes) {
+#pragma GCC unroll 4
+        for (int k = 0; k < lanes; ++k) visit(f + k, k);
     }
+    for (; f < f1; ++f) visit(f, 0);
+    q.n = n;
+    q.nonfinite = nonfinite;
     q.m = f1 - f0;
-    for (int i = 0; i < lanes; ++i) q.sum += sum[i], q.sumsqr += sumsqr[i], q.mean_all += all[i];
+    for (int k = 0; k < lanes; ++k) q.sum += sum[k], q.sumsqr += sumsqr[k], q.mean_all += all[k];
     q.mean_all /= std::max<long long>(q.m, 1);
     double dev[lanes] = {};
-    for (int f = f0; f < f1; ++f) {
-        const double t = row[f] - q.mean_all;
-        dev[f % lanes] += t * t;
+    f = f0;
+    for (; f + lanes <= f1; f += lanes) {
+#pragma GCC unroll 4
+        for (int k = 0; k < lanes; ++k) {
+            const double t = row[f + k] - q.mean_all;
+            dev[k] += t * t;
+        }
     }
-    for (int i = 0; i < lanes; ++i) q.spread_all += dev[i];
+    for (; f < f1; ++f) {
+        const double t = row[f] - q.mean_all;
+        dev[0] += t * t;
+    }
+    for (int k = 0; k < lanes; ++k) q.spread_all += dev[k];
     return q;
 }
 

@@ -88,7 +88,9 @@ long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long fr
                 }
             }
         }
-        if (hooks.row_done) hooks.row_done(s);
+        // a row cut short by an interpolation failure is re-rendered (and reported) by the next pass
+        if (hooks.row_done && (long long)s * p.fpixels + f_hi <= known_failure.load(std::memory_order_relaxed))
+            hooks.row_done(s);
         int done_rows = ++rows_done;
         if (hooks.progress && omp_get_thread_num() == 0) hooks.progress((double)done_rows / rows);
     }

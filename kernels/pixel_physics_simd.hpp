@@ -60,10 +60,18 @@ struct GridIndexer {
         }
         return r;
     }
-    HWY_INLINE Lane<D> gather(const Index& index) const {
+    HWY_INLINE Lane<D> gather(const Index& index, const bool* same = nullptr) const {
         Lane<D> r;
-        for (int i = 0; i < kVectors; ++i) r.v[i] = hn::GatherIndex(D(), g.F, index.v[i]);
+        for (int i = 0; i < kVectors; ++i)
+            r.v[i] =
+                same && same[i] ? hn::Set(D(), g.F[hn::GetLane(index.v[i])]) : hn::GatherIndex(D(), g.F, index.v[i]);
         return r;
+    }
+    // Per vector: whether every lane holds the same index.
+    HWY_INLINE void uniform(const Index& index, bool* same) const {
+        const DI di;
+        for (int i = 0; i < kVectors; ++i)
+            same[i] = hn::AllTrue(di, hn::Eq(index.v[i], hn::Set(di, hn::GetLane(index.v[i]))));
     }
 };
 
@@ -103,13 +111,18 @@ HWY_INLINE Lane<D> lookup_tricubic_lanes(const HklGridView<hn::TFromD<D>>& g, La
     }
     GridIndexer<D> ix{g};
     const Lane<D> h_base = hf - T(g.h_min + 1), k_base = kf - T(g.k_min + 1), l_base = lf - T(g.l_min + 1);
+    // Neighbouring pixels mostly share one 4x4x4 neighbourhood: a vector whose
+    // lanes all do reads each value once and broadcasts it (64 gathers per
+    // evaluation were most of the lookup's time).
+    bool same[kVectors];
+    ix.uniform(ix(h_base, k_base, l_base), same);
     Lane<D> over_h[4];
     for (int i1 = 0; i1 < 4; ++i1) {
         Lane<D> over_k[4];
         for (int i2 = 0; i2 < 4; ++i2) {
             const auto row = ix(h_base + T(i1), k_base + T(i2), l_base);
             Lane<D> vals[4];
-            for (int i3 = 0; i3 < 4; ++i3) vals[i3] = ix.gather(row.plus(i3));
+            for (int i3 = 0; i3 < 4; ++i3) vals[i3] = ix.gather(row.plus(i3), same);
             over_k[i2] = polint4(ld, vals, l);
         }
         over_h[i1] = polint4(kd, over_k, k);
