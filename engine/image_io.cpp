@@ -79,7 +79,7 @@ namespace {
 template <typename P, typename Convert>
 void put_converted(std::FILE* f, const Experiment& e, const std::vector<float>& image, Convert convert) {
     const int fp = e.det.fpixels, spn = e.det.spixels;
-    const int block = std::max(1, (1 << 20) / std::max(fp, 1));  // about 1 M pixels
+    const int block = std::max(1, (1 << 18) / std::max(fp, 1));  // about 256 K pixels
     const int f_lo = std::max(e.samp.roi_xmin, 0), f_hi = std::min(e.samp.roi_xmax, fp - 1);
     std::vector<P> rows((size_t)std::min(block, spn) * fp);
     for (int s0 = 0; s0 < spn; s0 += block) {
