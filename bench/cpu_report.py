@@ -15,17 +15,19 @@ import json
 
 # Square-lattice F_latt (3 x sincg_frac: two 12-term polynomials, a division and
 # roundings each) + Miller indices + the running sum: ~215. Per sub-pixel
-# overhead (position, unit vector, solid angle, polarization, scattering
-# vector): ~130, spread over the evaluations of that sub-pixel. Tricubic F: 21
-# four-point Lagrange polynomials (~35 each) + index arithmetic: ~770.
+# overhead (position, unit vector, solid angle, polarization against the
+# source's precomputed frame, scattering vector): ~100, spread over the
+# evaluations of that sub-pixel. Tricubic F: 21 four-point Lagrange polynomials
+# (~35 each) + index arithmetic: ~770. (Counted for double; float's sincg
+# polynomials have 7 terms instead of 12.)
 FLOPS_PER_EVAL = {
-    "cubic_4096": 215 + 130,
-    "lyso_tricubic_4096": 215 + 770 + 130,
-    "still_2048": 215 + 5 + 130,
+    "cubic_4096": 215 + 100,
+    "lyso_tricubic_4096": 215 + 770 + 100,
+    "still_2048": 215 + 5 + 100,
     "divergence_dispersion": 215 + 10,
-    "mosaic_50_oversample": 215 + 130 / 50,
-    "integration": 215 + 170 / 45,
-    "lyso_2048_realistic": 215 + 5 + 130 / 30,
+    "mosaic_50_oversample": 215 + 100 / 50,
+    "integration": 215 + 140 / 45,
+    "lyso_2048_realistic": 215 + 5 + 100 / 30,
 }
 
 
