@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-# one SIMD ISA (AVX2) and no Python module: the sanitized SIMD executor takes minutes per ISA to compile
+# one SIMD ISA (AVX2) and no Python module: the sanitized SIMD executor takes minutes per ISA to compile;
+# one vector per lane group (NB_LANE_VECTORS, kernels/lanes_hwy.hpp): with four, one test took over 15 min under ASan
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNB_ENABLE_CUDA=OFF -DNB_BUILD_PYTHON=OFF -DNB_CPU_ISAS=avx2 \
-  -DCMAKE_CXX_FLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+  -DCMAKE_CXX_FLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DNB_LANE_VECTORS=1" \
   >/dev/null
 cmake --build build-asan -j"$(nproc)" --target nb_tests nanoBragg nb-compare
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -60,6 +60,9 @@ std::vector<SimdCase> cases() {
         {"tophat", "-N 8 -detpixels 61 -pixel 0.4 -tophat_spots -fudge 2"},
         {"nearest_hkl", "-hkl {in}/lyso.hkl -misset 10 20 30 -N 4 -detpixels 61 -pixel 0.4 -nointerpolate"},
         {"tricubic", "-hkl {in}/lyso.hkl -misset 10 20 30 -N 2 -detpixels 61 -pixel 0.4 -interpolate"},
+        // fine pixels: most lane vectors share one neighbourhood (the broadcast path)
+        {"tricubic_shared_neighbourhood",
+         "-hkl {in}/lyso.hkl -misset 10 20 30 -N 2 -detpixels 67 -pixel 0.02 -distance 300 -interpolate"},
         {"tricubic_switch_off",
          "-hkl {in}/lyso.hkl -misset 10 20 30 -N 2 -detpixels 73 -pixel 1.2 -distance 40 -interpolate"},
         {"sparse_default_F", "-hkl {in}/sparse.hkl -default_F 10 -N 5 -detpixels 45 -pixel 0.2"},
