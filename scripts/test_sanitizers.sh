@@ -10,9 +10,10 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNB_ENABLE_CUDA=OFF -DNB_BUIL
   -DCMAKE_CXX_FLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DNB_LANE_VECTORS=1" \
   >/dev/null
 cmake --build build-asan -j"$(nproc)" --target nb_tests nanoBragg nb-compare
+# --timeout 1800: the sanitized lane code is slow (Render.EveryCpuVectorIsaGivesTheSameImage takes some 15 min)
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan -j"$(nproc)" --output-on-failure --no-tests=error -LE 'e2e|docker|mpi|python|formats' \
-  -E 'Golden\.|Gpu' --timeout 900
+  -E 'Golden\.|Gpu' --timeout 1800
 # every golden case in double precision, under the sanitizers
-ctest --test-dir build-asan -j"$(nproc)" --output-on-failure --timeout 900 --no-tests=error \
+ctest --test-dir build-asan -j"$(nproc)" --output-on-failure --timeout 1800 --no-tests=error \
   -R 'Golden\.DoublePrecisionMatchesC/'
