@@ -139,6 +139,8 @@ struct Result {
     int threads = 0, repeats = 0;
     long long evaluations = 0;
     double seconds = 0, cpu_seconds = 0, evals_per_s = 0, ratio = 0;
+    double kernel_ms = -1;    // GPU runs: the render kernels' time the program printed (median)
+    double kernel_ratio = 0;  // reference: its wall time over our double kernel time
     long peak_mb = 0;
     bool ok = true;
 };
@@ -147,12 +149,13 @@ void usage() {
     std::puts(
         "usage: nb-bench [--nanobragg PATH] [--reference PATH] [--threads N] [--repeats R] [--warmup W]\n"
         "                [--precision double,float] [--device cpu|cuda] [--workloads a,b,...] [--golden DIR]\n"
-        "                [--out PREFIX] [--series N]\n"
+        "                [--out PREFIX] [--series N] [--list]\n"
         "Runs each workload W times to warm up (default 1), then R times (default 3), and reports the median.\n"
         "--reference runs another nanoBragg-compatible binary on the same command lines with\n"
         "OMP_NUM_THREADS=N and adds the speed ratio. Writes PREFIX.json and PREFIX.md\n"
         "(default reports/bench-<UTC date>).\n"
-        "--series N also times an N-frame rotation series in one process against N separate runs.");
+        "--series N also times an N-frame rotation series in one process against N separate runs.\n"
+        "--list prints each workload's name and command line (tab-separated) and exits.");
 }
 
 }  // namespace
@@ -162,6 +165,7 @@ int main(int argc, char** argv) {
     std::string ours = self + "/nanoBragg", reference, golden, device = "cpu";
     std::string precisions = "double", only;
     int series = 0;
+    bool list_only = false;  // --list: print each workload's name and command line, run nothing
     int threads = (int)std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)), repeats = 3, warmup = 1;
     char date[32];
     std::time_t now = std::time(nullptr);
@@ -198,6 +202,8 @@ int main(int argc, char** argv) {
             out_prefix = next();
         else if (a == "--series")
             series = std::atoi(next().c_str());
+        else if (a == "--list")
+            list_only = true;
         else if (a == "-h" || a == "--help") {
             usage();
             return 0;
@@ -213,6 +219,14 @@ int main(int argc, char** argv) {
         return 1;
     }
     golden = fs::canonical(golden).string();
+    if (list_only) {
+        for (const Workload& w : workloads()) {
+            std::string args = w.args;
+            for (size_t p; (p = args.find("{in}")) != std::string::npos;) args.replace(p, 4, golden + "/inputs");
+            std::printf("%s\t%s\n", w.name.c_str(), args.c_str());
+        }
+        return 0;
+    }
     std::vector<Result> results;
     for (const Workload& w : workloads()) {
         if (!only.empty() && ("," + only + ",").find("," + w.name + ",") == std::string::npos) continue;
@@ -230,7 +244,7 @@ int main(int argc, char** argv) {
             runs.push_back({prec, a});
         }
         long long evals = 0;
-        double our_double_s = 0;
+        double our_double_s = 0, our_double_kernel_ms = -1;
         for (auto& [prec, a] : runs) {
             Result r;
             r.workload = w.name;
@@ -240,12 +254,14 @@ int main(int argc, char** argv) {
             r.threads = threads;
             r.repeats = repeats;
             for (int k = 0; k < warmup; ++k) run_once(ours, a, threads);
-            std::vector<double> t, cpu;
+            std::vector<double> t, cpu, kms;
             long peak = 0;
             std::string out;
             for (int k = 0; k < repeats; ++k) {
                 Run x = run_once(ours, a, threads);
                 if (x.status != 0) r.ok = false;
+                if (std::string v = value_after(x.out, "(render kernels "); !v.empty())
+                    kms.push_back(std::atof(v.c_str()));
                 t.push_back(x.seconds);
                 cpu.push_back(x.cpu_seconds);
                 peak = std::max(peak, x.peak_kb);
@@ -257,10 +273,15 @@ int main(int argc, char** argv) {
             r.evals_per_s = r.seconds > 0 ? r.evaluations / r.seconds : 0;
             r.peak_mb = peak / 1024;
             r.backend = value_after(out, "rendered on ");
+            r.backend = r.backend.substr(0, r.backend.find(" ("));
+            if (!kms.empty()) r.kernel_ms = median(kms);
             size_t px = out.find(" pixels)");
             size_t open = px == std::string::npos ? std::string::npos : out.rfind('(', px);
             r.image = open == std::string::npos ? "" : out.substr(open + 1, px - open - 1);
-            if (prec == "double") our_double_s = r.seconds;
+            if (prec == "double") {
+                our_double_s = r.seconds;
+                our_double_kernel_ms = r.kernel_ms;
+            }
             std::printf("%-24s %-8s %-6s %2d thr  %9.3f s  %10.3g eval/s  %6ld MB  %s\n", w.name.c_str(), "ours",
                         prec.c_str(), threads, r.seconds, r.evals_per_s, r.peak_mb, r.backend.c_str());
             std::fflush(stdout);
@@ -291,6 +312,7 @@ int main(int argc, char** argv) {
             r.peak_mb = peak / 1024;
             r.backend = "OMP_NUM_THREADS=" + std::to_string(threads);
             r.ratio = our_double_s > 0 ? r.seconds / our_double_s : 0;
+            r.kernel_ratio = our_double_kernel_ms > 0 ? r.seconds / (our_double_kernel_ms / 1000) : 0;
             std::printf("%-24s %-8s %-6s %2d thr  %9.3f s  %10.3g eval/s  %6ld MB  ours is %.2fx faster\n",
                         w.name.c_str(), "ref", "double", threads, r.seconds, r.evals_per_s, r.peak_mb, r.ratio);
             std::fflush(stdout);
@@ -342,7 +364,9 @@ int main(int argc, char** argv) {
                                       {"evaluations_per_second", r.evals_per_s},
                                       {"peak_memory_mb", r.peak_mb},
                                       {"ok", r.ok}};
+        if (r.kernel_ms >= 0) row["render_kernels_ms_median"] = r.kernel_ms;
         if (r.label == "reference") row["reference_over_ours"] = r.ratio;
+        if (r.kernel_ratio > 0) row["reference_over_our_double_kernels"] = r.kernel_ratio;
         js["results"].push_back(row);
     }
     if (series > 0) {
@@ -370,13 +394,20 @@ int main(int argc, char** argv) {
            << " runs; every run is a fresh process in an empty folder (peak MB = its maximum resident set).\n\n";
     }
     md << "| workload | program | backend | precision | threads | image | evaluations | seconds (median of " << repeats
-       << ") | evaluations/s | peak MB | reference / ours |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+       << ") | evaluations/s | peak MB | GPU kernels ms | reference / ours "
+          "|\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const Result& r : results) {
         char line[512];
-        std::snprintf(line, sizeof line, "| %s | %s | %s | %s | %d | %s | %lld | %.3f | %.3g | %ld | %s |\n",
+        std::string kernel = r.kernel_ms >= 0 ? std::to_string(r.kernel_ms).substr(0, 8) : "";
+        std::string ratio;
+        if (r.label == "reference") {
+            ratio = std::to_string(r.ratio).substr(0, 5) + "x";
+            if (r.kernel_ratio > 0) ratio += " (" + std::to_string(r.kernel_ratio).substr(0, 7) + "x over kernels)";
+        }
+        std::snprintf(line, sizeof line, "| %s | %s | %s | %s | %d | %s | %lld | %.3f | %.3g | %ld | %s | %s |\n",
                       r.workload.c_str(), r.label.c_str(), r.backend.c_str(), r.precision.c_str(), r.threads,
-                      r.image.c_str(), r.evaluations, r.seconds, r.evals_per_s, r.peak_mb,
-                      r.label == "reference" ? (std::to_string(r.ratio).substr(0, 5) + "x").c_str() : "");
+                      r.image.c_str(), r.evaluations, r.seconds, r.evals_per_s, r.peak_mb, kernel.c_str(),
+                      ratio.c_str());
         md << line;
     }
     if (series > 0) {

@@ -103,7 +103,10 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         bar.finish();
         if (cfg.nframes > 1 && shots.empty())
             std::printf("frame %d of %d: phi = %g deg\n", i + 1, cfg.nframes, e.samp.phi0 * 57.29577951308232);
-        spdlog::info("rendered on {}", fo->result.backend);
+        if (fo->result.kernel_ms >= 0)
+            spdlog::info("rendered on {} (render kernels {:.3f} ms)", fo->result.backend, fo->result.kernel_ms);
+        else
+            spdlog::info("rendered on {}", fo->result.backend);
         if (std::string w = nb::interpolation_warning(*cur, fo->result); !w.empty()) spdlog::warn("{}", w);
         nb::print_stats(fo->result.stats);
         if (std::string w = nb::nonfinite_warning(fo->result); !w.empty()) spdlog::warn("{}", w);

@@ -7,11 +7,8 @@
 
 namespace nb {
 
-namespace {
-
-// The printed numbers from the sums (C's formulas, its guards for n <= 1).
-ImageStats finish(const Experiment& e, double max_I, long long max_index, double sum, double sumsqr, long long n,
-                  double dev, long long m, long long nonfinite) {
+ImageStats stats_from_sums(const Experiment& e, double max_I, long long max_index, double sum, double sumsqr,
+                           long long n, double dev, long long m, long long nonfinite) {
     ImageStats st;
     st.max_I = max_I;
     if (max_index >= 0) {
@@ -31,6 +28,8 @@ ImageStats finish(const Experiment& e, double max_I, long long max_index, double
     st.nonfinite = nonfinite;
     return st;
 }
+
+namespace {
 
 // Squared deviations from `mean` over every ROI pixel, in C's order.
 void c_order_spread(const Experiment& e, const std::vector<float>& image, const StatsRows& r, double mean, double& dev,
@@ -68,7 +67,7 @@ ImageStats c_order_stats(const Experiment& e, const std::vector<float>& image, c
     double dev;
     long long m, nonfinite;
     c_order_spread(e, image, r, sum / (n <= 0 ? 1 : n), dev, m, nonfinite);
-    return finish(e, max_I, max_index, sum, sumsqr, n, dev, m, nonfinite);
+    return stats_from_sums(e, max_I, max_index, sum, sumsqr, n, dev, m, nonfinite);
 }
 
 }  // namespace
@@ -165,7 +164,7 @@ ImageStats combine_rows(const Experiment& e, const std::vector<float>& image, co
     } else {
         c_order_spread(e, image, r, mean, dev, m, nonfinite);
     }
-    return finish(e, max_I, max_index, sum, sumsqr, n, dev, m, nonfinite);
+    return stats_from_sums(e, max_I, max_index, sum, sumsqr, n, dev, m, nonfinite);
 }
 
 ImageStats image_stats(const Experiment& e, const std::vector<float>& image, bool c_order, int threads) {

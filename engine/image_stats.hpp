@@ -21,6 +21,12 @@ struct ImageStats {
 // thread count, C's up to rounding.
 ImageStats image_stats(const Experiment& e, const std::vector<float>& image, bool c_order, int threads = 0);
 
+// The printed numbers from the sums, with C's formulas and its guards for
+// n <= 1: max_I at image index max_index (-1: none), sum and sum of squares
+// over n pixels, squared deviations `dev` over m pixels (rmsd).
+ImageStats stats_from_sums(const Experiment& e, double max_I, long long max_index, double sum, double sumsqr,
+                           long long n, double dev, long long m, long long nonfinite);
+
 // What one detector row adds to the statistics; the CPU executors fill them
 // as rows finish (kernels/cpu_launcher.hpp RowHooks), while the row is in cache.
 struct RowStats {

@@ -326,7 +326,8 @@ RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
     // Default mode on the CPU: the statistics come from per-row sums taken as
     // each row finishes (no extra pass over the image); -exact sums in C's order.
     const bool row_sums = device == Device::Cpu && !e.cfg.exact;
-    StatsRows rows = stats_rows(e);
+    StatsRows rows;
+    if (row_sums) rows = stats_rows(e);
     if (opt.precision == Precision::Float) {
         FloatStaged fs;
         to_float(st, fs);
@@ -339,18 +340,12 @@ RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
     r.stats = row_sums ? combine_rows(e, r.image, rows) : image_stats(e, r.image, e.cfg.exact, opt.threads);
     if (dstats) {
         // max, its position, sum and sum of squares come from the device reduction
-        // (deterministic: C's first-maximum rule is part of the combine step)
-        const int os = e.samp.oversample;
-        const double sub = e.det.pixel_size / os;
-        r.stats.max_I = ds.max_I;
-        r.stats.max_I_x = ds.max_index < 0 ? 0.0 : sub * ((ds.max_index % e.det.fpixels) * os + os - 1) + sub / 2.0;
-        r.stats.max_I_y = ds.max_index < 0 ? 0.0 : sub * ((ds.max_index / e.det.fpixels) * os + os - 1) + sub / 2.0;
-        r.stats.sum = ds.sum;
-        r.stats.counted = ds.counted;
-        long long n = ds.counted <= 0 ? 1 : ds.counted;
-        r.stats.mean = ds.sum / n;
-        if (n <= 1) n = 2;
-        r.stats.rms = std::sqrt(ds.sumsqr / (n - 1));
+        // (deterministic: C's first-maximum rule is part of the combine step);
+        // rmsd and the non-finite count from the host pass
+        const ImageStats host = r.stats;
+        r.stats = stats_from_sums(e, ds.max_I, ds.max_index, ds.sum, ds.sumsqr, ds.counted, 0, 0, host.nonfinite);
+        r.stats.rmsd = host.rmsd;
+        r.kernel_ms = ds.kernel_ms;
     }
     return r;
 }

@@ -16,6 +16,7 @@ struct RenderResult {
     ImageStats stats;
     long long interp_disabled_at = -1;  // pixel where tricubic interpolation switched off
     std::string backend;
+    double kernel_ms = -1;  // GPU: the render kernels' time by CUDA events (-1: not on a GPU)
 };
 
 enum class Precision { Double, Float };

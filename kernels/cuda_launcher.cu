@@ -1,17 +1,18 @@
 #include <cuda_runtime.h>
 #include <nvtx3/nvToolsExt.h>
-#include <thrust/device_ptr.h>
 #include <thrust/execution_policy.h>
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/transform_reduce.h>
 
 #include <climits>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 #include "kernels/cuda_launcher.hpp"
+#include "kernels/cuda_render.hpp"
 
 namespace nb {
 
@@ -28,35 +29,91 @@ struct NvtxRange {
     ~NvtxRange() { nvtxRangePop(); }
 };
 
-// Owns one device allocation; copies a host array up on construction.
-template <typename U>
-struct DeviceArray {
-    U* ptr = nullptr;
-    DeviceArray(const U* host, size_t n) {
-        if (!host || n == 0) return;
-        check(cudaMalloc(&ptr, n * sizeof(U)), "cudaMalloc");
-        check(cudaMemcpy(ptr, host, n * sizeof(U), cudaMemcpyHostToDevice), "copy to device");
-    }
-    DeviceArray(const DeviceArray&) = delete;
-    DeviceArray& operator=(const DeviceArray&) = delete;
-    ~DeviceArray() {
+// One device allocation that only grows: the frames of a series or a shot
+// list reuse it instead of a cudaMalloc/cudaFree pair per table per frame.
+struct DeviceBuffer {
+    void* ptr = nullptr;
+    size_t capacity = 0;
+    DeviceBuffer() = default;
+    DeviceBuffer(const DeviceBuffer&) = delete;
+    DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+    ~DeviceBuffer() {
         if (ptr) cudaFree(ptr);
+    }
+    void* ensure(size_t bytes, const char* what) {
+        if (bytes > capacity) {
+            if (ptr) cudaFree(ptr);
+            ptr = nullptr;
+            capacity = 0;
+            check(cudaMalloc(&ptr, bytes), what);
+            capacity = bytes;
+        }
+        return ptr;
+    }
+    // Copies n host elements up (in stream order); null for an absent table.
+    template <typename U>
+    const U* upload(const U* host, size_t n, cudaStream_t stream, const char* what) {
+        if (!host || n == 0) return nullptr;
+        void* d = ensure(n * sizeof(U), what);
+        check(cudaMemcpyAsync(d, host, n * sizeof(U), cudaMemcpyHostToDevice, stream), what);
+        return static_cast<const U*>(d);
     }
 };
 
-template <typename T>
-__global__ void render_kernel(PixelParams<T> p, InterpCutoff cutoff, long long from_pixel, float* image,
-                              unsigned long long* first_failure) {
-    int f = blockIdx.x * blockDim.x + threadIdx.x;
-    int s = blockIdx.y * blockDim.y + threadIdx.y;
-    if (f >= p.fpixels || s >= p.spixels) return;
-    if (f < p.roi_xmin || f > p.roi_xmax || s < p.roi_ymin || s > p.roi_ymax) return;
-    long long idx = (long long)s * p.fpixels + f;
-    if (idx < from_pixel) return;
-    if (p.mask && p.mask[idx] == 0) return;
-    PixelResult r = render_pixel(p, f, s, cutoff);
-    image[idx] = (float)r.value;
-    if (r.first_interp_failure >= 0) atomicMin(first_failure, (unsigned long long)idx);
+unsigned long long fnv1a(const void* data, size_t n) {
+    const unsigned char* p = static_cast<const unsigned char*>(data);
+    unsigned long long h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+// What lives on one GPU across the images of a process (a series, a shot
+// list, a Python Simulator's renders): the stream, every table's buffer, the
+// image and the HKL grid, which is re-uploaded only when its contents change
+// (keyed by size and a hash of the bytes, so that a freed-and-reused host
+// address cannot alias a stale grid).
+struct DeviceContext {
+    cudaStream_t stream = nullptr;
+    cudaEvent_t started = nullptr, rendered = nullptr;
+    DeviceBuffer mask, source_dir, source_lambda, source_weight, cells, cells_first, image, fail, grid;
+    size_t grid_bytes = 0;
+    unsigned long long grid_hash = 0;
+    explicit DeviceContext(int) {
+        check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "create stream");
+        check(cudaEventCreate(&started), "create event");
+        check(cudaEventCreate(&rendered), "create event");
+    }
+    ~DeviceContext() {
+        if (started) cudaEventDestroy(started);
+        if (rendered) cudaEventDestroy(rendered);
+        if (stream) cudaStreamDestroy(stream);
+    }
+    template <typename T>
+    const T* hkl_grid(const T* host, size_t count) {
+        if (!host || count == 0) return nullptr;
+        const size_t bytes = count * sizeof(T);
+        const unsigned long long h = fnv1a(host, bytes);
+        if (!(grid.ptr && grid_bytes == bytes && grid_hash == h)) {
+            grid_bytes = 0;
+            grid.upload(host, count, stream, "HKL grid");
+            grid_bytes = bytes;
+            grid_hash = h;
+        }
+        return static_cast<const T*>(grid.ptr);
+    }
+};
+
+// One image on the device at a time per process (threads of one program, the
+// Python module's, may render at once); one context per device.
+std::mutex render_mutex;
+
+DeviceContext& context_for_current_device() {
+    static std::map<int, std::unique_ptr<DeviceContext>> contexts;
+    int dev = 0;
+    check(cudaGetDevice(&dev), "cudaGetDevice");
+    auto& c = contexts[dev];
+    if (!c) c = std::make_unique<DeviceContext>(dev);
+    return *c;
 }
 
 struct PixelMoments {
@@ -90,50 +147,6 @@ struct CombineMoments {
     }
 };
 
-// The HKL grid stays on the device between images of a series or shot list:
-// re-uploaded only when its contents change (keyed by size and a hash of the
-// bytes, so a freed-and-reused host address cannot alias a stale grid).
-struct GridCache {
-    void* device = nullptr;
-    size_t bytes = 0;
-    unsigned long long hash = 0;
-    int device_id = -1;
-    ~GridCache() {
-        if (device) cudaFree(device);
-    }
-};
-
-unsigned long long fnv1a(const void* data, size_t n) {
-    const unsigned char* p = static_cast<const unsigned char*>(data);
-    unsigned long long h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
-}
-
-// One image on the device at a time per process: the grid cache is shared, and
-// threads of one program (the Python module's) may render at once.
-std::mutex render_mutex;
-
-template <typename T>
-const T* cached_grid(const T* host, size_t count) {
-    static GridCache cache;
-    if (!host || count == 0) return nullptr;
-    const size_t bytes = count * sizeof(T);
-    const unsigned long long h = fnv1a(host, bytes);
-    int dev = 0;
-    cudaGetDevice(&dev);
-    if (!(cache.device && cache.bytes == bytes && cache.hash == h && cache.device_id == dev)) {
-        if (cache.device) cudaFree(cache.device);
-        cache.device = nullptr;
-        check(cudaMalloc(&cache.device, bytes), "cudaMalloc (HKL grid)");
-        check(cudaMemcpy(cache.device, host, bytes, cudaMemcpyHostToDevice), "copy HKL grid");
-        cache.bytes = bytes;
-        cache.hash = h;
-        cache.device_id = dev;
-    }
-    return static_cast<const T*>(cache.device);
-}
-
 }  // namespace
 
 int cuda_device_count() {
@@ -154,53 +167,48 @@ template <typename T>
 long long render_image_cuda(const PixelParams<T>& hp, float* image, DeviceStats* stats) {
     std::lock_guard<std::mutex> lock(render_mutex);
     NvtxRange whole("nanoBragg image (cuda)");
+    DeviceContext& ctx = context_for_current_device();
+    cudaStream_t st = ctx.stream;
     const size_t npix = (size_t)hp.fpixels * hp.spixels;
     const size_t ncells = (size_t)9 * hp.phisteps * hp.mosaic_domains;
     const size_t nF = hp.hkl.F ? (size_t)hp.hkl.h_range * hp.hkl.k_range * hp.hkl.l_range : 0;
 
     PixelParams<T> dp = hp;
-    nvtxRangePushA("stage tables");
-    DeviceArray<uint16_t> mask(hp.mask, hp.mask ? npix : 0);
-    DeviceArray<T> source_dir(hp.source_dir, 3 * (size_t)hp.sources);
-    DeviceArray<T> source_lambda(hp.source_lambda, (size_t)hp.sources);
-    DeviceArray<T> source_weight(hp.source_weight, hp.source_weight ? (size_t)hp.sources : 0);
-    DeviceArray<T> cells(hp.cells, ncells);
-    DeviceArray<T> cells_first(hp.cells_first, ncells);
-    const T* device_F = cached_grid(hp.hkl.F, nF);
-    std::vector<float> zeros(npix, 0.0f);
-    DeviceArray<float> d_image(zeros.data(), npix);
-    unsigned long long none = ULLONG_MAX;
-    DeviceArray<unsigned long long> d_fail(&none, 1);
-    nvtxRangePop();
-    dp.mask = mask.ptr;
-    dp.source_dir = source_dir.ptr;
-    dp.source_lambda = source_lambda.ptr;
-    dp.source_weight = source_weight.ptr;
-    dp.cells = cells.ptr;
-    dp.cells_first = cells_first.ptr;
-    dp.hkl.F = device_F;
-
-    dim3 block(32, 8);
-    dim3 grid((hp.fpixels + block.x - 1) / block.x, (hp.spixels + block.y - 1) / block.y);
+    float* d_image = nullptr;
+    unsigned long long* d_fail = nullptr;
+    {
+        NvtxRange r("stage tables");
+        dp.mask = ctx.mask.upload(hp.mask, hp.mask ? npix : 0, st, "copy mask");
+        dp.source_dir = ctx.source_dir.upload(hp.source_dir, 3 * (size_t)hp.sources, st, "copy sources");
+        dp.source_lambda = ctx.source_lambda.upload(hp.source_lambda, (size_t)hp.sources, st, "copy wavelengths");
+        dp.source_weight = ctx.source_weight.upload(hp.source_weight, hp.source_weight ? (size_t)hp.sources : 0, st,
+                                                    "copy source weights");
+        dp.cells = ctx.cells.upload(hp.cells, ncells, st, "copy cell table");
+        dp.cells_first = ctx.cells_first.upload(hp.cells_first, ncells, st, "copy first-sweep cell table");
+        dp.hkl.F = ctx.hkl_grid(hp.hkl.F, nF);
+        d_image = static_cast<float*>(ctx.image.ensure(npix * sizeof(float), "cudaMalloc (image)"));
+        check(cudaMemsetAsync(d_image, 0, npix * sizeof(float), st), "zero image");
+        d_fail = static_cast<unsigned long long*>(ctx.fail.ensure(sizeof(unsigned long long), "cudaMalloc (flag)"));
+        check(cudaMemsetAsync(d_fail, 0xff, sizeof(unsigned long long), st), "reset failure flag");
+    }
+    check(cudaEventRecord(ctx.started, st), "record event");
     {
         NvtxRange r("render pass");
-        render_kernel<T><<<grid, block>>>(dp, InterpCutoff{LLONG_MAX, 0}, 0, d_image.ptr, d_fail.ptr);
-        check(cudaGetLastError(), "launch render kernel");
-        check(cudaDeviceSynchronize(), "render kernel");
+        check(launch_render(dp, InterpCutoff{LLONG_MAX, 0}, 0, d_image, d_fail, st), "launch render kernel");
     }
     unsigned long long fail = ULLONG_MAX;
-    check(cudaMemcpy(&fail, d_fail.ptr, sizeof fail, cudaMemcpyDeviceToHost), "copy failure flag");
+    check(cudaMemcpyAsync(&fail, d_fail, sizeof fail, cudaMemcpyDeviceToHost, st), "copy failure flag");
+    check(cudaStreamSynchronize(st), "render kernel");
     if (fail != ULLONG_MAX) {
         // C's serial-order switch-off of interpolation: re-render later pixels without it.
         NvtxRange r("re-render after interpolation switch-off");
-        render_kernel<T><<<grid, block>>>(dp, InterpCutoff{-1, 0}, (long long)fail + 1, d_image.ptr, d_fail.ptr);
-        check(cudaGetLastError(), "launch render kernel");
-        check(cudaDeviceSynchronize(), "render kernel");
+        check(launch_render(dp, InterpCutoff{-1, 0}, (long long)fail + 1, d_image, d_fail, st), "launch render kernel");
     }
+    check(cudaEventRecord(ctx.rendered, st), "record event");
     if (stats) {
         NvtxRange r("statistics reduction");
-        MomentsOf op{d_image.ptr, mask.ptr, hp.fpixels, hp.roi_xmin, hp.roi_xmax, hp.roi_ymin, hp.roi_ymax};
-        PixelMoments m = thrust::transform_reduce(thrust::device, thrust::counting_iterator<long long>(0),
+        MomentsOf op{d_image, dp.mask, hp.fpixels, hp.roi_xmin, hp.roi_xmax, hp.roi_ymin, hp.roi_ymax};
+        PixelMoments m = thrust::transform_reduce(thrust::cuda::par.on(st), thrust::counting_iterator<long long>(0),
                                                   thrust::counting_iterator<long long>((long long)npix), op,
                                                   PixelMoments{0, 0, 0, -1, 0}, CombineMoments{});
         stats->sum = m.sum;
@@ -209,9 +217,16 @@ long long render_image_cuda(const PixelParams<T>& hp, float* image, DeviceStats*
         stats->max_index = m.max_index;
         stats->counted = m.counted;
     }
+    if (stats) {
+        float ms = 0;
+        check(cudaEventSynchronize(ctx.rendered), "render kernel");
+        check(cudaEventElapsedTime(&ms, ctx.started, ctx.rendered), "kernel time");
+        stats->kernel_ms = ms;
+    }
     {
         NvtxRange r("copy image to host");
-        check(cudaMemcpy(image, d_image.ptr, npix * sizeof(float), cudaMemcpyDeviceToHost), "copy image");
+        check(cudaMemcpyAsync(image, d_image, npix * sizeof(float), cudaMemcpyDeviceToHost, st), "copy image");
+        check(cudaStreamSynchronize(st), "copy image");
     }
     return fail == ULLONG_MAX ? -1 : (long long)fail;
 }

@@ -15,6 +15,7 @@ void cuda_use_device(int index);
 struct DeviceStats {
     double sum = 0, sumsqr = 0, max_I = 0;
     long long max_index = -1, counted = 0;
+    double kernel_ms = 0;  // the render passes, timed with CUDA events
 };
 
 // Renders the image on the GPU with C's two-pass interpolation protocol,

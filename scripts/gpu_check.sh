@@ -1,46 +1,324 @@
 #!/bin/bash
-# On a machine with an NVIDIA GPU: build, run the GPU tests (golden suite on the
-# GPU in double and float, CPU/GPU agreement), compute-sanitizer memcheck and
-# racecheck on a few cases, and write reports/gpu-parity-<date>.md.
-# Usage: scripts/gpu_check.sh [output-report-path]
+# The GPU check, run from the bundle (scripts/gpu_bundle.sh) on a machine with
+# an NVIDIA GPU and its driver but none of our Debian libraries, within a time
+# budget (default 450 s; NB_CHECK_SECONDS). Without a GPU every GPU step says
+# it was skipped and the rest (the bundle's own checks) still runs, so that the
+# script's bugs are found before any GPU time is spent.
+#
+# Usage: scripts/gpu_check.sh OUTDIR
+#   NB_BUNDLE   the bundle folder (default gpu-bundle in the repository root)
+# Writes OUTDIR/gpu-report.md (everything measured), OUTDIR/check.log (all
+# output), OUTDIR/bench-gpu.{json,md}, OUTDIR/bench-cudaref.{json,md} (when the
+# bundle has nanoBraggCUDA) and OUTDIR/ncu.txt; prints a summary table last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh || exit 1
-date_tag=$(date -u +%Y-%m-%d)
-report=${1:-reports/gpu-parity-$date_tag.md}
-log=$(mktemp)
-gpu=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)
-build/bin/nb_tests --gtest_filter='*Gpu*' 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-G=$(cd tests/golden && pwd)
-san=""
-for c in cubic_1024 lyso_interp_out_of_range mosaic_10 mask; do
-  args=$(python3 -c "import json;print(json.load(open('$G/manifest.json'))['cases']['$c']['args'].replace('{in}','$G/inputs'))")
-  tmp=$(mktemp -d)
-  for tool in memcheck racecheck; do
-    out=$(cd "$tmp" && compute-sanitizer --tool $tool --error-exitcode 99 "$OLDPWD/build/bin/nanoBragg" $args -device cuda -nonoise -nopgm 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY" | tail -1)
-    san="$san| $c | $tool | ${out:-no summary} |"$'\n'
-  done
-  rm -rf "$tmp"
-done
+root=$PWD
+[ $# -ge 1 ] || { echo "usage: scripts/gpu_check.sh OUTDIR" >&2; exit 2; }
+mkdir -p "$1" && out=$(cd "$1" && pwd)
+B=$(cd "${NB_BUNDLE:-$root/gpu-bundle}" 2>/dev/null && pwd) || { echo "gpu_check: no bundle (run scripts/gpu_bundle.sh)" >&2; exit 2; }
+if [ ! -x "$B/bin/nanoBragg" ] && [ -f "$B/bundle.tar.xz" ]; then
+  tar -xJf "$B/bundle.tar.xz" -C "$B" || { echo "gpu_check: cannot unpack $B/bundle.tar.xz" >&2; exit 2; }
+fi
+[ -x "$B/bin/nanoBragg" ] || { echo "gpu_check: $B holds no bin/nanoBragg (run scripts/gpu_bundle.sh)" >&2; exit 2; }
+G=$root/tests/golden
+budget=${NB_CHECK_SECONDS:-480}
+t0=$SECONDS
+work=$(mktemp -d "${TMPDIR:-/tmp}/nb_gpu_check.XXXXXX")
+log=$out/check.log
+report=$out/gpu-report.md
+: >"$log"
+rows=()          # summary rows: step|status|seconds|result
+sections=()      # report sections, in order (files under $work)
+threads=$(nproc)
+
+left() { echo $((budget - (SECONDS - t0))); }
+note() { echo "$*" | tee -a "$log"; }
+row() { rows+=("$1|$2|$3|$4"); }
+section() { sections+=("$1"); }
+
+# step NAME LIMIT CMD...: runs CMD (output to the log and $work/NAME.out) for at
+# most LIMIT seconds or what is left of the budget; sets step_rc and step_s.
+step() {
+  local name=$1 limit=$2
+  shift 2
+  local l
+  l=$(left)
+  [ "$l" -lt "$limit" ] && limit=$l
+  if [ "$limit" -le 5 ]; then
+    step_rc=124 step_s=0
+    note "== $name: skipped, the time budget is spent"
+    : >"$work/$name.out"
+    return
+  fi
+  note "== $name (limit ${limit}s): $*"
+  local s=$SECONDS
+  timeout -k 10 "$limit" "$@" >"$work/$name.out" 2>&1
+  step_rc=$?
+  step_s=$((SECONDS - s))
+  cat "$work/$name.out" >>"$log"
+  note "== $name: exit $step_rc after ${step_s}s"
+}
+
+status_of() { case $1 in 0) echo ok ;; 124 | 137) echo timeout ;; *) echo "FAIL($1)" ;; esac; }
+
+# ---------- the machine and the bundle ----------
 {
-  echo "# GPU parity report, $date_tag"
+  echo "## Machine"
   echo
-  echo "- GPU and driver: ${gpu:-unknown}"
-  echo "- Command: \`scripts/gpu_check.sh\` (build/bin/nb_tests --gtest_filter='*Gpu*', compute-sanitizer on 4 cases)"
-  echo "- Test exit status: $status"
+  echo "- Date: $(date -u +%FT%TZ)"
+  echo "- GPU: $(nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader 2>/dev/null | head -1 || echo none)"
+  echo "- CUDA driver API: $(nvidia-smi 2>/dev/null | grep -o 'CUDA Version: [0-9.]*' | head -1)"
+  echo "- nvcc on the machine: $(nvcc --version 2>/dev/null | tail -1 || echo none)"
+  echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $threads cores online"
+  echo "- OS: $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"), $(ldd --version 2>/dev/null | head -1)"
+  echo "- compute-sanitizer: $(compute-sanitizer --version 2>/dev/null | grep -m1 -i version || echo none)"
+  echo "- ncu: $(ncu --version 2>/dev/null | tail -1 || echo none)"
+  echo "- Bundle: $(head -1 "$B/MANIFEST.txt")"
   echo
-  echo "## Golden cases on the GPU"
+} >"$work/machine.md"
+section "$work/machine.md"
+cat "$work/machine.md" >>"$log"
+
+missing=$(for p in "$B"/bin/* "$B"/ref/*.bin; do [ -f "$p" ] && ldd "$p" 2>&1 | grep 'not found' | sed "s|^|$(basename "$p"): |"; done)
+if [ -n "$missing" ]; then
+  note "bundle: libraries not found:"
+  note "$missing"
+  row bundle "FAIL" 0 "missing libraries (see check.log)"
+else
+  row bundle ok 0 "every library of $(ls "$B"/bin | wc -l) programs resolves"
+fi
+
+gpu=0 dev=cuda nframes=100 nshots=1000 bench_runs="--warmup 1 --repeats 2" cudaref_runs="--warmup 0 --repeats 1"
+if nvidia-smi -L >/dev/null 2>&1; then gpu=1; fi
+if [ "${NB_CHECK_DRY_RUN:-0}" = 1 ] && [ $gpu = 0 ]; then
+  # the GPU steps' own logic on the CPU, smaller: finds this script's bugs for free
+  gpu=1 dev=cpu nframes=3 nshots=5 bench_runs="--warmup 0 --repeats 1 --workloads divergence_dispersion"
+  cudaref_runs="--warmup 0 --repeats 1"
+  note "gpu_check: NB_CHECK_DRY_RUN=1 without a GPU: GPU steps run on the CPU (-device cpu), series and shots shortened"
+fi
+step smoke 60 bash -c "cd '$work' && '$B/bin/nanoBragg' -cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 256 -distance 100 -device $([ $gpu = 1 ] && echo $dev || echo cpu) -floatfile smoke.bin -nonoise -nopgm"
+smoke_backend=$(grep -o 'rendered on [^ ]*' "$work/smoke.out" | head -1)
+row smoke "$(status_of $step_rc)" "$step_s" "${smoke_backend:-no render}"
+if [ $gpu = 1 ] && [ $step_rc -ne 0 ]; then
+  note "gpu_check: a GPU is listed but the smoke render on it failed; GPU steps continue to collect their errors"
+fi
+skip() { row "$1" skipped 0 "no GPU on this machine"; note "== $1: skipped, no GPU on this machine"; }
+
+# ---------- the GPU tests: golden suite (double, float, -exact) and CPU/GPU agreement ----------
+if [ $gpu = 1 ]; then
+  shards=8
+  runner() {
+    local pids=() i
+    for i in $(seq 0 $((shards - 1))); do
+      GTEST_TOTAL_SHARDS=$shards GTEST_SHARD_INDEX=$i NB_CLI_PATH="$B/bin/nanoBragg" NB_COMPARE_PATH="$B/bin/nb-compare" \
+        NB_GOLDEN_DIR="$G" "$B/bin/nb_tests" --gtest_filter='*Gpu*' --gtest_brief=0 >"$work/shard$i.log" 2>&1 &
+      pids+=($!)
+    done
+    local rc=0
+    for p in "${pids[@]}"; do wait "$p" || rc=1; done
+    cat "$work"/shard*.log
+    return $rc
+  }
+  export -f runner
+  export B G work shards
+  step gpu_tests 200 bash -c runner
+  passed=$(grep -c '^\[       OK \]' "$work/gpu_tests.out")
+  failed=$(grep '^\[  FAILED  \]' "$work/gpu_tests.out" | grep -v 'listed below\|tests, listed' | sort -u | grep -c .)
+  row gpu_tests "$(status_of $step_rc)" "$step_s" "$passed passed, $failed failed"
+  python3 - "$work/gpu_tests.out" >"$work/parity.md" <<'EOF'
+import re, sys
+rows = {}
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"\[parity (gpu \w+)\] (\S+)\s+corr=(\S+) sum_ratio-1=(\S+)", line)
+    if m:
+        rows.setdefault(m.group(2), {})[m.group(1)] = (float(m.group(3)), float(m.group(4)))
+    m = re.match(r"\[parity gpu exact\] (\S+)\s+float image bit-identical: (\w+)", line)
+    if m:
+        rows.setdefault(m.group(1), {})["bits"] = m.group(2)
+fails = set(re.findall(r"\[  FAILED  \] Golden/Golden\.(\w+)/(\w+)", open(sys.argv[1], errors="replace").read()))
+print("## Golden suite on the GPU\n")
+print(f"{len(rows)} cases. Bars: double and -exact corr >= 0.99999 and |sum ratio - 1| <= 1e-5; float >= 0.9999 and <= 1e-3.\n")
+print("| case | double corr | double sum-1 | float corr | float sum-1 | exact corr | exact sum-1 | exact bit-identical |")
+print("|---|---|---|---|---|---|---|---|")
+def cell(d, k):
+    if k not in d: return "-", "-"
+    return f"{d[k][0]:.10f}", f"{d[k][1]:+.2e}"
+for case in sorted(rows):
+    d = rows[case]
+    dc, ds = cell(d, "gpu double"); fc, fs = cell(d, "gpu float"); ec, es = cell(d, "gpu exact")
+    print(f"| {case} | {dc} | {ds} | {fc} | {fs} | {ec} | {es} | {d.get('bits', '-')} |")
+if rows:
+    for k, bar_c, bar_s in (("gpu double", 0.99999, 1e-5), ("gpu float", 0.9999, 1e-3), ("gpu exact", 0.99999, 1e-5)):
+        v = [d[k] for d in rows.values() if k in d]
+        if v:
+            print(f"\n- {k}: {len(v)} cases, lowest corr {min(c for c, _ in v):.10f}, largest |sum-1| {max(abs(s) for _, s in v):.2e}, "
+                  f"{sum(1 for c, s in v if c >= bar_c and abs(s) <= bar_s)} within the bar")
+    print(f"- -exact bit-identical to C: {sum(1 for d in rows.values() if d.get('bits') == 'yes')} of {sum(1 for d in rows.values() if 'bits' in d)}")
+print("\nFailed tests:", ", ".join(f"{t}/{c}" for t, c in sorted(fails)) or "none")
+EOF
+  section "$work/parity.md"
+  grep -E '^\[  FAILED  \] Gpu' "$work/gpu_tests.out" | sort -u >"$work/agree_fail.txt"
+  { echo; echo "## CPU/GPU agreement tests"; echo; grep -E '^\[ +(OK|FAILED) +\] Gpu' "$work/gpu_tests.out" | sort -u | sed 's/^/    /'; echo; } >"$work/agree.md"
+  section "$work/agree.md"
+else
+  skip gpu_tests
+fi
+
+# ---------- compute-sanitizer on small cases ----------
+case_args() { python3 -c "import json,sys;print(json.load(open('$G/manifest.json'))['cases'][sys.argv[1]]['args'].replace('{in}','$G/inputs'))" "$1"; }
+if [ $gpu = 1 ] && command -v compute-sanitizer >/dev/null; then
+  sanitize() {
+    local pids=() c tool extra
+    for spec in "mask:-precision double" "lyso_interp_out_of_range:-precision float" "mosaic_default_domains:-precision double -exact"; do
+      c=${spec%%:*}
+      extra=${spec#*:}
+      args=$(case_args "$c")
+      for tool in memcheck racecheck initcheck synccheck; do
+        (
+          d=$(mktemp -d "$work/san.XXXX")
+          cd "$d" && compute-sanitizer --tool $tool --error-exitcode 99 "$B/bin/nanoBragg" $args $extra -device $dev \
+            -nonoise -nopgm -floatfile f.bin >"$work/san_${c}_$tool.log" 2>&1
+          echo "rc=$?" >>"$work/san_${c}_$tool.log"
+        ) &
+        pids+=($!)
+        # four at a time: each holds its own context and instrumentation
+        if [ ${#pids[@]} -ge 4 ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+      done
+    done
+    wait
+    for f in "$work"/san_*.log; do echo "--- $(basename "$f")"; cat "$f"; done
+  }
+  export -f sanitize case_args
+  export dev
+  step sanitizers 150 bash -c sanitize
+  {
+    echo "## compute-sanitizer"
+    echo
+    echo "| case | tool | summary | exit |"
+    echo "|---|---|---|---|"
+    for f in "$work"/san_*.log; do
+      n=$(basename "$f" .log)
+      n=${n#san_}
+      summ=$(grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Target application returned an error" "$f" | tail -1)
+      echo "| ${n%_*} | ${n##*_} | ${summ:-no summary} | $(grep -o 'rc=[0-9]*' "$f" | tail -1) |"
+    done
+    echo
+  } >"$work/san.md"
+  section "$work/san.md"
+  clean=$(grep -l 'ERROR SUMMARY: 0 errors\|RACECHECK SUMMARY: 0 hazards' "$work"/san_*.log 2>/dev/null | wc -l)
+  total=$(ls "$work"/san_*.log 2>/dev/null | wc -l)
+  row sanitizers "$(status_of $step_rc)" "$step_s" "$clean of $total runs clean"
+else
+  skip sanitizers
+fi
+
+# ---------- nb-bench on the GPU against C nanoBragg at $threads threads ----------
+"$B/bin/nb-bench" --golden "$G" --list >"$work/workloads.tsv" 2>>"$log"
+if [ $gpu = 1 ]; then
+  ref=()
+  [ -x "$B/ref/nanoBragg" ] && ref=(--reference "$B/ref/nanoBragg")
+  step bench 200 bash -c "cd '$work' && '$B/bin/nb-bench' --nanobragg '$B/bin/nanoBragg' --golden '$G' --device $dev \
+    --threads $threads --precision double,float $bench_runs ${ref[*]} --out '$out/bench-gpu'"
+  row bench "$(status_of $step_rc)" "$step_s" "$(grep -c 'ours is' "$work/bench.out") workloads against C ($threads threads)"
+  if [ -f "$out/bench-gpu.md" ]; then
+    { echo "## nb-bench on the GPU (against C nanoBragg, OMP_NUM_THREADS=$threads)"; echo; sed 1,2d "$out/bench-gpu.md"; echo; } >"$work/bench.md"
+    section "$work/bench.md"
+  fi
+else
+  skip bench
+fi
+
+# ---------- throughput: a 100-frame 2048x2048 series and a 1000-shot list ----------
+lyso="-cell 79.1 79.1 38.4 90 90 90 -hkl $G/inputs/lyso.hkl -lambda 1.0"
+frames_per_s() { # LOGFILE -> frames per second of the run (its job summary) and the render kernels' share
+  awk '/render kernels/ {match($0, /render kernels [0-9.]+/); k += substr($0, RSTART + 15, RLENGTH - 15)}
+    /^job summary:/ {n = $3; s = $6}
+    END {if (s > 0) printf "%d frames in %.2f s, %.1f frames/s; render kernels %.2f s (%.0f%% of it)", n, s, n / s, k / 1000, k / 10 / s
+         else printf "no job summary"}' "$1"
+}
+if [ $gpu = 1 ]; then
+  : >"$work/thru.md"
+  for prec in float double; do
+    d=$work/series_$prec
+    mkdir -p "$d"
+    step series_$prec 90 bash -c "cd '$d' && '$B/bin/nanoBragg' $lyso -misset 10 20 30 -N 10 -detpixels 2048 -pixel 0.075 \
+      -distance 200 -oversample 1 -phi 0 -osc 0.1 -nframes $nframes -seed 1 -intfile s_%04d.img -nonoise -nopgm \
+      -device $dev -precision $prec"
+    r=$(frames_per_s "$work/series_$prec.out")
+    row series_$prec "$(status_of $step_rc)" "$step_s" "$r"
+    echo "- $nframes-frame 2048x2048 series, $prec, SMV per frame: $step_s s wall, $r" >>"$work/thru.md"
+    rm -rf "$d"
+  done
+  d=$work/shots
+  mkdir -p "$d"
+  for i in $(seq 1 $nshots); do echo "random $i"; done >"$d/shots.txt"
+  step shots 90 bash -c "cd '$d' && '$B/bin/nanoBragg' $lyso -N 10 -detpixels 1024 -pixel 0.1 -distance 100 \
+    -oversample 1 -shots shots.txt -seed 1 -intfile shot_%05d.img -nonoise -nopgm -device $dev -precision float"
+  r=$(frames_per_s "$work/shots.out")
+  row shots "$(status_of $step_rc)" "$step_s" "$r"
+  echo "- $nshots-shot list (random orientations), 1024x1024, float, SMV per shot: $step_s s wall, $r" >>"$work/thru.md"
+  rm -rf "$d"
+  { echo "## Series and shot lists"; echo; cat "$work/thru.md"; echo; } >"$work/thru2.md"
+  section "$work/thru2.md"
+else
+  skip series_float
+  skip shots
+fi
+
+# ---------- Nsight Compute on the heaviest workload ----------
+if [ $gpu = 1 ] && command -v ncu >/dev/null; then
+  heavy=$(awk -F'\t' '$1 == "lyso_2048_realistic" {print $2}' "$work/workloads.tsv")
+  [ -n "$heavy" ] || heavy=$(tail -1 "$work/workloads.tsv" | cut -f2)
+  step ncu 120 bash -c "cd '$work' && for p in float double; do echo \"### \$p\"; ncu --clock-control none \
+    --section SpeedOfLight --section LaunchStats --section Occupancy --section ComputeWorkloadAnalysis \
+    --section MemoryWorkloadAnalysis --section InstructionStats -k regex:render_kernel -c 1 \
+    '$B/bin/nanoBragg' $heavy -device $dev -precision \$p -floatfile n.bin -nonoise -nopgm; done"
+  cp "$work/ncu.out" "$out/ncu.txt"
+  sol=$(grep -E 'Compute \(SM\) Throughput|Duration' "$work/ncu.out" | awk '{print $1, $2, $3, $NF}' | paste -sd';')
+  row ncu "$(status_of $step_rc)" "$step_s" "${sol:-no metrics}"
+  { echo "## Nsight Compute, render kernel, lyso_2048_realistic (float, then double)"; echo; echo '```';
+    grep -E '^###|Duration|Throughput|Registers Per|Achieved Occupancy|Theoretical Occupancy|Block Limit|Local Memory|Executed Ipc|FP64|FMA|Warp Cycles' "$work/ncu.out" | head -60
+    echo '```'; echo; } >"$work/ncu.md"
+  section "$work/ncu.md"
+else
+  skip ncu
+fi
+
+# ---------- nb-bench against nanoBraggCUDA, when the bundle has it and time is left ----------
+if [ $gpu = 1 ]; then
+if [ $dev = cuda ] && [ -x "$B/ref/nanoBraggCUDA" ] && [ "$(left)" -gt 60 ]; then
+  # nanoBraggCUDA has no -interpolate, -gauss_xtal or -fudge: the workloads it runs
+  wl=$(awk -F'\t' '$2 !~ /-interpolate|-gauss_xtal|-fudge/ {print $1}' "$work/workloads.tsv" | paste -sd,)
+  step bench_cudaref 90 bash -c "cd '$work' && '$B/bin/nb-bench' --nanobragg '$B/bin/nanoBragg' --golden '$G' --device $dev \
+    --threads $threads --precision double,float $cudaref_runs --workloads $wl --reference '$B/ref/nanoBraggCUDA' --out '$out/bench-cudaref'"
+  row bench_cudaref "$(status_of $step_rc)" "$step_s" "against nanoBraggCUDA ($wl)"
+  if [ -f "$out/bench-cudaref.md" ]; then
+    { echo "## nb-bench against nanoBraggCUDA (its default precision)"; echo; sed 1,2d "$out/bench-cudaref.md"; echo; } >"$work/benchcu.md"
+    section "$work/benchcu.md"
+  fi
+fi
+fi
+
+# ---------- report and summary ----------
+{
+  echo "# GPU check, $(date -u +%F)"
   echo
-  echo '```'
-  grep -E "^\[parity gpu" "$log"
-  echo '```'
+  echo "Command: \`scripts/gpu_check.sh OUTDIR\` from the bundle ($(sed -n 1p "$B/MANIFEST.txt")), budget ${budget}s, took $((SECONDS - t0))s."
   echo
-  echo "## compute-sanitizer"
+  echo "| step | status | seconds | result |"
+  echo "|---|---|---|---|"
+  for r in "${rows[@]}"; do echo "| ${r//|/ | } |"; done
   echo
-  echo "| case | tool | summary |"
-  echo "|---|---|---|"
-  printf "%s" "$san"
-} > "$report"
-echo "wrote $report"
-exit $status
+  for s in "${sections[@]}"; do cat "$s"; done
+} >"$report"
+rm -rf "$work"
+echo
+echo "gpu_check: $(( SECONDS - t0 ))s of ${budget}s; report $report, log $log"
+printf '%-14s %-10s %6s  %s\n' step status seconds result
+for r in "${rows[@]}"; do
+  IFS='|' read -r a b c d <<<"$r"
+  printf '%-14s %-10s %6s  %s\n' "$a" "$b" "$c" "$d"
+done
+bad=0
+for r in "${rows[@]}"; do case $r in *"|FAIL"* | *"|timeout|"*) bad=1 ;; esac; done
+exit $bad
