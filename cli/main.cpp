@@ -85,6 +85,10 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     std::future<void> writing;
     int frames_done = 0;
     double evaluations = 0;
+    // where a series' time goes: rendering (GPU kernels within it) and waiting
+    // for the previous frame's files, which are written while the next renders
+    double render_s = 0, kernel_ms = 0, wait_s = 0;
+    using clock = std::chrono::steady_clock;
     for (int i = 0; i < cfg.nframes; ++i) {
         if (!job.owns(i)) continue;
         nb::Experiment shot_experiment;
@@ -99,7 +103,10 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         auto fo = std::make_shared<nb::FrameOutput>();
         fo->index = i;
         bar.start_frame(i + 1, cfg.nframes, nb::evaluation_count(*cur));
+        const auto render_start = clock::now();
         fo->result = nb::render_image(*cur, opt);
+        render_s += std::chrono::duration<double>(clock::now() - render_start).count();
+        if (fo->result.kernel_ms > 0) kernel_ms += fo->result.kernel_ms;
         bar.finish();
         if (cfg.nframes > 1 && shots.empty())
             std::printf("frame %d of %d: phi = %g deg\n", i + 1, cfg.nframes, e.samp.phi0 * 57.29577951308232);
@@ -115,7 +122,9 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         fo->needs_noise = nexus != nullptr;
         fo->seed = nb::frame_seed(seed_base, i);
         std::vector<nb::OutputFile> files = nb::image_output_files(cfg, fo, nb::cli_outputs(cfg), true);
+        const auto wait_start = clock::now();
         if (writing.valid()) writing.get();  // the previous frame is on disk before this one starts
+        wait_s += std::chrono::duration<double>(clock::now() - wait_start).count();
         writing = std::async(std::launch::async, [fo, files, w = nexus.get()]() { write_frame(fo, files, w); });
         ++frames_done;
         evaluations += nb::evaluation_count(*cur);
@@ -128,6 +137,11 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (cfg.nframes > 1 || job.size > 1) nb::job_summary(job, frames_done, seconds, evaluations);
+    if (cfg.nframes > 1 && frames_done > 0)
+        std::printf(
+            "frame timing: rendering %.2f ms/frame (render kernels %.2f), waiting for the previous frame's files "
+            "%.2f ms/frame\n",
+            1e3 * render_s / frames_done, kernel_ms / frames_done, 1e3 * wait_s / frames_done);
     return 0;
 }
 

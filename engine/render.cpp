@@ -337,16 +337,17 @@ RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
         r.interp_disabled_at =
             render_two_pass(st.p, device, opt, r.image.data(), dstats, e, row_sums ? &rows : nullptr);
     }
-    r.stats = row_sums ? combine_rows(e, r.image, rows) : image_stats(e, r.image, e.cfg.exact, opt.threads);
-    if (dstats) {
-        // max, its position, sum and sum of squares come from the device reduction
-        // (deterministic: C's first-maximum rule is part of the combine step);
-        // rmsd and the non-finite count from the host pass
-        const ImageStats host = r.stats;
-        r.stats = stats_from_sums(e, ds.max_I, ds.max_index, ds.sum, ds.sumsqr, ds.counted, 0, 0, host.nonfinite);
-        r.stats.rmsd = host.rmsd;
-        r.kernel_ms = ds.kernel_ms;
+    if (dstats && !e.cfg.exact) {
+        // the device reductions (deterministic: C's first-maximum rule is part
+        // of the combine step): no pass over the image on the host
+        r.stats = stats_from_sums(e, ds.max_I, ds.max_index, ds.sum, ds.sumsqr, ds.counted, ds.dev, ds.dev_counted,
+                                  ds.nonfinite);
+    } else {
+        // -exact sums in C's order on the host, so that the printed digits and
+        // the integer scale are C's
+        r.stats = row_sums ? combine_rows(e, r.image, rows) : image_stats(e, r.image, e.cfg.exact, opt.threads);
     }
+    if (dstats) r.kernel_ms = ds.kernel_ms;
     return r;
 }
 

@@ -5,6 +5,7 @@
 #include <thrust/transform_reduce.h>
 
 #include <climits>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -134,6 +135,30 @@ struct MomentsOf {
     }
 };
 
+struct Spread {
+    double dev;
+    long long m, nonfinite;
+};
+
+struct SpreadOf {
+    const float* image;
+    double mean;
+    int fpixels, roi_xmin, roi_xmax, roi_ymin, roi_ymax;
+    __host__ __device__ Spread operator()(long long idx) const {
+        int f = (int)(idx % fpixels), s = (int)(idx / fpixels);
+        if (f < roi_xmin || f > roi_xmax || s < roi_ymin || s > roi_ymax) return Spread{0, 0, 0};
+        const float v = image[idx];
+        const double t = v - mean;
+        return Spread{t * t, 1, isfinite(v) ? 0 : 1};
+    }
+};
+
+struct AddSpread {
+    __host__ __device__ Spread operator()(const Spread& a, const Spread& b) const {
+        return Spread{a.dev + b.dev, a.m + b.m, a.nonfinite + b.nonfinite};
+    }
+};
+
 // C keeps the first strict maximum in serial order (starting from 0).
 struct CombineMoments {
     __host__ __device__ PixelMoments operator()(const PixelMoments& a, const PixelMoments& b) const {
@@ -148,6 +173,29 @@ struct CombineMoments {
 };
 
 }  // namespace
+
+namespace {
+int launch_shape_from_env(int fallback) {
+    const char* e = std::getenv("NB_CUDA_LAUNCH");
+    if (!e || !*e) return fallback;
+    char* end = nullptr;
+    const long v = std::strtol(e, &end, 10);
+    if (*end != '\0' || v < 0 || v > 2)
+        throw std::runtime_error(std::string("NB_CUDA_LAUNCH: expected 0, 1 or 2, got '") + e + "'");
+    return (int)v;
+}
+}  // namespace
+
+template <>
+int launch_shape_for<float>() {
+    static const int shape = launch_shape_from_env(kDefaultLaunchShapeFloat);
+    return shape;
+}
+template <>
+int launch_shape_for<double>() {
+    static const int shape = launch_shape_from_env(kDefaultLaunchShapeDouble);
+    return shape;
+}
 
 int cuda_device_count() {
     int n = 0;
@@ -216,6 +264,16 @@ long long render_image_cuda(const PixelParams<T>& hp, float* image, DeviceStats*
         stats->max_I = m.max_index >= 0 ? m.max_I : 0.0;
         stats->max_index = m.max_index;
         stats->counted = m.counted;
+        // the second pass C makes for rmsd, over every ROI pixel
+        SpreadOf sop{
+            d_image,    m.sum / (m.counted <= 0 ? 1 : m.counted), hp.fpixels, hp.roi_xmin, hp.roi_xmax, hp.roi_ymin,
+            hp.roi_ymax};
+        Spread sp = thrust::transform_reduce(thrust::cuda::par.on(st), thrust::counting_iterator<long long>(0),
+                                             thrust::counting_iterator<long long>((long long)npix), sop,
+                                             Spread{0, 0, 0}, AddSpread{});
+        stats->dev = sp.dev;
+        stats->dev_counted = sp.m;
+        stats->nonfinite = sp.nonfinite;
     }
     if (stats) {
         float ms = 0;

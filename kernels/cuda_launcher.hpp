@@ -16,6 +16,10 @@ struct DeviceStats {
     double sum = 0, sumsqr = 0, max_I = 0;
     long long max_index = -1, counted = 0;
     double kernel_ms = 0;  // the render passes, timed with CUDA events
+    // over every ROI pixel, masked or not (C's rmsd): squared deviations from
+    // the mean sum/counted, their count, and the NaN or infinite pixels
+    double dev = 0;
+    long long dev_counted = 0, nonfinite = 0;
 };
 
 // Renders the image on the GPU with C's two-pass interpolation protocol,

@@ -9,19 +9,29 @@ namespace nb {
 namespace exact {
 template <typename T>
 cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
-                          unsigned long long* first_failure, cudaStream_t stream);
+                          unsigned long long* first_failure, cudaStream_t stream, int shape);
 }
 namespace fast {
 template <typename T>
 cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
-                          unsigned long long* first_failure, cudaStream_t stream);
+                          unsigned long long* first_failure, cudaStream_t stream, int shape);
 }
+
+// The launch shape of the render kernel (0, 1 or 2: kernels/cuda_render_kernel.cuh)
+// per precision, the fastest measured on an H200 (docs/gpu.md); NB_CUDA_LAUNCH=N
+// overrides it, for measuring. tests/cuda_kernel_resources.sh reads these two
+// lines: the default shapes must not spill.
+constexpr int kDefaultLaunchShapeFloat = 0;
+constexpr int kDefaultLaunchShapeDouble = 0;
+template <typename T>
+int launch_shape_for();
 
 // -exact renders without fused multiply-adds, the default mode with them.
 template <typename T>
 cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
                           unsigned long long* first_failure, cudaStream_t stream) {
-    return p.exact ? exact::launch_render(p, cutoff, from_pixel, image, first_failure, stream)
-                   : fast::launch_render(p, cutoff, from_pixel, image, first_failure, stream);
+    const int shape = launch_shape_for<T>();
+    return p.exact ? exact::launch_render(p, cutoff, from_pixel, image, first_failure, stream, shape)
+                   : fast::launch_render(p, cutoff, from_pixel, image, first_failure, stream, shape);
 }
 }  // namespace nb

@@ -16,9 +16,39 @@
 namespace nb {
 namespace NB_CUDA_VARIANT {
 
+// Launch shapes (threads per block, and the blocks per multiprocessor that
+// __launch_bounds__ asks the register allocator to make room for), chosen at
+// run time by launch_shape() (kernels/cuda_render.hpp): shape 0 leaves the
+// register count to the compiler; shapes 1 and 2 trade registers for
+// occupancy. docs/gpu.md has what each measured.
+template <typename T, int Shape>
+struct LaunchShape;
 template <typename T>
-__global__ void render_kernel(PixelParams<T> p, InterpCutoff cutoff, long long from_pixel, float* image,
-                              unsigned long long* first_failure) {
+struct LaunchShape<T, 0> {
+    static constexpr int bx = 32, by = 8, min_blocks = 1;
+};
+template <>
+struct LaunchShape<float, 1> {
+    static constexpr int bx = 32, by = 8, min_blocks = 3;
+};
+template <>
+struct LaunchShape<float, 2> {
+    static constexpr int bx = 32, by = 4, min_blocks = 5;
+};
+template <>
+struct LaunchShape<double, 1> {
+    static constexpr int bx = 32, by = 4, min_blocks = 3;
+};
+template <>
+struct LaunchShape<double, 2> {
+    static constexpr int bx = 32, by = 2, min_blocks = 5;
+};
+
+template <typename T, int Shape>
+__global__ void __launch_bounds__(LaunchShape<T, Shape>::bx* LaunchShape<T, Shape>::by,
+                                  LaunchShape<T, Shape>::min_blocks)
+    render_kernel(PixelParams<T> p, InterpCutoff cutoff, long long from_pixel, float* image,
+                  unsigned long long* first_failure) {
     int f = blockIdx.x * blockDim.x + threadIdx.x;
     int s = blockIdx.y * blockDim.y + threadIdx.y;
     if (f >= p.fpixels || s >= p.spixels) return;
@@ -31,19 +61,33 @@ __global__ void render_kernel(PixelParams<T> p, InterpCutoff cutoff, long long f
     if (r.first_interp_failure >= 0) atomicMin(first_failure, (unsigned long long)idx);
 }
 
-template <typename T>
-cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
-                          unsigned long long* first_failure, cudaStream_t stream) {
-    dim3 block(32, 8);
+template <typename T, int Shape>
+cudaError_t launch_shape(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
+                         unsigned long long* first_failure, cudaStream_t stream) {
+    using L = LaunchShape<T, Shape>;
+    dim3 block(L::bx, L::by);
     dim3 grid((p.fpixels + block.x - 1) / block.x, (p.spixels + block.y - 1) / block.y);
-    render_kernel<T><<<grid, block, 0, stream>>>(p, cutoff, from_pixel, image, first_failure);
+    render_kernel<T, Shape><<<grid, block, 0, stream>>>(p, cutoff, from_pixel, image, first_failure);
     return cudaGetLastError();
 }
 
+template <typename T>
+cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
+                          unsigned long long* first_failure, cudaStream_t stream, int shape) {
+    switch (shape) {
+        case 1:
+            return launch_shape<T, 1>(p, cutoff, from_pixel, image, first_failure, stream);
+        case 2:
+            return launch_shape<T, 2>(p, cutoff, from_pixel, image, first_failure, stream);
+        default:
+            return launch_shape<T, 0>(p, cutoff, from_pixel, image, first_failure, stream);
+    }
+}
+
 template cudaError_t launch_render<double>(const PixelParams<double>&, InterpCutoff, long long, float*,
-                                           unsigned long long*, cudaStream_t);
+                                           unsigned long long*, cudaStream_t, int);
 template cudaError_t launch_render<float>(const PixelParams<float>&, InterpCutoff, long long, float*,
-                                          unsigned long long*, cudaStream_t);
+                                          unsigned long long*, cudaStream_t, int);
 
 }  // namespace NB_CUDA_VARIANT
 }  // namespace nb

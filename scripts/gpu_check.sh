@@ -88,11 +88,12 @@ else
   row bundle ok 0 "every library of $(ls "$B"/bin | wc -l) programs resolves"
 fi
 
+shape_workloads="lyso_2048_realistic divergence_dispersion cubic_4096 lyso_tricubic_4096 still_2048"
 gpu=0 dev=cuda nframes=100 nshots=1000 bench_runs="--warmup 1 --repeats 2" cudaref_runs="--warmup 0 --repeats 1"
 if nvidia-smi -L >/dev/null 2>&1; then gpu=1; fi
 if [ "${NB_CHECK_DRY_RUN:-0}" = 1 ] && [ $gpu = 0 ]; then
   # the GPU steps' own logic on the CPU, smaller: finds this script's bugs for free
-  gpu=1 dev=cpu nframes=3 nshots=5 bench_runs="--warmup 0 --repeats 1 --workloads divergence_dispersion"
+  gpu=1 dev=cpu nframes=4 nshots=5 shape_workloads=integration bench_runs="--warmup 0 --repeats 1 --workloads divergence_dispersion"
   cudaref_runs="--warmup 0 --repeats 1"
   note "gpu_check: NB_CHECK_DRY_RUN=1 without a GPU: GPU steps run on the CPU (-device cpu), series and shots shortened"
 fi
@@ -212,8 +213,51 @@ else
   skip sanitizers
 fi
 
-# ---------- nb-bench on the GPU against C nanoBragg at $threads threads ----------
 "$B/bin/nb-bench" --golden "$G" --list >"$work/workloads.tsv" 2>>"$log"
+
+# ---------- the render kernel's launch shapes (NB_CUDA_LAUNCH, kernels/cuda_render_kernel.cuh) ----------
+if [ $gpu = 1 ]; then
+  shapes() {
+    local w args shape prec k
+    for w in $shape_workloads; do
+      args=$(awk -F'\t' -v n="$w" '$1 == n {print $2}' "$work/workloads.tsv")
+      for prec in float double; do
+        for shape in 0 1 2; do
+          for k in 1 2; do
+            ms=$(cd "$work" && NB_CUDA_LAUNCH=$shape "$B/bin/nanoBragg" $args -device $dev -precision $prec \
+              -floatfile sh.bin -nonoise -nopgm 2>&1 | sed -n 's/.*render kernels \([0-9.]*\) ms.*/\1/p')
+            echo "shape $w $prec $shape ${ms:-none}"
+          done
+        done
+      done
+    done
+  }
+  export -f shapes
+  export dev shape_workloads
+  step shapes 90 bash -c shapes
+  python3 - "$work/shapes.out" >"$work/shapes.md" <<'EOF2'
+import sys
+best = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) == 5 and f[0] == "shape" and f[4] != "none":
+        key = (f[1], f[2], int(f[3]))
+        best[key] = min(best.get(key, 1e30), float(f[4]))
+print("## Launch shapes of the render kernel (best of 2, render kernels ms)\n")
+print("Shape 0: 32x8 threads, no occupancy bound; 1: float 32x8 x 3 blocks/SM, double 32x4 x 3; 2: float 32x4 x 5, double 32x2 x 5.\n")
+print("| workload | precision | shape 0 | shape 1 | shape 2 |")
+print("|---|---|---|---|---|")
+for w, p in sorted({(k[0], k[1]) for k in best}):
+    print(f"| {w} | {p} | " + " | ".join(f"{best.get((w, p, s), float('nan')):.3f}" for s in range(3)) + " |")
+print()
+EOF2
+  section "$work/shapes.md"
+  row shapes "$(status_of $step_rc)" "$step_s" "$(grep -c '^shape .* [0-9.]*$' "$work/shapes.out") timed renders"
+else
+  skip shapes
+fi
+
+# ---------- nb-bench on the GPU against C nanoBragg at $threads threads ----------
 if [ $gpu = 1 ]; then
   ref=()
   [ -x "$B/ref/nanoBragg" ] && ref=(--reference "$B/ref/nanoBragg")
@@ -233,7 +277,8 @@ lyso="-cell 79.1 79.1 38.4 90 90 90 -hkl $G/inputs/lyso.hkl -lambda 1.0"
 frames_per_s() { # LOGFILE -> frames per second of the run (its job summary) and the render kernels' share
   awk '/render kernels/ {match($0, /render kernels [0-9.]+/); k += substr($0, RSTART + 15, RLENGTH - 15)}
     /^job summary:/ {n = $3; s = $6}
-    END {if (s > 0) printf "%d frames in %.2f s, %.1f frames/s; render kernels %.2f s (%.0f%% of it)", n, s, n / s, k / 1000, k / 10 / s
+    /^frame timing:/ {sub(/^frame timing: /, ""); t = $0}
+    END {if (s > 0) printf "%d frames in %.2f s, %.1f frames/s; render kernels %.2f s (%.0f%% of it); %s", n, s, n / s, k / 1000, k / 10 / s, t
          else printf "no job summary"}' "$1"
 }
 if [ $gpu = 1 ]; then
@@ -247,6 +292,18 @@ if [ $gpu = 1 ]; then
     r=$(frames_per_s "$work/series_$prec.out")
     row series_$prec "$(status_of $step_rc)" "$step_s" "$r"
     echo "- $nframes-frame 2048x2048 series, $prec, SMV per frame: $step_s s wall, $r" >>"$work/thru.md"
+    rm -rf "$d"
+  done
+  # a heavier frame (30 mosaic domains, 2x2 sub-pixels): where the kernel should set the pace
+  heavy_args=$(awk -F'\t' '$1 == "lyso_2048_realistic" {print $2}' "$work/workloads.tsv")
+  for prec in float double; do
+    d=$work/series_heavy_$prec
+    mkdir -p "$d"
+    step series_heavy_$prec 60 bash -c "cd '$d' && '$B/bin/nanoBragg' $heavy_args -phi 0 -osc 0.1 -nframes $((nframes / 2)) \
+      -seed 1 -intfile s_%04d.img -nonoise -nopgm -device $dev -precision $prec"
+    r=$(frames_per_s "$work/series_heavy_$prec.out")
+    row series_heavy_$prec "$(status_of $step_rc)" "$step_s" "$r"
+    echo "- $((nframes / 2))-frame series of lyso_2048_realistic frames, $prec, SMV per frame: $r" >>"$work/thru.md"
     rm -rf "$d"
   done
   d=$work/shots

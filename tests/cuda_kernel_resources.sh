@@ -1,0 +1,56 @@
+#!/bin/bash
+# The render kernel's resources as ptxas reports them for sm_90, checked
+# without a GPU: the default launch shapes (kernels/cuda_render.hpp) spill
+# nothing and keep a small stack frame, and the float kernel keeps its
+# double-precision arithmetic to the final scale (a float kernel that starts
+# computing in double runs at the FP64 rate). Prints the table docs/gpu.md holds.
+# Usage: tests/cuda_kernel_resources.sh NVCC SOURCE_DIR
+set -euo pipefail
+nvcc=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+max_stack=64        # bytes: what is left is sinf/cosf's argument reduction for huge arguments
+max_float_f64=19    # f64 arithmetic instructions in a float kernel: the final scale
+shape_f=$(sed -n 's/^constexpr int kDefaultLaunchShapeFloat = \([0-9]\);/\1/p' "$src/kernels/cuda_render.hpp")
+shape_d=$(sed -n 's/^constexpr int kDefaultLaunchShapeDouble = \([0-9]\);/\1/p' "$src/kernels/cuda_render.hpp")
+[ -n "$shape_f" ] && [ -n "$shape_d" ] || { echo "cannot read the default launch shapes" >&2; exit 1; }
+fail=0
+printf '| variant | precision | shape | registers | stack frame (bytes) | spill stores/loads (bytes) | f64 arithmetic in PTX |\n'
+printf '|---|---|---|---|---|---|---|\n'
+for v in fast exact; do
+  fmad=$([ $v = fast ] && echo true || echo false)
+  "$nvcc" -O3 -std=c++17 -arch=sm_90 --fmad=$fmad -I"$src" -Xptxas -v -c "$src/kernels/cuda_render_$v.cu" \
+    -o "$tmp/$v.o" 2>"$tmp/$v.ptxas"
+  "$nvcc" -O3 -std=c++17 -arch=sm_90 --fmad=$fmad -I"$src" -ptx "$src/kernels/cuda_render_$v.cu" -o "$tmp/$v.ptx"
+  for prec in f d; do
+    for shape in 0 1 2; do
+      name="render_kernelI${prec}Li${shape}E"
+      # ptxas prints the entry line, its properties, its stack/spill line, then its register line
+      info=$(grep -A3 "entry function '.*$name" "$tmp/$v.ptxas" || true)
+      [ -n "$info" ] || { echo "no ptxas report for $v $name" >&2; fail=1; continue; }
+      regs=$(echo "$info" | sed -n 's/.*Used \([0-9]*\) registers.*/\1/p')
+      stack=$(echo "$info" | sed -n 's/^ *\([0-9]*\) bytes stack frame.*/\1/p')
+      spill_st=$(echo "$info" | sed -n 's/.* \([0-9]*\) bytes spill stores.*/\1/p')
+      spill_ld=$(echo "$info" | sed -n 's/.* \([0-9]*\) bytes spill loads.*/\1/p')
+      f64=$(awk -v n="$name" '$0 ~ "\\.entry .*"n {on=1} on && /^}/ {on=0} on' "$tmp/$v.ptx" |
+        grep -cE '^\s*(add|sub|mul|div|fma|mad|sqrt|rcp|rsqrt|neg|abs|min|max|setp|ex2|lg2|sin|cos)(\.[a-z0-9]+)*\.f64' || true)
+      default=""
+      [ $prec = f ] && [ $shape = "$shape_f" ] && default=" (default)"
+      [ $prec = d ] && [ $shape = "$shape_d" ] && default=" (default)"
+      printf '| %s | %s | %s%s | %s | %s | %s/%s | %s |\n' $v $([ $prec = f ] && echo float || echo double) \
+        $shape "$default" "$regs" "$stack" "$spill_st" "$spill_ld" "$f64"
+      if [ -n "$default" ]; then
+        if [ "$spill_st" != 0 ] || [ "$spill_ld" != 0 ]; then
+          echo "FAIL: $v $name spills ($spill_st/$spill_ld bytes)" >&2; fail=1
+        fi
+        if [ "$stack" -gt $max_stack ]; then
+          echo "FAIL: $v $name has a $stack-byte stack frame (at most $max_stack)" >&2; fail=1
+        fi
+      fi
+      if [ $prec = f ] && [ "$f64" -gt $max_float_f64 ]; then
+        echo "FAIL: $v $name executes $f64 f64 arithmetic instructions (at most $max_float_f64)" >&2; fail=1
+      fi
+    done
+  done
+done
+exit $fail
