@@ -32,6 +32,8 @@ sections=()      # report sections, in order (files under $work)
 threads=$(nproc)
 
 left() { echo $((budget - (SECONDS - t0))); }
+# NB_CHECK_ONLY=a,b: run only those GPU steps (gpu_tests, sanitizers, shapes, bench, series, ncu, cudaref)
+want() { [ -z "${NB_CHECK_ONLY:-}" ] || [[ ",$NB_CHECK_ONLY," == *",$1,"* ]]; }
 note() { echo "$*" | tee -a "$log"; }
 row() { rows+=("$1|$2|$3|$4"); }
 section() { sections+=("$1"); }
@@ -103,10 +105,15 @@ row smoke "$(status_of $step_rc)" "$step_s" "${smoke_backend:-no render}"
 if [ $gpu = 1 ] && [ $step_rc -ne 0 ]; then
   note "gpu_check: a GPU is listed but the smoke render on it failed; GPU steps continue to collect their errors"
 fi
-skip() { row "$1" skipped 0 "no GPU on this machine"; note "== $1: skipped, no GPU on this machine"; }
+skip() {
+  local why="no GPU on this machine"
+  [ $gpu = 1 ] && why="not in NB_CHECK_ONLY"
+  row "$1" skipped 0 "$why"
+  note "== $1: skipped, $why"
+}
 
 # ---------- the GPU tests: golden suite (double, float, -exact) and CPU/GPU agreement ----------
-if [ $gpu = 1 ]; then
+if [ $gpu = 1 ] && want gpu_tests; then
   shards=8
   runner() {
     local pids=() i
@@ -167,7 +174,7 @@ fi
 
 # ---------- compute-sanitizer on small cases ----------
 case_args() { python3 -c "import json,sys;print(json.load(open('$G/manifest.json'))['cases'][sys.argv[1]]['args'].replace('{in}','$G/inputs'))" "$1"; }
-if [ $gpu = 1 ] && command -v compute-sanitizer >/dev/null; then
+if [ $gpu = 1 ] && want sanitizers && command -v compute-sanitizer >/dev/null; then
   sanitize() {
     local pids=() c tool extra
     for spec in "mask:-precision double" "lyso_interp_out_of_range:-precision float" "mosaic_default_domains:-precision double -exact"; do
@@ -216,7 +223,7 @@ fi
 "$B/bin/nb-bench" --golden "$G" --list >"$work/workloads.tsv" 2>>"$log"
 
 # ---------- the render kernel's launch shapes (NB_CUDA_LAUNCH, kernels/cuda_render_kernel.cuh) ----------
-if [ $gpu = 1 ]; then
+if [ $gpu = 1 ] && want shapes; then
   shapes() {
     local w args shape prec k
     for w in $shape_workloads; do
@@ -258,7 +265,7 @@ else
 fi
 
 # ---------- nb-bench on the GPU against C nanoBragg at $threads threads ----------
-if [ $gpu = 1 ]; then
+if [ $gpu = 1 ] && want bench; then
   ref=()
   [ -x "$B/ref/nanoBragg" ] && ref=(--reference "$B/ref/nanoBragg")
   step bench 200 bash -c "cd '$work' && '$B/bin/nb-bench' --nanobragg '$B/bin/nanoBragg' --golden '$G' --device $dev \
@@ -281,49 +288,49 @@ frames_per_s() { # LOGFILE -> frames per second of the run (its job summary) and
     END {if (s > 0) printf "%d frames in %.2f s, %.1f frames/s; render kernels %.2f s (%.0f%% of it); %s", n, s, n / s, k / 1000, k / 10 / s, t
          else printf "no job summary"}' "$1"
 }
-if [ $gpu = 1 ]; then
+# Files go to memory (/dev/shm) to measure our pipeline, and once to the disk
+# the check runs on, whose write speed is the machine's, not ours.
+shm=/dev/shm
+[ -d "$shm" ] && [ -w "$shm" ] || shm=$work
+series_run() { # NAME FOLDER LIMIT DESCRIPTION ARGS...
+  local name=$1 base=$2 limit=$3 desc=$4
+  shift 4
+  local d
+  d=$(mktemp -d "$base/nb_$name.XXXX")
+  [ -f "$work/shots.txt" ] && cp "$work/shots.txt" "$d/"
+  step "$name" "$limit" bash -c "cd '$d' && '$B/bin/nanoBragg' $* -nonoise -nopgm -device $dev"
+  local r
+  r=$(frames_per_s "$work/$name.out")
+  row "$name" "$(status_of $step_rc)" "$step_s" "$r"
+  echo "- $desc: $r" >>"$work/thru.md"
+  rm -rf "$d"
+}
+if [ $gpu = 1 ] && want series; then
   : >"$work/thru.md"
-  for prec in float double; do
-    d=$work/series_$prec
-    mkdir -p "$d"
-    step series_$prec 90 bash -c "cd '$d' && '$B/bin/nanoBragg' $lyso -misset 10 20 30 -N 10 -detpixels 2048 -pixel 0.075 \
-      -distance 200 -oversample 1 -phi 0 -osc 0.1 -nframes $nframes -seed 1 -intfile s_%04d.img -nonoise -nopgm \
-      -device $dev -precision $prec"
-    r=$(frames_per_s "$work/series_$prec.out")
-    row series_$prec "$(status_of $step_rc)" "$step_s" "$r"
-    echo "- $nframes-frame 2048x2048 series, $prec, SMV per frame: $step_s s wall, $r" >>"$work/thru.md"
-    rm -rf "$d"
-  done
+  light="$lyso -misset 10 20 30 -N 10 -detpixels 2048 -pixel 0.075 -distance 200 -oversample 1 -phi 0 -osc 0.1 -seed 1"
   # a heavier frame (30 mosaic domains, 2x2 sub-pixels): where the kernel should set the pace
   heavy_args=$(awk -F'\t' '$1 == "lyso_2048_realistic" {print $2}' "$work/workloads.tsv")
   for prec in float double; do
-    d=$work/series_heavy_$prec
-    mkdir -p "$d"
-    step series_heavy_$prec 60 bash -c "cd '$d' && '$B/bin/nanoBragg' $heavy_args -phi 0 -osc 0.1 -nframes $((nframes / 2)) \
-      -seed 1 -intfile s_%04d.img -nonoise -nopgm -device $dev -precision $prec"
-    r=$(frames_per_s "$work/series_heavy_$prec.out")
-    row series_heavy_$prec "$(status_of $step_rc)" "$step_s" "$r"
-    echo "- $((nframes / 2))-frame series of lyso_2048_realistic frames, $prec, SMV per frame: $r" >>"$work/thru.md"
-    rm -rf "$d"
+    series_run series_$prec "$shm" 60 "$nframes-frame 2048x2048 series, $prec, float image and SMV per frame into $shm" \
+      $light -nframes $nframes -intfile s_%04d.img -precision $prec
   done
-  d=$work/shots
-  mkdir -p "$d"
-  for i in $(seq 1 $nshots); do echo "random $i"; done >"$d/shots.txt"
-  step shots 90 bash -c "cd '$d' && '$B/bin/nanoBragg' $lyso -N 10 -detpixels 1024 -pixel 0.1 -distance 100 \
-    -oversample 1 -shots shots.txt -seed 1 -intfile shot_%05d.img -nonoise -nopgm -device $dev -precision float"
-  r=$(frames_per_s "$work/shots.out")
-  row shots "$(status_of $step_rc)" "$step_s" "$r"
-  echo "- $nshots-shot list (random orientations), 1024x1024, float, SMV per shot: $step_s s wall, $r" >>"$work/thru.md"
-  rm -rf "$d"
+  series_run series_float_disk "$work" 90 "the same in float into $work (the machine's disk)" \
+    $light -nframes $nframes -intfile s_%04d.img -precision float
+  for prec in float double; do
+    series_run series_heavy_$prec "$shm" 60 "$((nframes / 2))-frame series of lyso_2048_realistic frames (2 phi steps each), $prec, into $shm" \
+      $heavy_args -phi 0 -osc 0.1 -nframes $((nframes / 2)) -seed 1 -intfile s_%04d.img -precision $prec
+  done
+  for i in $(seq 1 $nshots); do echo "random $i"; done >"$work/shots.txt"
+  series_run shots "$shm" 90 "$nshots-shot list (random orientations), 1024x1024, float, float image and SMV per shot into $shm" \
+    $lyso -N 10 -detpixels 1024 -pixel 0.1 -distance 100 -oversample 1 -shots shots.txt -seed 1 -intfile shot_%05d.img -precision float
   { echo "## Series and shot lists"; echo; cat "$work/thru.md"; echo; } >"$work/thru2.md"
   section "$work/thru2.md"
 else
-  skip series_float
-  skip shots
+  skip series
 fi
 
 # ---------- Nsight Compute on the heaviest workload ----------
-if [ $gpu = 1 ] && command -v ncu >/dev/null; then
+if [ $gpu = 1 ] && want ncu && command -v ncu >/dev/null; then
   heavy=$(awk -F'\t' '$1 == "lyso_2048_realistic" {print $2}' "$work/workloads.tsv")
   [ -n "$heavy" ] || heavy=$(tail -1 "$work/workloads.tsv" | cut -f2)
   step ncu 120 bash -c "cd '$work' && for p in float double; do echo \"### \$p\"; ncu --clock-control none \
@@ -343,7 +350,7 @@ fi
 
 # ---------- nb-bench against nanoBraggCUDA, when the bundle has it and time is left ----------
 if [ $gpu = 1 ]; then
-if [ $dev = cuda ] && [ -x "$B/ref/nanoBraggCUDA" ] && [ "$(left)" -gt 60 ]; then
+if [ $dev = cuda ] && want cudaref && [ -x "$B/ref/nanoBraggCUDA" ] && [ "$(left)" -gt 60 ]; then
   # nanoBraggCUDA has no -interpolate, -gauss_xtal or -fudge: the workloads it runs
   wl=$(awk -F'\t' '$2 !~ /-interpolate|-gauss_xtal|-fudge/ {print $1}' "$work/workloads.tsv" | paste -sd,)
   step bench_cudaref 90 bash -c "cd '$work' && '$B/bin/nb-bench' --nanobragg '$B/bin/nanoBragg' --golden '$G' --device $dev \

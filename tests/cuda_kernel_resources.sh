@@ -1,7 +1,9 @@
 #!/bin/bash
 # The render kernel's resources as ptxas reports them for sm_90, checked
-# without a GPU: the default launch shapes (kernels/cuda_render.hpp) spill
-# nothing and keep a small stack frame, and the float kernel keeps its
+# without a GPU: the default launch shapes (kernels/cuda_render.hpp) spill no
+# more than when they were measured fastest (their register bound of 3 blocks
+# per multiprocessor costs 20 bytes in float, 8 in double) and keep a small
+# stack frame, and the float kernel keeps its
 # double-precision arithmetic to the final scale (a float kernel that starts
 # computing in double runs at the FP64 rate). Prints the table docs/gpu.md holds.
 # Usage: tests/cuda_kernel_resources.sh NVCC SOURCE_DIR
@@ -11,6 +13,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 max_stack=64        # bytes: what is left is sinf/cosf's argument reduction for huge arguments
 max_float_f64=19    # f64 arithmetic instructions in a float kernel: the final scale
+max_spill_f=20      # bytes, float and double default shapes (spill stores and loads each)
+max_spill_d=8
 shape_f=$(sed -n 's/^constexpr int kDefaultLaunchShapeFloat = \([0-9]\);/\1/p' "$src/kernels/cuda_render.hpp")
 shape_d=$(sed -n 's/^constexpr int kDefaultLaunchShapeDouble = \([0-9]\);/\1/p' "$src/kernels/cuda_render.hpp")
 [ -n "$shape_f" ] && [ -n "$shape_d" ] || { echo "cannot read the default launch shapes" >&2; exit 1; }
@@ -40,8 +44,9 @@ for v in fast exact; do
       printf '| %s | %s | %s%s | %s | %s | %s/%s | %s |\n' $v $([ $prec = f ] && echo float || echo double) \
         $shape "$default" "$regs" "$stack" "$spill_st" "$spill_ld" "$f64"
       if [ -n "$default" ]; then
-        if [ "$spill_st" != 0 ] || [ "$spill_ld" != 0 ]; then
-          echo "FAIL: $v $name spills ($spill_st/$spill_ld bytes)" >&2; fail=1
+        max_spill=$([ $prec = f ] && echo $max_spill_f || echo $max_spill_d)
+        if [ "$spill_st" -gt "$max_spill" ] || [ "$spill_ld" -gt "$max_spill" ]; then
+          echo "FAIL: $v $name spills $spill_st/$spill_ld bytes (at most $max_spill)" >&2; fail=1
         fi
         if [ "$stack" -gt $max_stack ]; then
           echo "FAIL: $v $name has a $stack-byte stack frame (at most $max_stack)" >&2; fail=1
