@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -88,6 +89,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     // where a series' time goes: rendering (GPU kernels within it) and waiting
     // for the previous frame's files, which are written while the next renders
     double render_s = 0, kernel_ms = 0, wait_s = 0;
+    auto write_us = std::make_shared<std::atomic<long long>>(0);  // the writer's own time
     using clock = std::chrono::steady_clock;
     for (int i = 0; i < cfg.nframes; ++i) {
         if (!job.owns(i)) continue;
@@ -125,7 +127,11 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         const auto wait_start = clock::now();
         if (writing.valid()) writing.get();  // the previous frame is on disk before this one starts
         wait_s += std::chrono::duration<double>(clock::now() - wait_start).count();
-        writing = std::async(std::launch::async, [fo, files, w = nexus.get()]() { write_frame(fo, files, w); });
+        writing = std::async(std::launch::async, [fo, files, w = nexus.get(), write_us]() {
+            const auto t = clock::now();
+            write_frame(fo, files, w);
+            *write_us += std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t).count();
+        });
         ++frames_done;
         evaluations += nb::evaluation_count(*cur);
     }
@@ -139,9 +145,10 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     if (cfg.nframes > 1 || job.size > 1) nb::job_summary(job, frames_done, seconds, evaluations);
     if (cfg.nframes > 1 && frames_done > 0)
         std::printf(
-            "frame timing: rendering %.2f ms/frame (render kernels %.2f), waiting for the previous frame's files "
-            "%.2f ms/frame\n",
-            1e3 * render_s / frames_done, kernel_ms / frames_done, 1e3 * wait_s / frames_done);
+            "frame timing: rendering %.2f ms/frame (render kernels %.2f), writing %.2f ms/frame, waiting for the "
+            "previous frame's files %.2f ms/frame\n",
+            1e3 * render_s / frames_done, kernel_ms / frames_done, 1e-3 * (double)*write_us / frames_done,
+            1e3 * wait_s / frames_done);
     return 0;
 }
 

@@ -1,8 +1,8 @@
 #include <cuda_runtime.h>
 #include <nvtx3/nvToolsExt.h>
-#include <thrust/execution_policy.h>
 #include <thrust/iterator/counting_iterator.h>
-#include <thrust/transform_reduce.h>
+
+#include <cub/device/device_reduce.cuh>
 
 #include <climits>
 #include <cstdlib>
@@ -76,17 +76,27 @@ unsigned long long fnv1a(const void* data, size_t n) {
 struct DeviceContext {
     cudaStream_t stream = nullptr;
     cudaEvent_t started = nullptr, rendered = nullptr;
+    // waited on with a blocking sync: the host thread sleeps instead of
+    // spinning a core that the file writer and its threads need
+    cudaEvent_t done = nullptr;
     DeviceBuffer mask, source_dir, source_lambda, source_weight, cells, cells_first, image, fail, grid;
+    DeviceBuffer reduce_temp, results;
     size_t grid_bytes = 0;
     unsigned long long grid_hash = 0;
     explicit DeviceContext(int) {
         check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "create stream");
         check(cudaEventCreate(&started), "create event");
         check(cudaEventCreate(&rendered), "create event");
+        check(cudaEventCreateWithFlags(&done, cudaEventBlockingSync | cudaEventDisableTiming), "create event");
+    }
+    void wait(const char* what) {
+        check(cudaEventRecord(done, stream), what);
+        check(cudaEventSynchronize(done), what);
     }
     ~DeviceContext() {
         if (started) cudaEventDestroy(started);
         if (rendered) cudaEventDestroy(rendered);
+        if (done) cudaEventDestroy(done);
         if (stream) cudaStreamDestroy(stream);
     }
     template <typename T>
@@ -140,14 +150,17 @@ struct Spread {
     long long m, nonfinite;
 };
 
+// The mean comes from the first reduction's result on the device, so that
+// both reductions are queued without a round trip to the host.
 struct SpreadOf {
     const float* image;
-    double mean;
+    const PixelMoments* moments;
     int fpixels, roi_xmin, roi_xmax, roi_ymin, roi_ymax;
-    __host__ __device__ Spread operator()(long long idx) const {
+    __device__ Spread operator()(long long idx) const {
         int f = (int)(idx % fpixels), s = (int)(idx / fpixels);
         if (f < roi_xmin || f > roi_xmax || s < roi_ymin || s > roi_ymax) return Spread{0, 0, 0};
         const float v = image[idx];
+        const double mean = moments->sum / (moments->counted <= 0 ? 1 : moments->counted);
         const double t = v - mean;
         return Spread{t * t, 1, isfinite(v) ? 0 : 1};
     }
@@ -171,6 +184,18 @@ struct CombineMoments {
         return r;
     }
 };
+
+// Queues a transform-reduce over pixel indices [0, n) on the context's
+// stream into d_out, with the context's growing scratch buffer (no
+// allocation per frame once it is large enough).
+template <typename Transform, typename Combine, typename R>
+void queue_reduce(DeviceContext& ctx, Transform op, Combine combine, R init, long long n, R* d_out, const char* what) {
+    thrust::counting_iterator<long long> first(0);
+    size_t bytes = 0;
+    check(cub::DeviceReduce::TransformReduce(nullptr, bytes, first, d_out, n, combine, op, init, ctx.stream), what);
+    void* temp = ctx.reduce_temp.ensure(bytes, what);
+    check(cub::DeviceReduce::TransformReduce(temp, bytes, first, d_out, n, combine, op, init, ctx.stream), what);
+}
 
 }  // namespace
 
@@ -245,46 +270,52 @@ long long render_image_cuda(const PixelParams<T>& hp, float* image, DeviceStats*
         check(launch_render(dp, InterpCutoff{LLONG_MAX, 0}, 0, d_image, d_fail, st), "launch render kernel");
     }
     unsigned long long fail = ULLONG_MAX;
-    check(cudaMemcpyAsync(&fail, d_fail, sizeof fail, cudaMemcpyDeviceToHost, st), "copy failure flag");
-    check(cudaStreamSynchronize(st), "render kernel");
-    if (fail != ULLONG_MAX) {
-        // C's serial-order switch-off of interpolation: re-render later pixels without it.
-        NvtxRange r("re-render after interpolation switch-off");
-        check(launch_render(dp, InterpCutoff{-1, 0}, (long long)fail + 1, d_image, d_fail, st), "launch render kernel");
+    if (hp.interpolate) {
+        // C switches interpolation off for the rest of the image at the first
+        // out-of-range neighbourhood, in serial order: re-render every later
+        // pixel without it (the only mid-frame wait, and only when interpolating)
+        check(cudaMemcpyAsync(&fail, d_fail, sizeof fail, cudaMemcpyDeviceToHost, st), "copy failure flag");
+        ctx.wait("render kernel");
+        if (fail != ULLONG_MAX) {
+            NvtxRange r("re-render after interpolation switch-off");
+            check(launch_render(dp, InterpCutoff{-1, 0}, (long long)fail + 1, d_image, d_fail, st),
+                  "launch render kernel");
+        }
     }
     check(cudaEventRecord(ctx.rendered, st), "record event");
+    struct Results {
+        PixelMoments moments;
+        Spread spread;
+    };
+    Results* d_results = static_cast<Results*>(ctx.results.ensure(sizeof(Results), "cudaMalloc (statistics)"));
     if (stats) {
         NvtxRange r("statistics reduction");
         MomentsOf op{d_image, dp.mask, hp.fpixels, hp.roi_xmin, hp.roi_xmax, hp.roi_ymin, hp.roi_ymax};
-        PixelMoments m = thrust::transform_reduce(thrust::cuda::par.on(st), thrust::counting_iterator<long long>(0),
-                                                  thrust::counting_iterator<long long>((long long)npix), op,
-                                                  PixelMoments{0, 0, 0, -1, 0}, CombineMoments{});
-        stats->sum = m.sum;
-        stats->sumsqr = m.sumsqr;
-        stats->max_I = m.max_index >= 0 ? m.max_I : 0.0;
-        stats->max_index = m.max_index;
-        stats->counted = m.counted;
+        queue_reduce(ctx, op, CombineMoments{}, PixelMoments{0, 0, 0, -1, 0}, (long long)npix, &d_results->moments,
+                     "statistics reduction");
         // the second pass C makes for rmsd, over every ROI pixel
-        SpreadOf sop{
-            d_image,    m.sum / (m.counted <= 0 ? 1 : m.counted), hp.fpixels, hp.roi_xmin, hp.roi_xmax, hp.roi_ymin,
-            hp.roi_ymax};
-        Spread sp = thrust::transform_reduce(thrust::cuda::par.on(st), thrust::counting_iterator<long long>(0),
-                                             thrust::counting_iterator<long long>((long long)npix), sop,
-                                             Spread{0, 0, 0}, AddSpread{});
-        stats->dev = sp.dev;
-        stats->dev_counted = sp.m;
-        stats->nonfinite = sp.nonfinite;
+        SpreadOf sop{d_image, &d_results->moments, hp.fpixels, hp.roi_xmin, hp.roi_xmax, hp.roi_ymin, hp.roi_ymax};
+        queue_reduce(ctx, sop, AddSpread{}, Spread{0, 0, 0}, (long long)npix, &d_results->spread, "rmsd reduction");
     }
-    if (stats) {
-        float ms = 0;
-        check(cudaEventSynchronize(ctx.rendered), "render kernel");
-        check(cudaEventElapsedTime(&ms, ctx.started, ctx.rendered), "kernel time");
-        stats->kernel_ms = ms;
-    }
+    Results res{};
     {
         NvtxRange r("copy image to host");
         check(cudaMemcpyAsync(image, d_image, npix * sizeof(float), cudaMemcpyDeviceToHost, st), "copy image");
-        check(cudaStreamSynchronize(st), "copy image");
+        if (stats) check(cudaMemcpyAsync(&res, d_results, sizeof res, cudaMemcpyDeviceToHost, st), "copy statistics");
+        ctx.wait("copy image");
+    }
+    if (stats) {
+        stats->sum = res.moments.sum;
+        stats->sumsqr = res.moments.sumsqr;
+        stats->max_I = res.moments.max_index >= 0 ? res.moments.max_I : 0.0;
+        stats->max_index = res.moments.max_index;
+        stats->counted = res.moments.counted;
+        stats->dev = res.spread.dev;
+        stats->dev_counted = res.spread.m;
+        stats->nonfinite = res.spread.nonfinite;
+        float ms = 0;
+        check(cudaEventElapsedTime(&ms, ctx.started, ctx.rendered), "kernel time");
+        stats->kernel_ms = ms;
     }
     return fail == ULLONG_MAX ? -1 : (long long)fail;
 }
