@@ -273,6 +273,7 @@ void to_float(const Staged& d, FloatStaged& f) {
     q.fluence = p.fluence;
     q.steps = p.steps;
     q.exact = p.exact;
+    q.reference = &p;  // pixels on a round crystal's direct beam (kernels/cpu_launcher.hpp)
 }
 
 // A zeroed image. Large images ask for transparent huge pages first: zeroing

@@ -13,6 +13,17 @@
 #include "kernels/pixel_physics.hpp"
 
 namespace nb {
+
+template <typename T>
+PixelResult render_pixel_reference(const PixelParams<T>& p, int f, int s, InterpCutoff cutoff) {
+    PixelResult r = render_pixel(p, f, s, cutoff);
+    if (r.on_beam && p.reference) r = render_pixel(*p.reference, f, s, cutoff);
+    return r;
+}
+
+template PixelResult render_pixel_reference<double>(const PixelParams<double>&, int, int, InterpCutoff);
+template PixelResult render_pixel_reference<float>(const PixelParams<float>&, int, int, InterpCutoff);
+
 namespace scalar {
 
 template <typename T>
@@ -34,7 +45,7 @@ long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long lo
             if (idx < from_pixel) continue;
             if (p.mask && p.mask[idx] == 0) continue;
             if (idx > known_failure.load(std::memory_order_relaxed)) break;
-            PixelResult r = render_pixel(p, f, s, cutoff);
+            PixelResult r = render_pixel_reference(p, f, s, cutoff);
             image[idx] = (float)r.value;
             if (r.first_interp_failure >= 0 && idx < first_failure) {
                 first_failure = idx;

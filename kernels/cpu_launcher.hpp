@@ -18,6 +18,14 @@ struct RowHooks {
     std::function<void(int)> row_done;
 };
 
+// render_pixel as C rounds it: compiled in the scalar executor's file, without
+// fused multiply-adds whatever the calling executor's mode. In single
+// precision a pixel on the direct beam of a round crystal (PixelResult::on_beam)
+// is rendered again from the double-precision staging (PixelParams::reference),
+// C's own arithmetic. The SIMD executor hands its fallback groups to it.
+template <typename T>
+PixelResult render_pixel_reference(const PixelParams<T>& p, int f, int s, InterpCutoff cutoff);
+
 // Renders every in-ROI, unmasked pixel into image (fpixels*spixels floats,
 // pre-zeroed by the caller); pixels before `from_pixel` (image index) are left
 // alone. Returns the lowest image index whose render hit an out-of-range

@@ -64,7 +64,8 @@ long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long fr
             }
             if (!wanted) continue;
             // Groups holding the image's first sweep (its own cell table) or the
-            // interpolation cut-off pixel go through render_pixel.
+            // interpolation cut-off pixel, and those render_group hands back, go
+            // through the C-rounded reference.
             const bool first_sweep_here = p.first_sweep_pixel >= first && p.first_sweep_pixel <= last;
             const bool interp_all = p.interpolate && cutoff.pixel > last;
             const bool interp_none = !p.interpolate || cutoff.pixel < first;
@@ -80,7 +81,7 @@ long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long fr
                 if (want_lane[i] == T(0)) continue;
                 const long long idx = first + i;
                 if (idx > known_failure.load(std::memory_order_relaxed)) break;
-                PixelResult r = render_pixel(p, f0 + i, s, cutoff);
+                PixelResult r = render_pixel_reference(p, f0 + i, s, cutoff);
                 image[idx] = (float)r.value;
                 if (r.first_interp_failure >= 0 && idx < first_failure) {
                     first_failure = idx;

@@ -31,6 +31,7 @@
 
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
+#include "kernels/sincg.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace nb {
@@ -194,6 +195,13 @@ HWY_INLINE Lane<D> libm_sin(Lane<D> x) {
     return per_lane(x, [](hn::TFromD<D> a) { return std::sin(a); });
 }
 
+// C's sinc3 in double, lane by lane (kernels/sincg.hpp: lanes near x = 0)
+template <class D>
+HWY_INLINE Lane<D> sinc3_c_lanes(Lane<D> x) {
+    using T = hn::TFromD<D>;
+    return per_lane(x, [](T a) { return (T)sinc3_c((double)a); });
+}
+
 #if NB_SIMD_EXACT
 template <class D>
 HWY_INLINE Lane<D> lexp(Lane<D> x) {
@@ -253,22 +261,12 @@ HWY_INLINE void ldiv3(Lane<D>& x, Lane<D>& y, Lane<D>& z, Lane<D> d) {
     const Lane<D> r = Lane<D>(1) / d;
     x = x * r, y = y * r, z = z * r;
 }
-// sinc3 (kernels/sincg.hpp) with vector sin/cos: 3 (sin x / x - cos x) / x^2
-// cancels for small x, where a 1-ulp error of the vector sin is amplified by
-// 1/x^2; below |x| = 1/2 its Taylor series (to x^12, error < 1e-16) instead.
-// (ADL prefers this overload to the generic template for lanes.)
+// sinc3 with vector sin/cos: the cancellation-free form (kernels/sincg.hpp),
+// C's expression in double near x = 0. (ADL prefers this overload to the
+// generic template for lanes.)
 template <class D>
 HWY_INLINE Lane<D> sinc3(Lane<D> x) {
-    const Lane<D> y = x * x;
-    Lane<D> series(1.0 / 31135104000.0);
-    series = lmuladd(series, y, Lane<D>(-1.0 / 172972800.0));
-    series = lmuladd(series, y, Lane<D>(1.0 / 1330560.0));
-    series = lmuladd(series, y, Lane<D>(-1.0 / 15120.0));
-    series = lmuladd(series, y, Lane<D>(1.0 / 280.0));
-    series = lmuladd(series, y, Lane<D>(-1.0 / 10.0));
-    series = lmuladd(series, y, Lane<D>(1.0));
-    const Lane<D> full = Lane<D>(3) * (lsin(x) / x - lcos(x)) / y;
-    return lselect(y < Lane<D>(0.25), series, full);
+    return sinc3_stable(x);
 }
 // polint4 (kernels/structure_factor.hpp) for the tricubic lookup, whose
 // abscissae are always four consecutive integers: the denominators are the

@@ -59,6 +59,11 @@ struct PixelParams {
     // -exact: the CPU executors round every operation as C does (no fused
     // multiply-add, C's libm); otherwise they may fuse and use vector math.
     bool exact = false;
+
+    // Single precision: the double-precision staging of the same image (host
+    // memory; the CPU executors render from it the pixels whose value hangs on
+    // C's rounding, see on_direct_beam). Null in double precision and on the GPU.
+    const PixelParams<double>* reference = nullptr;
 };
 
 }  // namespace nb

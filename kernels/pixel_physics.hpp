@@ -53,6 +53,9 @@ NB_HD_INLINE void miller_block(const T* table, int count, int base, int n, const
 struct PixelResult {
     double value;
     long long first_interp_failure;  // eval index, or -1
+    // a round-crystal evaluation on the direct beam (on_direct_beam): only
+    // C's rounding of the scattering vector decides this pixel's value
+    bool on_beam = false;
 };
 
 // Position of the sub-pixel at sub-pixel raster coordinates (F, S) (pixel
@@ -107,6 +110,22 @@ NB_HD_INLINE auto beyond_dmin(T dmin, V stol) {
     return (stol > V(T(0))) & (V(dmin) > V(T(0.5)) / stol);
 }
 
+// The direct beam of a round crystal. C's F_latt there is N^3 * 0.7236 *
+// sinc3(x) with x ~ |S|: the full spot height when C's scattering vector S is
+// exactly zero, and 0 when a last-bit residual of the sub-pixel position or
+// direction leaves it at ~1e-16 (sinc3 cancels to 0 there, kernels/sincg.hpp).
+// Which one C gets is decided in the last bit of its double arithmetic, so
+// fused multiply-adds or single precision cannot tell. An evaluation whose
+// direction lies within 1e-5 rad of the source's (|S| lambda < 1e-5: far wider
+// than any rounding, narrower than a pixel) marks its pixel for the
+// C-rounded double-precision reference (kernels/cpu_launcher.cpp). Only the
+// round shape: the other shapes are smooth at S = 0.
+template <typename V, typename T>
+NB_HD_INLINE auto on_direct_beam(const Vec3<V>& diffracted, const Vec3<T>& incident) {
+    const V dx = diffracted.x - incident.x, dy = diffracted.y - incident.y, dz = diffracted.z - incident.z;
+    return dx * dx + dy * dy + dz * dz < V(T(1e-10));
+}
+
 template <typename T>
 NB_HD_INLINE Vec3<T> source_incident(const PixelParams<T>& p, int source) {
     return Vec3<T>{-p.source_dir[3 * source], -p.source_dir[3 * source + 1], -p.source_dir[3 * source + 2]};
@@ -135,7 +154,7 @@ NB_HD inline bool pixel_enters_sweep(const PixelParams<T>& p, int f, int s) {
 template <typename T>
 NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, InterpCutoff cutoff) {
     const long long pixel = (long long)s * p.fpixels + f;
-    PixelResult out{0.0, -1};
+    PixelResult out{0.0, -1, false};
 
     T I = p.I_bg;
     T polar = p.nopolar ? T(1) : T(0);
@@ -167,6 +186,7 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                     Vec3<T> scattering = scattering_vector(diffracted, incident, lambda);
                     T stol = T(0.5) * magnitude(scattering);
                     if (p.dmin > T(0) && beyond_dmin(p.dmin, stol)) continue;
+                    if (p.lattice.shape == Shape::Round && on_direct_beam(diffracted, incident)) out.on_beam = true;
 
                     if (polar == T(0) || p.oversample_polar) {
                         // C re-normalizes `diffracted` in place here; later sources see it.

@@ -135,8 +135,9 @@ HWY_INLINE Lane<D> lookup_tricubic_lanes(const HklGridView<hn::TFromD<D>>& g, La
 // lanes whose value is used. `interp`: tricubic interpolation for every lane.
 // `frames`: polarization_frame of each source.
 // Returns false when a wanted lane's interpolation neighbourhood leaves the
-// grid: the caller renders that group with render_pixel, which reproduces
-// C's serial switch-off.
+// grid, or a wanted lane of a round crystal is on the direct beam: the caller
+// renders that group with the C-rounded reference (render_pixel_reference),
+// which reproduces C's serial switch-off and C's value on the beam.
 template <class D>
 HWY_INLINE bool render_group(const PixelParams<hn::TFromD<D>>& p, const PolarizationFrame<hn::TFromD<D>>* frames,
                              int f0, int s, LaneMask<D> want, bool interp, double* value) {
@@ -181,6 +182,9 @@ HWY_INLINE bool render_group(const PixelParams<hn::TFromD<D>>& p, const Polariza
                         live = live & !beyond_dmin(p.dmin, stol);
                         if (!any_lane(live)) continue;
                     }
+                    // a round crystal on the direct beam: C's rounding decides (on_direct_beam)
+                    if (p.lattice.shape == Shape::Round && any_lane(live & on_direct_beam(diffracted, incident)))
+                        return false;
 
                     {
                         const LaneMask<D> redo = p.oversample_polar ? live : (live & (polar == V(T(0))));

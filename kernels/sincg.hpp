@@ -95,10 +95,71 @@ NB_HD_INLINE V sincg_frac_product(V h, V k, V l, T Na, T Nb, T Nc) {
     return num / den;
 }
 
-// 3 (sin x / x - cos x) / x^2, with the x == 0 limit 1.
+// sinc3, the Fourier transform of a sphere: 3 (sin x / x - cos x) / x^2, with
+// the x == 0 limit 1.
+//
+// C nanoBragg evaluates that expression in double, and near x = 0 it cancels:
+// sin(x)/x and cos(x) both round to about 1, so the difference keeps only their
+// rounding errors, amplified by 3/x^2 (a relative error of ~3e-16/x^2). For
+// 0 < |x| < 1.05e-8 C returns exactly 0 (sin(x)/x and cos(x) are both 1.0),
+// below |x| ~ 1e-7 values dominated by rounding, and only at x == 0 the limit
+// 1. x is that small at the direct beam (h = k = l = 0 up to rounding, see
+// on_direct_beam in pixel_physics.hpp); C's numbers are the reference, so
+// every instance takes C's expression there (sinc3_c).
+NB_HD_INLINE double sinc3_c(double x) {
+    if (x == 0.0) return 1.0;
+    return 3.0 * (std::sin(x) / x - std::cos(x)) / (x * x);
+}
+
+// Below |x| = 1e-3 (x^2 < 1e-6) the cancellation-free forms switch to sinc3_c:
+// there C's rounding error is still below 1e-9 relative, so the two agree at
+// the switch.
+constexpr double kSinc3NearZeroSqr = 1e-6;
+
+// sinc3_c lane by lane, in double whatever the lane precision (the lane
+// instance is in lanes_hwy.hpp).
+NB_HD_INLINE float sinc3_c_lanes(float x) { return (float)sinc3_c((double)x); }
+NB_HD_INLINE double sinc3_c_lanes(double x) { return sinc3_c(x); }
+
+// The Taylor series of sinc3 in y = x^2, to y^6 (for |x| < 1/2 the truncation
+// error is below 1e-16).
+template <typename V>
+NB_HD_INLINE V sinc3_series(V y) {
+    using T = LaneScalar<V>;
+    V s = V(T(1.0 / 31135104000.0));
+    s = lmuladd(s, y, V(T(-1.0 / 172972800.0)));
+    s = lmuladd(s, y, V(T(1.0 / 1330560.0)));
+    s = lmuladd(s, y, V(T(-1.0 / 15120.0)));
+    s = lmuladd(s, y, V(T(1.0 / 280.0)));
+    s = lmuladd(s, y, V(T(-1.0 / 10.0)));
+    return lmuladd(s, y, V(T(1)));
+}
+
+// sinc3 without the cancellation where it is not C's: with sin and cos that are
+// not C's libm (vector math) or not double (single precision), a 1-ulp error of
+// either is amplified by 3/x^2, so below |x| = 1/2 the series instead; below
+// |x| = 1e-3 C's own expression in double (sinc3_c), which the series would
+// not reproduce: C gives 0, not ~1, for 0 < |x| < ~1e-8 (the direct beam).
+template <typename V>
+NB_HD_INLINE V sinc3_stable(V x) {
+    using T = LaneScalar<V>;
+    const V y = x * x;
+    V r = lselect(y < V(T(0.25)), sinc3_series(y), V(T(3)) * (lsin(x) / x - lcos(x)) / y);
+    const auto near_zero = y < V(T(kSinc3NearZeroSqr));
+    if (any_lane(near_zero)) r = lselect(near_zero, sinc3_c_lanes(x), r);
+    return r;
+}
+
+// sinc3 as C computes it. Double with C's libm (the scalar reference, the
+// -exact lanes) is C's expression itself, bit for bit; single precision takes
+// sinc3_stable (the fast lanes overload sinc3 with it in lanes_hwy.hpp).
 template <typename V>
 NB_HD_INLINE V sinc3(V x) {
-    return lselect(x == V(0), V(1), V(3) * (lsin(x) / x - lcos(x)) / (x * x));
+    if constexpr (sizeof(LaneScalar<V>) == sizeof(double)) {
+        return lselect(x == V(0), V(1), V(3) * (lsin(x) / x - lcos(x)) / (x * x));
+    } else {
+        return sinc3_stable(x);
+    }
 }
 
 }  // namespace nb

@@ -28,6 +28,29 @@ TEST(Formulas, Sinc3MatchesC) {
     EXPECT_DOUBLE_EQ(sinc3(1.7), 0.73928380872472654);
 }
 
+// C's sinc3 cancels next to 0: the limit 1 only at x == 0 exactly, 0 for a
+// tiny nonzero x (sin(x)/x and cos(x) both round to 1), values dominated by
+// rounding up to |x| ~ 1e-4. The round-crystal spot at the direct beam takes
+// one or the other, so every instance keeps C's expression below |x| = 1e-3.
+TEST(Formulas, Sinc3NextToZeroIsC) {
+    EXPECT_EQ(sinc3(1e-10), 0.0);
+    EXPECT_EQ(sinc3_c(1e-10), 0.0);
+    EXPECT_EQ(sinc3_stable(0.0), 1.0);
+    for (double x : {1e-14, 1e-10, 3e-7, 2e-5, 9e-4}) {
+        EXPECT_EQ(sinc3_stable(x), sinc3_c(x)) << x;
+        EXPECT_EQ(sinc3_stable(-x), sinc3_c(-x)) << x;
+        // single precision takes C's double expression there too
+        EXPECT_EQ(sinc3((float)x), (float)sinc3_c((double)(float)x)) << x;
+    }
+    EXPECT_EQ(sinc3(0.0f), 1.0f);
+    // elsewhere the cancellation-free forms agree with C's expression to its
+    // rounding error (3e-16 / x^2) and to single precision
+    for (double x : {1.1e-3, 0.01, 0.3, 0.49, 0.51, 1.7, 4.4}) {
+        EXPECT_NEAR(sinc3_stable(x), sinc3_c(x), 1e-9) << x;
+        EXPECT_NEAR(sinc3((float)x), sinc3_c((double)(float)x), 1e-6) << x;
+    }
+}
+
 TEST(Formulas, PolarizationMatchesC) {
     Vec3D inc{1, 0, 0}, dif{0.8, 0.6, 0}, axis{0, 0, 1};
     // unpolarized: (1 + cos^2 2theta)/2

@@ -56,6 +56,9 @@ std::vector<SimdCase> cases() {
         {"mask", "-N 5 -mask {in}/mask_128.img"},
         {"square_N1_axis", "-Na 1 -Nb 5 -Nc 7 -detpixels 61 -pixel 0.4"},
         {"round", "-N 8 -detpixels 61 -pixel 0.4 -round_xtal"},
+        // the direct beam on a pixel centre: C's scattering vector is ~1e-16, not 0, and
+        // its sinc3 gives 0 there (kernels/pixel_physics.hpp, on_direct_beam)
+        {"round_direct_beam", "-N 8 -detpixels 63 -pixel 0.4 -round_xtal -oversample 1 -dials"},
         {"gauss", "-N 8 -detpixels 61 -pixel 0.4 -gauss_xtal"},
         {"tophat", "-N 8 -detpixels 61 -pixel 0.4 -tophat_spots -fudge 2"},
         {"nearest_hkl", "-hkl {in}/lyso.hkl -misset 10 20 30 -N 4 -detpixels 61 -pixel 0.4 -nointerpolate"},
