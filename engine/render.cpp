@@ -9,6 +9,7 @@
 
 #include "kernels/cpu_launcher.hpp"
 #include "kernels/cuda_launcher.hpp"
+#include "kernels/frame_host_backend.hpp"
 #include "kernels/rotation.hpp"
 
 namespace nb {
@@ -289,6 +290,15 @@ void allocate_image(std::vector<float>& image, size_t n) {
     image.assign(n, 0.0f);
 }
 
+}  // namespace
+
+HostFrameBackend& host_pipeline_backend() {
+    static HostFrameBackend backend;
+    return backend;
+}
+
+namespace {
+
 // Runs C's two-pass interpolation protocol on one executor. `rows` (may be
 // null): per-row statistics, filled by the CPU executor as rows finish.
 template <typename T>
@@ -298,6 +308,7 @@ long long render_two_pass(const PixelParams<T>& p, Device device, const RenderOp
         // the device launcher runs both passes and the reductions itself, device-resident
         return render_image_cuda(p, image, dstats);
     }
+    if (device == Device::HostPipeline) return render_frame(host_pipeline_backend(), p, image, dstats);
     InterpCutoff all{LLONG_MAX, 0};
     InterpCutoff none{-1, 0};
     RowHooks hooks;
@@ -319,11 +330,11 @@ RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
     RenderResult r;
     Device device = opt.device;
     if (device == Device::Auto) device = cuda_device_count() > 0 ? Device::Cuda : Device::Cpu;
-    r.backend = device == Device::Cuda ? "cuda" : "cpu";
+    r.backend = device == Device::Cuda ? "cuda" : device == Device::HostPipeline ? "host-pipeline" : "cpu";
     r.backend += opt.precision == Precision::Float ? "/float" : "/double";
     allocate_image(r.image, (size_t)e.det.fpixels * e.det.spixels);
     DeviceStats ds;
-    DeviceStats* dstats = device == Device::Cuda ? &ds : nullptr;
+    DeviceStats* dstats = device == Device::Cuda || device == Device::HostPipeline ? &ds : nullptr;
     // Default mode on the CPU: the statistics come from per-row sums taken as
     // each row finishes (no extra pass over the image); -exact sums in C's order.
     const bool row_sums = device == Device::Cpu && !e.cfg.exact;

@@ -20,7 +20,10 @@ struct RenderResult {
 };
 
 enum class Precision { Double, Float };
-enum class Device { Auto, Cpu, Cuda };
+// HostPipeline: the GPU's frame pipeline (kernels/frame_pipeline.hpp) run on
+// the CPU by its host backend, so that tests check the GPU's orchestration
+// without a GPU; not a user-facing device.
+enum class Device { Auto, Cpu, Cuda, HostPipeline };
 
 struct RenderOptions {
     int threads = 0;
@@ -28,6 +31,11 @@ struct RenderOptions {
     Device device = Device::Cpu;
     std::function<void(double)> progress;  // fraction done; may be empty
 };
+
+class HostFrameBackend;
+// The persistent host backend of Device::HostPipeline (its counters are what
+// tests of buffer reuse read).
+HostFrameBackend& host_pipeline_backend();
 
 RenderResult render_image(const Experiment& e, const RenderOptions& opt);
 

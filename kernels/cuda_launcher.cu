@@ -11,9 +11,11 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "kernels/cuda_launcher.hpp"
 #include "kernels/cuda_render.hpp"
+#include "kernels/frame_pipeline.hpp"
 
 namespace nb {
 
@@ -80,7 +82,7 @@ struct DeviceContext {
     // spinning a core that the file writer and its threads need
     cudaEvent_t done = nullptr;
     DeviceBuffer mask, source_dir, source_lambda, source_weight, cells, cells_first, image, fail, grid;
-    DeviceBuffer reduce_temp, results;
+    DeviceBuffer reduce_temp, results, beam_list, beam_index;
     size_t grid_bytes = 0;
     unsigned long long grid_hash = 0;
     explicit DeviceContext(int) {
@@ -126,64 +128,6 @@ DeviceContext& context_for_current_device() {
     if (!c) c = std::make_unique<DeviceContext>(dev);
     return *c;
 }
-
-struct PixelMoments {
-    double sum, sumsqr, max_I;
-    long long max_index, counted;
-};
-
-struct MomentsOf {
-    const float* image;
-    const uint16_t* mask;
-    int fpixels, roi_xmin, roi_xmax, roi_ymin, roi_ymax;
-    __host__ __device__ PixelMoments operator()(long long idx) const {
-        int f = (int)(idx % fpixels), s = (int)(idx / fpixels);
-        if (f < roi_xmin || f > roi_xmax || s < roi_ymin || s > roi_ymax || (mask && mask[idx] == 0))
-            return PixelMoments{0, 0, 0, -1, 0};
-        double v = image[idx];
-        return PixelMoments{v, v * v, v, v > 0 ? idx : -1, 1};
-    }
-};
-
-struct Spread {
-    double dev;
-    long long m, nonfinite;
-};
-
-// The mean comes from the first reduction's result on the device, so that
-// both reductions are queued without a round trip to the host.
-struct SpreadOf {
-    const float* image;
-    const PixelMoments* moments;
-    int fpixels, roi_xmin, roi_xmax, roi_ymin, roi_ymax;
-    __device__ Spread operator()(long long idx) const {
-        int f = (int)(idx % fpixels), s = (int)(idx / fpixels);
-        if (f < roi_xmin || f > roi_xmax || s < roi_ymin || s > roi_ymax) return Spread{0, 0, 0};
-        const float v = image[idx];
-        const double mean = moments->sum / (moments->counted <= 0 ? 1 : moments->counted);
-        const double t = v - mean;
-        return Spread{t * t, 1, isfinite(v) ? 0 : 1};
-    }
-};
-
-struct AddSpread {
-    __host__ __device__ Spread operator()(const Spread& a, const Spread& b) const {
-        return Spread{a.dev + b.dev, a.m + b.m, a.nonfinite + b.nonfinite};
-    }
-};
-
-// C keeps the first strict maximum in serial order (starting from 0).
-struct CombineMoments {
-    __host__ __device__ PixelMoments operator()(const PixelMoments& a, const PixelMoments& b) const {
-        PixelMoments r{a.sum + b.sum, a.sumsqr + b.sumsqr, a.max_I, a.max_index, a.counted + b.counted};
-        if (b.max_index >= 0 &&
-            (r.max_index < 0 || b.max_I > r.max_I || (b.max_I == r.max_I && b.max_index < r.max_index))) {
-            r.max_I = b.max_I;
-            r.max_index = b.max_index;
-        }
-        return r;
-    }
-};
 
 // Queues a transform-reduce over pixel indices [0, n) on the context's
 // stream into d_out, with the context's growing scratch buffer (no
@@ -236,88 +180,126 @@ void cuda_use_device(int index) {
     if (n > 0) check(cudaSetDevice(index % n), "cudaSetDevice");
 }
 
+namespace {
+
+// The frame pipeline's Backend (kernels/frame_pipeline.hpp) on a GPU: every
+// operation is queued on the context's stream; read_flag, read_beam_list and
+// finish wait on a blocking-sync event.
+class CudaBackend {
+public:
+    explicit CudaBackend(DeviceContext& ctx) : ctx_(ctx) {}
+    template <typename U>
+    const U* upload(Table t, const U* host, size_t n) {
+        return table(t).upload(host, n, ctx_.stream, "copy a table to the device");
+    }
+    template <typename U>
+    const U* hkl_grid(const U* host, size_t n) {
+        return ctx_.hkl_grid(host, n);
+    }
+    float* zeroed_image(size_t n) {
+        float* d = static_cast<float*>(ctx_.image.ensure(n * sizeof(float), "cudaMalloc (image)"));
+        check(cudaMemsetAsync(d, 0, n * sizeof(float), ctx_.stream), "zero image");
+        return d;
+    }
+    unsigned long long* reset_flag() {
+        auto* d = static_cast<unsigned long long*>(ctx_.fail.ensure(sizeof(unsigned long long), "cudaMalloc (flag)"));
+        check(cudaMemsetAsync(d, 0xff, sizeof(unsigned long long), ctx_.stream), "reset failure flag");
+        return d;
+    }
+    BeamList* reset_beam_list(size_t capacity) {
+        auto* list = static_cast<BeamList*>(ctx_.beam_list.ensure(sizeof(BeamList), "cudaMalloc (beam list)"));
+        auto* index =
+            static_cast<long long*>(ctx_.beam_index.ensure(capacity * sizeof(long long), "cudaMalloc (beam list)"));
+        const BeamList h{0, capacity, index};
+        // from pageable memory: the call returns once h is staged, so h may go
+        check(cudaMemcpyAsync(list, &h, sizeof h, cudaMemcpyHostToDevice, ctx_.stream), "reset beam list");
+        return list;
+    }
+    void mark_start() { check(cudaEventRecord(ctx_.started, ctx_.stream), "record event"); }
+    void mark_rendered() { check(cudaEventRecord(ctx_.rendered, ctx_.stream), "record event"); }
+    double kernel_ms() {
+        float ms = 0;
+        check(cudaEventElapsedTime(&ms, ctx_.started, ctx_.rendered), "kernel time");
+        return ms;
+    }
+    template <typename T>
+    void render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
+                unsigned long long* flag, BeamList* beam) {
+        NvtxRange r(from_pixel > 0 ? "re-render after interpolation switch-off" : "render pass");
+        check(launch_render(p, cutoff, from_pixel, image, flag, beam, ctx_.stream), "launch render kernel");
+    }
+    unsigned long long read_flag(const unsigned long long* flag) {
+        unsigned long long v = ULLONG_MAX;
+        check(cudaMemcpyAsync(&v, flag, sizeof v, cudaMemcpyDeviceToHost, ctx_.stream), "copy failure flag");
+        ctx_.wait("render kernel");
+        return v;
+    }
+    std::vector<long long> read_beam_list(const BeamList* beam) {
+        BeamList h{};
+        check(cudaMemcpyAsync(&h, beam, sizeof h, cudaMemcpyDeviceToHost, ctx_.stream), "copy beam list");
+        ctx_.wait("render kernel");
+        if (h.count > h.capacity)
+            throw std::runtime_error("CUDA: more direct-beam pixels than the list holds (" + std::to_string(h.count) +
+                                     ")");
+        std::vector<long long> idx(h.count);
+        if (h.count) {
+            check(
+                cudaMemcpyAsync(idx.data(), h.index, h.count * sizeof(long long), cudaMemcpyDeviceToHost, ctx_.stream),
+                "copy beam list");
+            ctx_.wait("copy beam list");
+        }
+        return idx;
+    }
+    void patch(float* image, const std::vector<long long>& idx, const std::vector<float>& values) {
+        // a handful of pixels, one small copy each (from pageable memory: staged before the call returns)
+        for (size_t i = 0; i < idx.size(); ++i)
+            check(cudaMemcpyAsync(image + idx[i], &values[i], sizeof(float), cudaMemcpyHostToDevice, ctx_.stream),
+                  "patch direct-beam pixels");
+    }
+    FrameResults* results() {
+        return static_cast<FrameResults*>(ctx_.results.ensure(sizeof(FrameResults), "cudaMalloc (statistics)"));
+    }
+    template <typename Op, typename Combine, typename R>
+    void reduce(Op op, Combine combine, R init, long long n, R* out) {
+        NvtxRange r("statistics reduction");
+        queue_reduce(ctx_, op, combine, init, n, out, "statistics reduction");
+    }
+    void finish(float* host_image, const float* image, size_t n, FrameResults* host, const FrameResults* dev) {
+        NvtxRange r("copy image to host");
+        check(cudaMemcpyAsync(host_image, image, n * sizeof(float), cudaMemcpyDeviceToHost, ctx_.stream), "copy image");
+        if (host)
+            check(cudaMemcpyAsync(host, dev, sizeof *host, cudaMemcpyDeviceToHost, ctx_.stream), "copy statistics");
+        ctx_.wait("copy image");
+    }
+
+private:
+    DeviceBuffer& table(Table t) {
+        switch (t) {
+            case Table::Mask:
+                return ctx_.mask;
+            case Table::SourceDir:
+                return ctx_.source_dir;
+            case Table::SourceLambda:
+                return ctx_.source_lambda;
+            case Table::SourceWeight:
+                return ctx_.source_weight;
+            case Table::Cells:
+                return ctx_.cells;
+            default:
+                return ctx_.cells_first;
+        }
+    }
+    DeviceContext& ctx_;
+};
+
+}  // namespace
+
 template <typename T>
 long long render_image_cuda(const PixelParams<T>& hp, float* image, DeviceStats* stats) {
     std::lock_guard<std::mutex> lock(render_mutex);
     NvtxRange whole("nanoBragg image (cuda)");
-    DeviceContext& ctx = context_for_current_device();
-    cudaStream_t st = ctx.stream;
-    const size_t npix = (size_t)hp.fpixels * hp.spixels;
-    const size_t ncells = (size_t)9 * hp.phisteps * hp.mosaic_domains;
-    const size_t nF = hp.hkl.F ? (size_t)hp.hkl.h_range * hp.hkl.k_range * hp.hkl.l_range : 0;
-
-    PixelParams<T> dp = hp;
-    float* d_image = nullptr;
-    unsigned long long* d_fail = nullptr;
-    {
-        NvtxRange r("stage tables");
-        dp.mask = ctx.mask.upload(hp.mask, hp.mask ? npix : 0, st, "copy mask");
-        dp.source_dir = ctx.source_dir.upload(hp.source_dir, 3 * (size_t)hp.sources, st, "copy sources");
-        dp.source_lambda = ctx.source_lambda.upload(hp.source_lambda, (size_t)hp.sources, st, "copy wavelengths");
-        dp.source_weight = ctx.source_weight.upload(hp.source_weight, hp.source_weight ? (size_t)hp.sources : 0, st,
-                                                    "copy source weights");
-        dp.cells = ctx.cells.upload(hp.cells, ncells, st, "copy cell table");
-        dp.cells_first = ctx.cells_first.upload(hp.cells_first, ncells, st, "copy first-sweep cell table");
-        dp.hkl.F = ctx.hkl_grid(hp.hkl.F, nF);
-        d_image = static_cast<float*>(ctx.image.ensure(npix * sizeof(float), "cudaMalloc (image)"));
-        check(cudaMemsetAsync(d_image, 0, npix * sizeof(float), st), "zero image");
-        d_fail = static_cast<unsigned long long*>(ctx.fail.ensure(sizeof(unsigned long long), "cudaMalloc (flag)"));
-        check(cudaMemsetAsync(d_fail, 0xff, sizeof(unsigned long long), st), "reset failure flag");
-    }
-    check(cudaEventRecord(ctx.started, st), "record event");
-    {
-        NvtxRange r("render pass");
-        check(launch_render(dp, InterpCutoff{LLONG_MAX, 0}, 0, d_image, d_fail, st), "launch render kernel");
-    }
-    unsigned long long fail = ULLONG_MAX;
-    if (hp.interpolate) {
-        // C switches interpolation off for the rest of the image at the first
-        // out-of-range neighbourhood, in serial order: re-render every later
-        // pixel without it (the only mid-frame wait, and only when interpolating)
-        check(cudaMemcpyAsync(&fail, d_fail, sizeof fail, cudaMemcpyDeviceToHost, st), "copy failure flag");
-        ctx.wait("render kernel");
-        if (fail != ULLONG_MAX) {
-            NvtxRange r("re-render after interpolation switch-off");
-            check(launch_render(dp, InterpCutoff{-1, 0}, (long long)fail + 1, d_image, d_fail, st),
-                  "launch render kernel");
-        }
-    }
-    check(cudaEventRecord(ctx.rendered, st), "record event");
-    struct Results {
-        PixelMoments moments;
-        Spread spread;
-    };
-    Results* d_results = static_cast<Results*>(ctx.results.ensure(sizeof(Results), "cudaMalloc (statistics)"));
-    if (stats) {
-        NvtxRange r("statistics reduction");
-        MomentsOf op{d_image, dp.mask, hp.fpixels, hp.roi_xmin, hp.roi_xmax, hp.roi_ymin, hp.roi_ymax};
-        queue_reduce(ctx, op, CombineMoments{}, PixelMoments{0, 0, 0, -1, 0}, (long long)npix, &d_results->moments,
-                     "statistics reduction");
-        // the second pass C makes for rmsd, over every ROI pixel
-        SpreadOf sop{d_image, &d_results->moments, hp.fpixels, hp.roi_xmin, hp.roi_xmax, hp.roi_ymin, hp.roi_ymax};
-        queue_reduce(ctx, sop, AddSpread{}, Spread{0, 0, 0}, (long long)npix, &d_results->spread, "rmsd reduction");
-    }
-    Results res{};
-    {
-        NvtxRange r("copy image to host");
-        check(cudaMemcpyAsync(image, d_image, npix * sizeof(float), cudaMemcpyDeviceToHost, st), "copy image");
-        if (stats) check(cudaMemcpyAsync(&res, d_results, sizeof res, cudaMemcpyDeviceToHost, st), "copy statistics");
-        ctx.wait("copy image");
-    }
-    if (stats) {
-        stats->sum = res.moments.sum;
-        stats->sumsqr = res.moments.sumsqr;
-        stats->max_I = res.moments.max_index >= 0 ? res.moments.max_I : 0.0;
-        stats->max_index = res.moments.max_index;
-        stats->counted = res.moments.counted;
-        stats->dev = res.spread.dev;
-        stats->dev_counted = res.spread.m;
-        stats->nonfinite = res.spread.nonfinite;
-        float ms = 0;
-        check(cudaEventElapsedTime(&ms, ctx.started, ctx.rendered), "kernel time");
-        stats->kernel_ms = ms;
-    }
-    return fail == ULLONG_MAX ? -1 : (long long)fail;
+    CudaBackend backend(context_for_current_device());
+    return render_frame(backend, hp, image, stats);
 }
 
 template long long render_image_cuda<double>(const PixelParams<double>&, float*, DeviceStats*);

@@ -116,11 +116,6 @@ NB_HD_INLINE double sinc3_c(double x) {
 // the switch.
 constexpr double kSinc3NearZeroSqr = 1e-6;
 
-// sinc3_c lane by lane, in double whatever the lane precision (the lane
-// instance is in lanes_hwy.hpp).
-NB_HD_INLINE float sinc3_c_lanes(float x) { return (float)sinc3_c((double)x); }
-NB_HD_INLINE double sinc3_c_lanes(double x) { return sinc3_c(x); }
-
 // The Taylor series of sinc3 in y = x^2, to y^6 (for |x| < 1/2 the truncation
 // error is below 1e-16).
 template <typename V>
@@ -134,6 +129,20 @@ NB_HD_INLINE V sinc3_series(V y) {
     s = lmuladd(s, y, V(T(-1.0 / 10.0)));
     return lmuladd(s, y, V(T(1)));
 }
+
+// sinc3_c lane by lane, in double whatever the lane precision (the lane
+// instance is in lanes_hwy.hpp). The GPU's float kernel stays in float
+// (tests/cuda_kernel_resources.sh holds it to its final scale in double):
+// there the series, so GPU float does not give C's zero next to the direct
+// beam (docs/gpu.md, "Open").
+NB_HD_INLINE float sinc3_c_lanes(float x) {
+#if defined(__CUDA_ARCH__)
+    return sinc3_series(x * x);
+#else
+    return (float)sinc3_c((double)x);
+#endif
+}
+NB_HD_INLINE double sinc3_c_lanes(double x) { return sinc3_c(x); }
 
 // sinc3 without the cancellation where it is not C's: with sin and cos that are
 // not C's libm (vector math) or not double (single precision), a 1-ulp error of

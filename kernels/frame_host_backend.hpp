@@ -1,0 +1,122 @@
+// A host implementation of the frame pipeline's Backend (kernels/frame_pipeline.hpp):
+// the same staging into reusable buffers, passes, reductions and copies as the
+// CUDA backend, run serially on the CPU, so that tests check the orchestration
+// (indexing, ROI, masks, the interpolation re-render, buffer reuse across
+// frames, the statistics) on machines without a GPU.
+#pragma once
+#include <climits>
+#include <cstring>
+#include <vector>
+
+#include "kernels/frame_pipeline.hpp"
+
+namespace nb {
+
+class HostFrameBackend {
+public:
+    template <typename U>
+    const U* upload(Table t, const U* host, size_t n) {
+        if (!host || n == 0) return nullptr;
+        std::vector<unsigned char>& buf = tables_[(int)t];
+        grow(buf, n * sizeof(U));
+        std::memcpy(buf.data(), host, n * sizeof(U));
+        ++uploads_;
+        return reinterpret_cast<const U*>(buf.data());
+    }
+    template <typename U>
+    const U* hkl_grid(const U* host, size_t n) {
+        if (!host || n == 0) return nullptr;
+        const size_t bytes = n * sizeof(U);
+        if (grid_.size() < bytes || grid_bytes_ != bytes || std::memcmp(grid_.data(), host, bytes) != 0) {
+            grow(grid_, bytes);
+            std::memcpy(grid_.data(), host, bytes);
+            grid_bytes_ = bytes;
+            ++grid_uploads_;
+        }
+        return reinterpret_cast<const U*>(grid_.data());
+    }
+    float* zeroed_image(size_t n) {
+        // poisoned first, so that a pixel the pipeline forgets is not silently 0
+        grow(image_, n * sizeof(float));
+        float* p = reinterpret_cast<float*>(image_.data());
+        for (size_t i = 0; i < n; ++i) p[i] = -12345.0f;
+        std::memset(p, 0, n * sizeof(float));
+        return p;
+    }
+    unsigned long long* reset_flag() {
+        flag_ = ULLONG_MAX;
+        return &flag_;
+    }
+    void mark_start() {}
+    void mark_rendered() {}
+    double kernel_ms() const { return 0; }
+    BeamList* reset_beam_list(size_t capacity) {
+        beam_index_.assign(capacity, -1);
+        beam_ = BeamList{0, capacity, beam_index_.data()};
+        return &beam_;
+    }
+    template <typename T>
+    void render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
+                unsigned long long* flag, BeamList* beam) {
+        ++passes_;
+        for (int s = 0; s < p.spixels; ++s)
+            for (int f = 0; f < p.fpixels; ++f) {
+                const PixelOutcome o = render_one_pixel(p, f, s, cutoff, from_pixel, image);
+                if (o.failed >= 0 && (unsigned long long)o.failed < *flag) *flag = (unsigned long long)o.failed;
+                if (o.on_beam >= 0 && beam) {
+                    if (beam->count < beam->capacity) beam->index[beam->count] = o.on_beam;
+                    ++beam->count;
+                }
+            }
+    }
+    unsigned long long read_flag(const unsigned long long* flag) const { return *flag; }
+    std::vector<long long> read_beam_list(const BeamList* beam) const {
+        if (beam->count > beam->capacity)
+            throw std::runtime_error("more direct-beam pixels than the list holds (" + std::to_string(beam->count) +
+                                     ")");
+        return std::vector<long long>(beam->index, beam->index + beam->count);
+    }
+    void patch(float* image, const std::vector<long long>& idx, const std::vector<float>& values) {
+        for (size_t i = 0; i < idx.size(); ++i) image[idx[i]] = values[i];
+        patched_ += (int)idx.size();
+    }
+    FrameResults* results() { return &results_; }
+    template <typename Op, typename Combine, typename R>
+    void reduce(Op op, Combine combine, R init, long long n, R* out) {
+        // in blocks, then the blocks combined: the order differs from a serial sum, as on the GPU
+        const long long block = 4096;
+        R total = init;
+        for (long long b0 = 0; b0 < n; b0 += block) {
+            R part = init;
+            for (long long i = b0; i < n && i < b0 + block; ++i) part = combine(part, op(i));
+            total = combine(total, part);
+        }
+        *out = total;
+    }
+    void finish(float* host_image, const float* image, size_t n, FrameResults* host, const FrameResults* dev) {
+        std::memcpy(host_image, image, n * sizeof(float));
+        if (host) *host = *dev;
+    }
+
+    // what the tests look at
+    int uploads() const { return uploads_; }
+    int grid_uploads() const { return grid_uploads_; }
+    int passes() const { return passes_; }
+    int patched() const { return patched_; }
+    size_t image_capacity() const { return image_.size(); }
+
+private:
+    static void grow(std::vector<unsigned char>& v, size_t bytes) {
+        if (v.size() < bytes) v.resize(bytes);
+    }
+    std::vector<unsigned char> tables_[(int)Table::Count];
+    std::vector<unsigned char> grid_, image_;
+    size_t grid_bytes_ = 0;
+    unsigned long long flag_ = ULLONG_MAX;
+    FrameResults results_{};
+    std::vector<long long> beam_index_;
+    BeamList beam_{};
+    int uploads_ = 0, grid_uploads_ = 0, passes_ = 0, patched_ = 0;
+};
+
+}  // namespace nb

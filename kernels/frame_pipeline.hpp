@@ -1,0 +1,144 @@
+// One frame on a device, written once over a Backend: the CUDA backend
+// (kernels/cuda_launcher.cu) and a host backend (kernels/frame_host_backend.hpp)
+// that runs the same staging, passes, reductions and copies on the CPU, so that
+// CI checks this logic against the CPU executors without a GPU.
+//
+// A Backend provides, in stream order:
+//   const U* upload(Table, const U* host, size_t n)   reusable buffer per table
+//   const U* hkl_grid(const U* host, size_t n)         re-uploaded only when its bytes change
+//   float* zeroed_image(size_t n); unsigned long long* reset_flag()
+//   void mark_start(); void mark_rendered(); double kernel_ms()
+//   BeamList* reset_beam_list(size_t capacity)         pixels on a round crystal's direct beam
+//   void render(const PixelParams<T>&, InterpCutoff, long long from_pixel, float* image, unsigned long long* flag,
+//               BeamList* beam)
+//   unsigned long long read_flag(const unsigned long long* flag)   waits
+//   std::vector<long long> read_beam_list(const BeamList*)        waits
+//   void patch(float* image, const std::vector<long long>& idx, const std::vector<float>& values)
+//   FrameResults* results()
+//   void reduce(Op, Combine, R init, long long n, R* out)
+//   void finish(float* host_image, const float* image, size_t n, FrameResults* host, const FrameResults* dev)   waits
+#pragma once
+#include <algorithm>
+#include <climits>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu_launcher.hpp"
+#include "kernels/cuda_launcher.hpp"
+#include "kernels/frame_reductions.hpp"
+#include "kernels/pixel_physics.hpp"
+
+namespace nb {
+
+enum class Table { Mask, SourceDir, SourceLambda, SourceWeight, Cells, CellsFirst, Count };
+
+// Pixels the kernel found on a round crystal's direct beam: their value
+// depends on the last bit of C's double arithmetic (kernels/pixel_physics.hpp,
+// on_direct_beam), which fused multiply-adds and single precision do not
+// keep, so the host renders them again with C's rounding.
+struct BeamList {
+    unsigned long long count;  // may exceed capacity: then the list is incomplete
+    unsigned long long capacity;
+    long long* index;
+};
+
+struct PixelOutcome {
+    long long failed = -1;   // image index of an interpolation failure, or -1
+    long long on_beam = -1;  // image index of a direct-beam pixel, or -1
+};
+
+// What one thread of the render kernel does for pixel (f, s).
+template <typename T>
+NB_HD_INLINE PixelOutcome render_one_pixel(const PixelParams<T>& p, int f, int s, InterpCutoff cutoff,
+                                           long long from_pixel, float* image) {
+    PixelOutcome out;
+    if (f >= p.fpixels || s >= p.spixels) return out;
+    if (f < p.roi_xmin || f > p.roi_xmax || s < p.roi_ymin || s > p.roi_ymax) return out;
+    const long long idx = (long long)s * p.fpixels + f;
+    if (idx < from_pixel) return out;
+    if (p.mask && p.mask[idx] == 0) return out;
+    PixelResult r = render_pixel(p, f, s, cutoff);
+    image[idx] = (float)r.value;
+    if (r.first_interp_failure >= 0) out.failed = idx;
+    if (r.on_beam) out.on_beam = idx;
+    return out;
+}
+
+// Renders hp into image (host memory, fpixels*spixels floats) with C's
+// two-pass interpolation protocol; fills stats from the device reductions.
+// Returns the pixel where interpolation switched off, or -1.
+template <typename Backend, typename T>
+long long render_frame(Backend& b, const PixelParams<T>& hp, float* image, DeviceStats* stats) {
+    const size_t npix = (size_t)hp.fpixels * hp.spixels;
+    const size_t ncells = (size_t)9 * hp.phisteps * hp.mosaic_domains;
+    const size_t nF = hp.hkl.F ? (size_t)hp.hkl.h_range * hp.hkl.k_range * hp.hkl.l_range : 0;
+
+    PixelParams<T> dp = hp;
+    dp.mask = b.upload(Table::Mask, hp.mask, hp.mask ? npix : 0);
+    dp.source_dir = b.upload(Table::SourceDir, hp.source_dir, 3 * (size_t)hp.sources);
+    dp.source_lambda = b.upload(Table::SourceLambda, hp.source_lambda, (size_t)hp.sources);
+    dp.source_weight = b.upload(Table::SourceWeight, hp.source_weight, hp.source_weight ? (size_t)hp.sources : 0);
+    dp.cells = b.upload(Table::Cells, hp.cells, ncells);
+    dp.cells_first = b.upload(Table::CellsFirst, hp.cells_first, ncells);
+    dp.hkl.F = b.hkl_grid(hp.hkl.F, nF);
+    float* d_image = b.zeroed_image(npix);
+    unsigned long long* d_fail = b.reset_flag();
+    const bool round = hp.lattice.shape == Shape::Round;
+    BeamList* d_beam = round ? b.reset_beam_list(std::min<size_t>(npix, 1u << 20)) : nullptr;
+
+    b.mark_start();
+    b.render(dp, InterpCutoff{LLONG_MAX, 0}, 0, d_image, d_fail, d_beam);
+    unsigned long long fail = ULLONG_MAX;
+    if (hp.interpolate) {
+        // C switches interpolation off for the rest of the image at the first
+        // out-of-range neighbourhood, in serial order: re-render every later
+        // pixel without it (a mid-frame wait only when interpolating)
+        fail = b.read_flag(d_fail);
+        if (fail != ULLONG_MAX) b.render(dp, InterpCutoff{-1, 0}, (long long)fail + 1, d_image, d_fail, d_beam);
+    }
+    b.mark_rendered();
+    if (round) {
+        // a round crystal's direct-beam pixels, again with C's rounding on the
+        // host (from the double-precision staging in float), before the statistics
+        std::vector<long long> beam = b.read_beam_list(d_beam);
+        if (!beam.empty()) {
+            std::sort(beam.begin(), beam.end());
+            beam.erase(std::unique(beam.begin(), beam.end()), beam.end());
+            std::vector<float> values(beam.size());
+            for (size_t i = 0; i < beam.size(); ++i) {
+                const long long idx = beam[i];
+                const InterpCutoff cut =
+                    (fail != ULLONG_MAX && idx > (long long)fail) ? InterpCutoff{-1, 0} : InterpCutoff{LLONG_MAX, 0};
+                values[i] = (float)render_pixel_reference(hp, (int)(idx % hp.fpixels), (int)(idx / hp.fpixels), cut)
+                                .value;
+            }
+            b.patch(d_image, beam, values);
+        }
+    }
+    FrameResults* d_results = b.results();
+    if (stats) {
+        MomentsOf op{d_image, dp.mask, hp.fpixels, hp.roi_xmin, hp.roi_xmax, hp.roi_ymin, hp.roi_ymax};
+        b.reduce(op, CombineMoments{}, PixelMoments{0, 0, 0, -1, 0}, (long long)npix, &d_results->moments);
+        // the second pass C makes for rmsd, over every ROI pixel
+        SpreadOf sop{d_image, &d_results->moments, hp.fpixels, hp.roi_xmin, hp.roi_xmax, hp.roi_ymin, hp.roi_ymax};
+        b.reduce(sop, AddSpread{}, Spread{0, 0, 0}, (long long)npix, &d_results->spread);
+    }
+    FrameResults res{};
+    b.finish(image, d_image, npix, stats ? &res : nullptr, d_results);
+    if (stats) {
+        stats->sum = res.moments.sum;
+        stats->sumsqr = res.moments.sumsqr;
+        stats->max_I = res.moments.max_index >= 0 ? res.moments.max_I : 0.0;
+        stats->max_index = res.moments.max_index;
+        stats->counted = res.moments.counted;
+        stats->dev = res.spread.dev;
+        stats->dev_counted = res.spread.m;
+        stats->nonfinite = res.spread.nonfinite;
+        stats->kernel_ms = b.kernel_ms();
+    }
+    return fail == ULLONG_MAX ? -1 : (long long)fail;
+}
+
+}  // namespace nb
