@@ -129,6 +129,15 @@ DeviceContext& context_for_current_device() {
     return *c;
 }
 
+// A round crystal's pixels on the direct beam, into the list.
+template <typename T>
+__global__ void beam_kernel(PixelParams<T> p, BeamList* beam) {
+    const int f = blockIdx.x * blockDim.x + threadIdx.x;
+    const int s = blockIdx.y * blockDim.y + threadIdx.y;
+    const long long idx = pixel_to_render(p, f, s, 0);
+    if (idx >= 0 && pixel_on_direct_beam(p, f, s)) note_beam_pixel(beam, atomicAdd(&beam->count, 1ULL), idx);
+}
+
 // Queues a transform-reduce over pixel indices [0, n) on the context's
 // stream into d_out, with the context's growing scratch buffer (no
 // allocation per frame once it is large enough).
@@ -224,9 +233,16 @@ public:
     }
     template <typename T>
     void render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
-                unsigned long long* flag, BeamList* beam) {
+                unsigned long long* flag) {
         NvtxRange r(from_pixel > 0 ? "re-render after interpolation switch-off" : "render pass");
-        check(launch_render(p, cutoff, from_pixel, image, flag, beam, ctx_.stream), "launch render kernel");
+        check(launch_render(p, cutoff, from_pixel, image, flag, ctx_.stream), "launch render kernel");
+    }
+    template <typename T>
+    void find_beam_pixels(const PixelParams<T>& p, BeamList* beam) {
+        dim3 block(32, 8);
+        dim3 grid((p.fpixels + block.x - 1) / block.x, (p.spixels + block.y - 1) / block.y);
+        beam_kernel<T><<<grid, block, 0, ctx_.stream>>>(p, beam);
+        check(cudaGetLastError(), "launch direct-beam scan");
     }
     unsigned long long read_flag(const unsigned long long* flag) {
         unsigned long long v = ULLONG_MAX;

@@ -9,12 +9,12 @@ namespace nb {
 namespace exact {
 template <typename T>
 cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
-                          unsigned long long* first_failure, BeamList* beam, cudaStream_t stream, int shape);
+                          unsigned long long* first_failure, cudaStream_t stream, int shape);
 }
 namespace fast {
 template <typename T>
 cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
-                          unsigned long long* first_failure, BeamList* beam, cudaStream_t stream, int shape);
+                          unsigned long long* first_failure, cudaStream_t stream, int shape);
 }
 
 // The launch shape of the render kernel (0, 1 or 2: kernels/cuda_render_kernel.cuh)
@@ -30,9 +30,9 @@ int launch_shape_for();
 // -exact renders without fused multiply-adds, the default mode with them.
 template <typename T>
 cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
-                          unsigned long long* first_failure, BeamList* beam, cudaStream_t stream) {
+                          unsigned long long* first_failure, cudaStream_t stream) {
     const int shape = launch_shape_for<T>();
-    return p.exact ? exact::launch_render(p, cutoff, from_pixel, image, first_failure, beam, stream, shape)
-                   : fast::launch_render(p, cutoff, from_pixel, image, first_failure, beam, stream, shape);
+    return p.exact ? exact::launch_render(p, cutoff, from_pixel, image, first_failure, stream, shape)
+                   : fast::launch_render(p, cutoff, from_pixel, image, first_failure, stream, shape);
 }
 }  // namespace nb

@@ -48,44 +48,44 @@ template <typename T, int Shape>
 __global__ void __launch_bounds__(LaunchShape<T, Shape>::bx* LaunchShape<T, Shape>::by,
                                   LaunchShape<T, Shape>::min_blocks)
     render_kernel(PixelParams<T> p, InterpCutoff cutoff, long long from_pixel, float* image,
-                  unsigned long long* first_failure, BeamList* beam) {
+                  unsigned long long* first_failure) {
     const int f = blockIdx.x * blockDim.x + threadIdx.x;
     const int s = blockIdx.y * blockDim.y + threadIdx.y;
-    const PixelOutcome o = render_one_pixel(p, f, s, cutoff, from_pixel, image);
-    if (o.failed >= 0) atomicMin(first_failure, (unsigned long long)o.failed);
-    if (o.on_beam >= 0 && beam) {
-        const unsigned long long slot = atomicAdd(&beam->count, 1ULL);
-        if (slot < beam->capacity) beam->index[slot] = o.on_beam;
-    }
+    if (!pixel_in_roi(p, f, s)) return;
+    const long long idx = (long long)s * p.fpixels + f;
+    if (!pixel_in_pass(p, idx, from_pixel)) return;
+    const PixelResult r = render_pixel(p, f, s, cutoff);
+    image[idx] = (float)r.value;
+    if (r.first_interp_failure >= 0) atomicMin(first_failure, (unsigned long long)idx);
 }
 
 template <typename T, int Shape>
 cudaError_t launch_shape(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
-                         unsigned long long* first_failure, BeamList* beam, cudaStream_t stream) {
+                         unsigned long long* first_failure, cudaStream_t stream) {
     using L = LaunchShape<T, Shape>;
     dim3 block(L::bx, L::by);
     dim3 grid((p.fpixels + block.x - 1) / block.x, (p.spixels + block.y - 1) / block.y);
-    render_kernel<T, Shape><<<grid, block, 0, stream>>>(p, cutoff, from_pixel, image, first_failure, beam);
+    render_kernel<T, Shape><<<grid, block, 0, stream>>>(p, cutoff, from_pixel, image, first_failure);
     return cudaGetLastError();
 }
 
 template <typename T>
 cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
-                          unsigned long long* first_failure, BeamList* beam, cudaStream_t stream, int shape) {
+                          unsigned long long* first_failure, cudaStream_t stream, int shape) {
     switch (shape) {
         case 1:
-            return launch_shape<T, 1>(p, cutoff, from_pixel, image, first_failure, beam, stream);
+            return launch_shape<T, 1>(p, cutoff, from_pixel, image, first_failure, stream);
         case 2:
-            return launch_shape<T, 2>(p, cutoff, from_pixel, image, first_failure, beam, stream);
+            return launch_shape<T, 2>(p, cutoff, from_pixel, image, first_failure, stream);
         default:
-            return launch_shape<T, 0>(p, cutoff, from_pixel, image, first_failure, beam, stream);
+            return launch_shape<T, 0>(p, cutoff, from_pixel, image, first_failure, stream);
     }
 }
 
 template cudaError_t launch_render<double>(const PixelParams<double>&, InterpCutoff, long long, float*,
-                                           unsigned long long*, BeamList*, cudaStream_t, int);
+                                           unsigned long long*, cudaStream_t, int);
 template cudaError_t launch_render<float>(const PixelParams<float>&, InterpCutoff, long long, float*,
-                                          unsigned long long*, BeamList*, cudaStream_t, int);
+                                          unsigned long long*, cudaStream_t, int);
 
 }  // namespace NB_CUDA_VARIANT
 }  // namespace nb

@@ -57,16 +57,23 @@ public:
     }
     template <typename T>
     void render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
-                unsigned long long* flag, BeamList* beam) {
+                unsigned long long* flag) {
         ++passes_;
         for (int s = 0; s < p.spixels; ++s)
             for (int f = 0; f < p.fpixels; ++f) {
-                const PixelOutcome o = render_one_pixel(p, f, s, cutoff, from_pixel, image);
-                if (o.failed >= 0 && (unsigned long long)o.failed < *flag) *flag = (unsigned long long)o.failed;
-                if (o.on_beam >= 0 && beam) {
-                    if (beam->count < beam->capacity) beam->index[beam->count] = o.on_beam;
-                    ++beam->count;
-                }
+                const long long idx = pixel_to_render(p, f, s, from_pixel);
+                if (idx < 0) continue;
+                const PixelResult r = render_pixel(p, f, s, cutoff);
+                image[idx] = (float)r.value;
+                if (r.first_interp_failure >= 0 && (unsigned long long)idx < *flag) *flag = (unsigned long long)idx;
+            }
+    }
+    template <typename T>
+    void find_beam_pixels(const PixelParams<T>& p, BeamList* beam) {
+        for (int s = 0; s < p.spixels; ++s)
+            for (int f = 0; f < p.fpixels; ++f) {
+                const long long idx = pixel_to_render(p, f, s, 0);
+                if (idx >= 0 && pixel_on_direct_beam(p, f, s)) note_beam_pixel(beam, beam->count++, idx);
             }
     }
     unsigned long long read_flag(const unsigned long long* flag) const { return *flag; }

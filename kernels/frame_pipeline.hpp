@@ -9,8 +9,8 @@
 //   float* zeroed_image(size_t n); unsigned long long* reset_flag()
 //   void mark_start(); void mark_rendered(); double kernel_ms()
 //   BeamList* reset_beam_list(size_t capacity)         pixels on a round crystal's direct beam
-//   void render(const PixelParams<T>&, InterpCutoff, long long from_pixel, float* image, unsigned long long* flag,
-//               BeamList* beam)
+//   void render(const PixelParams<T>&, InterpCutoff, long long from_pixel, float* image, unsigned long long* flag)
+//   void find_beam_pixels(const PixelParams<T>&, BeamList*)   pixel_on_direct_beam over the image
 //   unsigned long long read_flag(const unsigned long long* flag)   waits
 //   std::vector<long long> read_beam_list(const BeamList*)        waits
 //   void patch(float* image, const std::vector<long long>& idx, const std::vector<float>& values)
@@ -44,26 +44,29 @@ struct BeamList {
     long long* index;
 };
 
-struct PixelOutcome {
-    long long failed = -1;   // image index of an interpolation failure, or -1
-    long long on_beam = -1;  // image index of a direct-beam pixel, or -1
-};
-
-// What one thread of the render kernel does for pixel (f, s).
+// Which pixels a render pass covers, in two steps so that the kernel can
+// return as early as it did before they were shared (one predicate returning
+// an index cost the float kernel 16 more bytes of spills under its register
+// bound): inside the image and the ROI, then not before `from_pixel` and not
+// masked.
 template <typename T>
-NB_HD_INLINE PixelOutcome render_one_pixel(const PixelParams<T>& p, int f, int s, InterpCutoff cutoff,
-                                           long long from_pixel, float* image) {
-    PixelOutcome out;
-    if (f >= p.fpixels || s >= p.spixels) return out;
-    if (f < p.roi_xmin || f > p.roi_xmax || s < p.roi_ymin || s > p.roi_ymax) return out;
+NB_HD_INLINE bool pixel_in_roi(const PixelParams<T>& p, int f, int s) {
+    return f < p.fpixels && s < p.spixels && f >= p.roi_xmin && f <= p.roi_xmax && s >= p.roi_ymin && s <= p.roi_ymax;
+}
+template <typename T>
+NB_HD_INLINE bool pixel_in_pass(const PixelParams<T>& p, long long idx, long long from_pixel) {
+    return idx >= from_pixel && !(p.mask && p.mask[idx] == 0);
+}
+template <typename T>
+NB_HD_INLINE long long pixel_to_render(const PixelParams<T>& p, int f, int s, long long from_pixel) {
+    if (!pixel_in_roi(p, f, s)) return -1;
     const long long idx = (long long)s * p.fpixels + f;
-    if (idx < from_pixel) return out;
-    if (p.mask && p.mask[idx] == 0) return out;
-    PixelResult r = render_pixel(p, f, s, cutoff);
-    image[idx] = (float)r.value;
-    if (r.first_interp_failure >= 0) out.failed = idx;
-    if (r.on_beam) out.on_beam = idx;
-    return out;
+    return pixel_in_pass(p, idx, from_pixel) ? idx : -1;
+}
+
+// Appends a direct-beam pixel to the list at `slot` (the count keeps rising past capacity).
+NB_HD_INLINE void note_beam_pixel(BeamList* beam, unsigned long long slot, long long idx) {
+    if (slot < beam->capacity) beam->index[slot] = idx;
 }
 
 // Renders hp into image (host memory, fpixels*spixels floats) with C's
@@ -89,17 +92,18 @@ long long render_frame(Backend& b, const PixelParams<T>& hp, float* image, Devic
     BeamList* d_beam = round ? b.reset_beam_list(std::min<size_t>(npix, 1u << 20)) : nullptr;
 
     b.mark_start();
-    b.render(dp, InterpCutoff{LLONG_MAX, 0}, 0, d_image, d_fail, d_beam);
+    b.render(dp, InterpCutoff{LLONG_MAX, 0}, 0, d_image, d_fail);
     unsigned long long fail = ULLONG_MAX;
     if (hp.interpolate) {
         // C switches interpolation off for the rest of the image at the first
         // out-of-range neighbourhood, in serial order: re-render every later
         // pixel without it (a mid-frame wait only when interpolating)
         fail = b.read_flag(d_fail);
-        if (fail != ULLONG_MAX) b.render(dp, InterpCutoff{-1, 0}, (long long)fail + 1, d_image, d_fail, d_beam);
+        if (fail != ULLONG_MAX) b.render(dp, InterpCutoff{-1, 0}, (long long)fail + 1, d_image, d_fail);
     }
     b.mark_rendered();
     if (round) {
+        b.find_beam_pixels(dp, d_beam);
         // a round crystal's direct-beam pixels, again with C's rounding on the
         // host (from the double-precision staging in float), before the statistics
         std::vector<long long> beam = b.read_beam_list(d_beam);
@@ -111,8 +115,8 @@ long long render_frame(Backend& b, const PixelParams<T>& hp, float* image, Devic
                 const long long idx = beam[i];
                 const InterpCutoff cut =
                     (fail != ULLONG_MAX && idx > (long long)fail) ? InterpCutoff{-1, 0} : InterpCutoff{LLONG_MAX, 0};
-                values[i] = (float)render_pixel_reference(hp, (int)(idx % hp.fpixels), (int)(idx / hp.fpixels), cut)
-                                .value;
+                values[i] =
+                    (float)render_pixel_reference(hp, (int)(idx % hp.fpixels), (int)(idx / hp.fpixels), cut).value;
             }
             b.patch(d_image, beam, values);
         }

@@ -121,9 +121,10 @@ NB_HD_INLINE auto beyond_dmin(T dmin, V stol) {
 // C-rounded double-precision reference (kernels/cpu_launcher.cpp). Only the
 // round shape: the other shapes are smooth at S = 0.
 template <typename V, typename T>
-NB_HD_INLINE auto on_direct_beam(const Vec3<V>& diffracted, const Vec3<T>& incident) {
-    const V dx = diffracted.x - incident.x, dy = diffracted.y - incident.y, dz = diffracted.z - incident.z;
-    return dx * dx + dy * dy + dz * dz < V(T(1e-10));
+NB_HD_INLINE auto on_direct_beam(V stol, T lambda) {
+    // |S| lambda = 2 stol lambda < 1e-5: from stol, which every evaluation has
+    // already, so that the GPU kernel keeps no extra vector live for it
+    return stol * V(lambda) < V(T(5e-6));
 }
 
 template <typename T>
@@ -146,6 +147,27 @@ NB_HD inline bool pixel_enters_sweep(const PixelParams<T>& p, int f, int s) {
                 for (int src = 0; src < p.sources; ++src) {
                     Vec3<T> sc = scattering_vector(diffracted, source_incident(p, src), p.source_lambda[src]);
                     if (!(p.dmin > T(0) && beyond_dmin(p.dmin, T(0.5) * magnitude(sc)))) return true;
+                }
+            }
+    return false;
+}
+
+// Whether some evaluation of pixel (f, s) lies on the direct beam
+// (on_direct_beam), as render_pixel flags it: the GPU finds a round crystal's
+// such pixels in a pass of its own, so that its render kernel carries no flag
+// (the flag cost the float kernel 16 more bytes of spills).
+template <typename T>
+NB_HD inline bool pixel_on_direct_beam(const PixelParams<T>& p, int f, int s) {
+    for (int t = 0; t < p.thicksteps; ++t)
+        for (int subS = 0; subS < p.oversample; ++subS)
+            for (int subF = 0; subF < p.oversample; ++subF) {
+                Vec3<T> diffracted;
+                unitize(subpixel_position(p, f, s, subF, subS, t), diffracted);
+                for (int src = 0; src < p.sources; ++src) {
+                    const T lambda = p.source_lambda[src];
+                    const T stol = T(0.5) * magnitude(scattering_vector(diffracted, source_incident(p, src), lambda));
+                    if (p.dmin > T(0) && beyond_dmin(p.dmin, stol)) continue;
+                    if (on_direct_beam(stol, lambda)) return true;
                 }
             }
     return false;
@@ -186,7 +208,7 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                     Vec3<T> scattering = scattering_vector(diffracted, incident, lambda);
                     T stol = T(0.5) * magnitude(scattering);
                     if (p.dmin > T(0) && beyond_dmin(p.dmin, stol)) continue;
-                    if (p.lattice.shape == Shape::Round && on_direct_beam(diffracted, incident)) out.on_beam = true;
+                    if (p.lattice.shape == Shape::Round && on_direct_beam(stol, lambda)) out.on_beam = true;
 
                     if (polar == T(0) || p.oversample_polar) {
                         // C re-normalizes `diffracted` in place here; later sources see it.

@@ -183,7 +183,8 @@ HWY_INLINE bool render_group(const PixelParams<hn::TFromD<D>>& p, const Polariza
                         if (!any_lane(live)) continue;
                     }
                     // a round crystal on the direct beam: C's rounding decides (on_direct_beam)
-                    if (p.lattice.shape == Shape::Round && any_lane(live & on_direct_beam(diffracted, incident)))
+                    if (p.lattice.shape == Shape::Round &&
+                        any_lane(live & on_direct_beam(V(T(0.5)) * magnitude(scattering), lambda)))
                         return false;
 
                     {

@@ -306,5 +306,9 @@ def test_render_releases_the_gil():
         ticks += 1
         done.wait(0.0005)
     t.join()
-    # with the GIL held for the whole render this loop could not turn at all while it ran
-    assert ticks > 20
+    # With the GIL held for the whole render this loop could turn only before
+    # the render thread enters the module and after it leaves: at most twice.
+    # Released, it turns every 0.5 ms of a ~0.2 s render; under load (ctest -j2
+    # beside other renders) it was seen turning only 9 times, so the bar is 3,
+    # not a rate.
+    assert ticks >= 3
