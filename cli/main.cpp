@@ -2,6 +2,7 @@
 // With -nframes, a rotation series in one process (set-up once; frame i+1
 // renders while frame i is written), split across MPI ranks when launched
 // by mpirun/srun.
+#include <omp.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "engine/image_io.hpp"
 #include "engine/nexus_writer.hpp"
 #include "engine/render.hpp"
+#include "engine/run_estimate.hpp"
 #include "engine/setup.hpp"
 
 namespace {
@@ -59,6 +61,19 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     nb::Experiment e = nb::prepare_experiment(shots.empty() ? cfg : nb::apply_shot(cfg, shots[0]));
     if (job.rank == 0) nb::print_setup(e);
     nb::RenderOptions opt = nb::render_options(cfg, job.local_rank, job.rank == 0);
+    {
+        // a runaway run nobody asked for stops here, before any file exists
+        const bool gpu = opt.device == nb::Device::Cuda;
+        const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
+        const int total = cfg.nframes > 0 ? cfg.nframes : 1;
+        const int frames = (total + job.size - 1) / job.size;  // this rank's share
+        if (std::string why = nb::runaway_refusal(e, cfg, frames, gpu, threads); !why.empty())
+            throw nb::UsageError(why);
+        const double seconds = nb::best_case_seconds(e, frames, gpu, threads);
+        if (seconds > 60 && job.rank == 0)
+            std::printf("estimated time: at least %s (%.3g evaluations per frame)\n",
+                        nb::human_duration(seconds).c_str(), nb::evaluation_count(e));
+    }
     nb::ProgressBar bar(cfg.progress && ::isatty(STDOUT_FILENO) && job.size == 1);
     if (bar.enabled()) opt.progress = [&bar](double f) { bar.update(f); };
 

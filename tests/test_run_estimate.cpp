@@ -1,0 +1,91 @@
+// Runaway runs: sampling the set-up chose itself that would take over a day
+// even at the best measured rate is refused before anything is written;
+// counts the user gave run (issue 19, item 2).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/run_estimate.hpp"
+#include "engine/setup.hpp"
+#include "run_cli.hpp"
+
+using namespace nb;
+using namespace nbtest;
+
+namespace {
+
+// One typed digit too many: C auto-selects 12,884,902-fold oversampling here.
+const std::vector<std::string> kTypo = {"-cell", "100", "100", "2147483648", "90", "90", "90",
+                                        "-default_F", "1", "-N", "2", "-detpixels", "32"};
+
+SimConfig typo_config() {
+    SimConfig c;
+    c.user_cell = true;
+    c.cell_a = c.cell_b = 100;
+    c.cell_c = 2147483648.0;
+    c.default_F = 1;
+    c.Na = c.Nb = c.Nc = 2;
+    c.fpixels = c.spixels = 32;
+    return c;
+}
+
+}  // namespace
+
+TEST(RunEstimate, TypoInTheCellIsRefusedNamingTheAutoSelectedOversampling) {
+    TempDir d("runaway");
+    RunResult r = run_cli(kTypo, d.path.string(), 60);
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_NE(r.err.find("auto-selected sampling (-oversample 12884902)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("1.7e+17 evaluations"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("give the counts explicitly (-oversample 12884902)"), std::string::npos) << r.err;
+    for (const auto& entry : std::filesystem::directory_iterator(d.path)) {  // beside run_cli's own captures
+        const std::string name = entry.path().filename().string();
+        EXPECT_TRUE(name == "stdout.txt" || name == "stderr.txt") << "a refused run wrote " << name;
+    }
+}
+
+TEST(RunEstimate, ExplicitCountsAreTheUsersChoice) {
+    SimConfig c = typo_config();
+    Experiment auto_chosen = prepare_experiment(c);
+    EXPECT_EQ(auto_chosen.samp.oversample, 12884902);
+    EXPECT_FALSE(runaway_refusal(auto_chosen, c, 1, false, 2).empty());
+    EXPECT_FALSE(runaway_refusal(auto_chosen, c, 1, true, 2).empty());  // over a day on the GPU too
+
+    c.oversample = 12884902;  // the same run, asked for
+    Experiment asked = prepare_experiment(c);
+    EXPECT_TRUE(runaway_refusal(asked, c, 1, false, 2).empty());
+    EXPECT_GT(best_case_seconds(asked, 1, false, 2), 86400.0 * 365);
+}
+
+TEST(RunEstimate, OrdinaryRunsAreNotRefused) {
+    SimConfig c = typo_config();
+    c.cell_c = 100;
+    Experiment e = prepare_experiment(c);
+    EXPECT_TRUE(runaway_refusal(e, c, 1000, false, 1).empty());
+    EXPECT_LT(best_case_seconds(e, 1, false, 1), 1.0);
+}
+
+TEST(RunEstimate, AutoSelectedCountsNameTheirFlags) {
+    SimConfig c = typo_config();
+    c.cell_c = 100;
+    c.mosaic_spread = 0.5 * 3.14159265358979 / 180;  // domains not given: C's default count
+    c.osc = 1 * 3.14159265358979 / 180;
+    c.phistep = 0.1 * 3.14159265358979 / 180;  // steps from the range and the step
+    Experiment e = prepare_experiment(c);
+    const auto chosen = auto_selected_counts(e, c);
+    std::vector<std::string> flags;
+    for (const auto& [flag, value] : chosen) flags.push_back(flag);
+    EXPECT_NE(std::find(flags.begin(), flags.end(), "-phisteps"), flags.end());
+    EXPECT_NE(std::find(flags.begin(), flags.end(), "-mosaic_domains"), flags.end());
+}
+
+TEST(RunEstimate, DurationsReadAsPeopleSayThem) {
+    EXPECT_EQ(human_duration(30), "30 s");
+    EXPECT_EQ(human_duration(600), "10 min");
+    EXPECT_EQ(human_duration(3 * 3600), "3.0 h");
+    EXPECT_EQ(human_duration(5 * 86400), "5.0 days");
+    EXPECT_EQ(human_duration(3.156e7 * 1000), "1e+03 years");
+}
