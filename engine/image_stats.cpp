@@ -61,7 +61,7 @@ ImageStats c_order_stats(const Experiment& e, const std::vector<float>& image, c
                 max_index = idx;
             }
             sum += v;
-            sumsqr += v * v;
+            sumsqr += c_square(image[idx]);
             ++n;
         }
     double dev;
@@ -105,7 +105,7 @@ RowStats row_stats(const Experiment& e, const float* image, int s, const StatsRo
             q.max_index = row0 + f;
         }
         sum[k] += v;
-        sumsqr[k] += v * v;
+        sumsqr[k] += c_square(row[f]);
         ++n;
     };
     int f = f0;

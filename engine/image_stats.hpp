@@ -7,6 +7,14 @@
 
 namespace nb {
 
+// A pixel's square as C adds it to its sum of squares: a float product
+// (floatimage[i]*floatimage[i]), so a pixel above ~1.8e19 gives infinity and
+// C prints rms= inf.
+inline double c_square(float v) {
+    const float sq = v * v;
+    return sq;
+}
+
 struct ImageStats {
     double max_I = 0, max_I_x = 0, max_I_y = 0;  // position in meters (last sub-pixel, as C)
     double sum = 0, mean = 0, rms = 0, rmsd = 0;

@@ -22,8 +22,10 @@ struct MomentsOf {
         int f = (int)(idx % fpixels), s = (int)(idx / fpixels);
         if (f < roi_xmin || f > roi_xmax || s < roi_ymin || s > roi_ymax || (mask && mask[idx] == 0))
             return PixelMoments{0, 0, 0, -1, 0};
-        double v = image[idx];
-        return PixelMoments{v, v * v, v, v > 0 ? idx : -1, 1};
+        const float x = image[idx];
+        const float sq = x * x;  // C squares in float (engine/image_stats.hpp, c_square)
+        const double v = x;
+        return PixelMoments{v, sq, v, v > 0 ? idx : -1, 1};
     }
 };
 

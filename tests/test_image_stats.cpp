@@ -60,7 +60,7 @@ ImageStats c_loops(const Experiment& e, const std::vector<float>& image) {
                 st.max_I_y = sub * (y * s.oversample + s.oversample - 1) + sub / 2.0;
             }
             sum += v;
-            sumsqr += v * v;
+            sumsqr += image[i] * image[i];  // a float product in C (floatimage is float*)
             ++n;
         }
     st.sum = sum;
@@ -136,6 +136,23 @@ TEST(ImageStats, FirstMaximumWinsAndNaNIsCounted) {
         EXPECT_EQ(st.nonfinite, 1);
         EXPECT_TRUE(std::isnan(st.mean));
     }
+}
+
+// C adds floatimage[i]*floatimage[i], a float product: a pixel above ~1.8e19
+// makes rms infinite, and C prints rms= inf (a random golden line, random_054,
+// found us printing 7.2e+31). The mean stays finite.
+TEST(ImageStats, SquaresOverflowAsCsFloatProductDoes) {
+    Scene sc;
+    for (float& v : sc.image) v = 1.0f;
+    sc.image[(size_t)40 * sc.e.det.fpixels + 50] = 3e19f;
+    for (bool c_order : {true, false}) {
+        const ImageStats st = image_stats(sc.e, sc.image, c_order, 2);
+        EXPECT_TRUE(std::isinf(st.rms)) << st.rms;
+        EXPECT_TRUE(std::isfinite(st.mean));
+        EXPECT_TRUE(std::isfinite(st.rmsd));  // C's deviations are squared in double
+    }
+    EXPECT_EQ(c_square(2.0f), 4.0);
+    EXPECT_TRUE(std::isinf(c_square(2e19f)));
 }
 
 TEST(CommitOutputs, TwoOutputsWithOneNameAreRefusedBeforeWriting) {

@@ -18,8 +18,8 @@ using namespace nbtest;
 namespace {
 
 // One typed digit too many: C auto-selects 12,884,902-fold oversampling here.
-const std::vector<std::string> kTypo = {"-cell", "100", "100", "2147483648", "90", "90", "90",
-                                        "-default_F", "1", "-N", "2", "-detpixels", "32"};
+const std::vector<std::string> kTypo = {"-cell",      "100", "100", "2147483648", "90",         "90", "90",
+                                        "-default_F", "1",   "-N",  "2",          "-detpixels", "32"};
 
 SimConfig typo_config() {
     SimConfig c;
