@@ -22,26 +22,11 @@ namespace NB_CUDA_VARIANT {
 // register count to the compiler; shapes 1 and 2 trade registers for
 // occupancy. docs/gpu.md has what each measured.
 template <typename T, int Shape>
-struct LaunchShape;
-template <typename T>
-struct LaunchShape<T, 0> {
-    static constexpr int bx = 32, by = 8, min_blocks = 1;
-};
-template <>
-struct LaunchShape<float, 1> {
-    static constexpr int bx = 32, by = 8, min_blocks = 3;
-};
-template <>
-struct LaunchShape<float, 2> {
-    static constexpr int bx = 32, by = 4, min_blocks = 5;
-};
-template <>
-struct LaunchShape<double, 1> {
-    static constexpr int bx = 32, by = 4, min_blocks = 3;
-};
-template <>
-struct LaunchShape<double, 2> {
-    static constexpr int bx = 32, by = 2, min_blocks = 5;
+struct LaunchShape {
+    static constexpr bool single = sizeof(T) == sizeof(float);
+    static constexpr int bx = 32;
+    static constexpr int by = Shape == 0 ? 8 : Shape == 1 ? (single ? 8 : 4) : (single ? 4 : 2);
+    static constexpr int min_blocks = Shape == 0 ? 1 : Shape == 1 ? 3 : 5;
 };
 
 template <typename T, int Shape>

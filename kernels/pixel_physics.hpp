@@ -132,32 +132,11 @@ NB_HD_INLINE Vec3<T> source_incident(const PixelParams<T>& p, int source) {
     return Vec3<T>{-p.source_dir[3 * source], -p.source_dir[3 * source + 1], -p.source_dir[3 * source + 2]};
 }
 
-// Whether C would enter the phi/mosaic sweep at least once for this pixel
-// (some source passes the dmin cut). Used by the host to locate the pixel
-// that holds the image's first sweep.
-template <typename T>
-NB_HD inline bool pixel_enters_sweep(const PixelParams<T>& p, int f, int s) {
-    if (p.mask && p.mask[(long long)s * p.fpixels + f] == 0) return false;
-    if (!(p.dmin > T(0))) return true;
-    for (int t = 0; t < p.thicksteps; ++t)
-        for (int subS = 0; subS < p.oversample; ++subS)
-            for (int subF = 0; subF < p.oversample; ++subF) {
-                Vec3<T> diffracted;
-                unitize(subpixel_position(p, f, s, subF, subS, t), diffracted);
-                for (int src = 0; src < p.sources; ++src) {
-                    Vec3<T> sc = scattering_vector(diffracted, source_incident(p, src), p.source_lambda[src]);
-                    if (!(p.dmin > T(0) && beyond_dmin(p.dmin, T(0.5) * magnitude(sc)))) return true;
-                }
-            }
-    return false;
-}
-
-// Whether some evaluation of pixel (f, s) lies on the direct beam
-// (on_direct_beam), as render_pixel flags it: the GPU finds a round crystal's
-// such pixels in a pass of its own, so that its render kernel carries no flag
-// (the flag cost the float kernel 16 more bytes of spills).
-template <typename T>
-NB_HD inline bool pixel_on_direct_beam(const PixelParams<T>& p, int f, int s) {
+// Whether some evaluation of pixel (f, s) that passes the -dmin cut
+// satisfies pred(stol, lambda): the loops of render_pixel down to its sources,
+// for the host and the GPU to ask about a pixel without rendering it.
+template <typename T, typename Pred>
+NB_HD_INLINE bool any_evaluation(const PixelParams<T>& p, int f, int s, Pred pred) {
     for (int t = 0; t < p.thicksteps; ++t)
         for (int subS = 0; subS < p.oversample; ++subS)
             for (int subF = 0; subF < p.oversample; ++subF) {
@@ -167,10 +146,42 @@ NB_HD inline bool pixel_on_direct_beam(const PixelParams<T>& p, int f, int s) {
                     const T lambda = p.source_lambda[src];
                     const T stol = T(0.5) * magnitude(scattering_vector(diffracted, source_incident(p, src), lambda));
                     if (p.dmin > T(0) && beyond_dmin(p.dmin, stol)) continue;
-                    if (on_direct_beam(stol, lambda)) return true;
+                    if (pred(stol, lambda)) return true;
                 }
             }
     return false;
+}
+
+struct AnyStol {
+    template <typename T>
+    NB_HD_METHOD bool operator()(T, T) const {
+        return true;
+    }
+};
+struct OnDirectBeam {
+    template <typename T>
+    NB_HD_METHOD bool operator()(T stol, T lambda) const {
+        return on_direct_beam(stol, lambda);
+    }
+};
+
+// Whether C would enter the phi/mosaic sweep at least once for this pixel
+// (some source passes the dmin cut). Used by the host to locate the pixel
+// that holds the image's first sweep.
+template <typename T>
+NB_HD inline bool pixel_enters_sweep(const PixelParams<T>& p, int f, int s) {
+    if (p.mask && p.mask[(long long)s * p.fpixels + f] == 0) return false;
+    if (!(p.dmin > T(0))) return true;
+    return any_evaluation(p, f, s, AnyStol{});
+}
+
+// Whether some evaluation of pixel (f, s) lies on the direct beam
+// (on_direct_beam), as render_pixel flags it: the GPU finds a round crystal's
+// such pixels in a pass of its own, so that its render kernel carries no flag
+// (the flag cost the float kernel 16 more bytes of spills).
+template <typename T>
+NB_HD inline bool pixel_on_direct_beam(const PixelParams<T>& p, int f, int s) {
+    return any_evaluation(p, f, s, OnDirectBeam{});
 }
 
 template <typename T>
