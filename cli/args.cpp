@@ -456,6 +456,18 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
            "NXtransformations, read by DIALS (docs/formats.md)",
            [&](const std::string& v) { c.nexus_file = v; });
     t.flag("--nexus_float", "also store the float image in the -nexusfile", [&] { c.nexus_float = true; });
+    t.text("--nexus_compression",
+           "-nexusfile pixel compression: auto (bitshuffle+LZ4 as Eiger files when the HDF5 plugin is installed, "
+           "else deflate), bitshuffle, lz4, deflate or none",
+           [&](const std::string& v) {
+               if (v != "auto" && v != "bitshuffle" && v != "lz4" && v != "deflate" && v != "none")
+                   bad("-nexus_compression", "expected auto, bitshuffle, lz4, deflate or none, got '" + v + "'");
+               c.nexus_compression = v;
+           });
+    t.integer("--nexus_frames_per_file",
+              "Eiger layout: the -nexusfile is a master file and the frames go to data files of this many frames "
+              "each (NAME_data_000001.h5, ...), linked from the master (default 0: one file)",
+              at_least(0, "0: one file"), [&](int v) { c.nexus_frames_per_file = v; });
     t.text("--cbffile",
            "Pilatus-style miniCBF of the noise image, one per frame: a printf pattern such as "
            "sweep_%04d.cbf (docs/formats.md)",

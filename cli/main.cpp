@@ -88,11 +88,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     }
     std::unique_ptr<nb::NexusWriter> nexus;
     if (!cfg.nexus_file.empty()) {
-        nb::NexusWriter::Options o;
-        o.path = cfg.nexus_file;
-        o.float_image = cfg.nexus_float;
-        o.command_line = command_line;
-        o.nframes = cfg.nframes;
+        nb::NexusWriter::Options o = nb::NexusWriter::from_config(cfg, command_line);
         o.rotation = shots.empty();
         nexus = std::make_unique<nb::NexusWriter>(o, e);
     }

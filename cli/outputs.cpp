@@ -129,6 +129,10 @@ void check_output_names(const SimConfig& cfg) {
                                         {cfg.png_file, "-pngfile"},
                                         {cfg.cbf_file, "-cbffile"}})
         if (!pattern.empty()) frame_file_name(pattern, 1, cfg.nframes, flag);
+    if (cfg.nexus_file.empty() && cfg.nexus_frames_per_file > 0)
+        throw UsageError("-nexus_frames_per_file: needs -nexusfile (the master file's name)");
+    if (cfg.nexus_file.empty() && cfg.nexus_compression != "auto")
+        throw UsageError("-nexus_compression: needs -nexusfile");
     // a miniCBF series names its frames itself: a bare name would silently get "_%04d"
     if (!cfg.cbf_file.empty() && cfg.nframes > 1 && cfg.cbf_file.find('%') == std::string::npos)
         throw UsageError("-cbffile: '" + cfg.cbf_file + "' has no frame number, but the run writes " +

@@ -7,7 +7,7 @@ set -euo pipefail
 src=$1
 prefix=$2
 need=(build-essential cmake libcli11-dev libspdlog-dev libpng-dev libopenmpi-dev openmpi-bin nlohmann-json3-dev
-      libhdf5-dev hdf5-filter-plugin libhwy-dev)
+      libhdf5-dev hdf5-filter-plugin bitshuffle libhwy-dev)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -41,11 +41,13 @@ struct SimConfig {
     std::string int_file = "intimage.img";
     std::string noise_file = "noiseimage.img";
     std::string pgm_file = "image.pgm";
-    std::string png_file;      // -pngfile (ours): preview image, none by default
-    std::string nexus_file;    // -nexusfile (ours): the whole series in one NeXus/NXmx HDF5 file
-    bool nexus_float = false;  // -nexus_float (ours): the float image in that file too
-    std::string cbf_file;      // -cbffile (ours): miniCBF per frame (printf pattern)
-    double png_level = 0;      // -pngscale: intensity shown black (<=0: auto)
+    std::string png_file;                    // -pngfile (ours): preview image, none by default
+    std::string nexus_file;                  // -nexusfile (ours): the whole series in one NeXus/NXmx HDF5 file
+    bool nexus_float = false;                // -nexus_float (ours): the float image in that file too
+    std::string nexus_compression = "auto";  // -nexus_compression (ours): auto, bitshuffle, lz4, deflate, none
+    int nexus_frames_per_file = 0;           // -nexus_frames_per_file (ours): 0 one file, N master + data files
+    std::string cbf_file;                    // -cbffile (ours): miniCBF per frame (printf pattern)
+    double png_level = 0;                    // -pngscale: intensity shown black (<=0: auto)
     bool write_int = true;
     bool write_pgm = true;
     bool write_noise = true;   // -nonoise turns off

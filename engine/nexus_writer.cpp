@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -15,7 +16,7 @@ namespace nb {
 namespace {
 
 // HDF5 filter ids registered with The HDF Group; the plugins come from
-// Debian's hdf5-filter-plugin (LZ4) or the bitshuffle package.
+// Debian's bitshuffle package (bitshuffle+LZ4) or hdf5-filter-plugin (LZ4).
 constexpr H5Z_filter_t kBitshuffle = 32008;
 constexpr H5Z_filter_t kLz4 = 32004;
 
@@ -94,6 +95,11 @@ public:
     void attr(hid_t obj, const char* name, const Vec3D& v) const {
         attr(obj, name, std::vector<double>{v.x, v.y, v.z});
     }
+    void attr(hid_t obj, const char* name, int value) const {
+        H space(ok(H5Screate(H5S_SCALAR), "space"), H5Sclose);
+        H a(ok(H5Acreate2(obj, name, H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT), name), H5Aclose);
+        ok(H5Awrite(a, H5T_NATIVE_INT, &value), name, 0);
+    }
 
     hid_t text(hid_t parent, const char* name, const std::string& value) const {
         H type(ok(H5Tcopy(H5T_C_S1), "string type"), H5Tclose);
@@ -163,13 +169,53 @@ hid_t frame_dataset(const Builder& b, hid_t parent, const char* name, hid_t type
     return b.ok(H5Dcreate2(parent, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), name);
 }
 
-// Bitshuffle+LZ4 as detectors write it when its plugin loads, else LZ4 (Debian's
-// hdf5-filter-plugin), else deflate, which every HDF5 reader has.
-std::string pick_compression() {
-    if (H5Zfilter_avail(kBitshuffle) > 0) return "bitshuffle+lz4";
-    if (H5Zfilter_avail(kLz4) > 0) return "lz4";
-    if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) return "deflate";
-    return "none";
+// "auto": bitshuffle+LZ4 as Eiger and Jungfrau files when its plugin loads, else
+// deflate, which every HDF5 reader has (an LZ4-only file would need a plugin on
+// the reader's side too). An explicit choice whose filter is missing is an error.
+std::string pick_compression(const std::string& requested) {
+    auto need = [&](H5Z_filter_t id, const char* package) {
+        if (H5Zfilter_avail(id) <= 0)
+            throw std::runtime_error("-nexus_compression " + requested + ": the HDF5 filter plugin (filter " +
+                                     std::to_string(id) + ") is not installed (Debian package " + package +
+                                     "; HDF5_PLUGIN_PATH names where plugins are looked for); use deflate");
+    };
+    if (requested == "auto") return H5Zfilter_avail(kBitshuffle) > 0 ? "bitshuffle+lz4" : "deflate";
+    if (requested == "bitshuffle") {
+        need(kBitshuffle, "bitshuffle");
+        return "bitshuffle+lz4";
+    }
+    if (requested == "lz4") need(kLz4, "hdf5-filter-plugin");
+    if (requested == "lz4" || requested == "deflate" || requested == "none") return requested;
+    throw std::runtime_error("-nexus_compression: expected auto, bitshuffle, lz4, deflate or none, got '" + requested +
+                             "'");
+}
+
+std::string base_name(const std::string& path) {
+    const size_t slash = path.find_last_of('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// The master's view of every frame: a virtual dataset over the data files
+// (readers such as dxtbx's NXmx read one dataset), relative file names so that
+// the set of files can move together. A missing data file reads as -1, which
+// readers mask, never as a plausible 0.
+void virtual_frames(const Builder& b, hid_t group, const std::vector<std::string>& files, int frames, int per_file,
+                    int slow, int fast) {
+    hsize_t dims[3] = {(hsize_t)frames, (hsize_t)slow, (hsize_t)fast};
+    H vspace(b.ok(H5Screate_simple(3, dims, nullptr), "space"), H5Sclose);
+    H dcpl(b.ok(H5Pcreate(H5P_DATASET_CREATE), "dcpl"), H5Pclose);
+    const int missing = -1;
+    b.ok(H5Pset_fill_value(dcpl, H5T_NATIVE_INT, &missing), "fill value", 0);
+    for (size_t k = 0; k < files.size(); ++k) {
+        const int first = (int)k * per_file, n = std::min(per_file, frames - first);
+        hsize_t start[3] = {(hsize_t)first, 0, 0}, count[3] = {(hsize_t)n, (hsize_t)slow, (hsize_t)fast};
+        b.ok(H5Sselect_hyperslab(vspace, H5S_SELECT_SET, start, nullptr, count, nullptr), "select", 0);
+        H src(b.ok(H5Screate_simple(3, count, nullptr), "space"), H5Sclose);
+        b.ok(H5Pset_virtual(dcpl, vspace, base_name(files[k]).c_str(), "/entry/data/data", src), "virtual map", 0);
+    }
+    H5Sselect_all(vspace);
+    H d(b.ok(H5Dcreate2(group, "data", H5T_STD_I32LE, vspace, H5P_DEFAULT, dcpl, H5P_DEFAULT), "virtual data"),
+        H5Dclose);
 }
 
 void append_frame(const Builder& b, hid_t dset, int index, int slow, int fast, hid_t mem_type, const void* data) {
@@ -197,12 +243,35 @@ McStasFrame::McStasFrame(const DetectorGeometry& d) {
     y = cross(z, x);
 }
 
+NexusWriter::Options NexusWriter::from_config(const SimConfig& cfg, std::string command_line) {
+    Options o;
+    o.path = cfg.nexus_file;
+    o.float_image = cfg.nexus_float;
+    o.command_line = std::move(command_line);
+    o.nframes = cfg.nframes;
+    o.compression = cfg.nexus_compression;
+    o.frames_per_file = cfg.nexus_frames_per_file;
+    return o;
+}
+
+std::string NexusWriter::data_file_name(const std::string& master, int index) {
+    std::string stem = master;
+    const size_t slash = stem.find_last_of('/'), dot = stem.find_last_of('.');
+    if (dot != std::string::npos && (slash == std::string::npos || dot > slash + 1)) stem.erase(dot);
+    const std::string tag = "_master";
+    if (stem.size() > tag.size() && stem.compare(stem.size() - tag.size(), tag.size(), tag) == 0)
+        stem.erase(stem.size() - tag.size());
+    char number[32];
+    std::snprintf(number, sizeof number, "_data_%06d.h5", index);
+    return stem + number;
+}
+
 NexusWriter::NexusWriter(Options opt, const Experiment& first) : opt_(std::move(opt)) {
     const std::string where = "-nexusfile: '" + opt_.path + "'";
     Builder b(where);
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors are reported once, by the exception
     tmp_ = opt_.path + ".partial." + std::to_string(::getpid());
-    compression_ = pick_compression();
+    compression_ = pick_compression(opt_.compression);
     const DetectorGeometry& d = first.det;
     fpixels_ = d.fpixels;
     spixels_ = d.spixels;
@@ -228,8 +297,13 @@ NexusWriter::NexusWriter(Options opt, const Experiment& first) : opt_(std::move(
         // ---- pixel data ----
         H data(b.group(entry, "data", "NXdata"), H5Gclose);
         b.attr(data, "signal", "data");
-        data_ = frame_dataset(b, data, "data", H5T_STD_I32LE, spixels_, fpixels_, compression_);
-        b.attr(data_, "compression", compression_);
+        if (opt_.frames_per_file > 0) {
+            // master + data files: data_000001, ... link to the data files as they
+            // open; finish() adds "data", a virtual dataset over all of them
+        } else {
+            data_ = frame_dataset(b, data, "data", H5T_STD_I32LE, spixels_, fpixels_, compression_);
+            b.attr(data_, "compression", compression_);
+        }
 
         // ---- instrument: beam and detector ----
         H inst(b.group(entry, "instrument", "NXinstrument"), H5Gclose);
@@ -323,7 +397,7 @@ NexusWriter::NexusWriter(Options opt, const Experiment& first) : opt_(std::move(
         // sample: written by finish() (the omega values are per frame)
     } catch (...) {
         close_all();
-        std::remove(tmp_.c_str());
+        remove_temporaries();
         throw;
     }
 }
@@ -331,15 +405,58 @@ NexusWriter::NexusWriter(Options opt, const Experiment& first) : opt_(std::move(
 NexusWriter::~NexusWriter() {
     if (!finished_) {
         close_all();
-        std::remove(tmp_.c_str());
+        remove_temporaries();
     }
 }
 
 void NexusWriter::close_all() noexcept {
     if (float_ >= 0) H5Dclose(float_);
     if (data_ >= 0) H5Dclose(data_);
+    if (data_file_ >= 0) H5Fclose(data_file_);
     if (file_ >= 0) H5Fclose(file_);
-    float_ = data_ = file_ = -1;
+    float_ = data_ = data_file_ = file_ = -1;
+}
+
+void NexusWriter::remove_temporaries() noexcept {
+    std::remove(tmp_.c_str());
+    for (const std::string& t : data_tmps_) std::remove(t.c_str());
+}
+
+void NexusWriter::open_data_file() {
+    close_data_file();
+    const int index = (int)data_paths_.size() + 1;
+    const std::string path = data_file_name(opt_.path, index);
+    const std::string tmp = path + ".partial." + std::to_string(::getpid());
+    Builder b("-nexusfile: data file '" + path + "'");
+    data_file_ = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (data_file_ < 0) b.ok(data_file_, "cannot write");
+    data_paths_.push_back(path);
+    data_tmps_.push_back(tmp);
+    b.attr(data_file_, "NX_class", "NXroot");
+    b.attr(data_file_, "creator", version_line());
+    H entry(b.group(data_file_, "entry", "NXentry"), H5Gclose);
+    H group(b.group(entry, "data", "NXdata"), H5Gclose);
+    b.attr(group, "signal", "data");
+    data_ = frame_dataset(b, group, "data", H5T_STD_I32LE, spixels_, fpixels_, compression_);
+    b.attr(data_, "compression", compression_);
+    b.attr(data_, "image_nr_low", frames_ + 1);  // Eiger's frame numbers, from 1
+    // the master's link, by relative name: master and data files move together
+    char link[32];
+    std::snprintf(link, sizeof link, "data_%06d", index);
+    H master_data(b.ok(H5Gopen2(file_, "entry/data", H5P_DEFAULT), "entry/data"), H5Gclose);
+    b.ok(H5Lcreate_external(base_name(path).c_str(), "/entry/data/data", master_data, link, H5P_DEFAULT, H5P_DEFAULT),
+         "external link", 0);
+}
+
+void NexusWriter::close_data_file() {
+    if (data_file_ < 0) return;
+    Builder b("-nexusfile: data file '" + data_paths_.back() + "'");
+    b.attr(data_, "image_nr_high", frames_);
+    H5Dclose(data_);
+    data_ = -1;
+    const herr_t closed = H5Fclose(data_file_);
+    data_file_ = -1;
+    b.ok(closed, "closing", 0);
 }
 
 void NexusWriter::fail(const std::string& what) const {
@@ -351,9 +468,13 @@ void NexusWriter::append(const Experiment& e, const NoiseImage& noise, const std
     Builder b("-nexusfile: failed writing '" + opt_.path + "'");
     if (e.det.fpixels != fpixels_ || e.det.spixels != spixels_) fail("the detector changed size between frames");
     std::vector<int32_t> counts(noise.pixels.begin(), noise.pixels.end());
-    append_frame(b, data_, frames_, spixels_, fpixels_, H5T_NATIVE_INT32, counts.data());
+    const int per_file = opt_.frames_per_file;
+    if (per_file > 0 && frames_ % per_file == 0) open_data_file();
+    append_frame(b, data_, per_file > 0 ? frames_ % per_file : frames_, spixels_, fpixels_, H5T_NATIVE_INT32,
+                 counts.data());
     if (float_ >= 0) append_frame(b, float_, frames_, spixels_, fpixels_, H5T_NATIVE_FLOAT, image.data());
     // on disk now, so a full disk stops the run at this frame, not at the end
+    if (data_file_ >= 0) b.ok(H5Fflush(data_file_, H5F_SCOPE_LOCAL), "flush", 0);
     b.ok(H5Fflush(file_, H5F_SCOPE_LOCAL), "flush", 0);
     omega_.push_back(e.samp.phi0 * RTD);
     omega_end_.push_back((e.samp.phi0 + e.samp.osc) * RTD);
@@ -387,14 +508,27 @@ void NexusWriter::finish() {
         b.attr(omega, "depends_on", ".");
         H end(b.numbers(tr, "omega_end", omega_end_, "deg"), H5Dclose);
         b.number(tr, "omega_increment_set", omega_end_[0] - omega_[0], "deg");
+        if (opt_.frames_per_file > 0) {
+            close_data_file();
+            H data(b.ok(H5Gopen2(entry, "data", H5P_DEFAULT), "entry/data"), H5Gclose);
+            virtual_frames(b, data, data_paths_, frames_, opt_.frames_per_file, spixels_, fpixels_);
+        }
     }
     if (float_ >= 0) H5Dclose(float_);
-    H5Dclose(data_);
+    if (data_ >= 0) H5Dclose(data_);
     float_ = data_ = -1;
     const herr_t closed = H5Fclose(file_);  // writes what the cache still holds
     file_ = -1;
     if (closed < 0) fail(hdf5_error());
+    // data files first, so that the master never names a file that is not there
+    for (size_t k = 0; k < data_paths_.size(); ++k)
+        if (std::rename(data_tmps_[k].c_str(), data_paths_[k].c_str()) != 0) {
+            for (size_t j = 0; j < k; ++j) std::remove(data_paths_[j].c_str());
+            remove_temporaries();
+            throw std::runtime_error("-nexusfile: cannot create '" + data_paths_[k] + "'");
+        }
     if (std::rename(tmp_.c_str(), opt_.path.c_str()) != 0) {
+        for (const std::string& p : data_paths_) std::remove(p.c_str());
         std::remove(tmp_.c_str());
         throw std::runtime_error("-nexusfile: cannot create '" + opt_.path + "'");
     }

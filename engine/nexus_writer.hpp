@@ -30,8 +30,14 @@ public:
         bool float_image = false;  // -nexus_float: also the float image, under /entry/nanobragg
         std::string command_line;
         int nframes = 1;
-        bool rotation = true;  // rotation series (false: shot list, every frame at the same phi)
+        bool rotation = true;              // rotation series (false: shot list, every frame at the same phi)
+        std::string compression = "auto";  // auto, bitshuffle, lz4, deflate or none (-nexus_compression)
+        int frames_per_file = 0;           // 0: one file; N: a master file and data files of N frames (Eiger)
     };
+    // The options a run's configuration asks for (the CLI and the Python module alike).
+    static Options from_config(const SimConfig& cfg, std::string command_line);
+    // NAME_data_000001.h5 beside the master NAME_master.h5 (or NAME.ext), as Eiger names them.
+    static std::string data_file_name(const std::string& master, int index);
 
     // Creates the temporary file and writes the set-up metadata from `first`.
     // Throws std::runtime_error naming -nexusfile and the file.
@@ -52,10 +58,15 @@ public:
 private:
     void fail(const std::string& what) const;
     void close_all() noexcept;
+    void remove_temporaries() noexcept;
+    void open_data_file();   // the next data file of the master + data layout
+    void close_data_file();  // closes the current one (its last frame number is then known)
 
     Options opt_;
     std::string tmp_, compression_;
     hid_t file_ = -1, data_ = -1, float_ = -1;
+    hid_t data_file_ = -1;                             // the open data file (master + data layout)
+    std::vector<std::string> data_paths_, data_tmps_;  // data files: final and temporary names
     int frames_ = 0, fpixels_ = 0, spixels_ = 0;
     Vec3D spindle_{-1, 0, 0};  // McStas
     std::vector<double> omega_, omega_end_, wavelength_;

@@ -232,11 +232,9 @@ Result simulate(const py::object& args_in, const py::object& structure_factors) 
             nb::commit_outputs(files);
             for (const auto& f : files) out.files.push_back(f.path);
             if (nexus) {
-                nb::NexusWriter::Options o;
-                o.path = cfg.nexus_file;
-                o.float_image = cfg.nexus_float;
-                o.command_line = "nanobragg.simulate";
-                for (const std::string& a : args) o.command_line += " " + a;
+                std::string command_line = "nanobragg.simulate";
+                for (const std::string& a : args) command_line += " " + a;
+                nb::NexusWriter::Options o = nb::NexusWriter::from_config(cfg, command_line);
                 nb::NexusWriter w(o, fo->exp);
                 w.append(fo->exp, fo->noise, fo->result.image);
                 w.finish();

@@ -142,6 +142,11 @@ def series_case(tag, extra, origin_xyz=True, beam_centre=True, cbf=True, expect_
             same = all(np.array_equal(data[i], smv(f"{tag}_{i + 1:04d}.img")[1]) for i in range(10))
             check(same, f"{tag}: h5py pixels of all 10 frames equal the SMV noise images")
             check(int(f["/entry/instrument/detector/saturation_value"][()]) == 65535, f"{tag}: saturation_value")
+            # the default compression is Eiger's when the plugin is installed (scripts/setup.sh installs it)
+            filt = data.id.get_create_plist().get_filter(0)[0]
+            check(filt == 32008 and data.attrs["compression"] == b"bitshuffle+lz4",
+                  f"{tag}: NeXus pixels compressed by filter {filt} ({data.attrs['compression']!r}), "
+                  "expect 32008 bitshuffle+lz4")
             check(b"nanoBragg engine" in f["/entry/nanobragg/version"][()], f"{tag}: version recorded")
         same = all(np.array_equal(cbf_pixels(f"{tag}_{i + 1:04d}.cbf"), smv(f"{tag}_{i + 1:04d}.img")[1])
                    for i in range(10))
@@ -166,6 +171,65 @@ def shots_case():
     same = all(np.array_equal(cbf_pixels(f"shot_{i + 1:04d}.cbf"), smv(f"shot_{i + 1:04d}.img")[1])
                for i in range(3))
     check(same, "shots: CBFlib pixels equal the SMV noise images")
+
+
+def eiger_case():
+    """Master + data files (-nexus_frames_per_file): the Eiger layout, read from elsewhere."""
+    run(COMMON + SERIES + ["-nexusfile", "eiger_master.h5", "-nexus_frames_per_file", "4",
+                           "-noisefile", "eiger_%04d.img"])
+    names = sorted(glob.glob("eiger_*.h5"))
+    want = ["eiger_data_000001.h5", "eiger_data_000002.h5", "eiger_data_000003.h5", "eiger_master.h5"]
+    check(names == want, f"eiger: files {names}")
+    smvs = [smv(f"eiger_{i + 1:04d}.img")[1] for i in range(10)]
+    os.makedirs("moved")
+    for n in names:  # the set of files moves together: links are relative
+        os.rename(n, os.path.join("moved", n))
+    here = os.getcwd()
+    os.chdir(tempfile.mkdtemp(prefix="nb_formats_elsewhere_"))
+    master = os.path.join(here, "moved", "eiger_master.h5")
+    with h5py.File(master, "r") as f:
+        g = f["/entry/data"]
+        links = sorted(k for k in g if k.startswith("data_"))
+        check(links == ["data_000001", "data_000002", "data_000003"], f"eiger: master links {links}")
+        check([g[k].shape[0] for k in links] == [4, 4, 2], f"eiger: frames per data file {[g[k].shape[0] for k in links]}")
+        check([(int(g[k].attrs["image_nr_low"]), int(g[k].attrs["image_nr_high"])) for k in links] ==
+              [(1, 4), (5, 8), (9, 10)], "eiger: image_nr_low/high of the data files")
+        filt = g["data_000002"].id.get_create_plist().get_filter(0)[0]
+        check(filt == 32008, f"eiger: data file compression filter {filt} (expect 32008)")
+        same = all(np.array_equal(g["data"][i], smvs[i]) for i in range(10))
+        check(g["data"].shape == (10, 64, 96) and same, "eiger: the master's data (virtual) equals the 10 SMV frames")
+        same = all(np.array_equal(g[f"data_{i // 4 + 1:06d}"][i % 4], smvs[i]) for i in range(10))
+        check(same, "eiger: the data_00000N links give the same 10 frames")
+    el, ex = models([master])
+    check(len(ex.imageset) == 10, f"eiger: DIALS imports {len(ex.imageset)} images from the master")
+    same = all(np.array_equal(np.array(ex.imageset.get_raw_data(i)[0]).reshape(64, 96), smvs[i]) for i in (0, 5, 9))
+    check(same, "eiger: DIALS reads frames 1, 6 and 10 of the master + data files as the SMV images")
+    os.chdir(here)
+
+
+def compression_choices():
+    """Deflate when the bitshuffle plugin is missing; an explicit choice that cannot be met is refused."""
+    env = dict(os.environ, HDF5_PLUGIN_PATH="/nonexistent_plugins")
+    small = COMMON + ["-noisefile", "c_noise.img", "-floatfile", "c.bin", "-intfile", "c.img"]
+    p = run(small + ["-nexusfile", "noplugin.h5"], env=env)
+    check("deflate compression" in p.stdout, "no plugin: the run says deflate compression")
+    with h5py.File("noplugin.h5", "r") as f:
+        d = f["/entry/data/data"]
+        check(d.id.get_create_plist().get_filter(1)[0] == 1 and d.attrs["compression"] == b"deflate",
+              "no plugin: the file is deflate-compressed")
+        check(np.array_equal(d[0], smv("c_noise.img")[1]), "no plugin: h5py pixels equal the SMV noise image")
+    p = run(small + ["-nexusfile", "refused.h5", "-nexus_compression", "bitshuffle", "-floatfile", "r.bin"],
+            expect_ok=False, env=env)
+    first = (p.stderr.strip().splitlines() or [""])[0]
+    check(p.returncode == 2 and "-nexus_compression bitshuffle" in first and "not installed" in first
+          and not leftovers("refused") and not leftovers("r.bin"),
+          f"bitshuffle asked for without its plugin: rc {p.returncode}, {first!r}, nothing written")
+    p = run(small + ["-nexus_frames_per_file", "3"], expect_ok=False)
+    first = (p.stderr.strip().splitlines() or [""])[0]
+    check(p.returncode == 2 and "-nexus_frames_per_file" in first, f"-nexus_frames_per_file alone: {first!r}")
+    p = run(small + ["-nexusfile", "z.h5", "-nexus_compression", "zip"], expect_ok=False)
+    first = (p.stderr.strip().splitlines() or [""])[0]
+    check(p.returncode == 2 and "-nexus_compression" in first and "zip" in first, f"-nexus_compression zip: {first!r}")
 
 
 def leftovers(stem):
@@ -227,6 +291,8 @@ def main():
     # distance, beam centre and scan still hold; readers put the axis along fast)
     series_case("dials", ["-dials"], origin_xyz=False, cbf_warning=True)
     shots_case()
+    eiger_case()
+    compression_choices()
     bad_inputs()
     if failures:
         sys.exit(f"{len(failures)} check(s) failed:\n  " + "\n  ".join(failures))

@@ -51,3 +51,11 @@ TEST(DetectorFormats, MiniCbfLimitsNameWhatTheHeaderCannotHold) {
     d.sdet = {0.1, -0.99498743710662, 0};  // tilted
     EXPECT_NE(nb::minicbf_geometry_limits(d).find("not normal"), std::string::npos);
 }
+
+TEST(DetectorFormats, DataFilesAreNamedAfterTheMasterAsEigerNamesThem) {
+    EXPECT_EQ(nb::NexusWriter::data_file_name("sweep_master.h5", 1), "sweep_data_000001.h5");
+    EXPECT_EQ(nb::NexusWriter::data_file_name("out/sweep.nxs", 12), "out/sweep_data_000012.h5");
+    EXPECT_EQ(nb::NexusWriter::data_file_name("run.1/sweep", 3), "run.1/sweep_data_000003.h5");
+    EXPECT_EQ(nb::NexusWriter::data_file_name("dir/.hidden", 2), "dir/.hidden_data_000002.h5");
+    EXPECT_EQ(nb::NexusWriter::data_file_name("_master.h5", 1), "_master_data_000001.h5");
+}
