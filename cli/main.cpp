@@ -30,8 +30,8 @@
 
 namespace {
 
-void commit_and_report(const std::vector<nb::OutputFile>& files) {
-    nb::commit_outputs(files);
+void commit_and_report(const std::vector<nb::OutputFile>& files, const std::function<void()>& make_noise = nullptr) {
+    nb::commit_outputs(files, make_noise);
     for (const auto& f : files) std::printf("wrote %s\n", f.path.c_str());
     std::fflush(stdout);
 }
@@ -39,8 +39,7 @@ void commit_and_report(const std::vector<nb::OutputFile>& files) {
 // The noise image, then every file of the frame, then the frame's NeXus slice.
 void write_frame(const std::shared_ptr<nb::FrameOutput>& fo, const std::vector<nb::OutputFile>& files,
                  nb::NexusWriter* nexus) {
-    nb::make_frame_noise(*fo, true);
-    commit_and_report(files);
+    commit_and_report(files, [&fo] { nb::make_frame_noise(*fo, true); });
     if (nexus) nexus->append(fo->exp, fo->noise, fo->result.image);
 }
 

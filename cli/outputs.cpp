@@ -102,11 +102,11 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
     if (which.noise_file || which.cbf_file) fo->needs_noise = true;
     if (which.noise_file)
         files.push_back({name(cfg.noise_file, "-noisefile"), "-noisefile",
-                         [fo](std::FILE* f) { write_smv_noise(f, fo->exp, fo->noise); }});
+                         [fo](std::FILE* f) { write_smv_noise(f, fo->exp, fo->noise); }, true});
     if (which.cbf_file) {
         const std::string path = name(cfg.cbf_file, "-cbffile");
-        files.push_back(
-            {path, "-cbffile", [fo, path](std::FILE* f) { write_minicbf(f, fo->exp, fo->noise, base_name(path)); }});
+        files.push_back({path, "-cbffile",
+                         [fo, path](std::FILE* f) { write_minicbf(f, fo->exp, fo->noise, base_name(path)); }, true});
     }
     if (which.png_file) {
         const double level = cfg.png_level > 0 ? cfg.png_level : png_default_white_level(fo->result.image);

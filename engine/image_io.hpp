@@ -21,6 +21,7 @@ struct OutputFile {
     std::string path;
     std::string flag;
     std::function<void(std::FILE*)> write;  // throws std::runtime_error on failure
+    bool needs_noise = false;               // written from the noise image (-noisefile, -cbffile)
 };
 
 // C's SMV header text for this experiment, padded to 512 bytes.
@@ -56,6 +57,6 @@ void write_pgm(std::FILE* f, const Experiment& e, const std::vector<float>& imag
 
 // Writes each file to a temporary name beside its target, then renames them
 // all; on any failure removes the temporaries and throws naming the flag/file.
-void commit_outputs(const std::vector<OutputFile>& files);
+void commit_outputs(const std::vector<OutputFile>& files, const std::function<void()>& make_noise = nullptr);
 
 }  // namespace nb

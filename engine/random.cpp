@@ -75,14 +75,9 @@ float Deviates::poisson(float xm, int64_t& idum) {
     if (xm < 12.0f) {
         if (xm != oldm_) {
             oldm_ = xm;
-            g_ = (float)std::exp(-(double)xm);
+            g_ = poisson_direct_limit(xm);
         }
-        em = -1;
-        t = 1.0f;
-        do {
-            ++em;
-            t *= ran_.next(idum);
-        } while (t > g_);
+        em = poisson_direct(g_, idum);
     } else {
         if (xm != oldm_) {
             oldm_ = xm;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 
 namespace nb {
@@ -26,6 +27,17 @@ public:
     explicit Deviates(Ran1& r) : ran_(r) {}
     float gauss(int64_t& idum);
     float poisson(float mean, int64_t& idum);
+    // C's direct method for a mean below 12, given g = (float)exp(-mean): the
+    // draws are the sequence's, g is not, so callers may compute g ahead.
+    float poisson_direct(float g, int64_t& idum) {
+        float em = -1, t = 1.0f;
+        do {
+            ++em;
+            t *= ran_.next(idum);
+        } while (t > g);
+        return em;
+    }
+    static float poisson_direct_limit(float mean) { return (float)std::exp(-(double)mean); }
 
 private:
     Ran1& ran_;
