@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "engine/units.hpp"
+#include "engine/zeroed_buffer.hpp"
 
 namespace nb {
 
@@ -126,7 +127,7 @@ NoiseImage make_noise_image(Experiment& e, const std::vector<float>& image, int6
     NoiseImage out;
     Deviates dev(e.ran);
     const int fp = e.det.fpixels, spn = e.det.spixels;
-    out.pixels.assign((size_t)fp * spn, 0);
+    allocate_zeroed(out.pixels, (size_t)fp * spn);
     // The draws are one sequence and stay serial; most pixels' means are below
     // 12, whose exp(-mean) (the same libm call, so the same bits) is computed
     // ahead for a block of rows on every thread: it was half the serial time.

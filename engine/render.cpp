@@ -1,12 +1,11 @@
 #include "engine/render.hpp"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstdint>
 
+#include "engine/zeroed_buffer.hpp"
 #include "kernels/cpu_launcher.hpp"
 #include "kernels/cuda_launcher.hpp"
 #include "kernels/frame_host_backend.hpp"
@@ -277,19 +276,6 @@ void to_float(const Staged& d, FloatStaged& f) {
     q.reference = &p;  // pixels on a round crystal's direct beam (kernels/cpu_launcher.hpp)
 }
 
-// A zeroed image. Large images ask for transparent huge pages first: zeroing
-// 64 MB in 4 KB page faults took 66 ms of a 0.3 s run, in 2 MB ones a tenth.
-void allocate_image(std::vector<float>& image, size_t n) {
-    image.clear();
-    image.reserve(n);
-#ifdef MADV_HUGEPAGE
-    const uintptr_t page = 4096, begin = ((uintptr_t)image.data() + page - 1) & ~(page - 1);
-    const uintptr_t end = ((uintptr_t)(image.data() + n)) & ~(page - 1);
-    if (n * sizeof(float) >= (4u << 20) && end > begin) ::madvise((void*)begin, end - begin, MADV_HUGEPAGE);
-#endif
-    image.assign(n, 0.0f);
-}
-
 }  // namespace
 
 HostFrameBackend& host_pipeline_backend() {
@@ -332,7 +318,7 @@ RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
     if (device == Device::Auto) device = cuda_device_count() > 0 ? Device::Cuda : Device::Cpu;
     r.backend = device == Device::Cuda ? "cuda" : device == Device::HostPipeline ? "host-pipeline" : "cpu";
     r.backend += opt.precision == Precision::Float ? "/float" : "/double";
-    allocate_image(r.image, (size_t)e.det.fpixels * e.det.spixels);
+    allocate_zeroed(r.image, (size_t)e.det.fpixels * e.det.spixels);
     DeviceStats ds;
     DeviceStats* dstats = device == Device::Cuda || device == Device::HostPipeline ? &ds : nullptr;
     // Default mode on the CPU: the statistics come from per-row sums taken as

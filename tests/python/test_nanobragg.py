@@ -293,22 +293,32 @@ def test_rendering_from_several_threads_is_safe():
 def test_render_releases_the_gil():
     """Python code keeps running in another thread while an image renders."""
     sim = nanobragg.Simulator(SMALL + ["-detpixels", "192", "-mosaic", "0.5", "-mosaic_dom", "10"])  # ~0.2 s
-    done = threading.Event()
-    ticks = 0
 
-    def render():
-        sim.render()
-        done.set()
+    def ticks_during_one_render():
+        done = threading.Event()
+        ticks = 0
 
-    t = threading.Thread(target=render)
-    t.start()
-    while not done.is_set():
-        ticks += 1
-        done.wait(0.0005)
-    t.join()
+        def render():
+            sim.render()
+            done.set()
+
+        t = threading.Thread(target=render)
+        t.start()
+        while not done.is_set():
+            ticks += 1
+            done.wait(0.0005)
+        t.join()
+        return ticks
+
     # With the GIL held for the whole render this loop could turn only before
-    # the render thread enters the module and after it leaves: at most twice.
-    # Released, it turns every 0.5 ms of a ~0.2 s render; under load (ctest -j2
-    # beside other renders) it was seen turning only 9 times, so the bar is 3,
-    # not a rate.
-    assert ticks >= 3
+    # the render thread enters the module and after it leaves: at most twice,
+    # in every attempt. Released, it turns every 0.5 ms of a ~0.2 s render; but
+    # a loaded machine (ctest -j2 beside two builds) was seen to leave this
+    # thread unscheduled for a whole render (2 turns, 2 runs in 9), so a render
+    # that shows 3 turns is enough, out of up to 5.
+    seen = []
+    for _ in range(5):
+        seen.append(ticks_during_one_render())
+        if seen[-1] >= 3:
+            break
+    assert max(seen) >= 3, seen
