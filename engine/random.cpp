@@ -4,38 +4,16 @@
 
 namespace nb {
 
-namespace {
-constexpr int64_t IA = 16807, IM = 2147483647, IQ = 127773, IR = 2836, NTAB = 32;
-constexpr int64_t NDIV = 1 + (IM - 1) / NTAB;
-constexpr double AM = 1.0 / IM;
-constexpr double EPS = 1.2e-7;
-constexpr double RNMX = 1.0 - EPS;
-}  // namespace
-
-float Ran1::next(int64_t& idum) {
-    if (idum <= 0 || !iy_) {
-        if (-idum < 1)
-            idum = 1;
-        else
-            idum = -idum;
-        for (int j = NTAB + 7; j >= 0; --j) {
-            int64_t k = idum / IQ;
-            idum = IA * (idum - k * IQ) - IR * k;
-            if (idum < 0) idum += IM;
-            if (j < NTAB) iv_[j] = idum;
-        }
-        iy_ = iv_[0];
+void Ran1::initialize(int64_t& idum) {
+    if (-idum < 1)
+        idum = 1;
+    else
+        idum = -idum;
+    for (int j = NTAB + 7; j >= 0; --j) {
+        idum = schrage(idum);
+        if (j < NTAB) iv_[j] = idum;
     }
-    int64_t k = idum / IQ;
-    idum = IA * (idum - k * IQ) - IR * k;
-    if (idum < 0) idum += IM;
-    int j = (int)(iy_ / NDIV);
-    iy_ = iv_[j];
-    iv_[j] = idum;
-    float temp = (float)(AM * iy_);
-    // C compares the float against the double RNMX and returns RNMX as a float.
-    if (temp > RNMX) return (float)RNMX;
-    return temp;
+    iy_ = iv_[0];
 }
 
 float gammln(float xx) {

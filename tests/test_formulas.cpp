@@ -99,6 +99,43 @@ TEST(Random, Ran1SequenceForKnownSeed) {
     for (float e : expect) EXPECT_FLOAT_EQ(r.next(seed), e);
 }
 
+// The LCG step folds IA * idum modulo 2^31 - 1 instead of Schrage's division;
+// inside (0, IM) the two agree (checked there exhaustively by hand: 0 of
+// 2^31 - 2 differ), outside it Schrage's own arithmetic runs. Here: edges, a
+// stride through the range, and whole sequences from odd seeds.
+TEST(Random, LcgStepIsSchragesStep) {
+    for (int64_t i : {int64_t(1), int64_t(2), Ran1::IQ, Ran1::IQ + 1, Ran1::IM / 2, Ran1::IM - 2, Ran1::IM - 1})
+        EXPECT_EQ(Ran1::lcg_step(i), Ran1::schrage(i)) << i;
+    for (int64_t i = 1; i < Ran1::IM; i += 9973) ASSERT_EQ(Ran1::lcg_step(i), Ran1::schrage(i)) << i;
+    for (int64_t i : {int64_t(0), int64_t(-5), Ran1::IM, int64_t(5000000000LL)})
+        EXPECT_EQ(Ran1::lcg_step(i), Ran1::schrage(i)) << i;
+    // C's ran1 written with Schrage's step throughout, against ours
+    for (int64_t seed0 : {int64_t(-1), int64_t(-12345678), int64_t(7), int64_t(-5000000000LL), int64_t(0)}) {
+        int64_t a = seed0, b = seed0, iy = 0;
+        int64_t iv[32];
+        Ran1 r;
+        for (int n = 0; n < 100000; ++n) {
+            if (b <= 0 || !iy) {
+                b = -b < 1 ? 1 : -b;
+                for (int j = 39; j >= 0; --j) {
+                    b = Ran1::schrage(b);
+                    if (j < 32) iv[j] = b;
+                }
+                iy = iv[0];
+            }
+            b = Ran1::schrage(b);
+            const int j = (int)(iy / Ran1::NDIV);
+            iy = iv[j];
+            iv[j] = b;
+            float want = (float)(1.0 / Ran1::IM * iy);
+            if (want > 1.0 - 1.2e-7) want = (float)(1.0 - 1.2e-7);
+            const float got = r.next(a);
+            ASSERT_EQ(got, want) << "seed " << seed0 << " draw " << n;
+            ASSERT_EQ(a, b);
+        }
+    }
+}
+
 TEST(Random, MosaicRotationMatchesC) {
     Ran1 r;
     int64_t seed = -42;
