@@ -89,7 +89,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     if (!cfg.nexus_file.empty()) {
         nb::NexusWriter::Options o = nb::NexusWriter::from_config(cfg, command_line);
         o.rotation = shots.empty();
-        nexus = std::make_unique<nb::NexusWriter>(o, e);
+        nexus = nb::NexusWriter::open(o, e);
     }
     const int64_t seed_base = nb::noise_seed_base(cfg);
     const double phi_start = e.samp.phi0;

@@ -128,28 +128,12 @@ NoiseImage make_noise_image(Experiment& e, const std::vector<float>& image, int6
     Deviates dev(e.ran);
     const int fp = e.det.fpixels, spn = e.det.spixels;
     allocate_zeroed(out.pixels, (size_t)fp * spn);
-    // The draws are one sequence and stay serial; most pixels' means are below
-    // 12, whose exp(-mean) (the same libm call, so the same bits) is computed
-    // ahead for a block of rows on every thread: it was half the serial time.
-    // A small block buffer, reused: a whole-image one cost more in page faults.
-    const int block_rows = std::max(1, (1 << 18) / std::max(fp, 1));
-    std::vector<float> direct((size_t)block_rows * fp);
-    const int threads = std::min(4, omp_get_max_threads());
     for (int s = 0; s < spn; ++s) {
-        if (s % block_rows == 0) {
-            const float* first = &image[(size_t)s * fp];
-            const int64_t n = (int64_t)std::min(block_rows, spn - s) * fp;
-#pragma omp parallel for schedule(static) num_threads(threads)
-            for (int64_t i = 0; i < n; ++i)
-                if (first[i] < 12.0f) direct[i] = Deviates::poisson_direct_limit(first[i]);
-        }
-        const float* g = &direct[(size_t)(s % block_rows) * fp];
         for (int fi = 0; fi < fp; ++fi) {
             if (!in_roi(e.samp, fi, s)) continue;
             const size_t i = (size_t)s * fp + fi;
             const float mean = image[i];
-            // draws as C does, also for NaN and inf
-            double t = mean < 12.0f ? dev.poisson_direct(g[fi], seed) : dev.poisson(mean, seed);
+            double t = dev.poisson(mean, seed);  // draws as C does, also for NaN and inf
             // A NaN pixel (or inf - inf in the Gaussian branch) counts no photons
             // and reads 0, as C's conversion gives on x86; +inf is an overload.
             if (std::isinf(mean) && mean > 0) t = HUGE_VAL;

@@ -1,11 +1,17 @@
 // NeXus/NXmx (HDF5) output of a rotation series or shot list (-nexusfile):
-// one file, frames appended as they render (one frame per chunk, so memory
-// stays at one frame whatever the series length), geometry written from the
-// engine's own detector vectors. Layout and compression: docs/formats.md.
+// one file (or a master and data files), frames appended as they render (one
+// frame per chunk, so memory stays at one frame whatever the series length),
+// geometry written from the engine's own detector vectors. Layout and
+// compression: docs/formats.md.
+//
+// The HDF5 writer is a module of its own (libnb_nexus.so, engine/nexus_hdf5.cpp),
+// loaded when a run asks for a NeXus file: HDF5 and the libraries Debian builds
+// it with (curl, gnutls, krb5, ...) took 25 ms to load in every process, a sixth
+// of a 2048x2048 still's whole run.
 #pragma once
 
-#include <hdf5.h>
-
+#include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,7 +25,18 @@ namespace nb {
 // (so that readers, which convert to imgCIF, see the usual +x rotation axis).
 struct McStasFrame {
     Vec3D x, y, z;  // McStas axes as engine-frame unit vectors
-    explicit McStasFrame(const DetectorGeometry& d);
+    explicit McStasFrame(const DetectorGeometry& d) {
+        Vec3D beam;
+        unitize(d.beam, beam);
+        z = beam;
+        // the rotation axis normal to the beam; a spindle along the beam falls back on the fast axis
+        Vec3D s = sub(d.spindle, scale(z, dot(d.spindle, z)));
+        if (magnitude(s) < 1e-9) s = sub(d.fdet, scale(z, dot(d.fdet, z)));
+        Vec3D sx;
+        unitize(s, sx);
+        x = scale(sx, -1.0);  // imgCIF +x (the usual rotation axis) is McStas -x
+        y = cross(z, x);
+    }
     Vec3D operator()(const Vec3D& v) const { return Vec3D{dot(x, v), dot(y, v), dot(z, v)}; }
 };
 
@@ -33,44 +50,42 @@ public:
         bool rotation = true;              // rotation series (false: shot list, every frame at the same phi)
         std::string compression = "auto";  // auto, bitshuffle, lz4, deflate or none (-nexus_compression)
         int frames_per_file = 0;           // 0: one file; N: a master file and data files of N frames (Eiger)
+        std::string creator;               // version_line() of the program
+        std::string program_version;       // build_info().version
     };
     // The options a run's configuration asks for (the CLI and the Python module alike).
     static Options from_config(const SimConfig& cfg, std::string command_line);
+
     // NAME_data_000001.h5 beside the master NAME_master.h5 (or NAME.ext), as Eiger names them.
-    static std::string data_file_name(const std::string& master, int index);
+    static std::string data_file_name(const std::string& master, int index) {
+        std::string stem = master;
+        const size_t slash = stem.find_last_of('/'), dot = stem.find_last_of('.');
+        if (dot != std::string::npos && (slash == std::string::npos || dot > slash + 1)) stem.erase(dot);
+        const std::string tag = "_master";
+        if (stem.size() > tag.size() && stem.compare(stem.size() - tag.size(), tag.size(), tag) == 0)
+            stem.erase(stem.size() - tag.size());
+        char number[32];
+        std::snprintf(number, sizeof number, "_data_%06d.h5", index);
+        return stem + number;
+    }
 
-    // Creates the temporary file and writes the set-up metadata from `first`.
-    // Throws std::runtime_error naming -nexusfile and the file.
-    NexusWriter(Options opt, const Experiment& first);
-    // A writer destroyed before finish() removes its temporary file.
-    ~NexusWriter();
-    NexusWriter(const NexusWriter&) = delete;
-    NexusWriter& operator=(const NexusWriter&) = delete;
+    // Loads the module, creates the temporary file(s) and writes the set-up
+    // metadata from `first`. Throws std::runtime_error naming -nexusfile.
+    static std::unique_ptr<NexusWriter> open(const Options& opt, const Experiment& first);
 
+    // A writer destroyed before finish() removes its temporary files.
+    virtual ~NexusWriter() = default;
     // Appends the next frame (frames arrive in order) and flushes it to disk.
-    void append(const Experiment& e, const NoiseImage& noise, const std::vector<float>& image);
-    // Writes the per-frame axes, closes the file and renames it to its final name.
-    void finish();
-
-    const std::string& compression() const { return compression_; }
-    const std::string& path() const { return opt_.path; }
-
-private:
-    void fail(const std::string& what) const;
-    void close_all() noexcept;
-    void remove_temporaries() noexcept;
-    void open_data_file();   // the next data file of the master + data layout
-    void close_data_file();  // closes the current one (its last frame number is then known)
-
-    Options opt_;
-    std::string tmp_, compression_;
-    hid_t file_ = -1, data_ = -1, float_ = -1;
-    hid_t data_file_ = -1;                             // the open data file (master + data layout)
-    std::vector<std::string> data_paths_, data_tmps_;  // data files: final and temporary names
-    int frames_ = 0, fpixels_ = 0, spixels_ = 0;
-    Vec3D spindle_{-1, 0, 0};  // McStas
-    std::vector<double> omega_, omega_end_, wavelength_;
-    bool finished_ = false;
+    virtual void append(const Experiment& e, const NoiseImage& noise, const std::vector<float>& image) = 0;
+    // Writes the per-frame axes, closes the files and renames them to their final names.
+    virtual void finish() = 0;
+    virtual const std::string& compression() const = 0;
+    virtual const std::string& path() const = 0;
 };
+
+// The module's one entry point (C linkage, found with dlsym).
+using NexusOpenFn = NexusWriter* (*)(const NexusWriter::Options*, const Experiment*);
+inline constexpr const char* kNexusModule = "libnb_nexus.so";
+inline constexpr const char* kNexusOpenSymbol = "nb_nexus_open";
 
 }  // namespace nb

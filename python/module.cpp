@@ -234,9 +234,9 @@ Result simulate(const py::object& args_in, const py::object& structure_factors) 
                 std::string command_line = "nanobragg.simulate";
                 for (const std::string& a : args) command_line += " " + a;
                 nb::NexusWriter::Options o = nb::NexusWriter::from_config(cfg, command_line);
-                nb::NexusWriter w(o, fo->exp);
-                w.append(fo->exp, fo->noise, fo->result.image);
-                w.finish();
+                std::unique_ptr<nb::NexusWriter> w = nb::NexusWriter::open(o, fo->exp);
+                w->append(fo->exp, fo->noise, fo->result.image);
+                w->finish();
                 out.files.push_back(cfg.nexus_file);
             }
             out.r = std::move(fo->result);
