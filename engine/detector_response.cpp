@@ -72,8 +72,94 @@ double fiber_psf_pixel(double dx, double dy, double g) {
            fiber_integral(dx - half, dy + half, g) + fiber_integral(dx - half, dy - half, g);
 }
 
+namespace {
+
+// C's loop: source pixels in memory order, dx outer, dy inner; each
+// contribution rounded to float as it is added.
+void spread_c_order(const std::vector<float>& in, const std::vector<int>& radius_at, const std::vector<double>& kernel,
+                    int kr, int xpixels, int ypixels, std::vector<float>& out) {
+    const long long pixels = (long long)xpixels * ypixels;
+    const int ks = 2 * kr + 1;
+    for (long long i = 0; i < pixels; ++i) {
+        const int r = radius_at[(size_t)i];
+        if (r == 0) continue;
+        const float v = in[(size_t)i];
+        const int x0 = (int)(i % xpixels), y0 = (int)(i / xpixels);
+        for (int dx = -r; dx <= r; ++dx) {
+            const int x = x0 + dx;
+            if (x < 0 || x > xpixels) continue;
+            for (int dy = -r; dy <= r; ++dy) {
+                const double k = kernel[(size_t)ks * (kr + dy) + kr + dx];
+                if (k == 0.0) continue;
+                if ((double)(dx * dx + dy * dy) > (double)r * r) continue;
+                const int y = y0 + dy;
+                if (y < 0 || y > ypixels) continue;
+                const long long j = (long long)y * xpixels + x;
+                if (j > pixels) continue;
+                out[(size_t)j] = (float)((double)out[(size_t)j] + (double)v * k);
+            }
+        }
+    }
+}
+
+// The largest d >= 0 with d^2 + dy^2 <= r^2 (-1: none).
+int half_width(int r, int dy) {
+    const long long room = (long long)r * r - (long long)dy * dy;
+    if (room < 0) return -1;
+    long long d = (long long)std::sqrt((double)room);
+    while (d * d > room) --d;
+    while ((d + 1) * (d + 1) <= room) ++d;
+    return (int)d;
+}
+
+// The same sums, each output pixel receiving the same contributions in the
+// same order (source pixels in memory order), so the same bytes; but output
+// rows are split into bands run in parallel, and a band's rows are filled
+// along x (contiguous in the kernel and the image). Within one source pixel
+// the only output that receives two contributions is column 0 of a row,
+// from dx = -x0 and, wrapped from column x == xpixels of the row above,
+// from dx = xpixels - x0: C adds the first first (dx outer), and so do we,
+// the wrapped ones after the rest of that pixel's spot. A kernel value of
+// exactly 0 adds nothing either way.
+void spread_by_rows(const std::vector<float>& in, const std::vector<int>& radius_at, const std::vector<double>& kernel,
+                    int kr, int xpixels, int ypixels, std::vector<float>& out) {
+    const int ks = 2 * kr + 1;
+    const int band = 8;
+    const int bands = (ypixels + band - 1) / band;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int b = 0; b < bands; ++b) {
+        const int t0 = b * band, t1 = std::min(ypixels, t0 + band);  // output rows [t0, t1)
+        const int s0 = std::max(0, t0 - kr - 1), s1 = std::min(ypixels - 1, t1 - 1 + kr);
+        for (int y0 = s0; y0 <= s1; ++y0) {
+            for (int x0 = 0; x0 < xpixels; ++x0) {
+                const size_t i = (size_t)y0 * xpixels + x0;
+                const int r = radius_at[i];
+                if (r == 0) continue;
+                const double v = in[i];
+                for (int t = std::max(t0, y0 - r); t <= std::min(t1 - 1, y0 + r); ++t) {
+                    const int dy = t - y0, hw = half_width(r, dy);
+                    const int lo = std::max(-hw, -x0), hi = std::min(hw, xpixels - 1 - x0);
+                    const double* krow = kernel.data() + (size_t)ks * (kr + dy) + kr;
+                    float* orow = out.data() + (size_t)t * xpixels + x0;
+                    for (int dx = lo; dx <= hi; ++dx) orow[dx] = (float)((double)orow[dx] + v * krow[dx]);
+                }
+                const int dxw = xpixels - x0;  // column x == xpixels: column 0 of the next row
+                if (dxw > r) continue;
+                for (int t = std::max({t0, y0 - r + 1, 1}); t <= std::min(t1 - 1, y0 + r + 1); ++t) {  // y = t - 1 >= 0
+                    const int dy = t - 1 - y0;
+                    if ((long long)dxw * dxw + (long long)dy * dy > (long long)r * r) continue;
+                    float& o = out[(size_t)t * xpixels];
+                    o = (float)((double)o + v * kernel[(size_t)ks * (kr + dy) + kr + dxw]);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
 PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfType type, double fwhm_pixels,
-                    int user_radius, std::string& log) {
+                    int user_radius, std::string& log, PsfLoop loop) {
     PsfResult res;
     const long long pixels = (long long)xpixels * ypixels;
     if (type == PsfType::None || pixels == 0) {
@@ -122,14 +208,13 @@ PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfT
         }
     }
 
-    // One slot past the image: C's bounds let a spot's far edge land on index
-    // `pixels` (then lost), and a column x == xpixels wraps to the next row.
-    std::vector<float> out((size_t)pixels + 1, 0.0f);
+    // Each pixel's own radius (0: no photons), and the photons beyond it,
+    // summed in C's order and returned to the whole image below.
+    std::vector<int> radius_at((size_t)pixels, 0);
     double total_lost = 0.0;
     for (long long i = 0; i < pixels; ++i) {
         const float v = in[(size_t)i];
         if (v <= 0.0f) continue;
-        const int x0 = (int)(i % xpixels), y0 = (int)(i / xpixels);
         int r = user_radius;
         if (user_radius == 0) {
             const double lost = std::sqrt((double)v) / kLostPhotonFactor;
@@ -140,8 +225,6 @@ PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfT
         }
         if (r == 0) r = 1;
         if (r > maxwidth) r = maxwidth;
-
-        // the photons beyond the radius, returned to the whole image below
         double lost = 0;
         if (type == PsfType::Gauss) {
             double rsq = r;
@@ -152,23 +235,16 @@ PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfT
             lost = v * g / std::sqrt(g * g + (double)(r * r));
         }
         total_lost += lost;
-
-        const int rk = std::min(r, kr);  // a pixel never reaches past the kernel
-        for (int dx = -rk; dx <= rk; ++dx) {
-            const int x = x0 + dx;
-            if (x < 0 || x > xpixels) continue;
-            for (int dy = -rk; dy <= rk; ++dy) {
-                const double k = kernel[(size_t)ks * (kr + dy) + kr + dx];
-                if (k == 0.0) continue;
-                if ((double)(dx * dx + dy * dy) > (double)r * r) continue;
-                const int y = y0 + dy;
-                if (y < 0 || y > ypixels) continue;
-                const long long j = (long long)y * xpixels + x;
-                if (j > pixels) continue;
-                out[(size_t)j] = (float)((double)out[(size_t)j] + (double)v * k);
-            }
-        }
+        radius_at[(size_t)i] = std::min(r, kr);  // a pixel never reaches past the kernel
     }
+
+    // One slot past the image: C's bounds let a spot's far edge land on index
+    // `pixels` (then lost), and a column x == xpixels wraps to the next row.
+    std::vector<float> out((size_t)pixels + 1, 0.0f);
+    if (loop == PsfLoop::COrder)
+        spread_c_order(in, radius_at, kernel, kr, xpixels, ypixels, out);
+    else
+        spread_by_rows(in, radius_at, kernel, kr, xpixels, ypixels, out);
     out.resize((size_t)pixels);
     const double per_pixel = total_lost / (double)pixels;
     appendf(log, "adding back %g lost photons\n", total_lost);

@@ -77,8 +77,11 @@ struct PsfResult {
     int auto_radius = -1;
     double lost_photons = 0;
 };
+// Rows (default): output rows in parallel bands, filled along x; CORder: C's
+// own loop, serial. The same bytes either way, for any thread count.
+enum class PsfLoop { Rows, COrder };
 PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfType type, double fwhm_pixels,
-                    int user_radius, std::string& log);
+                    int user_radius, std::string& log, PsfLoop loop = PsfLoop::Rows);
 
 // The fraction of a unit PSF that falls on the pixel (dx, dy) pixels away from
 // the centre of the spot (both kernels integrate to 1 over the plane).
