@@ -1,5 +1,7 @@
 #include "cli/flag_table.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <climits>

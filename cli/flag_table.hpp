@@ -4,13 +4,16 @@
 // noisify (cli/noisify_main.cpp).
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <cmath>
 #include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+namespace CLI {  // CLI11, included by the .cpp files that build a table
+class App;
+class Option;
+}  // namespace CLI
 
 namespace nb {
 

@@ -3,6 +3,7 @@
 // (engine/detector_response.hpp) and writes the noiseless and noisy SMV
 // images and a PGM preview, with C's flags, defaults, printed lines and bytes.
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cmath>
