@@ -212,7 +212,6 @@ int run(Options& o) {
 
     std::vector<float> image((size_t)npix);
     std::memcpy(image.data(), data.data(), data.size());
-    long long negative = 0;
     for (size_t i = 0; i < image.size(); ++i) {
         if (!std::isfinite(image[i]))
             throw nb::UsageError("-floatfile: '" + o.float_file + "' has a value that is not finite (" +
@@ -237,11 +236,6 @@ int run(Options& o) {
         }
     }
     std::printf("importing %lld pixel intensites: %s\n", npix, o.float_file.c_str());
-    for (size_t i = 0; i < image.size(); ++i) {
-        if (image[i] < 0.0f && ++negative <= 10)
-            std::printf("WARNING: negative intensity in %s: %g\n", o.float_file.c_str(), (double)image[i]);
-    }
-    if (negative > 10) std::printf("WARNING: %lld more negative pixels not listed\n", negative - 10);
 
     if (o.Xbeam <= -1e99) o.Xbeam = o.detsize_x / 2.0;
     if (o.Ybeam <= -1e99) o.Ybeam = o.detsize_y / 2.0;
@@ -266,6 +260,12 @@ int run(Options& o) {
     std::printf("  quantum_gain = %g ADU/photon\n", r.quantum_gain);
     std::printf("  adc_offset = %g ADU\n", r.adc_offset);
     std::printf("\n");
+    long long negative = 0;  // C warns of each; we list ten
+    for (size_t i = 0; i < image.size(); ++i) {
+        if (image[i] < 0.0f && ++negative <= 10)
+            std::printf("WARNING: negative intensity in %s: %g\n", o.float_file.c_str(), (double)image[i]);
+    }
+    if (negative > 10) std::printf("WARNING: %lld more negative pixels not listed\n", negative - 10);
     std::fflush(stdout);
 
     auto images = std::make_shared<nb::DetectorImages>(nb::detector_response(r, image));

@@ -293,6 +293,26 @@ TEST(Noisify, WritesCsDefaultFilesAndSkipsNoiseUnderNonoise) {
     EXPECT_NE(r.out.find("  calibration_noise = 0 %"), std::string::npos);
 }
 
+TEST(Noisify, NegativePixelsAreWarnedOfAndCountNoPhotons) {
+    TempDir dir("noisify_negative");
+    std::vector<float> v(8 * 8, 0.0f);
+    for (int i = 0; i < 12; ++i) v[(size_t)i * 5] = -2.5f;
+    write_floats(dir.file("in_neg.bin"), v);
+    RunResult r = run_cli({"-floatfile", "in_neg.bin", "-detpixels", "8", "-seed", "4", "-nopgm", "-adc", "7"},
+                          dir.path.string(), 60, noisify_path());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    size_t warnings = 0;
+    for (const auto& l : lines(r.out)) warnings += l == "WARNING: negative intensity in in_neg.bin: -2.5";
+    EXPECT_EQ(warnings, 10u);
+    EXPECT_NE(r.out.find("WARNING: 2 more negative pixels not listed"), std::string::npos);
+    EXPECT_NE(r.out.find("maximum value in input file: 0 ( 0 on photon scale)"), std::string::npos);
+    EXPECT_NE(r.out.find("0 photons on noise image (0 overloads)"), std::string::npos);
+    const std::string noise = read_file(dir.file("noiseimage.img"));
+    ASSERT_EQ(noise.size(), 512u + 2 * 64);
+    // a negative mean draws no photon: every pixel is the offset
+    for (size_t i = 512; i < noise.size(); i += 2) EXPECT_EQ((uint8_t)noise[i] | (uint8_t)noise[i + 1] << 8, 7) << i;
+}
+
 // ---- the engine stage ----
 
 TEST(DetectorResponse, PsfKernelsIntegrateToOne) {
