@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "cli/flag_table.hpp"
 #include "engine/smv_io.hpp"
 #include "engine/units.hpp"
 
@@ -17,147 +18,12 @@ namespace nb {
 
 namespace {
 
-bool is_number(const std::string& s) {
-    if (s.empty()) return false;
-    char* end = nullptr;
-    std::strtod(s.c_str(), &end);
-    return end != s.c_str() && *end == '\0';
-}
-
-// CLI11 reports flags in its own "--name" spelling; users typed "-name".
-std::string single_dash(std::string msg) {
-    size_t pos = 0;
-    while ((pos = msg.find("--", pos)) != std::string::npos) {
-        bool flag_follows = pos + 2 < msg.size() && std::isalnum((unsigned char)msg[pos + 2]);
-        bool word_start = pos == 0 || !std::isalnum((unsigned char)msg[pos - 1]);
-        if (flag_follows && word_start) msg.erase(pos, 1);
-        pos += 1;
-    }
-    return msg;
-}
-
-[[noreturn]] void bad(const std::string& flag, const std::string& why) { throw UsageError(flag + ": " + why); }
-
-std::string num_text(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%g", v);
-    return buf;
-}
-
-// The values a numeric flag accepts. One declaration per flag drives both the
-// check and the "[...]" note in -h (tests walk -h to find every range).
-struct Range {
-    double lo = -HUGE_VAL, hi = HUGE_VAL;
-    bool lo_open = false, hi_open = false;
-    std::string note;  // what an edge value means, as C reads it ("0: auto")
-
-    bool contains(double v) const { return (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi); }
-    bool unbounded() const { return lo == -HUGE_VAL && hi == HUGE_VAL; }
-    std::string text() const {
-        std::string lo_s = (lo_open ? "> " : ">= ") + num_text(lo), hi_s = (hi_open ? "< " : "<= ") + num_text(hi);
-        if (hi == HUGE_VAL) return lo_s;
-        if (lo == -HUGE_VAL) return hi_s;
-        if (!lo_open && !hi_open) return num_text(lo) + " to " + num_text(hi);
-        return lo_s + " and " + hi_s;
-    }
-    std::string help() const {
-        if (unbounded()) return "";
-        return " [" + text() + (note.empty() ? "" : "; " + note) + "]";
-    }
-};
-
-const Range kAny{};
-Range above(double lo, std::string note = "") { return {lo, HUGE_VAL, true, false, std::move(note)}; }
-Range at_least(double lo, std::string note = "") { return {lo, HUGE_VAL, false, false, std::move(note)}; }
-Range within(double lo, double hi, std::string note = "") { return {lo, hi, false, false, std::move(note)}; }
-Range inside(double lo, double hi, std::string note = "") { return {lo, hi, true, true, std::move(note)}; }
-
-// CLI11 hands the text through; the number, its finiteness and its range are
-// checked here so that every refusal names the flag and the value.
-double parse_number(const std::string& flag, const std::string& raw, const Range& r) {
-    std::string v = raw.substr(raw.find_first_not_of(' ') == std::string::npos ? 0 : raw.find_first_not_of(' '));
-    if (!is_number(v)) bad(flag, "'" + v + "' is not a number");
-    double x = std::strtod(v.c_str(), nullptr);
-    if (!std::isfinite(x)) bad(flag, v + " is not a finite number");
-    if (!r.contains(x)) bad(flag, v + " is out of range (must be " + r.text() + ")");
-    return x;
-}
-
-int parse_integer(const std::string& flag, const std::string& raw, const Range& r) {
-    std::string v = raw.substr(raw.find_first_not_of(' ') == std::string::npos ? 0 : raw.find_first_not_of(' '));
-    double x = parse_number(flag, v, kAny);
-    if (x != std::floor(x)) bad(flag, v + " is not a whole number");
-    if (!r.contains(x) || x < INT_MIN || x > INT_MAX) {
-        Range shown = r;
-        if (shown.unbounded()) shown = within(INT_MIN, INT_MAX);
-        bad(flag, v + " is out of range (must be " + shown.text() + ")");
-    }
-    return (int)x;
-}
+[[noreturn]] void bad(const std::string& flag, const std::string& why) { bad_flag(flag, why); }
 
 Vec3d vec(const std::vector<double>& v) { return Vec3d{v[0], v[1], v[2]}; }
 
-// Registers nanoBragg's flags on `app`, each applying C's effect to `c` as it
-// is parsed (trigger_on_parse), so later flags override earlier ones exactly as
-// in C's single pass over argv.
-class FlagTable {
-public:
-    FlagTable(CLI::App& app, SimConfig& c) : app_(app), c_(c) {}
-
-    void number(const std::string& names, const std::string& help, const Range& r, std::function<void(double)> fn) {
-        std::string flag = display_name(names);
-        auto checked = [fn = std::move(fn), flag, r](const std::string& v) { fn(parse_number(flag, v, r)); };
-        add(app_.add_option_function<std::string>(names, checked, help + r.help())->type_name("FLOAT"));
-    }
-    void integer(const std::string& names, const std::string& help, const Range& r, std::function<void(int)> fn) {
-        std::string flag = display_name(names);
-        auto checked = [fn = std::move(fn), flag, r](const std::string& v) { fn(parse_integer(flag, v, r)); };
-        add(app_.add_option_function<std::string>(names, checked, help + r.help())->type_name("INT"));
-    }
-    void text(const std::string& names, const std::string& help, std::function<void(const std::string&)> fn) {
-        add(app_.add_option_function<std::string>(names, std::move(fn), help));
-    }
-    // n numbers; ranges[i] (the last one repeats) checks number i.
-    void numbers(const std::string& names, int n, const std::string& help, std::vector<Range> ranges,
-                 std::function<void(const std::vector<double>&)> fn, const std::string& what = "",
-                 const std::string& type = "FLOAT") {
-        std::string flag = display_name(names);
-        std::string need = what.empty() ? "" : " (" + what + ")";
-        if (ranges.empty()) ranges.push_back(kAny);
-        std::string note = ranges[0].help();
-        auto checked = [fn = std::move(fn), n, flag, need, ranges, type](const std::vector<std::string>& v) {
-            if ((int)v.size() != n)
-                bad(flag, "needs " + std::to_string(n) + " numbers" + need + ", got " + std::to_string(v.size()));
-            std::vector<double> x;
-            for (size_t i = 0; i < v.size(); ++i) {
-                const Range& r = ranges[std::min(i, ranges.size() - 1)];
-                x.push_back(type == "INT" ? parse_integer(flag, v[i], r) : parse_number(flag, v[i], r));
-            }
-            fn(x);
-        };
-        add(app_.add_option_function<std::vector<std::string>>(names, checked, help + note)
-                ->expected(n)
-                ->type_name(type));
-    }
-    static std::string display_name(const std::string& names) {
-        std::string first = names.substr(0, names.find(','));
-        return first.rfind("--", 0) == 0 ? first.substr(1) : first;
-    }
-    void flag(const std::string& names, const std::string& help, std::function<void()> fn) {
-        add(app_.add_flag_callback(names, std::move(fn), help));
-    }
-
-private:
-    void add(CLI::Option* o) {
-        o->trigger_on_parse();
-        o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-    }
-    CLI::App& app_;
-    SimConfig& c_;
-};
-
 void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
-    FlagTable t(app, c);
+    FlagTable t(app);
     static constexpr double mm = 1000.0;
 
     // ---- input files ----
@@ -525,27 +391,7 @@ void apply_image_headers(const std::vector<std::string>& args, SimConfig& c) {
     if (!img.empty()) apply_smv_header(c, read_smv(img, "-img"), false);
 }
 
-bool known_flag(CLI::App& app, const std::string& user_flag) {
-    std::string name = translate_flags({user_flag})[0];
-    try {
-        app.get_option(name);
-        return true;
-    } catch (const CLI::OptionNotFound&) {
-        return false;
-    }
-}
-
 }  // namespace
-
-std::vector<std::string> translate_flags(const std::vector<std::string>& args) {
-    std::vector<std::string> out;
-    out.reserve(args.size());
-    for (const std::string& a : args) {
-        bool long_flag = a.size() > 2 && a[0] == '-' && a[1] != '-' && !is_number(a);
-        out.push_back(long_flag ? "-" + a : a);
-    }
-    return out;
-}
 
 namespace {
 
@@ -575,33 +421,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     apply_image_headers(args, p.config);
 
-    std::vector<std::string> translated = translate_flags(args);
-    // CLI11 takes "-inf" or "-nan" for a short flag, not a value; a leading
-    // space keeps it a value, which the number check then refuses by name.
-    for (std::string& a : translated)
-        if (a.size() > 1 && a[0] == '-' && std::isalpha((unsigned char)a[1]) && is_number(a)) a = " " + a;
-    std::reverse(translated.begin(), translated.end());  // CLI11 consumes from the back
-    try {
-        app.parse(translated);
-    } catch (const CLI::ExtrasError& e) {
-        for (const std::string& a : args)
-            if (a.size() > 1 && a[0] == '-' && !is_number(a) && !known_flag(app, a))
-                throw UsageError(a + ": unknown flag");
-        throw UsageError("unexpected value(s) on the command line: " + single_dash(e.what()));
-    } catch (const CLI::ConversionError& e) {
-        throw UsageError(single_dash(e.what()) + " (not a valid number)");
-    } catch (const CLI::ParseError& e) {
-        if (p.version) {
-            r.version = true;
-            return r;
-        }
-        if (p.help) {
-            r.help = true;
-            r.help_text = single_dash(app.help());
-            return r;
-        }
-        throw UsageError(single_dash(e.what()));
-    }
+    parse_flag_table(app, args, [&] { return p.help || p.version; });
     r.config = p.config;
     r.outputs_given.floatfile = app.count("--floatfile") > 0;
     r.outputs_given.intfile = app.count("--intfile") > 0;

@@ -6,14 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "cli/flag_table.hpp"  // UsageError, translate_flags
 #include "engine/config.hpp"
 
 namespace nb {
-
-// Bad command line: one line naming the flag and the problem.
-struct UsageError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
 
 // Output-file flags present on the command line (under any of their
 // spellings). The CLI writes C's default files regardless; the Python module
@@ -32,9 +28,5 @@ struct ParsedArgs {
 
 // Throws UsageError (bad flags) or std::runtime_error (unreadable -img/-mask).
 ParsedArgs parse_args(int argc, const char* const* argv);
-
-// nanoBragg flag spelling -> CLI11 spelling: "-hkl" -> "--hkl"; one-letter
-// flags, negative numbers and plain values are left alone.
-std::vector<std::string> translate_flags(const std::vector<std::string>& args);
 
 }  // namespace nb

@@ -16,7 +16,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 build=$(mktemp -d)
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DNB_BUILD_TESTS=OFF -DNB_BUILD_PYTHON=OFF -DCMAKE_INSTALL_PREFIX="$prefix" >/dev/null
-cmake --build "$build" -j"$(nproc)" --target nanoBragg nb-compare nb-bench
+cmake --build "$build" -j"$(nproc)" --target nanoBragg noisify nb-compare nb-bench
 cmake --install "$build" >/dev/null
 rm -rf "$build"
 smoke=$(mktemp -d)

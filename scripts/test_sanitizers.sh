@@ -9,7 +9,7 @@ scripts/setup.sh
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNB_ENABLE_CUDA=OFF -DNB_BUILD_PYTHON=OFF -DNB_CPU_ISAS=avx2 \
   -DCMAKE_CXX_FLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DNB_LANE_VECTORS=1" \
   >/dev/null
-cmake --build build-asan -j"$(nproc)" --target nb_tests nanoBragg nb-compare
+cmake --build build-asan -j"$(nproc)" --target nb_tests nanoBragg noisify nb-compare
 # The sanitized lane code is slow (Lane holds an array of vectors, which ASan keeps on the stack):
 # the two Render tests that render a mosaic case six and two times ran 15 and 10 minutes, so they
 # run in the normal suite only; the SIMD executor stays covered here by the Simd corner cases

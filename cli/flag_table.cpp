@@ -1,0 +1,179 @@
+#include "cli/flag_table.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+
+namespace nb {
+
+bool is_number(const std::string& s) {
+    if (s.empty()) return false;
+    char* end = nullptr;
+    std::strtod(s.c_str(), &end);
+    return end != s.c_str() && *end == '\0';
+}
+
+std::string single_dash(std::string msg) {
+    size_t pos = 0;
+    while ((pos = msg.find("--", pos)) != std::string::npos) {
+        bool flag_follows = pos + 2 < msg.size() && std::isalnum((unsigned char)msg[pos + 2]);
+        bool word_start = pos == 0 || !std::isalnum((unsigned char)msg[pos - 1]);
+        if (flag_follows && word_start) msg.erase(pos, 1);
+        pos += 1;
+    }
+    return msg;
+}
+
+void bad_flag(const std::string& flag, const std::string& why) { throw UsageError(flag + ": " + why); }
+
+namespace {
+std::string num_text(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
+}  // namespace
+
+std::string Range::text() const {
+    std::string lo_s = (lo_open ? "> " : ">= ") + num_text(lo), hi_s = (hi_open ? "< " : "<= ") + num_text(hi);
+    if (hi == HUGE_VAL) return lo_s;
+    if (lo == -HUGE_VAL) return hi_s;
+    if (!lo_open && !hi_open) return num_text(lo) + " to " + num_text(hi);
+    return lo_s + " and " + hi_s;
+}
+
+std::string Range::help() const {
+    if (unbounded()) return "";
+    return " [" + text() + (note.empty() ? "" : "; " + note) + "]";
+}
+
+const Range kAny{};
+Range above(double lo, std::string note) { return {lo, HUGE_VAL, true, false, std::move(note)}; }
+Range at_least(double lo, std::string note) { return {lo, HUGE_VAL, false, false, std::move(note)}; }
+Range within(double lo, double hi, std::string note) { return {lo, hi, false, false, std::move(note)}; }
+Range inside(double lo, double hi, std::string note) { return {lo, hi, true, true, std::move(note)}; }
+
+// CLI11 hands the text through; the number, its finiteness and its range are
+// checked here so that every refusal names the flag and the value.
+double parse_number(const std::string& flag, const std::string& raw, const Range& r) {
+    std::string v = raw.substr(raw.find_first_not_of(' ') == std::string::npos ? 0 : raw.find_first_not_of(' '));
+    if (!is_number(v)) bad_flag(flag, "'" + v + "' is not a number");
+    double x = std::strtod(v.c_str(), nullptr);
+    if (!std::isfinite(x)) bad_flag(flag, v + " is not a finite number");
+    if (!r.contains(x)) bad_flag(flag, v + " is out of range (must be " + r.text() + ")");
+    return x;
+}
+
+int parse_integer(const std::string& flag, const std::string& raw, const Range& r) {
+    std::string v = raw.substr(raw.find_first_not_of(' ') == std::string::npos ? 0 : raw.find_first_not_of(' '));
+    double x = parse_number(flag, v, kAny);
+    if (x != std::floor(x)) bad_flag(flag, v + " is not a whole number");
+    if (!r.contains(x) || x < INT_MIN || x > INT_MAX) {
+        Range shown = r;
+        if (shown.unbounded()) shown = within(INT_MIN, INT_MAX);
+        bad_flag(flag, v + " is out of range (must be " + shown.text() + ")");
+    }
+    return (int)x;
+}
+
+void FlagTable::number(const std::string& names, const std::string& help, const Range& r,
+                       std::function<void(double)> fn) {
+    std::string flag = display_name(names);
+    auto checked = [fn = std::move(fn), flag, r](const std::string& v) { fn(parse_number(flag, v, r)); };
+    add(app_.add_option_function<std::string>(names, checked, help + r.help())->type_name("FLOAT"));
+}
+
+void FlagTable::integer(const std::string& names, const std::string& help, const Range& r,
+                        std::function<void(int)> fn) {
+    std::string flag = display_name(names);
+    auto checked = [fn = std::move(fn), flag, r](const std::string& v) { fn(parse_integer(flag, v, r)); };
+    add(app_.add_option_function<std::string>(names, checked, help + r.help())->type_name("INT"));
+}
+
+void FlagTable::text(const std::string& names, const std::string& help, std::function<void(const std::string&)> fn) {
+    add(app_.add_option_function<std::string>(names, std::move(fn), help));
+}
+
+void FlagTable::numbers(const std::string& names, int n, const std::string& help, std::vector<Range> ranges,
+                        std::function<void(const std::vector<double>&)> fn, const std::string& what,
+                        const std::string& type) {
+    std::string flag = display_name(names);
+    std::string need = what.empty() ? "" : " (" + what + ")";
+    if (ranges.empty()) ranges.push_back(kAny);
+    std::string note = ranges[0].help();
+    auto checked = [fn = std::move(fn), n, flag, need, ranges, type](const std::vector<std::string>& v) {
+        if ((int)v.size() != n)
+            bad_flag(flag, "needs " + std::to_string(n) + " numbers" + need + ", got " + std::to_string(v.size()));
+        std::vector<double> x;
+        for (size_t i = 0; i < v.size(); ++i) {
+            const Range& r = ranges[std::min(i, ranges.size() - 1)];
+            x.push_back(type == "INT" ? parse_integer(flag, v[i], r) : parse_number(flag, v[i], r));
+        }
+        fn(x);
+    };
+    add(app_.add_option_function<std::vector<std::string>>(names, checked, help + note)->expected(n)->type_name(type));
+}
+
+std::string FlagTable::display_name(const std::string& names) {
+    std::string first = names.substr(0, names.find(','));
+    return first.rfind("--", 0) == 0 ? first.substr(1) : first;
+}
+
+void FlagTable::flag(const std::string& names, const std::string& help, std::function<void()> fn) {
+    add(app_.add_flag_callback(names, std::move(fn), help));
+}
+
+void FlagTable::add(CLI::Option* o) {
+    o->trigger_on_parse();
+    o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+}
+
+std::vector<std::string> translate_flags(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    out.reserve(args.size());
+    for (const std::string& a : args) {
+        bool long_flag = a.size() > 2 && a[0] == '-' && a[1] != '-' && !is_number(a);
+        out.push_back(long_flag ? "-" + a : a);
+    }
+    return out;
+}
+
+namespace {
+bool known_flag(CLI::App& app, const std::string& user_flag) {
+    std::string name = translate_flags({user_flag})[0];
+    try {
+        app.get_option(name);
+        return true;
+    } catch (const CLI::OptionNotFound&) {
+        return false;
+    }
+}
+}  // namespace
+
+void parse_flag_table(CLI::App& app, const std::vector<std::string>& args, const std::function<bool()>& early_exit) {
+    std::vector<std::string> translated = translate_flags(args);
+    // CLI11 takes "-inf" or "-nan" for a short flag, not a value; a leading
+    // space keeps it a value, which the number check then refuses by name.
+    for (std::string& a : translated)
+        if (a.size() > 1 && a[0] == '-' && std::isalpha((unsigned char)a[1]) && is_number(a)) a = " " + a;
+    std::reverse(translated.begin(), translated.end());  // CLI11 consumes from the back
+    try {
+        app.parse(translated);
+    } catch (const CLI::ExtrasError& e) {
+        for (const std::string& a : args)
+            if (a.size() > 1 && a[0] == '-' && !is_number(a) && !known_flag(app, a))
+                throw UsageError(a + ": unknown flag");
+        throw UsageError("unexpected value(s) on the command line: " + single_dash(e.what()));
+    } catch (const CLI::ConversionError& e) {
+        throw UsageError(single_dash(e.what()) + " (not a valid number)");
+    } catch (const CLI::ParseError& e) {
+        if (early_exit()) return;
+        throw UsageError(single_dash(e.what()));
+    }
+}
+
+}  // namespace nb

@@ -1,0 +1,359 @@
+#include "engine/detector_response.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+
+#include "engine/random.hpp"
+
+namespace nb {
+
+namespace {
+
+constexpr double kThomsonSq = 7.94079248018965e-30;  // r_e^2 (m^2)
+constexpr double kLostPhotonFactor = 10.0;           // PSF tails below sqrt(N)/10 photons are not rendered
+constexpr double kFiberWidth = 0.652383013252053;    // fiber PSF: g per FWHM, g = fwhm / (2 sqrt(2^(2/3) - 1))
+
+void appendf(std::string& log, const char* fmt, ...) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n > 0) log.append(buf, (size_t)std::min(n, (int)sizeof buf - 1));
+}
+
+// C's casts from double as gcc compiles them on x86-64: to unsigned short
+// through a 32-bit signed conversion, to unsigned int through a 64-bit one;
+// out-of-range values and NaN convert to the "indefinite" integer (low bits 0).
+uint16_t as_c_ushort(double v) {
+    int32_t i = (v > -2147483649.0 && v < 2147483648.0) ? (int32_t)v : INT32_MIN;
+    return (uint16_t)i;
+}
+uint32_t as_c_uint(double v) {
+    int64_t i = (v > -9223372036854775808.0 && v < 9223372036854775808.0) ? (int64_t)v : INT64_MIN;
+    return (uint32_t)i;
+}
+
+// 1 + ceil(x) as C's int, for a radius that is then capped at `cap`: values
+// C could not represent (NaN: a pixel of under 0.01 photons under a Gaussian
+// PSF) become the smallest radius, 1.
+int radius_of(double x, int cap) {
+    if (std::isnan(x)) return 1;
+    double r = 1 + std::ceil(x);
+    if (r > (double)cap) return cap + 1;  // above the cap: capped by the caller
+    return (int)r;
+}
+
+// Integral of the unit-volume, unit-FWHM 2D Gaussian from the origin to (x, y).
+double gauss_integral(double x, double y) {
+    return 0.125 * (std::erf(2 * x * std::sqrt(std::log(2.0))) * std::erf(y * std::sqrt(std::log(16.0))) *
+                    std::sqrt(std::log(16.0) / std::log(2.0)));
+}
+
+// Integral of the fiber PSF g / (2 pi (g^2 + r^2)^(3/2)) from the origin to (x, y).
+double fiber_integral(double x, double y, double g) {
+    return std::atan((x * y) / (g * std::sqrt(g * g + x * x + y * y))) / 2.0 / M_PI;
+}
+
+}  // namespace
+
+double gauss_psf_pixel(double dx, double dy, double fwhm_pixels) {
+    const double x = dx / fwhm_pixels, y = dy / fwhm_pixels, half = (1.0 / fwhm_pixels) / 2.;
+    return gauss_integral(x + half, y + half) - gauss_integral(x + half, y - half) -
+           gauss_integral(x - half, y + half) + gauss_integral(x - half, y - half);
+}
+
+double fiber_psf_pixel(double dx, double dy, double g) {
+    const double half = 1.0 / 2.;
+    return fiber_integral(dx + half, dy + half, g) - fiber_integral(dx + half, dy - half, g) -
+           fiber_integral(dx - half, dy + half, g) + fiber_integral(dx - half, dy - half, g);
+}
+
+namespace {
+
+// C's loop: source pixels in memory order, dx outer, dy inner; each
+// contribution rounded to float as it is added.
+void spread_c_order(const std::vector<float>& in, const std::vector<int>& radius_at, const std::vector<double>& kernel,
+                    int kr, int xpixels, int ypixels, std::vector<float>& out) {
+    const long long pixels = (long long)xpixels * ypixels;
+    const int ks = 2 * kr + 1;
+    for (long long i = 0; i < pixels; ++i) {
+        const int r = radius_at[(size_t)i];
+        if (r == 0) continue;
+        const float v = in[(size_t)i];
+        const int x0 = (int)(i % xpixels), y0 = (int)(i / xpixels);
+        for (int dx = -r; dx <= r; ++dx) {
+            const int x = x0 + dx;
+            if (x < 0 || x > xpixels) continue;
+            for (int dy = -r; dy <= r; ++dy) {
+                const double k = kernel[(size_t)ks * (kr + dy) + kr + dx];
+                if (k == 0.0) continue;
+                if ((double)(dx * dx + dy * dy) > (double)r * r) continue;
+                const int y = y0 + dy;
+                if (y < 0 || y > ypixels) continue;
+                const long long j = (long long)y * xpixels + x;
+                if (j > pixels) continue;
+                out[(size_t)j] = (float)((double)out[(size_t)j] + (double)v * k);
+            }
+        }
+    }
+}
+
+// The largest d >= 0 with d^2 + dy^2 <= r^2 (-1: none).
+int half_width(int r, int dy) {
+    const long long room = (long long)r * r - (long long)dy * dy;
+    if (room < 0) return -1;
+    long long d = (long long)std::sqrt((double)room);
+    while (d * d > room) --d;
+    while ((d + 1) * (d + 1) <= room) ++d;
+    return (int)d;
+}
+
+// The same sums, each output pixel receiving the same contributions in the
+// same order (source pixels in memory order), so the same bytes; but output
+// rows are split into bands run in parallel, and a band's rows are filled
+// along x (contiguous in the kernel and the image). Within one source pixel
+// the only output that receives two contributions is column 0 of a row,
+// from dx = -x0 and, wrapped from column x == xpixels of the row above,
+// from dx = xpixels - x0: C adds the first first (dx outer), and so do we,
+// the wrapped ones after the rest of that pixel's spot. A kernel value of
+// exactly 0 adds nothing either way.
+void spread_by_rows(const std::vector<float>& in, const std::vector<int>& radius_at, const std::vector<double>& kernel,
+                    int kr, int xpixels, int ypixels, std::vector<float>& out) {
+    const int ks = 2 * kr + 1;
+    const int band = 8;
+    const int bands = (ypixels + band - 1) / band;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int b = 0; b < bands; ++b) {
+        const int t0 = b * band, t1 = std::min(ypixels, t0 + band);  // output rows [t0, t1)
+        const int s0 = std::max(0, t0 - kr - 1), s1 = std::min(ypixels - 1, t1 - 1 + kr);
+        for (int y0 = s0; y0 <= s1; ++y0) {
+            for (int x0 = 0; x0 < xpixels; ++x0) {
+                const size_t i = (size_t)y0 * xpixels + x0;
+                const int r = radius_at[i];
+                if (r == 0) continue;
+                const double v = in[i];
+                for (int t = std::max(t0, y0 - r); t <= std::min(t1 - 1, y0 + r); ++t) {
+                    const int dy = t - y0, hw = half_width(r, dy);
+                    const int lo = std::max(-hw, -x0), hi = std::min(hw, xpixels - 1 - x0);
+                    const double* krow = kernel.data() + (size_t)ks * (kr + dy) + kr;
+                    float* orow = out.data() + (size_t)t * xpixels + x0;
+                    for (int dx = lo; dx <= hi; ++dx) orow[dx] = (float)((double)orow[dx] + v * krow[dx]);
+                }
+                const int dxw = xpixels - x0;  // column x == xpixels: column 0 of the next row
+                if (dxw > r) continue;
+                for (int t = std::max({t0, y0 - r + 1, 1}); t <= std::min(t1 - 1, y0 + r + 1); ++t) {  // y = t - 1 >= 0
+                    const int dy = t - 1 - y0;
+                    if ((long long)dxw * dxw + (long long)dy * dy > (long long)r * r) continue;
+                    float& o = out[(size_t)t * xpixels];
+                    o = (float)((double)o + v * kernel[(size_t)ks * (kr + dy) + kr + dxw]);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
+PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfType type, double fwhm_pixels,
+                    int user_radius, std::string& log, PsfLoop loop) {
+    PsfResult res;
+    const long long pixels = (long long)xpixels * ypixels;
+    if (type == PsfType::None || pixels == 0) {
+        res.image = in;
+        return res;
+    }
+    if (fwhm_pixels <= 0.0) {
+        appendf(log, "WARNING: apply_psf function has zero size\n");
+        res.image = in;
+        return res;
+    }
+    const double g = fwhm_pixels * kFiberWidth;
+    const int maxwidth = std::max(xpixels, ypixels);
+
+    int radius = user_radius;
+    if (radius <= 0) {
+        double max_I = 0.0;
+        for (float v : in)
+            if (max_I < v) max_I = v;
+        appendf(log, "  maximum input photon/pixel: %g\n", max_I);
+        if (max_I <= 0.0) {
+            appendf(log, "WARNING: no photons, PSF skipped\n");
+            res.image.assign((size_t)pixels, 0.0f);  // as C: an empty image, nothing added back
+            return res;
+        }
+        const double lost = std::sqrt(max_I) / kLostPhotonFactor;
+        double r = 0;
+        if (type == PsfType::Gauss) r = std::sqrt(-std::log(lost / max_I) / std::log(4) / 2) * fwhm_pixels;
+        if (type == PsfType::Fiber) r = g * (max_I / lost);
+        radius = radius_of(r, INT_MAX - 1);
+        appendf(log, "  auto-selected psf_radius = %d pixels\n", radius);
+        res.auto_radius = radius;
+        if (radius == 0) radius = 1;
+    }
+    if (radius > maxwidth) radius = maxwidth;
+    const int kr = radius;  // the kernel's radius
+    const int ks = 2 * kr + 1;
+
+    // The kernel, pixel-integrated, within a disc of the radius.
+    std::vector<double> kernel((size_t)ks * ks, 0.0);
+    for (int dy = -kr; dy <= kr; ++dy) {
+        for (int dx = -kr; dx <= kr; ++dx) {
+            if ((double)(dx * dx + dy * dy) > (double)kr * kr) continue;
+            double& k = kernel[(size_t)ks * (kr + dy) + kr + dx];
+            k = type == PsfType::Gauss ? gauss_psf_pixel(dx, dy, fwhm_pixels) : fiber_psf_pixel(dx, dy, g);
+        }
+    }
+
+    // Each pixel's own radius (0: no photons), and the photons beyond it,
+    // summed in C's order and returned to the whole image below.
+    std::vector<int> radius_at((size_t)pixels, 0);
+    double total_lost = 0.0;
+    for (long long i = 0; i < pixels; ++i) {
+        const float v = in[(size_t)i];
+        if (v <= 0.0f) continue;
+        int r = user_radius;
+        if (user_radius == 0) {
+            const double lost = std::sqrt((double)v) / kLostPhotonFactor;
+            double rr = 0;
+            if (type == PsfType::Gauss) rr = std::sqrt(-std::log(lost / v) / std::log(16)) * fwhm_pixels;
+            if (type == PsfType::Fiber) rr = g * (v / lost);
+            r = radius_of(rr, maxwidth);
+        }
+        if (r == 0) r = 1;
+        if (r > maxwidth) r = maxwidth;
+        double lost = 0;
+        if (type == PsfType::Gauss) {
+            double rsq = r;
+            rsq = rsq / fwhm_pixels;
+            rsq = rsq * rsq;
+            lost = v * std::exp(-std::log(16) * rsq);
+        } else {
+            lost = v * g / std::sqrt(g * g + (double)(r * r));
+        }
+        total_lost += lost;
+        radius_at[(size_t)i] = std::min(r, kr);  // a pixel never reaches past the kernel
+    }
+
+    // One slot past the image: C's bounds let a spot's far edge land on index
+    // `pixels` (then lost), and a column x == xpixels wraps to the next row.
+    std::vector<float> out((size_t)pixels + 1, 0.0f);
+    if (loop == PsfLoop::COrder)
+        spread_c_order(in, radius_at, kernel, kr, xpixels, ypixels, out);
+    else
+        spread_by_rows(in, radius_at, kernel, kr, xpixels, ypixels, out);
+    out.resize((size_t)pixels);
+    const double per_pixel = total_lost / (double)pixels;
+    appendf(log, "adding back %g lost photons\n", total_lost);
+    for (float& o : out) o = (float)((double)o + per_pixel);
+    res.image = std::move(out);
+    res.lost_photons = total_lost;
+    return res;
+}
+
+DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& input) {
+    DetectorImages out;
+    const size_t n = (size_t)p.xpixels * p.ypixels;
+    if (!p.noise) p.calibration_noise = p.readout_noise = p.flicker_noise = 0.0;
+
+    // photons per pixel
+    out.photons.resize(n);
+    const double to_photons = (p.fluence * kThomsonSq) * p.photon_scale;
+    for (size_t i = 0; i < n; ++i) {
+        const double I = input[i];
+        if (out.max_input < I) out.max_input = I;
+        out.photons[i] = (float)(to_photons * I);
+    }
+    appendf(out.noiseless_log, "maximum value in input file: %g ( %g on photon scale)\n", out.max_input,
+            out.max_input * p.photon_scale * p.fluence * kThomsonSq);
+
+    const bool psf = p.psf != PsfType::None && p.psf_fwhm > 0.0f;
+    const double fwhm_pixels = (double)p.psf_fwhm / p.pixel_size;
+    if (!p.noise && psf) {
+        appendf(out.noiseless_log, "  applying PSF to noiseless image width = %g pixels\n", fwhm_pixels);
+        PsfResult r = apply_psf(out.photons, p.xpixels, p.ypixels, p.psf, fwhm_pixels, p.psf_radius, out.noiseless_log);
+        out.photons = std::move(r.image);
+        out.auto_psf_radius = r.auto_radius;
+        out.lost_photons = r.lost_photons;
+    }
+
+    // the noiseless image: both widths clipped at 65535
+    out.noiseless.int16.resize(n);
+    out.noiseless.int32.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+        double adu = out.photons[i] * p.quantum_gain + p.adc_offset;
+        if (adu > 2147483647.0) adu = 2147483647.0;
+        if (adu > 65535.0) adu = 65535.0;
+        out.noiseless.int32[i] = as_c_uint(adu);
+        out.noiseless.int16[i] = as_c_ushort(adu);
+    }
+    if (!p.noise) return out;
+
+    // One generator for both seeds, as C's static ran1 table and Gaussian spare
+    // value are shared: the calibration draws interleave with the noise draws.
+    Ran1 ran;
+    Deviates dev(ran);
+    std::vector<float> counts(n);
+    double sum = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+        double photons0 = out.photons[i];
+        if (p.flicker_noise > 0.0) photons0 *= (1.0 + p.flicker_noise * dev.gauss(p.seed));
+        if (p.calibration_noise > 0.0) photons0 *= (1.0 + p.calibration_noise * dev.gauss(p.calib_seed));
+        counts[i] = dev.poisson((float)photons0, p.seed);
+        sum += counts[i];
+    }
+    out.photons_before_psf = sum;
+    if (psf) {
+        appendf(out.noise_log, "%.0f photons on noise image before PSF\n", sum);
+        appendf(out.noise_log, "  applying PSF width = %g um\n", (double)p.psf_fwhm * 1e6);
+        PsfResult r = apply_psf(counts, p.xpixels, p.ypixels, p.psf, fwhm_pixels, p.psf_radius, out.noise_log);
+        counts = std::move(r.image);
+        out.auto_psf_radius = r.auto_radius;
+        out.lost_photons = r.lost_photons;
+    }
+
+    out.noisy.int16.resize(n);
+    out.noisy.int32.resize(n);
+    sum = 0.0;
+    int overloads = 0;
+    for (size_t i = 0; i < n; ++i) {
+        sum += counts[i];
+        double adu = counts[i] * p.quantum_gain + p.adc_offset;
+        if (p.readout_noise > 0.0) adu += p.readout_noise * dev.gauss(p.seed);
+        if (adu > 2147483647.0) {
+            adu = 2147483647.0;
+            if (p.bits == 32) ++overloads;
+        }
+        out.noisy.int32[i] = as_c_uint(adu);
+        if (adu > 65535.0) {
+            adu = 65535.0;
+            if (p.bits == 16) ++overloads;
+        }
+        out.noisy.int16[i] = as_c_ushort(adu);
+    }
+    out.noise_photons = sum;
+    out.overloads = overloads;
+    appendf(out.noise_log, "%.0f photons on noise image (%d overloads)\n", sum, overloads);
+    return out;
+}
+
+std::string noisify_smv_header(const NoisifyHeader& h) {
+    char buf[1024];
+    int n = std::snprintf(buf, sizeof buf,
+                          "{\nHEADER_BYTES=512;\nDIM=2;\nBYTE_ORDER=little_endian;\nTYPE=%s;\n"
+                          "SIZE1=%d;\nSIZE2=%d;\nPIXEL_SIZE=%g;\nDISTANCE=%g;\n"
+                          "WAVELENGTH=%g;\nBEAM_CENTER_X=%g;\nBEAM_CENTER_Y=%g;\n"
+                          "PHI=%g;\nOSC_START=%g;\nOSC_RANGE=%g;\n"
+                          "DETECTOR_SN=000;\nBEAMLINE=fake;\n}\f",
+                          h.bits == 32 ? "long_integer" : "unsigned_short", h.xpixels, h.ypixels, h.pixel_size * 1000.0,
+                          h.distance * 1000.0, h.lambda, h.Xbeam * 1000.0, (h.detsize_y - h.Ybeam) * 1000, h.phi, h.phi,
+                          h.osc);
+    std::string s(buf, (size_t)std::max(n, 0));
+    if (s.size() < 512) s.append(512 - s.size(), ' ');
+    return s;
+}
+
+}  // namespace nb
