@@ -33,7 +33,7 @@ build=build-gpu
 cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" \
   -DNB_BUILD_PYTHON=OFF -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON -DNB_CUDA_LINEINFO=ON "-DNB_CPU_ISAS=avx2;avx512" \
   '-DCMAKE_BUILD_RPATH=$ORIGIN/../lib' -DCMAKE_EXE_LINKER_FLAGS=-Wl,--disable-new-dtags >/dev/null
-ninja -C $build nanoBragg noisify nb_tests nb-bench nb-compare
+ninja -C $build nanoBragg noisify nb_tests nb-bench nb-compare nb_nexus
 out=gpu-bundle
 rm -rf $out.tmp
 mkdir -p $out.tmp/bin $out.tmp/lib $out.tmp/ref
@@ -41,6 +41,9 @@ for p in nanoBragg noisify nb_tests nb-bench nb-compare; do
   cp $build/bin/$p $out.tmp/bin/
   strip --strip-unneeded $out.tmp/bin/$p
 done
+# the NeXus writer module (-nexusfile), loaded from ../lib by the programs
+cp $build/lib/libnb_nexus.so $out.tmp/lib/
+strip --strip-unneeded $out.tmp/lib/libnb_nexus.so
 # glibc's own libraries come from the host (any glibc >= the one built against).
 is_system() {
   case "$(basename "$1")" in
@@ -48,7 +51,7 @@ is_system() {
     *) return 1 ;;
   esac
 }
-for p in $out.tmp/bin/*; do
+for p in $out.tmp/bin/* $out.tmp/lib/libnb_nexus.so; do
   ldd "$p" | awk '/=>/ {print $3} !/=>/ && $1 ~ /^\// {print $1}' | while read -r lib; do
     [ -n "$lib" ] && [ -f "$lib" ] || continue
     is_system "$lib" && continue
