@@ -52,12 +52,12 @@ NexusOpenFn load_module() {
         void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
         if (!handle) {
             const char* e = dlerror();
-            errors += "\n  " + (e ? std::string(e) : path);
+            errors += (errors.empty() ? " " : "; ") + (e ? std::string(e) : path);
             continue;
         }
         fn = reinterpret_cast<NexusOpenFn>(dlsym(handle, kNexusOpenSymbol));
         if (fn) return fn;
-        errors += "\n  " + path + ": no " + kNexusOpenSymbol;
+        errors += (errors.empty() ? " " : "; ") + path + ": no " + kNexusOpenSymbol;
     }
     why = std::string("-nexusfile: cannot load the NeXus writer module ") + kNexusModule + ":" + errors;
     throw std::runtime_error(why);

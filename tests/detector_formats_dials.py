@@ -242,6 +242,13 @@ def bad_inputs():
     check(p.returncode != 0 and "-nexusfile" in p.stderr and "/nonexistent_dir/x.h5" in p.stderr,
           f"unwritable -nexusfile: rc {p.returncode}, {p.stderr.strip().splitlines()[0]!r}")
     check(not glob.glob("bad_*"), "unwritable -nexusfile: stops before rendering")
+    # the NeXus writer is a module loaded on demand: without it, one line and nothing written
+    p = run(small + ["-nexusfile", "nomodule.h5"], expect_ok=False,
+            env=dict(os.environ, NB_NEXUS_MODULE="/nonexistent/libnb_nexus.so"))
+    first = (p.stderr.strip().splitlines() or [""])[0]
+    check(p.returncode == 2 and "-nexusfile: cannot load the NeXus writer module" in first
+          and not leftovers("nomodule") and not glob.glob("bad_*"),
+          f"NeXus module missing: rc {p.returncode}, {first!r}, nothing written")
     p = run(small + ["-cbffile", "/nonexistent_dir/x_%04d.cbf"], expect_ok=False)
     check(p.returncode != 0 and "-cbffile" in p.stderr, f"unwritable -cbffile: rc {p.returncode}, "
           f"{p.stderr.strip().splitlines()[0]!r}")
