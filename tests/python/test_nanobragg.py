@@ -142,6 +142,19 @@ def test_output_flags_write_only_the_named_files(tmp_path):
     assert os.path.getsize("b.img") == 512 + 2 * 96 * 96
 
 
+def test_nexus_from_python_loads_the_writer_module(tmp_path):
+    # the NeXus writer is a module found beside the Python module's build (../lib)
+    h5py = pytest.importorskip("h5py")
+    r = nanobragg.simulate(SMALL + ["-nexusfile", "one_master.h5", "-nexus_frames_per_file", "1",
+                                    "-noisefile", "n.img", "-seed", "5"])
+    assert sorted(os.listdir(tmp_path)) == ["n.img", "one_data_000001.h5", "one_master.h5"]
+    assert "one_master.h5" in r.files
+    noise = np.frombuffer(open("n.img", "rb").read()[512:], dtype="<u2").reshape(96, 96)
+    with h5py.File("one_master.h5", "r") as f:
+        assert np.array_equal(f["/entry/data/data"][0], noise)
+        assert np.array_equal(f["/entry/data/data_000001"][0], noise)
+
+
 def test_string_arguments_are_split():
     assert np.array_equal(nanobragg.simulate(" ".join(SMALL)).image, nanobragg.simulate(SMALL).image)
 
