@@ -4,6 +4,9 @@
 // NB_CPU_ISA=scalar|sse4|avx2|avx512 forces one (tests and benchmarks).
 #include <cstdlib>
 #include <cstring>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include "kernels/cpu_launcher.hpp"
 
@@ -39,6 +42,14 @@ NB_DECLARE_SIMD(simd_exact, generic)
 NB_DECLARE_SIMD(simd_fast, generic)
 #endif
 
+#if defined(__x86_64__) && (NB_ISA_sse4 || NB_ISA_avx2 || NB_ISA_avx512)
+// F16C from CPUID: clang before 16 (the fuzz build) has no "f16c" for __builtin_cpu_supports
+static bool cpu_has_f16c() {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
+#endif
+
 const char* cpu_isa() {
     const char* forced = std::getenv("NB_CPU_ISA");
     auto is = [&](const char* name) { return forced && std::strcmp(forced, name) == 0; };
@@ -47,7 +58,7 @@ const char* cpu_isa() {
     const bool sse4 =
         __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("aes");
     const bool avx2 = sse4 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                      __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("f16c");
+                      __builtin_cpu_supports("bmi2") && cpu_has_f16c();
     const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
     (void)sse4, (void)avx2, (void)avx512;

@@ -46,9 +46,9 @@ namespace hn = hwy::HWY_NAMESPACE;
 // Measured on AVX2 (Zen 3, one thread, render time of nb-bench's workloads,
 // docs/performance.md): 4 beats 1 by 1.3-2.3x and 2 by up to 1.5x; 8 spills
 // registers and is slower than 4.
-// The sanitizer build (scripts/test_sanitizers.sh) sets NB_LANE_VECTORS=1:
-// under AddressSanitizer every lane temporary of a multi-vector group is a
-// poisoned stack object: one test ran past its 15-minute limit, another took 10.
+// The sanitizer and fuzz builds (scripts/test_sanitizers.sh, fuzz/) set
+// NB_LANE_VECTORS=1: under AddressSanitizer a group of four stays out of
+// registers (a render 50 times slower) and takes minutes longer to compile.
 #ifndef NB_LANE_VECTORS
 #define NB_LANE_VECTORS 4
 #endif

@@ -12,8 +12,9 @@ cmake -S fuzz -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelW
 cmake --build build-fuzz -j"$(nproc)"
 # parsers refuse grids/images beyond this budget, which keeps every input fast
 export NB_MEMORY_LIMIT_MB=${NB_MEMORY_LIMIT_MB:-1}
-# the command-line target renders: its seeds are the golden command lines,
-# whose input files (lyso.hkl, ortho.mat, ...) it finds here
+# the command-line target renders: its seeds are the golden command lines, also with
+# -exact and in float (the SIMD executor's other variants), whose input files
+# (lyso.hkl, ortho.mat, ...) it finds here
 export NB_FUZZ_INPUTS=$PWD/tests/golden/inputs
 status=0
 for t in hkl fdump matrix sourcefile smv cli_args; do
@@ -22,7 +23,8 @@ for t in hkl fdump matrix sourcefile smv cli_args; do
   if [ "$t" = cli_args ]; then
     /usr/bin/python3 -c 'import json,sys
 for name, c in json.load(open("tests/golden/manifest.json"))["cases"].items():
-    open(sys.argv[1] + "/golden_" + name + ".txt", "w").write(c["args"])' "$corpus"
+    for tag, extra in (("", ""), ("_exact", " -exact"), ("_float", " -precision float")):
+        open(sys.argv[1] + "/golden_" + name + tag + ".txt", "w").write(c["args"] + extra)' "$corpus"
   fi
   log=$(mktemp)
   if build-fuzz/fuzz_$t "$corpus" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
