@@ -29,6 +29,7 @@ struct SimConfig {
     std::string mat_file;                             // -mat
     std::optional<std::array<double, 9>> mat_values;  // an A matrix given inline (shot lists)
     std::string source_file;                          // -sourcefile
+    double source_distance = 10.0;                    // m: where generated sources sit (nonBragg's -source_distance)
     bool source_weights = false;                      // -source_weights (ours): apply the weight column (C ignores it)
     std::string img_file;                             // -img  (SMV header ingestion)
     std::string mask_file;                            // -mask

@@ -110,7 +110,11 @@ void put_converted(std::FILE* f, const Experiment& e, const std::vector<float>& 
 }  // namespace
 
 void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& image, double scale) {
-    std::string h = smv_header(e);
+    write_smv_int(f, e, image, scale, smv_header(e));
+}
+
+void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& image, double scale,
+                   const std::string& h) {
     put(f, h.data(), h.size());
     const double adc = e.cfg.adc_offset;
     put_converted<uint16_t>(f, e, image, [scale, adc](float v) {
@@ -151,7 +155,10 @@ NoiseImage make_noise_image(Experiment& e, const std::vector<float>& image, int6
 }
 
 void write_smv_noise(std::FILE* f, const Experiment& e, const NoiseImage& noise) {
-    std::string h = smv_header(e);
+    write_smv_noise(f, noise, smv_header(e));
+}
+
+void write_smv_noise(std::FILE* f, const NoiseImage& noise, const std::string& h) {
     put(f, h.data(), h.size());
     put(f, noise.pixels.data(), noise.pixels.size() * sizeof(uint16_t));
 }

@@ -36,6 +36,9 @@ double auto_int_scale(double scale, double max_I);
 // Noiseless SMV: pixel*scale + adc, rounded as C does, clipped to 0..65535
 // (pixels outside the ROI are 0).
 void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& image, double scale);
+// the same under another program's header (nonBragg's)
+void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& image, double scale,
+                   const std::string& header);
 
 // The Poisson-noise image in C's generator order (continuing e.ran from the
 // mosaic draws): photons + adc, clipped to 0..65535 as C's SMV holds it
@@ -50,6 +53,7 @@ NoiseImage make_noise_image(Experiment& e, const std::vector<float>& image, int6
 
 // The noise image as C's SMV file.
 void write_smv_noise(std::FILE* f, const Experiment& e, const NoiseImage& noise);
+void write_smv_noise(std::FILE* f, const NoiseImage& noise, const std::string& header);
 
 // C's pgm_scale rule: <= 0 selects 250/(5 rmsd), or intfile_scale when rmsd is 0.
 double auto_pgm_scale(double pgm_scale, double intfile_scale, double rmsd);

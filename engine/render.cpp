@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "engine/stage_geometry.hpp"
 #include "engine/zeroed_buffer.hpp"
 #include "kernels/cpu_launcher.hpp"
 #include "kernels/cuda_launcher.hpp"
@@ -63,48 +64,14 @@ void stage(const Experiment& e, Staged& st) {
     const DetectorGeometry& d = e.det;
     const Sampling& s = e.samp;
     PixelParams<double>& p = st.p;
-    p.fpixels = d.fpixels;
-    p.spixels = d.spixels;
-    p.roi_xmin = s.roi_xmin;
-    p.roi_xmax = s.roi_xmax;
-    p.roi_ymin = s.roi_ymin;
-    p.roi_ymax = s.roi_ymax;
-    p.mask = e.mask.empty() ? nullptr : e.mask.data();
-    p.oversample = s.oversample;
-    p.pixel_size = d.pixel_size;
-    p.subpixel_size = d.pixel_size / s.oversample;
-    p.fdet = d.fdet;
-    p.sdet = d.sdet;
-    p.odet = d.odet;
-    p.pix0 = d.pix0;
-    p.beam = d.beam;
-    p.distance = d.distance;
-    p.close_distance = d.close_distance;
-    p.curved_detector = d.curved;
-    p.point_pixel = d.point_pixel;
-    p.thicksteps = s.thicksteps;
-    p.thick = s.thick;
-    p.thickstep = s.thickstep;
-    p.mu = s.mu;
-    p.oversample_thick = e.cfg.oversample_thick;
-    p.oversample_polar = e.cfg.oversample_polar;
-    p.oversample_omega = e.cfg.oversample_omega;
-
-    for (size_t i = 0; i < e.src.direction.size(); ++i) {
-        st.source_dir.push_back(e.src.direction[i].x);
-        st.source_dir.push_back(e.src.direction[i].y);
-        st.source_dir.push_back(e.src.direction[i].z);
-        st.source_lambda.push_back(e.src.lambda[i]);
-    }
-    p.sources = (int)e.src.direction.size();
+    SourceTables<double> src;
+    stage_geometry(e, e.src.applied_weight, p, src);
+    st.source_dir = std::move(src.dir);
+    st.source_lambda = std::move(src.lambda);
+    st.source_weight = std::move(src.weight);
     p.source_dir = st.source_dir.data();
     p.source_lambda = st.source_lambda.data();
-    st.source_weight = e.src.applied_weight;
     p.source_weight = st.source_weight.empty() ? nullptr : st.source_weight.data();
-    p.dmin = e.cfg.dmin;
-    p.nopolar = e.cfg.nopolar;
-    p.polarization = e.cfg.polarization;
-    p.polar_vector = d.polar;
 
     // the kernel reads the cell tables structure-of-arrays (vector loads per component)
     auto soa = [](const std::vector<double>& aos) {

@@ -29,9 +29,9 @@ Sources build_sources(const SimConfig& cfg, const DetectorGeometry& det, const S
         // columns X Y Z weight lambda; C reads the weight and ignores it
         auto rows = read_text_table(cfg.source_file, 5, "-sourcefile");
         for (auto& r : rows) {
-            double X = std::isnan(r[0]) ? -kSourceDistance * det.beam.x : r[0];
-            double Y = std::isnan(r[1]) ? -kSourceDistance * det.beam.y : r[1];
-            double Z = std::isnan(r[2]) ? -kSourceDistance * det.beam.z : r[2];
+            double X = std::isnan(r[0]) ? -cfg.source_distance * det.beam.x : r[0];
+            double Y = std::isnan(r[1]) ? -cfg.source_distance * det.beam.y : r[1];
+            double Z = std::isnan(r[2]) ? -cfg.source_distance * det.beam.z : r[2];
             raw.push_back(Vec3D{X, Y, Z});
             out.weight.push_back(std::isnan(r[3]) ? 1.0 : r[3]);
             out.lambda.push_back(std::isnan(r[4]) ? cfg.lambda0 : r[4]);
@@ -54,7 +54,8 @@ Sources build_sources(const SimConfig& cfg, const DetectorGeometry& det, const S
                 double vdiv = samp.vdivstep * vt - samp.vdivrange / 2.0;
                 if (cfg.round_div && !inside_divergence_ellipse(hdiv, vdiv, samp)) continue;
                 // divergence is an angle about the E-vector ("horizontal") and its normal
-                Vec3D up{-kSourceDistance * det.beam.x, -kSourceDistance * det.beam.y, -kSourceDistance * det.beam.z};
+                Vec3D up{-cfg.source_distance * det.beam.x, -cfg.source_distance * det.beam.y,
+                         -cfg.source_distance * det.beam.z};
                 Vec3D tilted = rotate_axis(rotate_axis(up, det.polar, vdiv), det.vert, hdiv);
                 for (int dt = 0; dt < samp.dispsteps; ++dt) {
                     raw.push_back(tilted);

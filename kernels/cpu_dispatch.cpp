@@ -8,6 +8,7 @@
 #include <cpuid.h>
 #endif
 
+#include "kernels/amorphous_launcher.hpp"
 #include "kernels/cpu_launcher.hpp"
 
 namespace nb {
@@ -15,13 +16,19 @@ namespace nb {
 namespace scalar {
 template <typename T>
 long long render_image_cpu(const PixelParams<T>&, InterpCutoff, long long, float*, int, const RowHooks&);
-}
-#define NB_DECLARE_SIMD(variant, isa)                                                                         \
-    namespace variant {                                                                                       \
-    namespace isa {                                                                                           \
-    long long render_rows(const PixelParams<double>&, InterpCutoff, long long, float*, int, const RowHooks&); \
-    long long render_rows(const PixelParams<float>&, InterpCutoff, long long, float*, int, const RowHooks&);  \
-    }                                                                                                         \
+template <typename T>
+void render_amorphous_cpu(const PixelParams<T>&, const AmorphousParams<T>&, float*, double*, int, const RowHooks&);
+}  // namespace scalar
+#define NB_DECLARE_SIMD(variant, isa)                                                                            \
+    namespace variant {                                                                                          \
+    namespace isa {                                                                                              \
+    long long render_rows(const PixelParams<double>&, InterpCutoff, long long, float*, int, const RowHooks&);    \
+    long long render_rows(const PixelParams<float>&, InterpCutoff, long long, float*, int, const RowHooks&);     \
+    void render_amorphous_rows(const PixelParams<double>&, const AmorphousParams<double>&, float*, double*, int, \
+                               const RowHooks&);                                                                 \
+    void render_amorphous_rows(const PixelParams<float>&, const AmorphousParams<float>&, float*, double*, int,   \
+                               const RowHooks&);                                                                 \
+    }                                                                                                            \
     }
 // The build defines NB_ISA_<isa> for each ISA it compiled the SIMD executor
 // for (CMake's NB_CPU_ISAS; a sanitizer build compiles one to save time).
@@ -115,5 +122,39 @@ template long long render_image_cpu<double>(const PixelParams<double>&, InterpCu
                                             const RowHooks&);
 template long long render_image_cpu<float>(const PixelParams<float>&, InterpCutoff, long long, float*, int,
                                            const RowHooks&);
+
+template <typename T>
+void render_amorphous_cpu(const PixelParams<T>& p, const AmorphousParams<T>& a, float* image, double* row_omega,
+                          int threads, const RowHooks& hooks) {
+    const char* isa = cpu_isa();
+    auto is = [&](const char* name) { return std::strcmp(isa, name) == 0; };
+#define NB_RUN_SIMD(name)                                                                    \
+    if (is(#name)) {                                                                         \
+        if (p.exact)                                                                         \
+            simd_exact::name::render_amorphous_rows(p, a, image, row_omega, threads, hooks); \
+        else                                                                                 \
+            simd_fast::name::render_amorphous_rows(p, a, image, row_omega, threads, hooks);  \
+        return;                                                                              \
+    }
+#if NB_ISA_avx512
+    NB_RUN_SIMD(avx512)
+#endif
+#if NB_ISA_avx2
+    NB_RUN_SIMD(avx2)
+#endif
+#if NB_ISA_sse4
+    NB_RUN_SIMD(sse4)
+#endif
+#if NB_ISA_generic
+    NB_RUN_SIMD(generic)
+#endif
+#undef NB_RUN_SIMD
+    scalar::render_amorphous_cpu(p, a, image, row_omega, threads, hooks);
+}
+
+template void render_amorphous_cpu<double>(const PixelParams<double>&, const AmorphousParams<double>&, float*, double*,
+                                           int, const RowHooks&);
+template void render_amorphous_cpu<float>(const PixelParams<float>&, const AmorphousParams<float>&, float*, double*,
+                                          int, const RowHooks&);
 
 }  // namespace nb

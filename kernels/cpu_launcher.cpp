@@ -7,7 +7,9 @@
 #include <atomic>
 #include <climits>
 #include <functional>
+#include <vector>
 
+#include "kernels/amorphous_launcher.hpp"
 #include "kernels/cpu_launcher.hpp"
 #include "kernels/cpu_rows.hpp"
 #include "kernels/pixel_physics.hpp"
@@ -65,6 +67,37 @@ template long long render_image_cpu<double>(const PixelParams<double>&, InterpCu
                                             const RowHooks&);
 template long long render_image_cpu<float>(const PixelParams<float>&, InterpCutoff, long long, float*, int,
                                            const RowHooks&);
+
+template <typename T>
+void render_amorphous_cpu(const PixelParams<T>& p, const AmorphousParams<T>& a, float* image, double* row_omega,
+                          int threads, const RowHooks& hooks) {
+    const PixelSpan span = roi_span(p);
+    if (span.empty()) return;
+    std::vector<PolarizationFrame<T>> frames((size_t)p.sources);
+    for (int i = 0; i < p.sources; ++i) frames[i] = polarization_frame(source_incident(p, i), p.polar_vector);
+    std::atomic<int> rows_done{0};
+    const int nthreads = threads > 0 ? threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+    for (int s = span.s_lo; s <= span.s_hi; ++s) {
+        double row_sum = 0;
+        for (int f = span.f_lo; f <= span.f_hi; ++f) {
+            const long long idx = (long long)s * p.fpixels + f;
+            if (p.mask && p.mask[idx] == 0) continue;
+            double omega = 0;
+            image[idx] = (float)render_amorphous_pixel(p, a, frames.data(), f, s, &omega);
+            row_sum += omega;
+        }
+        row_omega[s] = row_sum;
+        if (hooks.row_done) hooks.row_done(s);
+        const int done = ++rows_done;
+        if (hooks.progress && omp_get_thread_num() == 0) hooks.progress((double)done / span.rows());
+    }
+}
+
+template void render_amorphous_cpu<double>(const PixelParams<double>&, const AmorphousParams<double>&, float*, double*,
+                                           int, const RowHooks&);
+template void render_amorphous_cpu<float>(const PixelParams<float>&, const AmorphousParams<float>&, float*, double*,
+                                          int, const RowHooks&);
 
 }  // namespace scalar
 }  // namespace nb

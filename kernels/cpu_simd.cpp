@@ -22,6 +22,7 @@
 #include "kernels/cpu_rows.hpp"
 
 #include "hwy/highway.h"
+#include "kernels/amorphous_simd.hpp"
 #include "kernels/pixel_physics_simd.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -98,9 +99,49 @@ long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long fr
     return first_failure == LLONG_MAX ? -1 : first_failure;
 }
 
+template <typename T>
+void render_amorphous_rows(const PixelParams<T>& p, const AmorphousParams<T>& a, float* image, double* row_omega,
+                           int threads, const RowHooks& hooks) {
+    using D = hn::ScalableTag<T>;
+    const int N = kVectors * (int)hn::Lanes(D());
+    const PixelSpan span = roi_span(p);
+    if (span.empty()) return;
+    std::vector<PolarizationFrame<T>> frames((size_t)p.sources);
+    for (int i = 0; i < p.sources; ++i) frames[i] = polarization_frame(source_incident(p, i), p.polar_vector);
+    std::atomic<int> rows_done{0};
+    const int nthreads = threads > 0 ? threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+    for (int s = span.s_lo; s <= span.s_hi; ++s) {
+        double value[kVectors * HWY_MAX_BYTES / sizeof(T)], omega[kVectors * HWY_MAX_BYTES / sizeof(T)];
+        const long long row0 = (long long)s * p.fpixels;
+        double row_sum = 0;
+        for (int f0 = span.f_lo; f0 <= span.f_hi; f0 += N) {
+            const int n = std::min(N, span.f_hi - f0 + 1);
+            render_amorphous_group<D>(p, a, frames.data(), f0, s, value, omega);
+            for (int i = 0; i < n; ++i) {
+                if (p.mask && p.mask[row0 + f0 + i] == 0) continue;
+                image[row0 + f0 + i] = (float)value[i];
+                row_sum += omega[i];
+            }
+        }
+        row_omega[s] = row_sum;
+        if (hooks.row_done) hooks.row_done(s);
+        const int done = ++rows_done;
+        if (hooks.progress && omp_get_thread_num() == 0) hooks.progress((double)done / span.rows());
+    }
+}
+
 }  // namespace HWY_NAMESPACE
 
 namespace NB_CPU_ISA {
+void render_amorphous_rows(const PixelParams<double>& p, const AmorphousParams<double>& a, float* image,
+                           double* row_omega, int threads, const RowHooks& hooks) {
+    HWY_NAMESPACE::render_amorphous_rows(p, a, image, row_omega, threads, hooks);
+}
+void render_amorphous_rows(const PixelParams<float>& p, const AmorphousParams<float>& a, float* image,
+                           double* row_omega, int threads, const RowHooks& hooks) {
+    HWY_NAMESPACE::render_amorphous_rows(p, a, image, row_omega, threads, hooks);
+}
 long long render_rows(const PixelParams<double>& p, InterpCutoff cutoff, long long from_pixel, float* image,
                       int threads, const RowHooks& hooks) {
     return HWY_NAMESPACE::render_rows(p, cutoff, from_pixel, image, threads, hooks);

@@ -2,6 +2,7 @@
 #ifndef NB_HAVE_CUDA
 #include <stdexcept>
 
+#include "kernels/amorphous_launcher.hpp"
 #include "kernels/cuda_launcher.hpp"
 
 namespace nb {
@@ -17,6 +18,15 @@ long long render_image_cuda(const PixelParams<T>&, float*, DeviceStats*) {
 
 template long long render_image_cuda<double>(const PixelParams<double>&, float*, DeviceStats*);
 template long long render_image_cuda<float>(const PixelParams<float>&, float*, DeviceStats*);
+
+template <typename T>
+void render_amorphous_cuda(const PixelParams<T>&, const AmorphousParams<T>&, float*, double*) {
+    throw std::runtime_error("-device cuda: this build has no CUDA backend (nvcc was not found)");
+}
+
+template void render_amorphous_cuda<double>(const PixelParams<double>&, const AmorphousParams<double>&, float*,
+                                            double*);
+template void render_amorphous_cuda<float>(const PixelParams<float>&, const AmorphousParams<float>&, float*, double*);
 
 }  // namespace nb
 #endif

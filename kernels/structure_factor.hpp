@@ -63,15 +63,24 @@ NB_HD_INLINE bool interpolation_out_of_range(const HklGridView<T>& g, T h, T k, 
 }
 
 // Four-point Lagrange polynomial through (xa[i], ya[i]) evaluated at x,
-// term by term in C's order.
+// term by term in C's order, for any abscissae (the |F| table of amorphous
+// material: kernels/amorphous_physics.hpp).
 template <typename T>
-NB_HD_INLINE T polint4(const T* xa, const T* ya, T x) {
+NB_HD_INLINE T polint4_c(const T* xa, const T* ya, T x) {
     // (T is a lane type: the same terms for one pixel or a vector of them)
     T x0 = (x - xa[1]) * (x - xa[2]) * (x - xa[3]) * ya[0] / ((xa[0] - xa[1]) * (xa[0] - xa[2]) * (xa[0] - xa[3]));
     T x1 = (x - xa[0]) * (x - xa[2]) * (x - xa[3]) * ya[1] / ((xa[1] - xa[0]) * (xa[1] - xa[2]) * (xa[1] - xa[3]));
     T x2 = (x - xa[0]) * (x - xa[1]) * (x - xa[3]) * ya[2] / ((xa[2] - xa[0]) * (xa[2] - xa[1]) * (xa[2] - xa[3]));
     T x3 = (x - xa[0]) * (x - xa[1]) * (x - xa[2]) * ya[3] / ((xa[3] - xa[0]) * (xa[3] - xa[1]) * (xa[3] - xa[2]));
     return x0 + x1 + x2 + x3;
+}
+
+// The same for the tricubic HKL lookup, whose abscissae are four consecutive
+// integers (the SIMD default mode overrides it with that shortcut,
+// kernels/lanes_hwy.hpp).
+template <typename T>
+NB_HD_INLINE T polint4(const T* xa, const T* ya, T x) {
+    return polint4_c(xa, ya, x);
 }
 
 // Tricubic interpolation of F at fractional (h,k,l); the caller has checked

@@ -1,0 +1,185 @@
+#include "engine/amorphous.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "engine/stage_geometry.hpp"
+#include "engine/text_table.hpp"
+#include "kernels/amorphous_launcher.hpp"
+
+namespace nb {
+
+double table_axis_to_stol_per_m(TableAxis axis) {
+    switch (axis) {
+        case TableAxis::FourStol:
+            return 1e10 / 4;
+        case TableAxis::Q:
+            return 1e10 / M_PI / 4;
+        default:
+            return 1e10;
+    }
+}
+
+AmorphousTableData amorphous_table_from_rows(const std::vector<std::vector<double>>& rows, const std::string& name,
+                                             const std::string& flag, TableAxis axis) {
+    const std::string where = flag + ": '" + name + "'";
+    if (rows.empty()) throw std::runtime_error(where + " holds no rows (expected: sin(theta)/lambda  F)");
+    const double mult = table_axis_to_stol_per_m(axis);
+    AmorphousTableData t;
+    t.name = name;
+    const size_t n = rows.size();
+    t.stol.resize(n + 4);
+    t.F.resize(n + 4);
+    for (size_t i = 0; i < n; ++i) {
+        const std::string row = " row " + std::to_string(i + 1);
+        if (rows[i].size() < 2 || !std::isfinite(rows[i][0]) || !std::isfinite(rows[i][1]))
+            throw std::runtime_error(where + row + ": needs two finite numbers (sin(theta)/lambda and F)");
+        if (i > 0 && !(rows[i][0] > rows[i - 1][0]))
+            throw std::runtime_error(where + row + ": " + std::to_string(rows[i][0]) +
+                                     " does not increase from the row before (" + std::to_string(rows[i - 1][0]) +
+                                     "); the first column must increase");
+        // C multiplies the column as it reads it
+        t.stol[i + 2] = rows[i][0] * mult;
+        t.F[i + 2] = rows[i][1];
+    }
+    t.stol[0] = -1e99;
+    t.stol[1] = -1e98;
+    t.F[0] = t.F[1] = t.F[2];
+    t.stol[n + 2] = 1e98;
+    t.stol[n + 3] = 1e99;
+    t.F[n + 2] = t.F[n + 3] = t.F[n + 1];
+    return t;
+}
+
+AmorphousTableData read_amorphous_table(const std::string& path, const std::string& flag, TableAxis axis) {
+    std::vector<std::vector<double>> rows;
+    try {
+        rows = read_text_table(path, 2, flag);
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        if (what.find("no data rows") != std::string::npos)
+            throw std::runtime_error(flag + ": '" + path + "' holds no rows (expected: sin(theta)/lambda  F)");
+        throw;
+    }
+    return amorphous_table_from_rows(rows, path, flag, axis);
+}
+
+namespace {
+
+// C's 4-point Lagrange formula (kernels/structure_factor.hpp polint4_c) on the
+// table's rows row-1 .. row+2, in double.
+double table_polint(const AmorphousTableData& t, int row, double x) {
+    return polint4_c(t.stol.data() + row - 1, t.F.data() + row - 1, x);
+}
+
+template <typename T>
+struct StagedTable {
+    std::vector<T> stol, F, cubic, bucket;
+    AmorphousTable<T> view;
+};
+
+template <typename T>
+void stage_table(const AmorphousTableData& t, StagedTable<T>& st) {
+    const int rows = t.points();
+    const int first = 2, last = rows - 3;  // the file's rows
+    st.F.assign(t.F.begin(), t.F.end());
+    st.stol.resize(rows);
+    for (int i = 0; i < rows; ++i) {
+        // a float cannot hold the guard rows: they only need to compare beyond any stol
+        st.stol[i] = sizeof(T) == 8 ? (T)t.stol[i] : i < first ? -INFINITY : i > last ? INFINITY : (T)t.stol[i];
+    }
+    if (sizeof(T) == 4) {
+        // per row: the cubic through its 4-point window, as c0..c3 in t = (stol - origin) / width,
+        // from samples of C's formula at t = 0, 1, 2, 3 (forward differences)
+        st.cubic.assign(6 * (size_t)rows, T(0));
+        for (int row = 1; row <= last; ++row) {
+            double origin, width;
+            if (row == 1) {  // below the first row: measured from it, toward the second
+                origin = t.stol[first];
+                width = last > first ? t.stol[first + 1] - t.stol[first] : 1.0;
+                width = -width;
+            } else if (row == last) {  // beyond the last row: from it, away from the one before
+                origin = t.stol[last];
+                width = last > first ? t.stol[last] - t.stol[last - 1] : 1.0;
+            } else {
+                origin = t.stol[row];
+                width = t.stol[row + 1] - t.stol[row];
+            }
+            double p[4];
+            for (int k = 0; k < 4; ++k) p[k] = table_polint(t, row, origin + k * width);
+            const double d1 = p[1] - p[0], d2 = p[2] - 2 * p[1] + p[0], d3 = p[3] - 3 * p[2] + 3 * p[1] - p[0];
+            T* c = st.cubic.data() + 6 * (size_t)row;
+            c[0] = (T)origin;
+            c[1] = (T)(1.0 / width);
+            c[2] = (T)p[0];
+            c[3] = (T)(d1 - d2 / 2 + d3 / 3);
+            c[4] = (T)(d2 / 2 - d3 / 2);
+            c[5] = (T)(d3 / 6);
+        }
+    }
+    // search hints: buckets about as wide as the narrowest row spacing (at
+    // most 2^20 of them), each starting a row before its start's answer
+    const double lo = t.stol[first], hi = t.stol[last];
+    double narrowest = hi - lo;
+    for (int i = first; i < last; ++i) narrowest = std::min(narrowest, t.stol[i + 1] - t.stol[i]);
+    double width = std::max(narrowest, (hi - lo) / (1 << 20));
+    if (!(width > 0)) width = 1.0;
+    const int buckets = (int)std::min<double>((hi - lo) / width + 2, (1 << 20) + 2);
+    st.bucket.resize(buckets);
+    int answer = 1;
+    for (int b = 0; b < buckets; ++b) {
+        const double start = lo + (b - 1) * width;
+        while (answer < last && t.stol[answer + 1] <= start) ++answer;
+        st.bucket[b] = (T)std::max(1, answer - 1);
+    }
+    AmorphousTable<T>& v = st.view;
+    v.rows = rows;
+    v.stol = st.stol.data();
+    v.F = st.F.data();
+    v.cubic = st.cubic.empty() ? nullptr : st.cubic.data();
+    v.bucket = st.bucket.data();
+    v.buckets = buckets;
+    v.bucket_origin = (T)lo;
+    v.bucket_scale = (T)(1.0 / width);
+}
+
+template <typename T>
+double render_in(const Experiment& e, const AmorphousTableData& table, const AmorphousScale& scale,
+                 const std::vector<double>& weights, const RenderOptions& opt, std::vector<float>& image) {
+    PixelParams<T> p;
+    SourceTables<T> src;
+    stage_geometry(e, weights, p, src);
+    StagedTable<T> st;
+    stage_table(table, st);
+    AmorphousParams<T> a;
+    a.table = st.view;
+    a.fmap = scale.fmap;
+    a.r_e_sqr = scale.r_e_sqr;
+    a.fluence = scale.fluence;
+    a.molecules = scale.molecules;
+    a.steps = scale.steps;
+    image.resize((size_t)p.fpixels * p.spixels, 0.0f);
+    if (opt.device == Device::Cuda) {
+        double omega = 0;
+        render_amorphous_cuda(p, a, image.data(), &omega);
+        return omega;
+    }
+    std::vector<double> row_omega((size_t)p.spixels, 0.0);
+    RowHooks hooks;
+    hooks.progress = opt.progress;
+    render_amorphous_cpu(p, a, image.data(), row_omega.data(), opt.threads, hooks);
+    double omega = 0;
+    for (double r : row_omega) omega += r;
+    return omega;
+}
+
+}  // namespace
+
+double render_amorphous(const Experiment& e, const AmorphousTableData& table, const AmorphousScale& scale,
+                        const std::vector<double>& weights, const RenderOptions& opt, std::vector<float>& image) {
+    if (opt.precision == Precision::Float) return render_in<float>(e, table, scale, weights, opt, image);
+    return render_in<double>(e, table, scale, weights, opt, image);
+}
+
+}  // namespace nb

@@ -1,0 +1,50 @@
+// The amorphous-scattering stage (C nanoBragg's nonBragg): the |F| table of
+// one molecule against sin(theta)/lambda, the sample that scales it, and the
+// render of the term on the CPU or GPU (kernels/amorphous_physics.hpp).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/experiment.hpp"
+#include "engine/render.hpp"
+
+namespace nb {
+
+// C's table rows in double: the file's rows (stol converted to 1/m) between
+// two guard rows at each end (stol -1e99, -1e98 and 1e98, 1e99, F the first
+// and last F), as C nonBragg builds them.
+struct AmorphousTableData {
+    std::vector<double> stol, F;
+    std::string name;  // the file, for messages
+    int points() const { return (int)stol.size(); }
+};
+
+// How the first column reads: sin(theta)/lambda (-stol), 4 sin(theta)/lambda
+// (-4stol) or Q = 4 pi sin(theta)/lambda (-Q), all in 1/Angstrom.
+enum class TableAxis { Stol, FourStol, Q };
+double table_axis_to_stol_per_m(TableAxis axis);
+
+// Reads a two-column text table (C's tokenizer rules). Refuses, naming `flag`
+// and the file: no rows, a missing or non-finite value, a first column that
+// does not increase from row to row.
+AmorphousTableData read_amorphous_table(const std::string& path, const std::string& flag, TableAxis axis);
+AmorphousTableData amorphous_table_from_rows(const std::vector<std::vector<double>>& rows, const std::string& name,
+                                             const std::string& flag, TableAxis axis);
+
+// The scale of the term: r_e^2 fluence molecules / steps (steps = sources x
+// sub-pixels, as C nonBragg divides).
+struct AmorphousScale {
+    double r_e_sqr = 7.94079248018965e-30;
+    double fluence = 0, molecules = 0, steps = 1;
+    bool fmap = false;  // -Fmap: each pixel holds the F of its last evaluation
+};
+
+// Renders the term over the ROI into `image` (pixels outside it are left
+// alone) with the experiment's geometry and sources, each source's term times
+// `weights[i]` (empty: 1). Returns the solid angles summed over every
+// evaluated sub-pixel (C prints it).
+double render_amorphous(const Experiment& e, const AmorphousTableData& table, const AmorphousScale& scale,
+                        const std::vector<double>& weights, const RenderOptions& opt, std::vector<float>& image);
+
+}  // namespace nb

@@ -1,0 +1,146 @@
+// The scattering of amorphous material (water, air, ice: C nanoBragg's
+// companion program nonBragg), written once for the scalar CPU, SIMD and CUDA
+// executors. Each (sub-pixel, sensor layer, source) adds
+//   sign(F) F^2 * polarization * solid angle * source weight * capture fraction
+// with F the |F| of one molecule interpolated from a table against
+// sin(theta)/lambda; the pixel is that sum times r_e^2 fluence molecules/steps.
+// The geometry (sub-pixel position, solid angle, polarization, scattering
+// vector) is the Bragg term's (kernels/pixel_physics.hpp). Loop order and the
+// order of operations follow C nonBragg, which differ from C nanoBragg's:
+// sensor layers inside sub-pixels, no "last value" caching, the solid angle
+// of the whole pixel, and each source's weight applied.
+#pragma once
+#include <cmath>
+
+#include "kernels/lanes.hpp"
+#include "kernels/pixel_physics.hpp"
+#include "kernels/polarization.hpp"
+#include "kernels/structure_factor.hpp"
+
+namespace nb {
+
+// The table, staged by the host (engine/amorphous.hpp). `stol` and `F` hold
+// C's rows: two guard rows at each end (stol -1e99, -1e98 ... 1e98, 1e99; F
+// the first and last F), so that a 4-point window exists for any stol. The
+// kernel interpolates between rows row and row+1, row being the last with
+// stol[row] <= stol (where C's walk from its previous position ends on an
+// increasing table).
+// Double precision evaluates C's 4-point Lagrange formula on those rows.
+// Single precision cannot: the guard rows overflow a float (1e98) and so do
+// C's products of differences in 1/m; it evaluates the same cubic from
+// per-row coefficients the host computed in double: `cubic` holds 6 values
+// per row (origin, 1/width, c0..c3; F = c0 + t (c1 + t (c2 + t c3)) with
+// t = (stol - origin) / width), exact up to float rounding.
+template <typename T>
+struct AmorphousTable {
+    int rows = 0;
+    const T* stol = nullptr;   // 1/m (C multiplies the file's column: -stol, -4stol, -Q)
+    const T* F = nullptr;      // electrons per molecule
+    const T* cubic = nullptr;  // single precision: 6 per row; null in double
+    // Where to start the search: bucket b covers stol from origin + b/scale;
+    // bucket[b] is a row at or before the answer for any stol in it (as T: the
+    // SIMD executor gathers it like the table).
+    const T* bucket = nullptr;
+    int buckets = 0;
+    T bucket_origin = 0, bucket_scale = 0;
+};
+
+// Run constants of the amorphous stage besides the geometry (PixelParams).
+template <typename T>
+struct AmorphousParams {
+    AmorphousTable<T> table;
+    bool fmap = false;  // -Fmap: a pixel holds the F of its last evaluation
+    // kept in double in every precision: r_e^2 fluence molecules spans 1e-30..1e30
+    double r_e_sqr = 0, fluence = 0, molecules = 0, steps = 1;
+};
+
+// The table row to interpolate from for one stol (scalar lanes).
+template <typename T>
+NB_HD_INLINE int amorphous_row(const AmorphousTable<T>& t, T stol) {
+    const T u = (stol - t.bucket_origin) * t.bucket_scale;
+    int row = (int)t.bucket[!(u >= T(0)) ? 0 : u >= T(t.buckets - 1) ? t.buckets - 1 : (int)u];
+    // the guard row at 1e98 stops this; a stol beyond it (a wavelength under
+    // 1e-88 m) stays in the last window C could read
+    while (row < t.rows - 3 && t.stol[row + 1] <= stol) ++row;
+    return row;
+}
+
+// F at stol: C's polint over rows row-1 .. row+2 (double), or the same cubic
+// from its coefficients (float).
+template <typename T>
+NB_HD_INLINE T amorphous_F(const AmorphousTable<T>& t, T stol) {
+    const int row = amorphous_row(t, stol);
+    if (t.cubic) {
+        const T* c = t.cubic + 6 * row;
+        const T x = (stol - c[0]) * c[1];
+        return c[2] + x * (c[3] + x * (c[4] + x * c[5]));
+    }
+    return polint4_c(t.stol + row - 1, t.F + row - 1, stol);
+}
+
+// One pixel's (or one lane group's) sum over sub-pixels, sensor layers and
+// sources, before the scale. V: lane type (kernels/lanes.hpp); F0, S0: the
+// sub-pixel raster coordinates of the pixel's first sub-pixel
+// (f * oversample, s * oversample). `lookup(stol)` gives F (amorphous_F, or
+// the SIMD executor's gathering version). `frames`: polarization_frame of
+// each source. Also returns the solid angles summed (C prints their total)
+// and the last F (-Fmap).
+template <typename V, typename T, typename Lookup>
+NB_HD_INLINE V amorphous_sum(const PixelParams<T>& p, const PolarizationFrame<T>* frames, V F0, V S0, Lookup lookup,
+                             V& omega_sum, V& last_F) {
+    V I = V(T(0));
+    for (int subS = 0; subS < p.oversample; ++subS) {
+        for (int subF = 0; subF < p.oversample; ++subF) {
+            const V F = F0 + V(T(subF)), S = S0 + V(T(subS));
+            for (int thick_tic = 0; thick_tic < p.thicksteps; ++thick_tic) {
+                Vec3<V> diffracted;
+                const V airpath = unitize(subpixel_position(p, F, S, thick_tic), diffracted);
+                // C nonBragg: the solid angle of the whole pixel, whatever the oversampling
+                const V omega = solid_angle(p, airpath);
+                omega_sum = omega_sum + omega;
+                const V capture =
+                    p.thick > T(0) ? capture_fraction(p, thick_tic, dot(diffracted, p.odet)) : V(T(1));
+                for (int source = 0; source < p.sources; ++source) {
+                    const T lambda = p.source_lambda[source];
+                    const Vec3<V> scattering = scattering_vector(diffracted, source_incident(p, source), lambda);
+                    const V stol = V(T(0.5)) * magnitude(scattering);
+                    const V Fbg = lookup(stol);
+                    last_F = Fbg;
+                    // a negative F gives a negative intensity (C's sign)
+                    const V sign = lselect(Fbg < V(T(0)), V(T(-1)), V(T(1)));
+                    V polar = V(T(1));
+                    if (!p.nopolar) {
+                        // C's polarization_factor re-normalizes `diffracted` in place:
+                        // later sources see it (the default mode skips that: it is a
+                        // unit vector to the last bit or two)
+                        if (p.exact) unitize(diffracted, diffracted);
+                        polar = polarization_factor(p.polarization, frames[source], diffracted);
+                    }
+                    const T weight = p.source_weight ? p.source_weight[source] : T(1);
+                    I = I + sign * Fbg * Fbg * polar * omega * weight * capture;
+                }
+            }
+        }
+    }
+    return I;
+}
+
+// The pixel's value from its sum, in C's order of operations (double).
+template <typename T>
+NB_HD_INLINE double amorphous_value(const AmorphousParams<T>& a, double I) {
+    return I * a.r_e_sqr * a.fluence * a.molecules / a.steps;
+}
+
+// One pixel on the scalar lanes (CPU reference and CUDA).
+template <typename T>
+NB_HD_INLINE double render_amorphous_pixel(const PixelParams<T>& p, const AmorphousParams<T>& a,
+                                           const PolarizationFrame<T>* frames, int f, int s, double* omega_sum) {
+    T omega = T(0), last_F = T(0);
+    const AmorphousTable<T>& table = a.table;
+    const T I = amorphous_sum(p, frames, T(f * p.oversample), T(s * p.oversample),
+                              [&](T stol) { return amorphous_F(table, stol); }, omega, last_F);
+    if (omega_sum) *omega_sum = (double)omega;
+    return a.fmap ? (double)last_F : amorphous_value(a, (double)I);
+}
+
+}  // namespace nb
