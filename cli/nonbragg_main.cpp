@@ -309,6 +309,10 @@ void register_flags(CLI::App& app, Options& o) {
             nb::bad_flag(std::string(f).substr(1), "C's inverse mode (F against sin(theta)/lambda from an image) is "
                                                     "not offered; see docs/nonbragg.md");
         });
+    t.flag("--noreject", "not offered: part of C's inverse mode (see -img)", [] {
+        nb::bad_flag("-noreject", "C's inverse mode (F against sin(theta)/lambda from an image) is not offered; see "
+                                  "docs/nonbragg.md");
+    });
     t.flag("--printout", "not offered: C's per-pixel debug print (use -floatfile)",
            [] { nb::bad_flag("-printout", "C's per-pixel debug print is not offered; read the -floatfile image"); });
 
