@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "cli/flag_table.hpp"
+#include "engine/amorphous.hpp"
 #include "engine/smv_io.hpp"
 #include "engine/units.hpp"
 
@@ -350,6 +351,62 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     });
     t.number("--adc", "offset added to SMV pixels (default 40)", at_least(0), [&](double v) { c.adc_offset = v; });
     t.integer("--seed", "noise seed (default: time)", kAny, [&](int v) { c.seed = -(long)v; });
+
+    // ---- realistic images (ours; docs/realistic.md) ----
+    t.text("--amorphous",
+           "amorphous material in the beam, rendered with the spots (repeat for several): "
+           "MATERIAL:THICKNESS_MM[:DENSITY_G_CM3[:MW]]; MATERIAL water (1 g/cm^3, 18 g/mol), ice (0.92, 18), air "
+           "(0.0012, 29) or a table file of sin(theta)/lambda (1/A) and F; width and height: -beamsize",
+           [&](const std::string& v) {
+               try {
+                   c.amorphous.push_back(parse_amorphous_spec(v));
+               } catch (const std::runtime_error& e) {
+                   throw UsageError(e.what());
+               }
+           });
+    DetectorModel& dm = c.detector_model;
+    t.text("--psf", "detector point-spread function on the noise image: gauss or fiber (default: none)",
+           [&](const std::string& v) {
+               if (v.find("gauss") != std::string::npos)
+                   dm.psf = 1;
+               else if (v.find("fiber") != std::string::npos)
+                   dm.psf = 2;
+               else
+                   bad("-psf", "expected gauss or fiber, got '" + v + "'");
+               dm.enabled = true;
+           });
+    t.number("--psf_fwhm", "PSF full width at half maximum (um, default 46)", at_least(0), [&](double v) {
+        dm.psf_fwhm = v / 1e6;
+        dm.enabled = true;
+    });
+    t.integer("--psf_radius", "PSF rendering radius (pixels, default 0: from each pixel's photons)",
+              at_least(0, "0: automatic"), [&](int v) {
+                  dm.psf_radius = v;
+                  dm.enabled = true;
+              });
+    t.number("--readout,--readout_noise", "read-out noise on the noise image: Gaussian, ADU rms (default 0)",
+             at_least(0), [&](double v) {
+                 dm.readout = v;
+                 dm.enabled = true;
+             });
+    t.number("--calibration", "static calibration error on the noise image: fractional, per pixel (default 0)",
+             at_least(0), [&](double v) {
+                 dm.calibration = v;
+                 dm.enabled = true;
+             });
+    t.number("--flicker", "source flicker on the noise image: fractional Gaussian error per pixel (default 0)",
+             at_least(0), [&](double v) {
+                 dm.flicker = v;
+                 dm.enabled = true;
+             });
+    t.number("--gain", "noise image ADU per photon (default 1)", at_least(0), [&](double v) {
+        dm.gain = v;
+        dm.enabled = true;
+    });
+    t.integer("--calib_seed", "seed of the calibration error (default 123456789)", kAny, [&](int v) {
+        dm.calib_seed = -(long)v;
+        dm.enabled = true;
+    });
 
     // ---- run control ----
     t.flag("--progress", "progress bar on terminals (default)", [&] { c.progress = true; });

@@ -100,8 +100,9 @@ void register_flags(CLI::App& app, Options& o) {
     };
 
     // ---- the material ----
-    t.text("--stol", "table of sin(theta)/lambda (1/A) and F (electrons per molecule), two columns (required, or "
-                     "-4stol or -Q)",
+    t.text("--stol",
+           "table of sin(theta)/lambda (1/A) and F (electrons per molecule), two columns (required, or "
+           "-4stol or -Q)",
            [&](const std::string& v) {
                o.table_file = v;
                o.axis = nb::TableAxis::Stol;
@@ -174,11 +175,10 @@ void register_flags(CLI::App& app, Options& o) {
     vec("--spindle_axis", "spindle axis (default 0 0 1; the image does not depend on it)", o.spindle);
 
     // ---- detector ----
-    t.number("--distance", "sample to detector along the beam (mm, default 100; pivot: beam)", above(0),
-             [&](double v) {
-                 o.distance = v / mm;
-                 o.pivot = PivotChoice::Beam;
-             });
+    t.number("--distance", "sample to detector along the beam (mm, default 100; pivot: beam)", above(0), [&](double v) {
+        o.distance = v / mm;
+        o.pivot = PivotChoice::Beam;
+    });
     t.number("--close_distance", "sample to detector plane (mm; pivot: sample)", above(0), [&](double v) {
         o.close_distance = v / mm;
         o.pivot = PivotChoice::Sample;
@@ -194,11 +194,10 @@ void register_flags(CLI::App& app, Options& o) {
               [&](int v) { o.fpixels = o.spixels = v; });
     t.integer("--detpixels_f,--detpixels_x", "pixels along fast", at_least(1), [&](int v) { o.fpixels = v; });
     t.integer("--detpixels_s,--detpixels_y", "pixels along slow", at_least(1), [&](int v) { o.spixels = v; });
-    t.number("--Xbeam", "direct beam along fast from the first pixel's corner (mm; pivot: beam)", kAny,
-             [&](double v) {
-                 o.Xbeam = v / mm;
-                 o.pivot = PivotChoice::Beam;
-             });
+    t.number("--Xbeam", "direct beam along fast from the first pixel's corner (mm; pivot: beam)", kAny, [&](double v) {
+        o.Xbeam = v / mm;
+        o.pivot = PivotChoice::Beam;
+    });
     t.number("--Ybeam", "direct beam along slow (mm; pivot: beam)", kAny, [&](double v) {
         o.Ybeam = v / mm;
         o.pivot = PivotChoice::Beam;
@@ -244,16 +243,17 @@ void register_flags(CLI::App& app, Options& o) {
     t.flag("--point_pixel", "solid angle by the inverse square law only (no obliquity)", [&] { o.point_pixel = true; });
     t.integer("--oversample", "sub-pixels per pixel edge (default 1)", at_least(0, "0: 1"),
               [&](int v) { o.oversample = v; });
-    t.numbers("--roi", 4, "render only pixels xmin xmax ymin ymax (inclusive; default: all)", {kAny},
-              [&](const std::vector<double>& v) {
-                  for (double x : v)
-                      if (x != std::floor(x) || std::fabs(x) > 2e9) nb::bad_flag("-roi", "expects four integers");
-                  o.roi_xmin = (int)v[0];
-                  o.roi_xmax = (int)v[1];
-                  o.roi_ymin = (int)v[2];
-                  o.roi_ymax = (int)v[3];
-              },
-              "xmin xmax ymin ymax", "INT");
+    t.numbers(
+        "--roi", 4, "render only pixels xmin xmax ymin ymax (inclusive; default: all)", {kAny},
+        [&](const std::vector<double>& v) {
+            for (double x : v)
+                if (x != std::floor(x) || std::fabs(x) > 2e9) nb::bad_flag("-roi", "expects four integers");
+            o.roi_xmin = (int)v[0];
+            o.roi_xmax = (int)v[1];
+            o.roi_ymin = (int)v[2];
+            o.roi_ymax = (int)v[3];
+        },
+        "xmin xmax ymin ymax", "INT");
     t.flag("--Fmap", "write F at each pixel instead of photons (absorption masks)", [&] { o.fmap = true; });
 
     // ---- spindle: the SMV header only ----
@@ -296,7 +296,8 @@ void register_flags(CLI::App& app, Options& o) {
             nb::bad_flag("-precision", "expected double or float, got '" + v + "'");
     });
     t.text("--device", "auto, cpu or cuda (default auto: the GPU when one is present)", [&](const std::string& v) {
-        if (v != "auto" && v != "cpu" && v != "cuda") nb::bad_flag("-device", "expected auto, cpu or cuda, got '" + v + "'");
+        if (v != "auto" && v != "cpu" && v != "cuda")
+            nb::bad_flag("-device", "expected auto, cpu or cuda, got '" + v + "'");
         o.device = v;
     });
     t.flag("--exact", "C's rounding in every operation: C's images bit for bit (double)", [&] { o.exact = true; });
@@ -306,12 +307,14 @@ void register_flags(CLI::App& app, Options& o) {
     // C's inverse mode (an image in, F against stol out) is not offered
     for (const char* f : {"--img", "--stolout", "--ignore"})
         t.text(f, "not offered: C's inverse mode (F from an image); see docs/nonbragg.md", [f](const std::string&) {
-            nb::bad_flag(std::string(f).substr(1), "C's inverse mode (F against sin(theta)/lambda from an image) is "
-                                                    "not offered; see docs/nonbragg.md");
+            nb::bad_flag(std::string(f).substr(1),
+                         "C's inverse mode (F against sin(theta)/lambda from an image) is "
+                         "not offered; see docs/nonbragg.md");
         });
     t.flag("--noreject", "not offered: part of C's inverse mode (see -img)", [] {
-        nb::bad_flag("-noreject", "C's inverse mode (F against sin(theta)/lambda from an image) is not offered; see "
-                                  "docs/nonbragg.md");
+        nb::bad_flag("-noreject",
+                     "C's inverse mode (F against sin(theta)/lambda from an image) is not offered; see "
+                     "docs/nonbragg.md");
     });
     t.flag("--printout", "not offered: C's per-pixel debug print (use -floatfile)",
            [] { nb::bad_flag("-printout", "C's per-pixel debug print is not offered; read the -floatfile image"); });
@@ -425,8 +428,8 @@ int run(Options& o) {
     if (o.spixels) o.detsize_y = o.pixel * o.spixels;
     const double fp = std::ceil(o.detsize_x / o.pixel), spx = std::ceil(o.detsize_y / o.pixel);
     if (!(fp >= 1 && spx >= 1 && fp * spx <= 4e9))
-        throw nb::UsageError("-detpixels: the detector would have " + std::to_string(fp) + " x " +
-                             std::to_string(spx) + " pixels");
+        throw nb::UsageError("-detpixels: the detector would have " + std::to_string(fp) + " x " + std::to_string(spx) +
+                             " pixels");
     d.fpixels = (int)fp;
     d.spixels = (int)spx;
     d.pixel_size = o.pixel;
@@ -476,7 +479,9 @@ int run(Options& o) {
     nb::unitize(nb::cross(beam, polar), vert);
     axis = o.twotheta_axis;
     for (const auto& [v, flag] : {std::pair<const nb::Vec3D&, const char*>{beam, "-beam_vector"},
-                                  {fdet, "-fdet_vector"}, {sdet, "-sdet_vector"}, {odet, "-fdet_vector/-sdet_vector"}})
+                                  {fdet, "-fdet_vector"},
+                                  {sdet, "-sdet_vector"},
+                                  {odet, "-fdet_vector/-sdet_vector"}})
         if (nb::magnitude(v) == 0.0) nb::bad_flag(flag, "is a zero vector (or fast and slow are parallel)");
     nb::Vec3D ov = nb::rotate_xyz(odet, o.rotx, o.roty, o.rotz);
     double ratio = nb::dot(beam, ov);
@@ -602,8 +607,8 @@ int run(Options& o) {
     nb::RenderOptions ro;
     ro.threads = o.threads;
     ro.precision = o.precision;
-    ro.device = o.device == "cuda" || (o.device == "auto" && nb::cuda_device_count() > 0) ? nb::Device::Cuda
-                                                                                          : nb::Device::Cpu;
+    ro.device =
+        o.device == "cuda" || (o.device == "auto" && nb::cuda_device_count() > 0) ? nb::Device::Cuda : nb::Device::Cpu;
     if (o.device == "cuda" && nb::cuda_device_count() == 0)
         throw nb::UsageError("-device cuda: no CUDA device is available (use -device cpu)");
     nb::AmorphousScale scale;
@@ -644,9 +649,8 @@ int run(Options& o) {
         *noise = nb::make_noise_image(*exp, *image, o.seed);
         std::printf("%.0f photons on noise image (%d overloads)\n", noise->photons, noise->overloads);
         std::printf("writing %s as 2-byte integers\n", o.noise_file.c_str());
-        files.push_back({o.noise_file, "-noisefile", [noise, header](std::FILE* f) {
-                             nb::write_smv_noise(f, *noise, header);
-                         }});
+        files.push_back(
+            {o.noise_file, "-noisefile", [noise, header](std::FILE* f) { nb::write_smv_noise(f, *noise, header); }});
     }
     std::fflush(stdout);
     nb::commit_outputs(files);
@@ -658,9 +662,10 @@ int run(Options& o) {
 int main(int argc, char** argv) {
     spdlog::set_pattern("%v");
     Options o;
-    CLI::App app{"nonBragg: scattering of amorphous material (water, air, ice) from a table of F against "
-                 "sin(theta)/lambda (drop-in for C nanoBragg's nonBragg)",
-                 "nonBragg"};
+    CLI::App app{
+        "nonBragg: scattering of amorphous material (water, air, ice) from a table of F against "
+        "sin(theta)/lambda (drop-in for C nanoBragg's nonBragg)",
+        "nonBragg"};
     app.set_help_flag();
     app.allow_extras(false);
     register_flags(app, o);

@@ -64,7 +64,10 @@ int64_t noise_seed_base(const SimConfig& cfg) { return cfg.seed ? *cfg.seed : -(
 void make_frame_noise(FrameOutput& fo, bool print) {
     if (!fo.needs_noise) return;
     fo.noise = make_noise_image(fo.exp, fo.result.image, fo.seed);
-    if (print) std::printf("%.0f photons on noise image (%d overloads)\n", fo.noise.photons, fo.noise.overloads);
+    // the detector model's lines end with the photon count
+    if (print && !fo.noise.log.empty()) std::fputs(fo.noise.log.c_str(), stdout);
+    if (print && fo.noise.log.empty())
+        std::printf("%.0f photons on noise image (%d overloads)\n", fo.noise.photons, fo.noise.overloads);
 }
 
 namespace {

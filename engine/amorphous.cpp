@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 
 #include "engine/stage_geometry.hpp"
@@ -63,6 +64,68 @@ AmorphousTableData read_amorphous_table(const std::string& path, const std::stri
         throw;
     }
     return amorphous_table_from_rows(rows, path, flag, axis);
+}
+
+namespace {
+
+struct Material {
+    const char* name;
+    double density;  // g/cm^3
+    double molecular_weight;
+};
+// densities and molecular weights of the built-in tables (air: as the C suite's
+// own example runs it)
+constexpr Material kMaterials[] = {{"water", 1.0, 18.0}, {"ice", 0.92, 18.0}, {"air", 0.0012, 29.0}};
+
+double spec_number(const std::string& spec, const std::string& field, const char* what) {
+    char* end = nullptr;
+    const double v = std::strtod(field.c_str(), &end);
+    if (field.empty() || *end != '\0' || !std::isfinite(v) || !(v > 0))
+        throw std::runtime_error("-amorphous " + spec + ": the " + what + " '" + field + "' is not a positive number");
+    return v;
+}
+
+}  // namespace
+
+AmorphousLayer parse_amorphous_spec(const std::string& spec) {
+    std::vector<std::string> f;
+    std::stringstream in(spec);
+    for (std::string item; std::getline(in, item, ':');) f.push_back(item);
+    if (f.size() < 2 || f.size() > 4 || f[0].empty())
+        throw std::runtime_error("-amorphous " + spec +
+                                 ": expected MATERIAL:THICKNESS_MM[:DENSITY_G_CM3[:MW]] (MATERIAL: water, air, ice "
+                                 "or a table file of sin(theta)/lambda and F)");
+    AmorphousLayer l;
+    l.spec = spec;
+    l.table = f[0];
+    l.thickness = spec_number(spec, f[1], "thickness (mm)") / 1000.0;
+    if (f.size() > 2) l.density = spec_number(spec, f[2], "density (g/cm^3)") * 1e6;
+    if (f.size() > 3) l.molecular_weight = spec_number(spec, f[3], "molecular weight (g/mol)");
+    return l;
+}
+
+AmorphousTerm resolve_amorphous_layer(const AmorphousLayer& layer, double beamsize) {
+    AmorphousTerm t;
+    double density = 1.0e6, mw = 18.0;
+    const std::string flag = "-amorphous " + layer.spec;
+    if (const char* text = builtin_amorphous_table_text(layer.table)) {
+        std::istringstream in(text);
+        t.table =
+            amorphous_table_from_rows(parse_text_table(in, layer.table, 2, flag), layer.table, flag, TableAxis::Stol);
+        for (const Material& m : kMaterials)
+            if (layer.table == m.name) density = m.density * 1e6, mw = m.molecular_weight;
+    } else {
+        t.table = read_amorphous_table(layer.table, flag, TableAxis::Stol);
+    }
+    if (layer.density > 0) density = layer.density;
+    if (layer.molecular_weight > 0) mw = layer.molecular_weight;
+    const double avogadro = 6.02214179e23;
+    // C nonBragg's sample: thickness along the beam, the beam's width and height
+    t.molecules = layer.thickness * beamsize * beamsize * density * avogadro / mw;
+    if (!std::isfinite(t.molecules) || !(t.molecules > 0))
+        throw std::runtime_error(flag + ": the beam (-beamsize " + std::to_string(beamsize * 1000) +
+                                 " mm) sees no molecules");
+    return t;
 }
 
 namespace {
@@ -175,6 +238,22 @@ double render_in(const Experiment& e, const AmorphousTableData& table, const Amo
 }
 
 }  // namespace
+
+void add_amorphous_background(const Experiment& e, const RenderOptions& opt, std::vector<float>& image) {
+    if (e.amorphous.empty()) return;
+    AmorphousScale scale;
+    scale.fluence = e.fluence;
+    scale.steps = (double)e.src.direction.size() * e.samp.oversample * e.samp.oversample;
+    // the spots' source weighting: none (C nanoBragg) unless -source_weights
+    const std::vector<double>& weights = e.src.applied_weight;
+    std::vector<float> term;
+    for (const AmorphousTerm& t : e.amorphous) {
+        scale.molecules = t.molecules;
+        term.assign(image.size(), 0.0f);
+        render_amorphous(e, t.table, scale, weights, opt, term);
+        for (size_t i = 0; i < image.size(); ++i) image[i] += term[i];
+    }
+}
 
 double render_amorphous(const Experiment& e, const AmorphousTableData& table, const AmorphousScale& scale,
                         const std::vector<double>& weights, const RenderOptions& opt, std::vector<float>& image) {

@@ -11,19 +11,20 @@
 
 namespace nb {
 
-// C's table rows in double: the file's rows (stol converted to 1/m) between
-// two guard rows at each end (stol -1e99, -1e98 and 1e98, 1e99, F the first
-// and last F), as C nonBragg builds them.
-struct AmorphousTableData {
-    std::vector<double> stol, F;
-    std::string name;  // the file, for messages
-    int points() const { return (int)stol.size(); }
-};
-
 // How the first column reads: sin(theta)/lambda (-stol), 4 sin(theta)/lambda
 // (-4stol) or Q = 4 pi sin(theta)/lambda (-Q), all in 1/Angstrom.
 enum class TableAxis { Stol, FourStol, Q };
 double table_axis_to_stol_per_m(TableAxis axis);
+
+// The text of a built-in table (water, air, ice: the C suite's), or null.
+const char* builtin_amorphous_table_text(const std::string& name);
+
+// A -amorphous material resolved: its table (built-in or file) and the number
+// of molecules in the beam: thickness x beamsize^2 x density x N_A / MW.
+AmorphousTerm resolve_amorphous_layer(const AmorphousLayer& layer, double beamsize);
+
+// Parses "MATERIAL:THICKNESS_MM[:DENSITY_G_CM3[:MW]]" (-amorphous).
+AmorphousLayer parse_amorphous_spec(const std::string& spec);
 
 // Reads a two-column text table (C's tokenizer rules). Refuses, naming `flag`
 // and the file: no rows, a missing or non-finite value, a first column that
@@ -39,6 +40,11 @@ struct AmorphousScale {
     double fluence = 0, molecules = 0, steps = 1;
     bool fmap = false;  // -Fmap: each pixel holds the F of its last evaluation
 };
+
+// Adds every term of e.amorphous to `image` (float sums, in order), as
+// nonBragg's images added to nanoBragg's; sources weigh as the spots' do
+// (once each, unless -source_weights).
+void add_amorphous_background(const Experiment& e, const RenderOptions& opt, std::vector<float>& image);
 
 // Renders the term over the ROI into `image` (pixels outside it are left
 // alone) with the experiment's geometry and sources, each source's term times

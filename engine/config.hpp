@@ -23,6 +23,30 @@ struct Vec3d {
     double x = 0, y = 0, z = 0;
 };
 
+// One amorphous material in the beam: its |F| table (a built-in name or a
+// file of sin(theta)/lambda and F), thickness along the beam, and density and
+// molecular weight (0: the built-in table's, or water's for a file). Its
+// width and height are the beam's (-beamsize).
+struct AmorphousLayer {
+    std::string table;
+    double thickness = 0;         // m
+    double density = 0;           // g/m^3
+    double molecular_weight = 0;  // g/mol
+    std::string spec;             // as given, for messages
+};
+
+// C noisify's detector model (engine/detector_response.hpp) as nanoBragg
+// flags; `enabled` when any of them is given. Unlike noisify, nothing is on
+// by default: calibration error 0 unless -calibration asks.
+struct DetectorModel {
+    bool enabled = false;
+    int psf = 0;              // 0 none, 1 gauss, 2 fiber
+    double psf_fwhm = 46e-6;  // m
+    int psf_radius = 0;       // pixels, 0: automatic
+    double flicker = 0, calibration = 0, readout = 0, gain = 1;
+    long calib_seed = 123456789;  // stored as C stores it (a flag value negated)
+};
+
 struct SimConfig {
     // ---- inputs ----
     std::string hkl_file;                             // -hkl
@@ -126,6 +150,12 @@ struct SimConfig {
 
     // ---- noise ----
     std::optional<long> seed;  // stored negated, as C does; unset: C uses -time()
+
+    // ---- realistic images (ours; docs/realistic.md) ----
+    // amorphous material in the beam, rendered with the spots (C nonBragg's term)
+    std::vector<AmorphousLayer> amorphous;  // -amorphous
+    // the detector model of C noisify applied to the noise image
+    DetectorModel detector_model;
 
     // ---- series (ours) ----
     int nframes = 1;         // -nframes: rotation series, frame i at phi0 + i*osc

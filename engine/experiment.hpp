@@ -75,6 +75,21 @@ struct HklGrid {
     int l_range() const { return l_max - l_min + 1; }
 };
 
+// C nonBragg's table rows in double: the file's rows (stol converted to 1/m)
+// between two guard rows at each end (stol -1e99, -1e98 and 1e98, 1e99, F the
+// first and last F), as C nonBragg builds them (engine/amorphous.hpp).
+struct AmorphousTableData {
+    std::vector<double> stol, F;
+    std::string name;  // the file or built-in name, for messages
+    int points() const { return (int)stol.size(); }
+};
+
+// One amorphous material of a realistic image: its table and the molecules the beam sees.
+struct AmorphousTerm {
+    AmorphousTableData table;
+    double molecules = 0;
+};
+
 struct Experiment {
     SimConfig cfg;
     DetectorGeometry det;
@@ -85,10 +100,11 @@ struct Experiment {
     std::vector<uint16_t> mask;  // empty: no mask
     bool interpolate = false;
     double fluence = 0, flux = 0, exposure = 0, beamsize = 0;
-    double I_bg = 0;                 // water background term
-    double steps = 1;                // normalization: sources*mosaic*phisteps*oversample^2
-    Ran1 ran;                        // C's single generator state, carried on to the noise image
-    std::vector<std::string> notes;  // messages C prints during set-up (warnings etc.)
+    double I_bg = 0;                       // water background term
+    double steps = 1;                      // normalization: sources*mosaic*phisteps*oversample^2
+    Ran1 ran;                              // C's single generator state, carried on to the noise image
+    std::vector<std::string> notes;        // messages C prints during set-up (warnings etc.)
+    std::vector<AmorphousTerm> amorphous;  // -amorphous: background materials (ours)
 };
 
 }  // namespace nb

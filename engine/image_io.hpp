@@ -48,7 +48,10 @@ struct NoiseImage {
     std::vector<uint16_t> pixels;  // fast-major
     double photons = 0;            // sum before the adc offset and clipping
     int overloads = 0;             // pixels clipped at 65535
+    std::string log;               // the detector model's lines (PSF radius, lost photons), if any
 };
+// With a detector model (cfg.detector_model) the draws are C noisify's instead
+// (engine/detector_response.hpp), from a fresh generator.
 NoiseImage make_noise_image(Experiment& e, const std::vector<float>& image, int64_t seed);
 
 // The noise image as C's SMV file.

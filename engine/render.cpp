@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "engine/amorphous.hpp"
 #include "engine/stage_geometry.hpp"
 #include "engine/zeroed_buffer.hpp"
 #include "kernels/cpu_launcher.hpp"
@@ -313,6 +314,14 @@ RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
         r.stats = row_sums ? combine_rows(e, r.image, rows) : image_stats(e, r.image, e.cfg.exact, opt.threads);
     }
     if (dstats) r.kernel_ms = ds.kernel_ms;
+    if (!e.amorphous.empty()) {
+        // the background materials are added as their own images would be (docs/realistic.md)
+        RenderOptions bg = opt;
+        bg.device = device == Device::Cuda ? Device::Cuda : Device::Cpu;
+        bg.progress = nullptr;
+        add_amorphous_background(e, bg, r.image);
+        r.stats = image_stats(e, r.image, e.cfg.exact, opt.threads);
+    }
     return r;
 }
 

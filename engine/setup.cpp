@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "engine/amorphous.hpp"
 #include "engine/crystal.hpp"
 #include "engine/detector_geometry.hpp"
 #include "engine/hkl_io.hpp"
@@ -244,6 +245,8 @@ Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded, HklGrid* m
         // C forces the first domain to the unrotated crystal (after drawing it).
         if (m == 0) e.xtal.mosaic_umats[0] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
     }
+
+    for (const AmorphousLayer& l : cfg.amorphous) e.amorphous.push_back(resolve_amorphous_layer(l, e.beamsize));
 
     e.steps = (double)e.src.direction.size() * s.mosaic_domains * s.phisteps * s.oversample * s.oversample;
     e.I_bg = kWaterF * kWaterF * kThomsonSqr * e.fluence * cfg.water_size * cfg.water_size * cfg.water_size * 1e6 *

@@ -98,8 +98,7 @@ NB_HD_INLINE V amorphous_sum(const PixelParams<T>& p, const PolarizationFrame<T>
                 // C nonBragg: the solid angle of the whole pixel, whatever the oversampling
                 const V omega = solid_angle(p, airpath);
                 omega_sum = omega_sum + omega;
-                const V capture =
-                    p.thick > T(0) ? capture_fraction(p, thick_tic, dot(diffracted, p.odet)) : V(T(1));
+                const V capture = p.thick > T(0) ? capture_fraction(p, thick_tic, dot(diffracted, p.odet)) : V(T(1));
                 for (int source = 0; source < p.sources; ++source) {
                     const T lambda = p.source_lambda[source];
                     const Vec3<V> scattering = scattering_vector(diffracted, source_incident(p, source), lambda);
@@ -137,8 +136,9 @@ NB_HD_INLINE double render_amorphous_pixel(const PixelParams<T>& p, const Amorph
                                            const PolarizationFrame<T>* frames, int f, int s, double* omega_sum) {
     T omega = T(0), last_F = T(0);
     const AmorphousTable<T>& table = a.table;
-    const T I = amorphous_sum(p, frames, T(f * p.oversample), T(s * p.oversample),
-                              [&](T stol) { return amorphous_F(table, stol); }, omega, last_F);
+    const T I = amorphous_sum(
+        p, frames, T(f * p.oversample), T(s * p.oversample), [&](T stol) { return amorphous_F(table, stol); }, omega,
+        last_F);
     if (omega_sum) *omega_sum = (double)omega;
     return a.fmap ? (double)last_F : amorphous_value(a, (double)I);
 }

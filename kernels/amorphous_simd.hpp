@@ -83,8 +83,9 @@ HWY_INLINE void render_amorphous_group(const PixelParams<hn::TFromD<D>>& p, cons
     const V f = V(T(f0)) + V::iota();
     V omega_sum = V(T(0)), last_F = V(T(0));
     const AmorphousTable<T>& table = a.table;
-    const V I = amorphous_sum(p, frames, f * T(p.oversample), V(T(s * p.oversample)),
-                              [&](const V& stol) { return amorphous_F_lanes<D>(table, stol); }, omega_sum, last_F);
+    const V I = amorphous_sum(
+        p, frames, f * T(p.oversample), V(T(s * p.oversample)),
+        [&](const V& stol) { return amorphous_F_lanes<D>(table, stol); }, omega_sum, last_F);
     constexpr size_t kMax = kVectors * HWY_MAX_BYTES / sizeof(T);
     const size_t N = kVectors * hn::Lanes(D());
     alignas(64) T Ib[kMax], ob[kMax], fb[kMax];

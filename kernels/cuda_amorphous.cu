@@ -17,8 +17,8 @@ namespace nb {
 namespace {
 
 void check(cudaError_t e, const char* what) {
-    if (e != cudaSuccess) throw std::runtime_error(std::string("CUDA (amorphous term) ") + what + ": " +
-                                                   cudaGetErrorString(e));
+    if (e != cudaSuccess)
+        throw std::runtime_error(std::string("CUDA (amorphous term) ") + what + ": " + cudaGetErrorString(e));
 }
 
 // Device copy of a host array, freed on scope exit.
@@ -91,7 +91,6 @@ void render_amorphous_cuda(const PixelParams<T>& host_p, const AmorphousParams<T
 
 template void render_amorphous_cuda<double>(const PixelParams<double>&, const AmorphousParams<double>&, float*,
                                             double*);
-template void render_amorphous_cuda<float>(const PixelParams<float>&, const AmorphousParams<float>&, float*,
-                                           double*);
+template void render_amorphous_cuda<float>(const PixelParams<float>&, const AmorphousParams<float>&, float*, double*);
 
 }  // namespace nb

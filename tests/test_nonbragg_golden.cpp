@@ -177,8 +177,8 @@ void expect_pgm_matches(const std::string& ours, const std::string& ref, const s
               "P5\n" + std::to_string(o.w) + " " + std::to_string(o.h) + "\n" + o.comment + "\n255\n")
         << name << ": one comment line expected";
     ASSERT_FALSE(std::isnan(o.scale)) << name << ": no '# pixels scaled by' line";
-    EXPECT_LE(std::fabs(o.scale - c.scale), 1e-5 * std::fabs(c.scale)) << name << ": scale " << o.scale << " vs C's "
-                                                                         << c.scale;
+    EXPECT_LE(std::fabs(o.scale - c.scale), 1e-5 * std::fabs(c.scale))
+        << name << ": scale " << o.scale << " vs C's " << c.scale;
     EXPECT_EQ(ours.size(), o.length + (size_t)(o.w * o.h)) << name << ": a PGM holds w*h bytes after its header";
     if (o.w != c.w || o.h != c.h || ours.size() < o.length + (size_t)(o.w * o.h)) return;
     const size_t n = (size_t)(c.w * c.h);
@@ -220,15 +220,15 @@ void expect_statistics(const Case& c, const std::string& out) {
         if (!c.stats.contains(key)) continue;
         const double want = c.stats[key].get<double>(), got = printed_after(out, text);
         ASSERT_FALSE(std::isnan(got)) << c.id << ": we did not print '" << text << "'\n" << out;
-        EXPECT_LE(std::fabs(got - want), 1e-5 * std::fabs(want)) << c.id << ": " << key << " = " << got << ", C "
-                                                                  << want;
+        EXPECT_LE(std::fabs(got - want), 1e-5 * std::fabs(want))
+            << c.id << ": " << key << " = " << got << ", C " << want;
     }
     if (c.stats.contains("noise_photons")) {
         const auto [photons, overloads] = noise_counts(out);
         ASSERT_FALSE(std::isnan(photons)) << c.id << ": no 'photons on noise image' line\n" << out;
         const double want = c.stats["noise_photons"].get<double>();
-        EXPECT_LE(std::fabs(photons - want), 1e-9 * std::fabs(want)) << c.id << ": photons " << photons << ", C "
-                                                                      << want;
+        EXPECT_LE(std::fabs(photons - want), 1e-9 * std::fabs(want))
+            << c.id << ": photons " << photons << ", C " << want;
         if (c.stats.contains("overloads")) {
             EXPECT_EQ(overloads, c.stats["overloads"].get<double>()) << c.id;
         }
@@ -466,8 +466,8 @@ TEST(NonBraggBadInput, NonFiniteValues) {
 // Whether `flag` occurs in `text` as a word of its own (not inside -hdivsteps, -nopolar, ...).
 bool mentions_flag(const std::string& text, const std::string& flag) {
     for (size_t p = text.find(flag); p != std::string::npos; p = text.find(flag, p + 1)) {
-        const bool start = p == 0 || !(std::isalnum((unsigned char)text[p - 1]) || text[p - 1] == '-' ||
-                                       text[p - 1] == '_');
+        const bool start =
+            p == 0 || !(std::isalnum((unsigned char)text[p - 1]) || text[p - 1] == '-' || text[p - 1] == '_');
         const size_t e = p + flag.size();
         const bool end = e == text.size() || !(std::isalnum((unsigned char)text[e]) || text[e] == '_');
         if (start && end) return true;
@@ -498,12 +498,12 @@ TEST(NonBragg, HelpListsEveryFlagWithUnitsAndDefaults) {
     RunResult r = run_cli({"-h"}, dir.path.string(), 60, nonbragg_path());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::string& help = r.out;
-    for (const char* f : {"-stol",      "-4stol",     "-Q",        "-thick",      "-samplesize", "-density",
-                          "-MW",        "-molecules", "-beamsize", "-flux",       "-exposure",   "-fluence",
-                          "-lambda",    "-energy",    "-dispersion", "-dispsteps", "-divergence", "-hdivrange",
-                          "-vdivrange", "-divsteps",  "-sourcefile", "-distance",  "-pixel",      "-detpixels",
-                          "-oversample", "-polar",    "-nopolar",   "-floatfile",  "-intfile",    "-pgmfile",
-                          "-noisefile", "-seed",      "-adc",      "-scale",      "-roi",        "-Fmap"})
+    for (const char* f : {"-stol",       "-4stol",     "-Q",          "-thick",     "-samplesize", "-density",
+                          "-MW",         "-molecules", "-beamsize",   "-flux",      "-exposure",   "-fluence",
+                          "-lambda",     "-energy",    "-dispersion", "-dispsteps", "-divergence", "-hdivrange",
+                          "-vdivrange",  "-divsteps",  "-sourcefile", "-distance",  "-pixel",      "-detpixels",
+                          "-oversample", "-polar",     "-nopolar",    "-floatfile", "-intfile",    "-pgmfile",
+                          "-noisefile",  "-seed",      "-adc",        "-scale",     "-roi",        "-Fmap"})
         EXPECT_TRUE(mentions_flag(help, f)) << f << " missing from the help";
 
     // the unit of each flag that has one, on its line (or the lines under it)
@@ -548,8 +548,8 @@ TEST(NonBragg, HelpListsEveryFlagWithUnitsAndDefaults) {
 
 TEST(NonBragg, WritesCsDefaultFileNames) {
     TempDir dir("nonbragg_defaults");
-    RunResult r = run_cli({"-stol", water(), "-detpixels", "32", "-seed", "1"}, dir.path.string(), 120,
-                          nonbragg_path());
+    RunResult r =
+        run_cli({"-stol", water(), "-detpixels", "32", "-seed", "1"}, dir.path.string(), 120, nonbragg_path());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(read_file(dir.file("floatimage.bin")).size(), 32u * 32 * 4);
     EXPECT_EQ(read_file(dir.file("intimage.img")).size(), 512u + 32 * 32 * 2);
