@@ -2,6 +2,7 @@
 // of photons per pixel (nanoBragg's -floatfile), applies the detector model
 // (engine/detector_response.hpp) and writes the noiseless and noisy SMV
 // images and a PGM preview, with C's flags, defaults, printed lines and bytes.
+#include <omp.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -130,6 +131,12 @@ void register_flags(CLI::App& app, Options& o) {
         nb::at_least(0), [&](double v) { r.psf_fwhm = (float)(v / 1e6); });
     t.integer("--psf_radius", "PSF rendering radius (pixels, default 0: from each pixel's photons)",
               nb::at_least(0, "0: automatic"), [&](int v) { r.psf_radius = v; });
+
+    t.flag("--exact", "the PSF by C's direct spreading: C's bytes (default: by FFT where faster, docs/noisify.md)",
+           [&] { r.exact = true; });
+    t.integer("--threads", "CPU threads (default: all cores)", nb::at_least(0, "0: all cores"), [](int v) {
+        if (v > 0) omp_set_num_threads(v);
+    });
 
     app.add_flag("-h,--help,--usage", o.help, "print this help");
     app.add_flag("--version", o.version, "print version, git commit and build type");

@@ -7,7 +7,7 @@ set -euo pipefail
 src=$1
 prefix=$2
 need=(build-essential cmake libcli11-dev libspdlog-dev libpng-dev libopenmpi-dev openmpi-bin nlohmann-json3-dev
-      libhdf5-dev hdf5-filter-plugin bitshuffle libhwy-dev)
+      libhdf5-dev hdf5-filter-plugin bitshuffle libhwy-dev libfftw3-dev pkg-config)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -16,7 +16,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 build=$(mktemp -d)
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DNB_BUILD_TESTS=OFF -DNB_BUILD_PYTHON=OFF -DCMAKE_INSTALL_PREFIX="$prefix" >/dev/null
-cmake --build "$build" -j"$(nproc)" --target nanoBragg noisify nb-compare nb-bench
+cmake --build "$build" -j"$(nproc)" --target nanoBragg noisify nonBragg nb-compare nb-bench
 cmake --install "$build" >/dev/null
 rm -rf "$build"
 smoke=$(mktemp -d)

@@ -6,7 +6,7 @@ src=$1
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 "$src/docker/build_in_image.sh" "$src" "$prefix"
-for tool in nanoBragg noisify nb-compare nb-bench; do test -x "$prefix/bin/$tool"; done
+for tool in nanoBragg noisify nonBragg nb-compare nb-bench; do test -x "$prefix/bin/$tool"; done
 grep -q '^FROM nvidia/cuda:.*devel.* AS build$' "$src/docker/Dockerfile"
 grep -q 'RUN /src/docker/build_in_image.sh /src /opt/nanobragg' "$src/docker/Dockerfile"
 echo "docker build steps ok"

@@ -37,6 +37,10 @@ struct DetectorResponse {
 
     int bits = 16;  // 16 or 32: which integer image is written
 
+    // -exact: the PSF by C's direct spreading (C's bytes); otherwise by FFT
+    // where that is faster (apply_psf, PsfLoop::Auto)
+    bool exact = false;
+
     // C's seeds as C stores them (negated flag values); they are updated as
     // C's ran1 updates them.
     int64_t seed = -1;
@@ -77,9 +81,13 @@ struct PsfResult {
     int auto_radius = -1;
     double lost_photons = 0;
 };
-// Rows (default): output rows in parallel bands, filled along x; CORder: C's
+// Rows (default): output rows in parallel bands, filled along x; COrder: C's
 // own loop, serial. The same bytes either way, for any thread count.
-enum class PsfLoop { Rows, COrder };
+// Fft: an FFT convolution (engine/psf_fft.hpp): every pixel spreads over the
+// whole kernel radius (C truncates each pixel at a radius chosen from its own
+// photons and spreads the rest evenly; with -psf_radius both are the same
+// model), see docs/noisify.md. Auto: Rows or Fft, whichever costs less.
+enum class PsfLoop { Rows, COrder, Fft, Auto };
 PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfType type, double fwhm_pixels,
                     int user_radius, std::string& log, PsfLoop loop = PsfLoop::Rows);
 

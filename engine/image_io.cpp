@@ -155,6 +155,7 @@ NoiseImage detector_model_noise(const Experiment& e, const std::vector<float>& i
     r.psf_radius = m.psf_radius;
     r.seed = seed;
     r.calib_seed = m.calib_seed;
+    r.exact = e.cfg.exact;
     DetectorImages d = detector_response(r, image);
     NoiseImage out;
     out.pixels = std::move(d.noisy.int16);

@@ -62,9 +62,7 @@ const std::vector<std::string> kCrystal =
 const std::vector<std::string> kDetectorModel =
     split_ws("-psf fiber -psf_fwhm 120 -readout 2.5 -calibration 0.03 -flicker 0.01 -gain 1.5 -seed 11");
 
-void expect_ok(const RunResult& r, const char* what) {
-    ASSERT_EQ(r.exit_code, 0) << what << "\n" << r.out << r.err;
-}
+void expect_ok(const RunResult& r, const char* what) { ASSERT_EQ(r.exit_code, 0) << what << "\n" << r.out << r.err; }
 
 }  // namespace
 
@@ -73,8 +71,8 @@ TEST(Realistic, CombinedRunEqualsNanoBraggNonBraggAndNoisifyInExact) {
     const std::string d = dir.path.string();
     const std::vector<std::string> quiet = split_ws("-nopgm -noprogress");
     // the spots alone
-    RunResult a = run_cli(cat(cat(cat(kCrystal, kGeometry), quiet), {"-hkl", lyso(), "-exact", "-floatfile",
-                                                                      "spots.bin", "-nonoise", "-intfile", "a.img"}),
+    RunResult a = run_cli(cat(cat(cat(kCrystal, kGeometry), quiet),
+                              {"-hkl", lyso(), "-exact", "-floatfile", "spots.bin", "-nonoise", "-intfile", "a.img"}),
                           d);
     expect_ok(a, "nanoBragg (spots)");
     // water 10 um and 20 mm of air, each from nonBragg
@@ -82,10 +80,10 @@ TEST(Realistic, CombinedRunEqualsNanoBraggNonBraggAndNoisifyInExact) {
                                                       "-floatfile", "water.bin", "-nonoise", "-intfile", "w.img"}),
                           d, 600, nonbragg_bin());
     expect_ok(w, "nonBragg (water)");
-    RunResult air = run_cli(cat(cat(kGeometry, quiet),
-                                {"-stol", tables() + "/air.stol", "-thick", "20", "-density", "0.0012", "-MW", "29",
-                                 "-exact", "-floatfile", "air.bin", "-nonoise", "-intfile", "x.img"}),
-                            d, 600, nonbragg_bin());
+    RunResult air = run_cli(
+        cat(cat(kGeometry, quiet), {"-stol", tables() + "/air.stol", "-thick", "20", "-density", "0.0012", "-MW", "29",
+                                    "-exact", "-floatfile", "air.bin", "-nonoise", "-intfile", "x.img"}),
+        d, 600, nonbragg_bin());
     expect_ok(air, "nonBragg (air)");
     // the sum a user would feed to noisify (float32 additions, in this order)
     std::vector<float> spots = floats(dir.file("spots.bin")), water = floats(dir.file("water.bin")),
@@ -109,15 +107,14 @@ TEST(Realistic, CombinedRunEqualsNanoBraggNonBraggAndNoisifyInExact) {
         out.write(reinterpret_cast<const char*>(sum.data()), (std::streamsize)(sum.size() * sizeof(float)));
     }
     RunResult n = run_cli(cat(kDetectorModel, {"-floatfile", "sum.bin", "-detpixels", "96", "-pixel", "0.25",
-                                               "-noisefile", "noisify.img", "-intfile", "n.img", "-nopgm"}),
+                                               "-noisefile", "noisify.img", "-intfile", "n.img", "-nopgm", "-exact"}),
                           d, 600, noisify_bin());
     expect_ok(n, "noisify");
 
     // one nanoBragg run
     RunResult c = run_cli(cat(cat(cat(cat(kCrystal, kGeometry), quiet), kDetectorModel),
-                              {"-hkl", lyso(), "-exact", "-amorphous", "water:0.01", "-amorphous",
-                               "air:20", "-floatfile", "combined.bin", "-noisefile", "combined.img", "-intfile",
-                               "c.img"}),
+                              {"-hkl", lyso(), "-exact", "-amorphous", "water:0.01", "-amorphous", "air:20",
+                               "-floatfile", "combined.bin", "-noisefile", "combined.img", "-intfile", "c.img"}),
                           d);
     expect_ok(c, "nanoBragg -amorphous");
     const std::vector<float> combined = floats(dir.file("combined.bin"));
@@ -140,9 +137,8 @@ TEST(Realistic, BuiltInTablesAreTheCSuitesFiles) {
     const std::vector<std::string> base = cat(cat(kCrystal, kGeometry), split_ws("-nonoise -nopgm"));
     for (const char* m : {"water", "ice", "air"}) {
         const std::string density = std::string(m) == "air" ? ":0.0012:29" : std::string(m) == "ice" ? ":0.92" : "";
-        RunResult a = run_cli(cat(base, {"-amorphous", std::string(m) + ":0.05", "-floatfile", "builtin.bin",
-                                         "-intfile", "a.img"}),
-                              d);
+        RunResult a = run_cli(
+            cat(base, {"-amorphous", std::string(m) + ":0.05", "-floatfile", "builtin.bin", "-intfile", "a.img"}), d);
         expect_ok(a, m);
         RunResult b = run_cli(cat(base, {"-amorphous", tables() + "/" + m + ".stol:0.05" + density, "-floatfile",
                                          "file.bin", "-intfile", "b.img"}),
@@ -178,10 +174,17 @@ TEST(Realistic, BackgroundAndDetectorModelReachEverySeriesFrame) {
 
 TEST(Realistic, BadSpecificationsAreRefusedWithNothingWritten) {
     const std::vector<std::vector<std::string>> bad = {
-        {"-amorphous", "water"},           {"-amorphous", "water:-1"},      {"-amorphous", "water:0"},
-        {"-amorphous", "water:nan"},       {"-amorphous", "water:1:inf"},   {"-amorphous", "no_such_table.stol:1"},
-        {"-amorphous", "water:1:1:0:5"},   {"-psf", "square"},              {"-readout", "-1"},
-        {"-calibration", "nan"},           {"-psf_fwhm", "-3"},
+        {"-amorphous", "water"},
+        {"-amorphous", "water:-1"},
+        {"-amorphous", "water:0"},
+        {"-amorphous", "water:nan"},
+        {"-amorphous", "water:1:inf"},
+        {"-amorphous", "no_such_table.stol:1"},
+        {"-amorphous", "water:1:1:0:5"},
+        {"-psf", "square"},
+        {"-readout", "-1"},
+        {"-calibration", "nan"},
+        {"-psf_fwhm", "-3"},
     };
     for (const auto& extra : bad) {
         TempDir dir("realistic_bad");

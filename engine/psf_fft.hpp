@@ -1,0 +1,22 @@
+// The point-spread function by FFT convolution (FFTW, threads from OpenMP):
+// O(N log N) whatever the radius, where C's direct spreading is
+// O(pixels x radius^2) and a fiber PSF's automatic radius reaches hundreds of
+// pixels (docs/noisify.md, "Two ways to convolve").
+#pragma once
+
+#include <vector>
+
+namespace nb {
+
+// `in` (xpixels x ypixels, fast-major) convolved with `kernel` ((2 kr + 1)^2
+// values, row dy + kr, column dx + kr): every pixel spread over the whole
+// kernel. Linear, not circular: the image is zero-padded to at least
+// (xpixels + kr) x (ypixels + kr).
+std::vector<float> convolve_fft(const std::vector<float>& in, int xpixels, int ypixels,
+                                const std::vector<double>& kernel, int kr);
+
+// Rough operation counts deciding between the two: direct spreading of
+// `kernel_cells` (pixel, kernel element) pairs, and the FFT of this image size.
+double fft_convolution_cost(int xpixels, int ypixels, int kr);
+
+}  // namespace nb
