@@ -142,8 +142,10 @@ struct StagedTable {
     AmorphousTable<T> view;
 };
 
+// `cubic`: the coefficient form (single precision always; double outside
+// -exact, where it saves C's four divisions and two gathers per evaluation).
 template <typename T>
-void stage_table(const AmorphousTableData& t, StagedTable<T>& st) {
+void stage_table(const AmorphousTableData& t, StagedTable<T>& st, bool cubic) {
     const int rows = t.points();
     const int first = 2, last = rows - 3;  // the file's rows
     st.F.assign(t.F.begin(), t.F.end());
@@ -152,13 +154,24 @@ void stage_table(const AmorphousTableData& t, StagedTable<T>& st) {
         // a float cannot hold the guard rows: they only need to compare beyond any stol
         st.stol[i] = sizeof(T) == 8 ? (T)t.stol[i] : i < first ? -INFINITY : i > last ? INFINITY : (T)t.stol[i];
     }
-    if (sizeof(T) == 4) {
+    // A table on an even grid (water.stol: 6 printed digits, every row within 1% of a
+    // row spacing of it) needs no search: the row and the position in it follow from stol
+    // (rows near a knot may take the neighbouring row's cubic a hair beyond its interval:
+    // the same smooth polynomial family, no visible difference).
+    const double h = last > first ? (t.stol[last] - t.stol[first]) / (last - first) : 0.0;
+    bool even = cubic || sizeof(T) == 4;
+    for (int i = first; i <= last && even; ++i)
+        even = h > 0 && std::fabs(t.stol[i] - (t.stol[first] + (i - first) * h)) <= 0.05 * h;
+    if (cubic || sizeof(T) == 4) {
         // per row: the cubic through its 4-point window, as c0..c3 in t = (stol - origin) / width,
         // from samples of C's formula at t = 0, 1, 2, 3 (forward differences)
         st.cubic.assign(6 * (size_t)rows, T(0));
         for (int row = 1; row <= last; ++row) {
             double origin, width;
-            if (row == 1) {  // below the first row: measured from it, toward the second
+            if (even) {
+                origin = t.stol[first] + (row - first) * h;
+                width = h;
+            } else if (row == 1) {  // below the first row: measured from it, toward the second
                 origin = t.stol[first];
                 width = last > first ? t.stol[first + 1] - t.stol[first] : 1.0;
                 width = -width;
@@ -171,7 +184,14 @@ void stage_table(const AmorphousTableData& t, StagedTable<T>& st) {
             }
             double p[4];
             for (int k = 0; k < 4; ++k) p[k] = table_polint(t, row, origin + k * width);
-            const double d1 = p[1] - p[0], d2 = p[2] - 2 * p[1] + p[0], d3 = p[3] - 3 * p[2] + 3 * p[1] - p[0];
+            double d1 = p[1] - p[0], d2 = p[2] - 2 * p[1] + p[0], d3 = p[3] - 3 * p[2] + 3 * p[1] - p[0];
+            if (row == 1 || row == last) {
+                // beyond the table C's window holds two guard rows: its cubic is the line
+                // through the two end rows (the other terms are ~1e-196). Only the line is
+                // kept, so that extrapolating far (t in the thousands) amplifies no rounding.
+                d1 = (table_polint(t, row, origin + 64 * width) - p[0]) / 64;
+                d2 = d3 = 0;
+            }
             T* c = st.cubic.data() + 6 * (size_t)row;
             c[0] = (T)origin;
             c[1] = (T)(1.0 / width);
@@ -205,6 +225,9 @@ void stage_table(const AmorphousTableData& t, StagedTable<T>& st) {
     v.buckets = buckets;
     v.bucket_origin = (T)lo;
     v.bucket_scale = (T)(1.0 / width);
+    v.even = even;
+    v.even_origin = (T)(t.stol[first] - h);  // row 1's origin
+    v.even_scale = (T)(even ? 1.0 / h : 0.0);
 }
 
 template <typename T>
@@ -214,7 +237,7 @@ double render_in(const Experiment& e, const AmorphousTableData& table, const Amo
     SourceTables<T> src;
     stage_geometry(e, weights, p, src);
     StagedTable<T> st;
-    stage_table(table, st);
+    stage_table(table, st, !e.cfg.exact);
     AmorphousParams<T> a;
     a.table = st.view;
     a.fmap = scale.fmap;

@@ -50,7 +50,7 @@ double fft_convolution_cost(int xpixels, int ypixels, int kr) {
 std::vector<float> convolve_fft(const std::vector<float>& in, int xpixels, int ypixels,
                                 const std::vector<double>& kernel, int kr) {
     const int P = good_size(xpixels + kr), Q = good_size(ypixels + kr);
-    const int Pc = P / 2 + 1;        // complex columns of a real row
+    const int Pc = P / 2 + 1;           // complex columns of a real row
     const size_t row = 2 * (size_t)Pc;  // real row length of the in-place transform
     const size_t n = row * Q;
     FftwBuffer image = fftw_buffer(n), psf = fftw_buffer(n);
@@ -83,8 +83,9 @@ std::vector<float> convolve_fft(const std::vector<float>& in, int xpixels, int y
         fb = fftw_plan_dft_r2c_2d(Q, P, b, cb, FFTW_ESTIMATE);
         back = fftw_plan_dft_c2r_2d(Q, P, ca, a, FFTW_ESTIMATE);
     }
-    if (!fa || !fb || !back) throw std::runtime_error("-psf: FFTW could not plan a " + std::to_string(P) + "x" +
-                                                      std::to_string(Q) + " transform");
+    if (!fa || !fb || !back)
+        throw std::runtime_error("-psf: FFTW could not plan a " + std::to_string(P) + "x" + std::to_string(Q) +
+                                 " transform");
     fftw_execute(fa);
     fftw_execute(fb);
     const double scale = 1.0 / ((double)P * Q);

@@ -25,12 +25,13 @@ namespace nb {
 // kernel interpolates between rows row and row+1, row being the last with
 // stol[row] <= stol (where C's walk from its previous position ends on an
 // increasing table).
-// Double precision evaluates C's 4-point Lagrange formula on those rows.
-// Single precision cannot: the guard rows overflow a float (1e98) and so do
-// C's products of differences in 1/m; it evaluates the same cubic from
-// per-row coefficients the host computed in double: `cubic` holds 6 values
-// per row (origin, 1/width, c0..c3; F = c0 + t (c1 + t (c2 + t c3)) with
-// t = (stol - origin) / width), exact up to float rounding.
+// -exact evaluates C's 4-point Lagrange formula on those rows (double).
+// Otherwise the kernel evaluates the same cubic from per-row coefficients the
+// host computed in double: `cubic` holds 6 values per row (origin, 1/width,
+// c0..c3; F = c0 + t (c1 + t (c2 + t c3)) with t = (stol - origin) / width):
+// no divisions, 6 gathers instead of 8 on the SIMD lanes, and the only form
+// single precision can hold (the guard rows overflow a float, and so do C's
+// products of differences in 1/m).
 template <typename T>
 struct AmorphousTable {
     int rows = 0;
@@ -43,6 +44,10 @@ struct AmorphousTable {
     const T* bucket = nullptr;
     int buckets = 0;
     T bucket_origin = 0, bucket_scale = 0;
+    // A table on an even grid (with `cubic`): row = 1 + floor((stol - even_origin) * even_scale),
+    // clamped to the rows, and t from the same product: no search, no origin gathers.
+    bool even = false;
+    T even_origin = 0, even_scale = 0;
 };
 
 // Run constants of the amorphous stage besides the geometry (PixelParams).
@@ -69,6 +74,14 @@ NB_HD_INLINE int amorphous_row(const AmorphousTable<T>& t, T stol) {
 // from its coefficients (float).
 template <typename T>
 NB_HD_INLINE T amorphous_F(const AmorphousTable<T>& t, T stol) {
+    if (t.even) {
+        const T u = (stol - t.even_origin) * t.even_scale;
+        T r = std::floor(u);
+        r = r < T(0) ? T(0) : r > T(t.rows - 4) ? T(t.rows - 4) : r;  // rows 1 .. rows-3
+        const T x = u - r;
+        const T* c = t.cubic + 6 * (1 + (int)r);
+        return c[2] + x * (c[3] + x * (c[4] + x * c[5]));
+    }
     const int row = amorphous_row(t, stol);
     if (t.cubic) {
         const T* c = t.cubic + 6 * row;

@@ -41,6 +41,19 @@ HWY_INLINE Lane<D> amorphous_F_lanes(const AmorphousTable<hn::TFromD<D>>& t, con
     const auto last_row = hn::Set(d, T(t.rows - 3));
     Lane<D> out;
     Lane<D> xa[4], ya[4];
+    if (t.even) {
+        // row and position from stol alone (an even grid, AmorphousTable::even)
+        for (int i = 0; i < kVectors; ++i) {
+            const auto u = hn::Mul(hn::Sub(stol.v[i], hn::Set(d, t.even_origin)), hn::Set(d, t.even_scale));
+            auto r = hn::Floor(u);
+            r = hn::Min(hn::Max(r, hn::Zero(d)), hn::Set(d, T(t.rows - 4)));  // NaN: the first row
+            const auto x = hn::Sub(u, r);
+            const auto base = table_index(d, hn::Mul(hn::Add(r, one), hn::Set(d, T(6))));
+            auto c = [&](int k) { return hn::GatherIndex(d, t.cubic, hn::Add(base, hn::Set(di, k))); };
+            out.v[i] = hn::MulAdd(x, hn::MulAdd(x, hn::MulAdd(x, c(5), c(4)), c(3)), c(2));
+        }
+        return out;
+    }
     for (int i = 0; i < kVectors; ++i) {
         const auto x = stol.v[i];
         auto u = hn::Mul(hn::Sub(x, hn::Set(d, t.bucket_origin)), hn::Set(d, t.bucket_scale));
