@@ -155,6 +155,22 @@ def test_nexus_from_python_loads_the_writer_module(tmp_path):
         assert np.array_equal(f["/entry/data/data_000001"][0], noise)
 
 
+def test_realistic_image_from_python_equals_the_command_line(tmp_path):
+    """-amorphous and the detector model through the module: the CLI's float image, and the
+    noise image of its -noisefile, -cbffile and NeXus outputs alike."""
+    args = SMALL + ["-amorphous", "water:0.01", "-amorphous", "air:5", "-beamsize", "0.01", "-fluence", "1e22",
+                    "-psf", "fiber", "-psf_fwhm", "80", "-readout", "2", "-calibration", "0.03", "-seed", "3"]
+    r = nanobragg.simulate(args + ["-noisefile", "py.img", "-cbffile", "py.cbf"])
+    assert r.image.min() > 0  # the background reaches every pixel
+    spots = nanobragg.simulate(SMALL + ["-beamsize", "0.01", "-fluence", "1e22"])
+    assert (r.image > spots.image).all()
+    assert r.image.tobytes() == cli_image(args, tmp_path)[0]
+    rc, out, err = run_cli(args + ["-noisefile", "cli.img", "-nopgm", "-floatfile", "f.bin"], tmp_path)
+    assert rc == 0, err
+    assert "lost photons" in out
+    assert open("py.img", "rb").read()[512:] == open("cli.img", "rb").read()[512:]
+
+
 def test_string_arguments_are_split():
     assert np.array_equal(nanobragg.simulate(" ".join(SMALL)).image, nanobragg.simulate(SMALL).image)
 
