@@ -6,6 +6,7 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include "engine/pixel_random.hpp"
 #include "engine/psf_fft.hpp"
 #include "engine/random.hpp"
 
@@ -330,7 +331,28 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
     Deviates dev(ran);
     std::vector<float> counts(n);
     double sum = 0.0;
-    for (size_t i = 0; i < n; ++i) {
+    // pixel streams: the pixel's own draws (engine/pixel_random.hpp), rows of
+    // the image in parallel, sums added in block order
+    const long long blocks = ((long long)n + 4095) / 4096;
+    std::vector<double> block_sum(p.pixel_streams ? (size_t)blocks : 0, 0.0);
+    if (p.pixel_streams) {
+#pragma omp parallel for schedule(static)
+        for (long long b = 0; b < blocks; ++b) {
+            double bs = 0;
+            for (size_t i = (size_t)b * 4096; i < std::min(n, (size_t)(b + 1) * 4096); ++i) {
+                double photons0 = out.photons[i];
+                // the calibration error is the pixel's, from its own seed: the same in every frame
+                if (p.flicker_noise > 0.0) photons0 *= 1.0 + p.flicker_noise * PixelStream(p.seed, i, 1).gauss();
+                if (p.calibration_noise > 0.0)
+                    photons0 *= 1.0 + p.calibration_noise * PixelStream(p.calib_seed, i, 2).gauss();
+                counts[i] = (float)PixelStream(p.seed, i).poisson((float)photons0);
+                bs += counts[i];
+            }
+            block_sum[(size_t)b] = bs;
+        }
+        for (double bs : block_sum) sum += bs;
+    }
+    for (size_t i = 0; i < n && !p.pixel_streams; ++i) {
         double photons0 = out.photons[i];
         if (p.flicker_noise > 0.0) photons0 *= (1.0 + p.flicker_noise * dev.gauss(p.seed));
         if (p.calibration_noise > 0.0) photons0 *= (1.0 + p.calibration_noise * dev.gauss(p.calib_seed));
@@ -352,10 +374,16 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
     out.noisy.int32.resize(n);
     sum = 0.0;
     int overloads = 0;
+    std::vector<double> readout;
+    if (p.pixel_streams && p.readout_noise > 0.0) {
+        readout.resize(n);
+#pragma omp parallel for schedule(static)
+        for (long long i = 0; i < (long long)n; ++i) readout[(size_t)i] = PixelStream(p.seed, (uint64_t)i, 3).gauss();
+    }
     for (size_t i = 0; i < n; ++i) {
         sum += counts[i];
         double adu = counts[i] * p.quantum_gain + p.adc_offset;
-        if (p.readout_noise > 0.0) adu += p.readout_noise * dev.gauss(p.seed);
+        if (p.readout_noise > 0.0) adu += p.readout_noise * (p.pixel_streams ? readout[i] : dev.gauss(p.seed));
         if (adu > 2147483647.0) {
             adu = 2147483647.0;
             if (p.bits == 32) ++overloads;

@@ -40,6 +40,9 @@ struct DetectorResponse {
     // -exact: the PSF by C's direct spreading (C's bytes); otherwise by FFT
     // where that is faster (apply_psf, PsfLoop::Auto)
     bool exact = false;
+    // draws per pixel, in parallel (engine/pixel_random.hpp), instead of C's one
+    // generator in pixel order: nanoBragg's default mode (noisify keeps C's order)
+    bool pixel_streams = false;
 
     // C's seeds as C stores them (negated flag values); they are updated as
     // C's ran1 updates them.

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "engine/detector_response.hpp"
+#include "engine/pixel_random.hpp"
 #include "engine/units.hpp"
 #include "engine/zeroed_buffer.hpp"
 
@@ -156,6 +157,7 @@ NoiseImage detector_model_noise(const Experiment& e, const std::vector<float>& i
     r.seed = seed;
     r.calib_seed = m.calib_seed;
     r.exact = e.cfg.exact;
+    r.pixel_streams = !e.cfg.exact;
     DetectorImages d = detector_response(r, image);
     NoiseImage out;
     out.pixels = std::move(d.noisy.int16);
@@ -170,27 +172,53 @@ NoiseImage detector_model_noise(const Experiment& e, const std::vector<float>& i
 NoiseImage make_noise_image(Experiment& e, const std::vector<float>& image, int64_t seed) {
     if (e.cfg.detector_model.enabled) return detector_model_noise(e, image, seed);
     NoiseImage out;
-    Deviates dev(e.ran);
     const int fp = e.det.fpixels, spn = e.det.spixels;
     allocate_zeroed(out.pixels, (size_t)fp * spn);
+    // photons + adc as C's SMV holds it: a NaN pixel (or inf - inf in the Gaussian
+    // branch) counts no photons and reads 0, as C's conversion gives on x86; +inf
+    // is an overload
+    auto store = [&](size_t i, float mean, double t, double& photons, int& overloads) {
+        if (std::isinf(mean) && mean > 0) t = HUGE_VAL;
+        if (std::isnan(t)) t = 0;
+        if (std::isfinite(t)) photons += t;
+        t += e.cfg.adc_offset;
+        if (t > 65535.0) {
+            t = 65535.0;
+            ++overloads;
+        }
+        out.pixels[i] = (uint16_t)t;
+    };
+    if (e.cfg.exact) {
+        // C's single generator, pixel after pixel
+        Deviates dev(e.ran);
+        for (int s = 0; s < spn; ++s) {
+            for (int fi = 0; fi < fp; ++fi) {
+                if (!in_roi(e.samp, fi, s)) continue;
+                const size_t i = (size_t)s * fp + fi;
+                const float mean = image[i];
+                store(i, mean, dev.poisson(mean, seed), out.photons, out.overloads);  // draws as C, NaN and inf too
+            }
+        }
+        return out;
+    }
+    // The default mode: a stream per pixel (engine/pixel_random.hpp), rows in
+    // parallel, the sums added in row order (the same image and count for any
+    // thread count)
+    std::vector<double> row_photons((size_t)spn, 0.0);
+    std::vector<int> row_overloads((size_t)spn, 0);
+#pragma omp parallel for schedule(dynamic, 16)
     for (int s = 0; s < spn; ++s) {
         for (int fi = 0; fi < fp; ++fi) {
             if (!in_roi(e.samp, fi, s)) continue;
             const size_t i = (size_t)s * fp + fi;
             const float mean = image[i];
-            double t = dev.poisson(mean, seed);  // draws as C does, also for NaN and inf
-            // A NaN pixel (or inf - inf in the Gaussian branch) counts no photons
-            // and reads 0, as C's conversion gives on x86; +inf is an overload.
-            if (std::isinf(mean) && mean > 0) t = HUGE_VAL;
-            if (std::isnan(t)) t = 0;
-            if (std::isfinite(t)) out.photons += t;
-            t += e.cfg.adc_offset;
-            if (t > 65535.0) {
-                t = 65535.0;
-                ++out.overloads;
-            }
-            out.pixels[(size_t)s * fp + fi] = (uint16_t)t;
+            PixelStream stream(seed, i);
+            store(i, mean, stream.poisson(mean), row_photons[(size_t)s], row_overloads[(size_t)s]);
         }
+    }
+    for (int s = 0; s < spn; ++s) {
+        out.photons += row_photons[(size_t)s];
+        out.overloads += row_overloads[(size_t)s];
     }
     return out;
 }

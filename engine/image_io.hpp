@@ -50,8 +50,10 @@ struct NoiseImage {
     int overloads = 0;             // pixels clipped at 65535
     std::string log;               // the detector model's lines (PSF radius, lost photons), if any
 };
+// That is -exact; the default mode draws each pixel from its own stream, in
+// parallel (engine/pixel_random.hpp): C's distribution, not C's values.
 // With a detector model (cfg.detector_model) the draws are C noisify's instead
-// (engine/detector_response.hpp), from a fresh generator.
+// (engine/detector_response.hpp), from a fresh generator (-exact) or per pixel.
 NoiseImage make_noise_image(Experiment& e, const std::vector<float>& image, int64_t seed);
 
 // The noise image as C's SMV file.

@@ -1,6 +1,7 @@
 // The printed statistics: C's serial order in -exact, row sums in parallel
 // otherwise; and the output commit refusing two outputs with one name.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -196,6 +197,7 @@ TEST(NoiseImage, DrawsEqualCsLoopWithLibmExp) {
     image[700000] = -3.0f;
     image[800000] = 65600.0f;
     const int64_t seed = -12345;
+    e.cfg.exact = true;  // C's one generator in pixel order (the default mode: below)
 
     Experiment ref_e = e;
     Deviates dev(ref_e.ran);
@@ -234,4 +236,48 @@ TEST(NoiseImage, DrawsEqualCsLoopWithLibmExp) {
     EXPECT_EQ(got.photons, photons);
     EXPECT_EQ(got.overloads, overloads);
     EXPECT_GT(overloads, 1000);  // the Gaussian branch above 1e6 clips
+}
+
+// The default mode draws each pixel from its own stream (engine/pixel_random.hpp):
+// the same image for any thread count, Poisson statistics, C's handling of NaN
+// and infinite pixels.
+TEST(NoiseImage, DefaultModeDrawsPerPixelWithPoissonStatistics) {
+    Experiment e;
+    e.det.fpixels = 600;
+    e.det.spixels = 500;
+    e.samp.roi_xmin = 0;
+    e.samp.roi_xmax = 599;
+    e.samp.roi_ymin = 0;
+    e.samp.roi_ymax = 499;
+    e.cfg.adc_offset = 40;
+    std::vector<float> image((size_t)600 * 500);
+    for (size_t i = 0; i < image.size(); ++i) image[i] = i < image.size() / 2 ? 5.0f : 150.0f;
+    image[10] = std::numeric_limits<float>::quiet_NaN();
+    image[11] = std::numeric_limits<float>::infinity();
+    image[12] = -std::numeric_limits<float>::infinity();
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const NoiseImage one = make_noise_image(e, image, -77);
+    omp_set_num_threads(std::max(2, threads));
+    const NoiseImage two = make_noise_image(e, image, -77);
+    omp_set_num_threads(threads);
+    EXPECT_EQ(one.pixels, two.pixels);
+    EXPECT_EQ(one.photons, two.photons);
+    EXPECT_EQ(one.pixels[10], 40);     // NaN: no photons
+    EXPECT_EQ(one.pixels[11], 65535);  // +inf: an overload
+    EXPECT_EQ(one.overloads, 1);
+    EXPECT_NE(make_noise_image(e, image, -78).pixels, one.pixels);  // the seed matters
+    for (int half = 0; half < 2; ++half) {
+        const double mean = half ? 150.0 : 5.0;
+        double m = 0, v = 0, n = 0;
+        for (size_t i = half * image.size() / 2 + 20; i < (half + 1) * image.size() / 2; ++i) {
+            const double c = one.pixels[i] - 40.0;
+            m += c, v += c * c, ++n;
+        }
+        m /= n;
+        v = v / n - m * m;
+        // 150000 draws: the mean within 5 standard errors, the variance within 2%
+        EXPECT_NEAR(m, mean, 5 * std::sqrt(mean / n)) << mean;
+        EXPECT_NEAR(v / mean, 1.0, 0.02) << mean;
+    }
 }
