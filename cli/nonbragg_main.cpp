@@ -553,6 +553,7 @@ int run(Options& o) {
     cfg.polarization = o.polarization;
     cfg.exact = o.exact;
     cfg.adc_offset = o.adc_offset;
+    cfg.c_noise_order = true;  // C's noise bytes in every mode (tests/golden/nonbragg)
     try {
         e.src = nb::build_sources(cfg, d, s);
     } catch (const std::runtime_error& ex) {

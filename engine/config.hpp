@@ -150,6 +150,9 @@ struct SimConfig {
 
     // ---- noise ----
     std::optional<long> seed;  // stored negated, as C does; unset: C uses -time()
+    // the noise image from C's one generator in pixel order also outside -exact
+    // (nonBragg, whose golden SMV files are C's in every mode)
+    bool c_noise_order = false;
 
     // ---- realistic images (ours; docs/realistic.md) ----
     // amorphous material in the beam, rendered with the spots (C nonBragg's term)

@@ -188,7 +188,7 @@ NoiseImage make_noise_image(Experiment& e, const std::vector<float>& image, int6
         }
         out.pixels[i] = (uint16_t)t;
     };
-    if (e.cfg.exact) {
+    if (e.cfg.exact || e.cfg.c_noise_order) {
         // C's single generator, pixel after pixel
         Deviates dev(e.ran);
         for (int s = 0; s < spn; ++s) {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds, on a machine without a GPU, what scripts/gpu_check.sh runs on a GPU
 # machine that has the CUDA driver but none of our Debian libraries:
-# gpu-bundle/bin (nanoBragg, noisify, nb_tests, nb-bench, nb-compare for sm_90, with an
+# gpu-bundle/bin (nanoBragg, noisify, nonBragg, nb_tests, nb-bench, nb-compare for sm_90, with an
 # RPATH of $ORIGIN/../lib, not a RUNPATH: an executable's RPATH also serves its
 # libraries' own dependencies, libhdf5's libcurl say) and gpu-bundle/lib (every shared library they load beyond
 # glibc; the CUDA runtime is linked statically, the driver comes from the host).
@@ -33,11 +33,11 @@ build=build-gpu
 cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" \
   -DNB_BUILD_PYTHON=OFF -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON -DNB_CUDA_LINEINFO=ON "-DNB_CPU_ISAS=avx2;avx512" \
   '-DCMAKE_BUILD_RPATH=$ORIGIN/../lib' -DCMAKE_EXE_LINKER_FLAGS=-Wl,--disable-new-dtags >/dev/null
-ninja -C $build nanoBragg noisify nb_tests nb-bench nb-compare nb_nexus
+ninja -C $build nanoBragg noisify nonBragg nb_tests nb-bench nb-compare nb_nexus
 out=gpu-bundle
 rm -rf $out.tmp
 mkdir -p $out.tmp/bin $out.tmp/lib $out.tmp/ref
-for p in nanoBragg noisify nb_tests nb-bench nb-compare; do
+for p in nanoBragg noisify nonBragg nb_tests nb-bench nb-compare; do
   cp $build/bin/$p $out.tmp/bin/
   strip --strip-unneeded $out.tmp/bin/$p
 done

@@ -119,6 +119,7 @@ if [ $gpu = 1 ] && want gpu_tests; then
     local pids=() i
     for i in $(seq 0 $((shards - 1))); do
       GTEST_TOTAL_SHARDS=$shards GTEST_SHARD_INDEX=$i NB_CLI_PATH="$B/bin/nanoBragg" NB_COMPARE_PATH="$B/bin/nb-compare" \
+        NB_NONBRAGG_PATH="$B/bin/nonBragg" NB_NOISIFY_PATH="$B/bin/noisify" \
         NB_GOLDEN_DIR="$G" "$B/bin/nb_tests" --gtest_filter='*Gpu*' --gtest_brief=0 >"$work/shard$i.log" 2>&1 &
       pids+=($!)
     done
