@@ -314,9 +314,11 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
     }
 
     // the noiseless image: both widths clipped at 65535
-    out.noiseless.int16.resize(n);
-    out.noiseless.int32.resize(n);
-    for (size_t i = 0; i < n; ++i) {
+    if (!p.noise_only) {
+        out.noiseless.int16.resize(n);
+        out.noiseless.int32.resize(n);
+    }
+    for (size_t i = 0; i < n && !p.noise_only; ++i) {
         double adu = out.photons[i] * p.quantum_gain + p.adc_offset;
         if (adu > 2147483647.0) adu = 2147483647.0;
         if (adu > 65535.0) adu = 65535.0;
@@ -370,8 +372,9 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
         out.lost_photons = r.lost_photons;
     }
 
-    out.noisy.int16.resize(n);
-    out.noisy.int32.resize(n);
+    const bool want32 = !p.noise_only || p.bits == 32, want16 = !p.noise_only || p.bits == 16;
+    if (want16) out.noisy.int16.resize(n);
+    if (want32) out.noisy.int32.resize(n);
     sum = 0.0;
     int overloads = 0;
     std::vector<double> readout;
@@ -388,12 +391,12 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
             adu = 2147483647.0;
             if (p.bits == 32) ++overloads;
         }
-        out.noisy.int32[i] = as_c_uint(adu);
+        if (want32) out.noisy.int32[i] = as_c_uint(adu);
         if (adu > 65535.0) {
             adu = 65535.0;
             if (p.bits == 16) ++overloads;
         }
-        out.noisy.int16[i] = as_c_ushort(adu);
+        if (want16) out.noisy.int16[i] = as_c_ushort(adu);
     }
     out.noise_photons = sum;
     out.overloads = overloads;

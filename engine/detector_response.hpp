@@ -43,6 +43,8 @@ struct DetectorResponse {
     // draws per pixel, in parallel (engine/pixel_random.hpp), instead of C's one
     // generator in pixel order: nanoBragg's default mode (noisify keeps C's order)
     bool pixel_streams = false;
+    // only the noise image in the chosen width (nanoBragg): no noiseless images
+    bool noise_only = false;
 
     // C's seeds as C stores them (negated flag values); they are updated as
     // C's ran1 updates them.

@@ -158,6 +158,7 @@ NoiseImage detector_model_noise(const Experiment& e, const std::vector<float>& i
     r.calib_seed = m.calib_seed;
     r.exact = e.cfg.exact;
     r.pixel_streams = !e.cfg.exact;
+    r.noise_only = true;
     DetectorImages d = detector_response(r, image);
     NoiseImage out;
     out.pixels = std::move(d.noisy.int16);

@@ -34,12 +34,15 @@ public:
         if (!(mean > 0)) return 0;
         if (mean > 1.0e6) return mean + std::sqrt(mean) * gauss();  // as C: not rounded
         if (mean < 12.0) {
+            double t = uniform();
+            // the first test needs no exp when t <= 1 - mean <= exp(-mean) (most pixels of a still)
+            if (t <= 1.0 - mean) return 0;
             const double g = std::exp(-mean);
-            double em = -1, t = 1.0;
-            do {
+            double em = 0;
+            while (t > g) {
                 ++em;
                 t *= uniform();
-            } while (t > g);
+            }
             return em;
         }
         const double sq = std::sqrt(2.0 * mean), alxm = std::log(mean), g = mean * alxm - std::lgamma(mean + 1.0);
