@@ -27,6 +27,7 @@
 #include "engine/render.hpp"
 #include "engine/run_estimate.hpp"
 #include "engine/setup.hpp"
+#include "engine/stage_timer.hpp"
 
 namespace {
 
@@ -39,6 +40,7 @@ void commit_and_report(const std::vector<nb::OutputFile>& files, const std::func
 // The noise image, then every file of the frame, then the frame's NeXus slice.
 void write_frame(const std::shared_ptr<nb::FrameOutput>& fo, const std::vector<nb::OutputFile>& files,
                  nb::NexusWriter* nexus) {
+    nb::StageTimer timer("noise + files");
     commit_and_report(files, [&fo] { nb::make_frame_noise(*fo, true); });
     if (nexus) nexus->append(fo->exp, fo->noise, fo->result.image);
 }
@@ -116,7 +118,10 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         fo->index = i;
         bar.start_frame(i + 1, cfg.nframes, nb::evaluation_count(*cur));
         const auto render_start = clock::now();
-        fo->result = nb::render_image(*cur, opt);
+        {
+            nb::StageTimer tr("render_image");
+            fo->result = nb::render_image(*cur, opt);
+        }
         render_s += std::chrono::duration<double>(clock::now() - render_start).count();
         if (fo->result.kernel_ms > 0) kernel_ms += fo->result.kernel_ms;
         bar.finish();

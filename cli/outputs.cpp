@@ -1,5 +1,7 @@
 #include "cli/outputs.hpp"
 
+#include "engine/stage_timer.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -63,6 +65,7 @@ int64_t noise_seed_base(const SimConfig& cfg) { return cfg.seed ? *cfg.seed : -(
 
 void make_frame_noise(FrameOutput& fo, bool print) {
     if (!fo.needs_noise) return;
+    StageTimer timer("noise image");
     fo.noise = make_noise_image(fo.exp, fo.result.image, fo.seed);
     // the detector model's lines end with the photon count
     if (print && !fo.noise.log.empty()) std::fputs(fo.noise.log.c_str(), stdout);

@@ -7,6 +7,7 @@
 
 #include "engine/stage_geometry.hpp"
 #include "engine/text_table.hpp"
+#include "engine/zeroed_buffer.hpp"
 #include "kernels/amorphous_launcher.hpp"
 
 namespace nb {
@@ -272,9 +273,10 @@ void add_amorphous_background(const Experiment& e, const RenderOptions& opt, std
     std::vector<float> term;
     for (const AmorphousTerm& t : e.amorphous) {
         scale.molecules = t.molecules;
-        term.assign(image.size(), 0.0f);
+        allocate_zeroed(term, image.size());
         render_amorphous(e, t.table, scale, weights, opt, term);
-        for (size_t i = 0; i < image.size(); ++i) image[i] += term[i];
+#pragma omp parallel for schedule(static)
+        for (long long i = 0; i < (long long)image.size(); ++i) image[(size_t)i] += term[(size_t)i];
     }
 }
 

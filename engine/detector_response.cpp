@@ -9,6 +9,8 @@
 #include "engine/pixel_random.hpp"
 #include "engine/psf_fft.hpp"
 #include "engine/random.hpp"
+#include "engine/stage_timer.hpp"
+#include "engine/zeroed_buffer.hpp"
 
 namespace nb {
 
@@ -162,6 +164,7 @@ void spread_by_rows(const std::vector<float>& in, const std::vector<int>& radius
 
 PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfType type, double fwhm_pixels,
                     int user_radius, std::string& log, PsfLoop loop) {
+    StageTimer timer("detector: PSF");
     PsfResult res;
     const long long pixels = (long long)xpixels * ypixels;
     if (type == PsfType::None || pixels == 0) {
@@ -179,8 +182,9 @@ PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfT
     int radius = user_radius;
     if (radius <= 0) {
         double max_I = 0.0;
-        for (float v : in)
-            if (max_I < v) max_I = v;
+#pragma omp parallel for reduction(max : max_I) schedule(static)
+        for (long long i = 0; i < pixels; ++i)
+            if (max_I < in[(size_t)i]) max_I = in[(size_t)i];
         appendf(log, "  maximum input photon/pixel: %g\n", max_I);
         if (max_I <= 0.0) {
             appendf(log, "WARNING: no photons, PSF skipped\n");
@@ -202,6 +206,8 @@ PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfT
 
     // The kernel, pixel-integrated, within a disc of the radius.
     std::vector<double> kernel((size_t)ks * ks, 0.0);
+    StageTimer tk("detector: PSF kernel");
+#pragma omp parallel for schedule(dynamic, 8)
     for (int dy = -kr; dy <= kr; ++dy) {
         for (int dx = -kr; dx <= kr; ++dx) {
             if ((double)(dx * dx + dy * dy) > (double)kr * kr) continue;
@@ -210,13 +216,9 @@ PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfT
         }
     }
 
-    // Each pixel's own radius (0: no photons), and the photons beyond it,
-    // summed in C's order and returned to the whole image below.
-    std::vector<int> radius_at((size_t)pixels, 0);
-    double total_lost = 0.0;
-    for (long long i = 0; i < pixels; ++i) {
-        const float v = in[(size_t)i];
-        if (v <= 0.0f) continue;
+    tk.stop();
+    // Each pixel's own radius (0: no photons), capped at the kernel's.
+    auto radius_of_pixel = [&](float v) {
         int r = user_radius;
         if (user_radius == 0) {
             const double lost = std::sqrt((double)v) / kLostPhotonFactor;
@@ -227,52 +229,70 @@ PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfT
         }
         if (r == 0) r = 1;
         if (r > maxwidth) r = maxwidth;
-        double lost = 0;
+        return r;
+    };
+    // C's photons beyond a radius, returned to the whole image below
+    auto lost_beyond = [&](double v, int r) {
         if (type == PsfType::Gauss) {
             double rsq = r;
             rsq = rsq / fwhm_pixels;
             rsq = rsq * rsq;
-            lost = v * std::exp(-std::log(16) * rsq);
-        } else {
-            lost = v * g / std::sqrt(g * g + (double)(r * r));
+            return v * std::exp(-std::log(16) * rsq);
         }
-        total_lost += lost;
-        radius_at[(size_t)i] = std::min(r, kr);  // a pixel never reaches past the kernel
-    }
-
+        return v * g / std::sqrt(g * g + (double)(r * r));
+    };
     // FFT where it costs less than spreading each pixel within its radius
+    // (an integer sum: the same for any thread count)
     double direct_cost = 0;
+#pragma omp parallel for reduction(+ : direct_cost) schedule(static)
     for (long long i = 0; i < pixels; ++i) {
-        const double r = radius_at[(size_t)i];
-        if (in[(size_t)i] > 0.0f) direct_cost += (2 * r + 1) * (2 * r + 1);
+        const float v = in[(size_t)i];
+        const int r = v > 0.0f ? std::min(radius_of_pixel(v), kr) : 0;  // a pixel never reaches past the kernel
+        if (r > 0) direct_cost += (2.0 * r + 1) * (2.0 * r + 1);
     }
     if (loop == PsfLoop::Fft ||
         (loop == PsfLoop::Auto && direct_cost > 4 * fft_convolution_cost(xpixels, ypixels, kr))) {
         appendf(log, "  PSF convolved by FFT (radius %d pixels for every pixel)\n", kr);
-        // the photons beyond the kernel's disc, from C's tail formulas at its radius
-        total_lost = 0.0;
-        for (long long i = 0; i < pixels; ++i) {
-            const double v = in[(size_t)i];
-            if (v <= 0) continue;
-            if (type == PsfType::Gauss) {
-                const double rsq = (double)kr / fwhm_pixels;
-                total_lost += v * std::exp(-std::log(16) * rsq * rsq);
-            } else {
-                total_lost += v * g / std::sqrt(g * g + (double)kr * kr);
-            }
+        // the photons beyond the kernel's disc, from C's tail formulas at its
+        // radius, summed in blocks in a fixed order
+        const long long block = 1 << 16, blocks = (pixels + block - 1) / block;
+        std::vector<double> block_lost((size_t)blocks, 0.0);
+#pragma omp parallel for schedule(static)
+        for (long long b = 0; b < blocks; ++b) {
+            double bl = 0;
+            for (long long i = b * block; i < std::min(pixels, (b + 1) * block); ++i)
+                if (in[(size_t)i] > 0) bl += lost_beyond(in[(size_t)i], kr);
+            block_lost[(size_t)b] = bl;
         }
-        std::vector<float> out = convolve_fft(in, xpixels, ypixels, kernel, kr);
+        double total_lost = 0.0;
+        for (double bl : block_lost) total_lost += bl;
+        std::vector<float> out =
+            convolve_fft(in, xpixels, ypixels, kernel, kr, FftPrecision::Single);  // see psf_fft.hpp
         const double per_pixel = total_lost / (double)pixels;
         appendf(log, "adding back %g lost photons\n", total_lost);
-        for (float& o : out) o = (float)((double)o + per_pixel);
+#pragma omp parallel for schedule(static)
+        for (long long i = 0; i < pixels; ++i) out[(size_t)i] = (float)((double)out[(size_t)i] + per_pixel);
         res.image = std::move(out);
         res.lost_photons = total_lost;
         return res;
     }
 
+    // C's sum of the photons beyond each pixel's own radius, in C's order
+    std::vector<int> radius_at;
+    allocate_zeroed(radius_at, (size_t)pixels);
+    double total_lost = 0.0;
+    for (long long i = 0; i < pixels; ++i) {
+        const float v = in[(size_t)i];
+        if (v <= 0.0f) continue;
+        const int r = radius_of_pixel(v);
+        total_lost += lost_beyond(v, r);
+        radius_at[(size_t)i] = std::min(r, kr);
+    }
+
     // One slot past the image: C's bounds let a spot's far edge land on index
     // `pixels` (then lost), and a column x == xpixels wraps to the next row.
-    std::vector<float> out((size_t)pixels + 1, 0.0f);
+    std::vector<float> out;
+    allocate_zeroed(out, (size_t)pixels + 1);
     if (loop == PsfLoop::COrder)
         spread_c_order(in, radius_at, kernel, kr, xpixels, ypixels, out);
     else
@@ -280,25 +300,30 @@ PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfT
     out.resize((size_t)pixels);
     const double per_pixel = total_lost / (double)pixels;
     appendf(log, "adding back %g lost photons\n", total_lost);
-    for (float& o : out) o = (float)((double)o + per_pixel);
+#pragma omp parallel for schedule(static)
+    for (long long i = 0; i < pixels; ++i) out[(size_t)i] = (float)((double)out[(size_t)i] + per_pixel);
     res.image = std::move(out);
     res.lost_photons = total_lost;
     return res;
 }
 
 DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& input) {
+    StageTimer timer("detector model");
     DetectorImages out;
     const size_t n = (size_t)p.xpixels * p.ypixels;
     if (!p.noise) p.calibration_noise = p.readout_noise = p.flicker_noise = 0.0;
 
     // photons per pixel
-    out.photons.resize(n);
+    allocate_zeroed(out.photons, n);
     const double to_photons = (p.fluence * kThomsonSq) * p.photon_scale;
-    for (size_t i = 0; i < n; ++i) {
-        const double I = input[i];
-        if (out.max_input < I) out.max_input = I;
-        out.photons[i] = (float)(to_photons * I);
+    double max_input = 0;
+#pragma omp parallel for reduction(max : max_input) schedule(static)
+    for (long long i = 0; i < (long long)n; ++i) {
+        const double I = input[(size_t)i];
+        if (max_input < I) max_input = I;
+        out.photons[(size_t)i] = (float)(to_photons * I);
     }
+    out.max_input = max_input;
     appendf(out.noiseless_log, "maximum value in input file: %g ( %g on photon scale)\n", out.max_input,
             out.max_input * p.photon_scale * p.fluence * kThomsonSq);
 
@@ -329,9 +354,11 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
 
     // One generator for both seeds, as C's static ran1 table and Gaussian spare
     // value are shared: the calibration draws interleave with the noise draws.
+    StageTimer tn("detector: photon noise");
     Ran1 ran;
     Deviates dev(ran);
-    std::vector<float> counts(n);
+    std::vector<float> counts;
+    allocate_zeroed(counts, n);
     double sum = 0.0;
     // pixel streams: the pixel's own draws (engine/pixel_random.hpp), rows of
     // the image in parallel, sums added in block order
@@ -361,6 +388,7 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
         counts[i] = dev.poisson((float)photons0, p.seed);
         sum += counts[i];
     }
+    tn.stop();
     out.photons_before_psf = sum;
     if (psf) {
         appendf(out.noise_log, "%.0f photons on noise image before PSF\n", sum);
@@ -373,20 +401,12 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
     }
 
     const bool want32 = !p.noise_only || p.bits == 32, want16 = !p.noise_only || p.bits == 16;
-    if (want16) out.noisy.int16.resize(n);
-    if (want32) out.noisy.int32.resize(n);
-    sum = 0.0;
-    int overloads = 0;
-    std::vector<double> readout;
-    if (p.pixel_streams && p.readout_noise > 0.0) {
-        readout.resize(n);
-#pragma omp parallel for schedule(static)
-        for (long long i = 0; i < (long long)n; ++i) readout[(size_t)i] = PixelStream(p.seed, (uint64_t)i, 3).gauss();
-    }
-    for (size_t i = 0; i < n; ++i) {
-        sum += counts[i];
+    if (want16) allocate_zeroed(out.noisy.int16, n);
+    if (want32) allocate_zeroed(out.noisy.int32, n);
+    // counts to ADU: gain, offset, read-out noise, clipping to the chosen width
+    auto to_adu = [&](size_t i, double readout, int& overloads) {
         double adu = counts[i] * p.quantum_gain + p.adc_offset;
-        if (p.readout_noise > 0.0) adu += p.readout_noise * (p.pixel_streams ? readout[i] : dev.gauss(p.seed));
+        if (p.readout_noise > 0.0) adu += p.readout_noise * readout;
         if (adu > 2147483647.0) {
             adu = 2147483647.0;
             if (p.bits == 32) ++overloads;
@@ -397,6 +417,32 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
             if (p.bits == 16) ++overloads;
         }
         if (want16) out.noisy.int16[i] = as_c_ushort(adu);
+    };
+    sum = 0.0;
+    int overloads = 0;
+    if (p.pixel_streams) {
+        // blocks in parallel, their sums added in block order
+        std::vector<double> block_photons((size_t)blocks, 0.0);
+        std::vector<int> block_overloads((size_t)blocks, 0);
+#pragma omp parallel for schedule(static)
+        for (long long b = 0; b < blocks; ++b) {
+            double bs = 0;
+            for (size_t i = (size_t)b * 4096; i < std::min(n, (size_t)(b + 1) * 4096); ++i) {
+                bs += counts[i];
+                to_adu(i, p.readout_noise > 0.0 ? PixelStream(p.seed, (uint64_t)i, 3).gauss() : 0.0,
+                       block_overloads[(size_t)b]);
+            }
+            block_photons[(size_t)b] = bs;
+        }
+        for (long long b = 0; b < blocks; ++b) {
+            sum += block_photons[(size_t)b];
+            overloads += block_overloads[(size_t)b];
+        }
+    } else {
+        for (size_t i = 0; i < n; ++i) {
+            sum += counts[i];
+            to_adu(i, p.readout_noise > 0.0 ? dev.gauss(p.seed) : 0.0, overloads);
+        }
     }
     out.noise_photons = sum;
     out.overloads = overloads;

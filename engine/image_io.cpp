@@ -137,11 +137,15 @@ namespace {
 // equal noisify's on the same float image (docs/realistic.md).
 NoiseImage detector_model_noise(const Experiment& e, const std::vector<float>& image, int64_t seed) {
     const DetectorModel& m = e.cfg.detector_model;
-    for (size_t i = 0; i < image.size(); ++i)
-        if (!std::isfinite(image[i]))
-            throw std::runtime_error("-psf/-readout/-calibration: pixel " + std::to_string(i % e.det.fpixels) + " " +
-                                     std::to_string(i / e.det.fpixels) +
-                                     " is not finite; the detector model needs finite photons");
+    const long long none = (long long)image.size();
+    long long first_bad = none;  // the first non-finite pixel, found in parallel
+#pragma omp parallel for reduction(min : first_bad) schedule(static)
+    for (long long i = 0; i < none; ++i)
+        if (!std::isfinite(image[(size_t)i])) first_bad = std::min(first_bad, i);
+    if (first_bad != none)
+        throw std::runtime_error("-psf/-readout/-calibration: pixel " + std::to_string(first_bad % e.det.fpixels) +
+                                 " " + std::to_string(first_bad / e.det.fpixels) +
+                                 " is not finite; the detector model needs finite photons");
     DetectorResponse r;
     r.xpixels = e.det.fpixels;
     r.ypixels = e.det.spixels;

@@ -1,5 +1,8 @@
 #include "engine/psf_fft.hpp"
 
+#include "engine/stage_timer.hpp"
+#include "engine/zeroed_buffer.hpp"
+
 #include <fftw3.h>
 #include <omp.h>
 
@@ -23,14 +26,58 @@ int good_size(int n) {
     }
 }
 
-struct FftwFree {
-    void operator()(double* p) const { fftw_free(p); }
+// FFTW's two precisions behind one interface
+template <typename R>
+struct Fftw;
+template <>
+struct Fftw<double> {
+    using plan = fftw_plan;
+    using complex = fftw_complex;
+    static void* malloc(size_t n) { return fftw_malloc(n); }
+    static void free(void* p) { fftw_free(p); }
+    static int init_threads() { return fftw_init_threads(); }
+    static void plan_with_nthreads(int n) { fftw_plan_with_nthreads(n); }
+    static plan r2c(int q, int p, double* in, complex* out) {
+        return fftw_plan_dft_r2c_2d(q, p, in, out, FFTW_ESTIMATE);
+    }
+    static plan c2r(int q, int p, complex* in, double* out) {
+        return fftw_plan_dft_c2r_2d(q, p, in, out, FFTW_ESTIMATE);
+    }
+    static void execute(plan p) { fftw_execute(p); }
+    static void destroy(plan p) { fftw_destroy_plan(p); }
 };
-using FftwBuffer = std::unique_ptr<double, FftwFree>;
+template <>
+struct Fftw<float> {
+    using plan = fftwf_plan;
+    using complex = fftwf_complex;
+    static void* malloc(size_t n) { return fftwf_malloc(n); }
+    static void free(void* p) { fftwf_free(p); }
+    static int init_threads() { return fftwf_init_threads(); }
+    static void plan_with_nthreads(int n) { fftwf_plan_with_nthreads(n); }
+    static plan r2c(int q, int p, float* in, complex* out) {
+        return fftwf_plan_dft_r2c_2d(q, p, in, out, FFTW_ESTIMATE);
+    }
+    static plan c2r(int q, int p, complex* in, float* out) {
+        return fftwf_plan_dft_c2r_2d(q, p, in, out, FFTW_ESTIMATE);
+    }
+    static void execute(plan p) { fftwf_execute(p); }
+    static void destroy(plan p) { fftwf_destroy_plan(p); }
+};
 
-FftwBuffer fftw_buffer(size_t n) {
-    FftwBuffer b(static_cast<double*>(fftw_malloc(n * sizeof(double))));
-    if (!b) throw std::runtime_error("-psf: cannot allocate the FFT buffers (" + std::to_string(n * 8 >> 20) + " MB)");
+template <typename R>
+struct FftwFree {
+    void operator()(R* p) const { Fftw<R>::free(p); }
+};
+template <typename R>
+using FftwBuffer = std::unique_ptr<R, FftwFree<R>>;
+
+template <typename R>
+FftwBuffer<R> fftw_buffer(size_t n) {
+    FftwBuffer<R> b(static_cast<R*>(Fftw<R>::malloc(n * sizeof(R))));
+    if (!b)
+        throw std::runtime_error("-psf: cannot allocate the FFT buffers (" + std::to_string(n * sizeof(R) >> 20) +
+                                 " MB)");
+    advise_huge_pages(b.get(), n * sizeof(R));
     return b;
 }
 
@@ -47,21 +94,25 @@ double fft_convolution_cost(int xpixels, int ypixels, int kr) {
     return 3.0 * n * std::log2(std::max(n, 2.0));
 }
 
-std::vector<float> convolve_fft(const std::vector<float>& in, int xpixels, int ypixels,
-                                const std::vector<double>& kernel, int kr) {
+namespace {
+
+template <typename R>
+std::vector<float> convolve_in(const std::vector<float>& in, int xpixels, int ypixels,
+                               const std::vector<double>& kernel, int kr) {
+    StageTimer timer("detector: PSF FFT");
     const int P = good_size(xpixels + kr), Q = good_size(ypixels + kr);
     const int Pc = P / 2 + 1;           // complex columns of a real row
     const size_t row = 2 * (size_t)Pc;  // real row length of the in-place transform
     const size_t n = row * Q;
-    FftwBuffer image = fftw_buffer(n), psf = fftw_buffer(n);
-    double* a = image.get();
-    double* b = psf.get();
+    FftwBuffer<R> image = fftw_buffer<R>(n), psf = fftw_buffer<R>(n);
+    R* a = image.get();
+    R* b = psf.get();
     const int ks = 2 * kr + 1;
 #pragma omp parallel for schedule(static)
     for (int y = 0; y < Q; ++y) {
-        double* ar = a + (size_t)y * row;
-        double* br = b + (size_t)y * row;
-        for (size_t x = 0; x < row; ++x) ar[x] = br[x] = 0.0;
+        R* ar = a + (size_t)y * row;
+        R* br = b + (size_t)y * row;
+        for (size_t x = 0; x < row; ++x) ar[x] = br[x] = 0;
         if (y < ypixels)
             for (int x = 0; x < xpixels; ++x) ar[x] = in[(size_t)y * xpixels + x];
     }
@@ -69,43 +120,53 @@ std::vector<float> convolve_fft(const std::vector<float>& in, int xpixels, int y
     for (int dy = -kr; dy <= kr; ++dy)
         for (int dx = -kr; dx <= kr; ++dx) {
             const double k = kernel[(size_t)ks * (dy + kr) + dx + kr];
-            if (k != 0.0) b[(size_t)((dy + Q) % Q) * row + (size_t)((dx + P) % P)] = k;
+            if (k != 0.0) b[(size_t)((dy + Q) % Q) * row + (size_t)((dx + P) % P)] = (R)k;
         }
 
-    fftw_plan fa, fb, back;
+    using F = Fftw<R>;
+    typename F::plan fa, fb, back;
     {
         std::lock_guard<std::mutex> lock(planner_lock());
-        static const bool threads_ready = fftw_init_threads() != 0;
-        if (threads_ready) fftw_plan_with_nthreads(omp_get_max_threads());
-        auto* ca = reinterpret_cast<fftw_complex*>(a);
-        auto* cb = reinterpret_cast<fftw_complex*>(b);
-        fa = fftw_plan_dft_r2c_2d(Q, P, a, ca, FFTW_ESTIMATE);
-        fb = fftw_plan_dft_r2c_2d(Q, P, b, cb, FFTW_ESTIMATE);
-        back = fftw_plan_dft_c2r_2d(Q, P, ca, a, FFTW_ESTIMATE);
+        static const bool threads_ready = F::init_threads() != 0;
+        if (threads_ready) F::plan_with_nthreads(omp_get_max_threads());
+        auto* ca = reinterpret_cast<typename F::complex*>(a);
+        auto* cb = reinterpret_cast<typename F::complex*>(b);
+        fa = F::r2c(Q, P, a, ca);
+        fb = F::r2c(Q, P, b, cb);
+        back = F::c2r(Q, P, ca, a);
     }
     if (!fa || !fb || !back)
         throw std::runtime_error("-psf: FFTW could not plan a " + std::to_string(P) + "x" + std::to_string(Q) +
                                  " transform");
-    fftw_execute(fa);
-    fftw_execute(fb);
-    const double scale = 1.0 / ((double)P * Q);
-    auto* ca = reinterpret_cast<std::complex<double>*>(a);
-    const auto* cb = reinterpret_cast<const std::complex<double>*>(b);
+    F::execute(fa);
+    F::execute(fb);
+    const R scale = (R)(1.0 / ((double)P * Q));
+    auto* ca = reinterpret_cast<std::complex<R>*>(a);
+    const auto* cb = reinterpret_cast<const std::complex<R>*>(b);
     const long long cells = (long long)Pc * Q;
 #pragma omp parallel for schedule(static)
     for (long long i = 0; i < cells; ++i) ca[i] *= cb[i] * scale;
-    fftw_execute(back);
+    F::execute(back);
     {
         std::lock_guard<std::mutex> lock(planner_lock());
-        fftw_destroy_plan(fa);
-        fftw_destroy_plan(fb);
-        fftw_destroy_plan(back);
+        F::destroy(fa);
+        F::destroy(fb);
+        F::destroy(back);
     }
-    std::vector<float> out((size_t)xpixels * ypixels);
+    std::vector<float> out;
+    allocate_zeroed(out, (size_t)xpixels * ypixels);
 #pragma omp parallel for schedule(static)
     for (int y = 0; y < ypixels; ++y)
         for (int x = 0; x < xpixels; ++x) out[(size_t)y * xpixels + x] = (float)a[(size_t)y * row + x];
     return out;
+}
+
+}  // namespace
+
+std::vector<float> convolve_fft(const std::vector<float>& in, int xpixels, int ypixels,
+                                const std::vector<double>& kernel, int kr, FftPrecision precision) {
+    if (precision == FftPrecision::Single) return convolve_in<float>(in, xpixels, ypixels, kernel, kr);
+    return convolve_in<double>(in, xpixels, ypixels, kernel, kr);
 }
 
 }  // namespace nb

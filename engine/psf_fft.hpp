@@ -12,8 +12,13 @@ namespace nb {
 // values, row dy + kr, column dx + kr): every pixel spread over the whole
 // kernel. Linear, not circular: the image is zero-padded to at least
 // (xpixels + kr) x (ypixels + kr).
+// Double: errors near 1e-12 of the image's photons; single (FFTW's float
+// transforms, half the time): near 1e-6 of the brightest pixel, below a
+// photon wherever the brightest holds under a million (docs/noisify.md).
+enum class FftPrecision { Double, Single };
 std::vector<float> convolve_fft(const std::vector<float>& in, int xpixels, int ypixels,
-                                const std::vector<double>& kernel, int kr);
+                                const std::vector<double>& kernel, int kr,
+                                FftPrecision precision = FftPrecision::Double);
 
 // Rough operation counts deciding between the two: direct spreading of
 // `kernel_cells` (pixel, kernel element) pairs, and the FFT of this image size.

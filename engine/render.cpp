@@ -7,6 +7,7 @@
 
 #include "engine/amorphous.hpp"
 #include "engine/stage_geometry.hpp"
+#include "engine/stage_timer.hpp"
 #include "engine/zeroed_buffer.hpp"
 #include "kernels/cpu_launcher.hpp"
 #include "kernels/cuda_launcher.hpp"
@@ -294,6 +295,7 @@ RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
     const bool row_sums = device == Device::Cpu && !e.cfg.exact;
     StatsRows rows;
     if (row_sums) rows = stats_rows(e);
+    StageTimer tr("render: spots");
     if (opt.precision == Precision::Float) {
         FloatStaged fs;
         to_float(st, fs);
@@ -313,8 +315,10 @@ RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
         // the integer scale are C's
         r.stats = row_sums ? combine_rows(e, r.image, rows) : image_stats(e, r.image, e.cfg.exact, opt.threads);
     }
+    tr.stop();
     if (dstats) r.kernel_ms = ds.kernel_ms;
     if (!e.amorphous.empty()) {
+        StageTimer tb("render: background");
         // the background materials are added as their own images would be (docs/realistic.md)
         RenderOptions bg = opt;
         bg.device = device == Device::Cuda ? Device::Cuda : Device::Cpu;

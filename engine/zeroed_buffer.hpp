@@ -10,15 +10,24 @@
 
 namespace nb {
 
+// Asks for transparent huge pages over the whole 4 KB pages of [p, p + bytes)
+// when the range is large (before its first touch, where the faults are).
+inline void advise_huge_pages(void* p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+    const uintptr_t page = 4096, begin = ((uintptr_t)p + page - 1) & ~(page - 1);
+    const uintptr_t end = ((uintptr_t)p + bytes) & ~(page - 1);
+    if (bytes >= (4u << 20) && end > begin) ::madvise((void*)begin, end - begin, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
 template <typename T>
 void allocate_zeroed(std::vector<T>& buffer, size_t n) {
     buffer.clear();
     buffer.reserve(n);
-#ifdef MADV_HUGEPAGE
-    const uintptr_t page = 4096, begin = ((uintptr_t)buffer.data() + page - 1) & ~(page - 1);
-    const uintptr_t end = ((uintptr_t)(buffer.data() + n)) & ~(page - 1);
-    if (n * sizeof(T) >= (4u << 20) && end > begin) ::madvise((void*)begin, end - begin, MADV_HUGEPAGE);
-#endif
+    advise_huge_pages(buffer.data(), n * sizeof(T));
     buffer.assign(n, T(0));
 }
 
