@@ -1,5 +1,7 @@
 #include "cli/args.hpp"
 
+#include "engine/expt_setup.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -127,6 +129,9 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     t.number("--osc", "oscillation range (deg)", at_least(0), [&](double v) { c.osc = v / RTD; });
     t.number("--phistep", "spindle step (deg)", at_least(0, "0: auto"), [&](double v) { c.phistep = v / RTD; });
     t.integer("--phisteps", "spindle steps to render", at_least(1), [&](int v) { c.phisteps = v; });
+    t.text("--expt",
+           "DIALS experiment list (.expt): beam, detector panels, goniometer, scan and crystal (docs/expt.md)",
+           [&](const std::string& v) { c.expt_file = v; });
     t.text("--shots", "shot list: one image per line with its own orientation (docs/shots.md)",
            [&](const std::string& v) { c.shots_file = v; });
     t.integer("--nframes",
@@ -467,6 +472,45 @@ struct Parser {
 
 }  // namespace
 
+namespace {
+
+// -expt: the file's models over C's flags. A flag giving a second geometry is
+// an error naming both; polarization, the sensor and divergence flags are
+// overrides (docs/expt.md).
+void apply_expt_file(const CLI::App& app, SimConfig& c) {
+    auto given = [&](const char* name) { return app.count(name) > 0; };
+    auto refuse = [&](const std::vector<const char*>& flags, const std::string& what) {
+        for (const char* f : flags)
+            if (given(f))
+                throw UsageError(std::string(f + 1) + ": " + what + " comes from -expt " + c.expt_file +
+                                 "; give one or the other");
+    };
+    refuse(
+        {"--img",           "--distance",      "--close_distance", "--pixel",        "--detpixels",   "--detpixels_f",
+         "--detpixels_s",   "--detsize",       "--detsize_f",      "--detsize_s",    "--Xbeam",       "--Ybeam",
+         "--Xclose",        "--Yclose",        "--ORGX",           "--ORGY",         "--fdet_vector", "--sdet_vector",
+         "--odet_vector",   "--pix0_vector",   "--beam_vector",    "--polar_vector", "--twotheta",    "--twotheta_axis",
+         "--detector_rotx", "--detector_roty", "--detector_rotz",  "--pivot",        "--mosflm",      "--xds",
+         "--adxv",          "--denzo",         "--dials",          "--curved_det"},
+        "the detector");
+    refuse({"--lambda", "--energy", "--sourcefile"}, "the beam");
+    auto model = std::make_shared<ExptModel>(read_expt(c.expt_file));
+    if (model->has_crystal) refuse({"--cell", "--mat", "--misset", "--shots"}, "the crystal");
+    if (model->has_goniometer) refuse({"--spindle_axis"}, "the rotation axis");
+    if (model->has_goniometer && model->has_scan) refuse({"--phi", "--osc", "--nframes"}, "the scan");
+    if (model->panels.size() > 1 && c.detector_model.psf != 0)
+        throw UsageError("-psf: the point-spread function is not yet applied to detectors of several panels (-expt " +
+                         c.expt_file + " has " + std::to_string(model->panels.size()) + ")");
+    ExptOverrides keep;
+    keep.polarization = given("--polar") || given("--nopolar");
+    keep.sensor = given("--detector_thick") || given("--detector_abs");
+    keep.divergence = given("--divergence") || given("--hdivrange") || given("--vdivrange");
+    apply_expt_config(*model, c, keep);
+    c.expt = std::move(model);
+}
+
+}  // namespace
+
 ParsedArgs parse_args(int argc, const char* const* argv) {
     thread_local Parser p;
     p.config = SimConfig{};
@@ -479,6 +523,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     apply_image_headers(args, p.config);
 
     parse_flag_table(app, args, [&] { return p.help || p.version; });
+    if (!p.help && !p.version && !p.config.expt_file.empty()) apply_expt_file(app, p.config);
     r.config = p.config;
     r.outputs_given.floatfile = app.count("--floatfile") > 0;
     r.outputs_given.intfile = app.count("--intfile") > 0;

@@ -1,5 +1,6 @@
 #include "cli/outputs.hpp"
 
+#include "engine/panels.hpp"
 #include "engine/stage_timer.hpp"
 
 #include <spdlog/spdlog.h>
@@ -89,40 +90,75 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
                                            const OutputSelection& which, bool print) {
     const int number = fo->index + 1, n = cfg.nframes;
     auto name = [&](const std::string& pattern, const char* flag) { return frame_file_name(pattern, number, n, flag); };
+    // several panels (-expt): each image file once per panel (engine/panels.hpp)
+    const int panels = panel_count(fo->exp);
+    auto panel_exp = [fo](int k) {
+        return fo->exp.panels.empty() ? std::make_shared<Experiment>()
+                                      : std::make_shared<Experiment>(panel_experiment(fo->exp, k));
+    };
+    auto exp_of = [fo](const std::shared_ptr<Experiment>& pe) -> const Experiment& {
+        return fo->exp.panels.empty() ? fo->exp : *pe;
+    };
+    auto pixels_of = [fo](int k) {
+        return fo->exp.panels.empty() ? fo->result.image : panel_pixels(fo->exp, fo->result.image, k);
+    };
     std::vector<OutputFile> files;
-    if (which.float_file)
-        files.push_back({name(cfg.float_file, "-floatfile"), "-floatfile",
-                         [fo](std::FILE* f) { write_float_image(f, fo->result.image); }});
     const ImageStats& st = fo->result.stats;
     const double int_scale = auto_int_scale(cfg.intfile_scale, st.max_I);
+    const double pgm_scale = auto_pgm_scale(cfg.pgm_scale, int_scale, st.rmsd);
     if (print) std::printf("intfile_scale = %g\n", int_scale);
-    if (which.int_file)
-        files.push_back({name(cfg.int_file, "-intfile"), "-intfile",
-                         [fo, int_scale](std::FILE* f) { write_smv_int(f, fo->exp, fo->result.image, int_scale); }});
-    if (which.pgm_file) {
-        const double pgm_scale = auto_pgm_scale(cfg.pgm_scale, int_scale, st.rmsd);
-        if (print) std::printf("pgm_scale = %g\n", pgm_scale);
-        files.push_back({name(cfg.pgm_file, "-pgmfile"), "-pgmfile",
-                         [fo, pgm_scale](std::FILE* f) { write_pgm(f, fo->exp, fo->result.image, pgm_scale); }});
-    }
+    if (print && which.pgm_file) std::printf("pgm_scale = %g\n", pgm_scale);
     if (which.noise_file || which.cbf_file) fo->needs_noise = true;
-    if (which.noise_file)
-        files.push_back({name(cfg.noise_file, "-noisefile"), "-noisefile",
-                         [fo](std::FILE* f) { write_smv_noise(f, fo->exp, fo->noise); }, true});
-    if (which.cbf_file) {
-        const std::string path = name(cfg.cbf_file, "-cbffile");
-        files.push_back({path, "-cbffile",
-                         [fo, path](std::FILE* f) { write_minicbf(f, fo->exp, fo->noise, base_name(path)); }, true});
+    for (int k = 0; k < panels; ++k) {
+        auto pname = [&](const std::string& pattern, const char* flag) {
+            return panel_file_name(name(pattern, flag), k, panels);
+        };
+        const std::shared_ptr<Experiment> pe = panel_exp(k);
+        if (which.float_file)
+            files.push_back({pname(cfg.float_file, "-floatfile"), "-floatfile",
+                             [pixels_of, k](std::FILE* f) { write_float_image(f, pixels_of(k)); }});
+        if (which.int_file)
+            files.push_back(
+                {pname(cfg.int_file, "-intfile"), "-intfile", [exp_of, pe, pixels_of, k, int_scale](std::FILE* f) {
+                     write_smv_int(f, exp_of(pe), pixels_of(k), int_scale);
+                 }});
+        if (which.pgm_file)
+            files.push_back(
+                {pname(cfg.pgm_file, "-pgmfile"), "-pgmfile", [exp_of, pe, pixels_of, k, pgm_scale](std::FILE* f) {
+                     write_pgm(f, exp_of(pe), pixels_of(k), pgm_scale);
+                 }});
+        auto noise_of = [fo, k]() { return fo->exp.panels.empty() ? fo->noise : panel_noise(fo->exp, fo->noise, k); };
+        if (which.noise_file)
+            files.push_back({pname(cfg.noise_file, "-noisefile"), "-noisefile",
+                             [exp_of, pe, noise_of](std::FILE* f) { write_smv_noise(f, exp_of(pe), noise_of()); },
+                             true});
+        if (which.cbf_file) {
+            const std::string path = pname(cfg.cbf_file, "-cbffile");
+            files.push_back({path, "-cbffile",
+                             [exp_of, pe, noise_of, path](std::FILE* f) {
+                                 write_minicbf(f, exp_of(pe), noise_of(), base_name(path));
+                             },
+                             true});
+        }
     }
     if (which.png_file) {
         const double level = cfg.png_level > 0 ? cfg.png_level : png_default_white_level(fo->result.image);
         if (print) std::printf("png_level = %g\n", level);
-        files.push_back({name(cfg.png_file, "-pngfile"), "-pngfile", [fo, level](std::FILE* f) {
-                             std::vector<char> png =
-                                 png_preview_bytes(fo->result.image, fo->exp.det.fpixels, fo->exp.det.spixels, level);
-                             if (std::fwrite(png.data(), 1, png.size(), f) != png.size())
-                                 throw std::runtime_error("write failed (disk full?)");
-                         }});
+        files.push_back(
+            {name(cfg.png_file, "-pngfile"), "-pngfile", [fo, level](std::FILE* f) {
+                 std::vector<char> png;
+                 if (fo->exp.panels.empty()) {
+                     png = png_preview_bytes(fo->result.image, fo->exp.det.fpixels, fo->exp.det.spixels, level);
+                 } else {
+                     // the whole detector laid out in its plane
+                     int height = 0;
+                     const int width = std::min(2048, std::max(512, fo->exp.det.fpixels * 2));
+                     const std::vector<float> picture = detector_layout(fo->exp, fo->result.image, width, height);
+                     png = png_preview_bytes(picture, width, height, level);
+                 }
+                 if (std::fwrite(png.data(), 1, png.size(), f) != png.size())
+                     throw std::runtime_error("write failed (disk full?)");
+             }});
     }
     return files;
 }

@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,8 @@ struct DetectorModel {
     double flicker = 0, calibration = 0, readout = 0, gain = 1;
     long calib_seed = 123456789;  // stored as C stores it (a flag value negated)
 };
+
+struct ExptModel;  // engine/expt.hpp
 
 struct SimConfig {
     // ---- inputs ----
@@ -159,6 +162,10 @@ struct SimConfig {
     std::vector<AmorphousLayer> amorphous;  // -amorphous
     // the detector model of C noisify applied to the noise image
     DetectorModel detector_model;
+
+    // ---- a DIALS experiment (ours, -expt; docs/expt.md) ----
+    std::string expt_file;
+    std::shared_ptr<const ExptModel> expt;  // read at parse time; its detector replaces C's flags' geometry
 
     // ---- series (ours) ----
     int nframes = 1;         // -nframes: rotation series, frame i at phi0 + i*osc

@@ -29,6 +29,13 @@ struct DetectorGeometry {
     bool curved = false, point_pixel = false;
 };
 
+// One panel of a multi-panel detector (-expt), in the engine's lab frame.
+struct DetectorPanel {
+    std::string name;
+    Vec3D fdet, sdet, odet, pix0;             // unit vectors; pix0: m, sample to the first pixel's corner
+    double distance = 0, close_distance = 0;  // m, along the beam and along odet
+};
+
 struct Sampling {
     int phisteps = 1;
     double phi0 = 0, phistep = 0, osc = 0;
@@ -105,6 +112,10 @@ struct Experiment {
     Ran1 ran;                              // C's single generator state, carried on to the noise image
     std::vector<std::string> notes;        // messages C prints during set-up (warnings etc.)
     std::vector<AmorphousTerm> amorphous;  // -amorphous: background materials (ours)
+    // Several panels (-expt): the image stacks their rows, panel k holding rows
+    // [k panel_rows, (k + 1) panel_rows) of det.fpixels x det.spixels; empty: one panel (det)
+    std::vector<DetectorPanel> panels;
+    int panel_rows() const { return panels.empty() ? det.spixels : det.spixels / (int)panels.size(); }
 };
 
 }  // namespace nb

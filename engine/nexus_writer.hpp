@@ -37,7 +37,19 @@ struct McStasFrame {
         x = scale(sx, -1.0);  // imgCIF +x (the usual rotation axis) is McStas -x
         y = cross(z, x);
     }
+    // -expt: DIALS's own lab frame (engine_from_dials), so that dials.import
+    // gives back the file's models whatever its rotation axis
+    static McStasFrame dials() {
+        McStasFrame m;
+        m.x = Vec3D{0, 0, -1};
+        m.y = Vec3D{0, 1, 0};
+        m.z = Vec3D{1, 0, 0};
+        return m;
+    }
     Vec3D operator()(const Vec3D& v) const { return Vec3D{dot(x, v), dot(y, v), dot(z, v)}; }
+
+private:
+    McStasFrame() = default;
 };
 
 class NexusWriter {

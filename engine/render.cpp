@@ -60,6 +60,7 @@ namespace {
 struct Staged {
     PixelParams<double> p;
     std::vector<double> cells, cells_first, source_dir, source_lambda, source_weight;
+    std::vector<PanelFrame<double>> panels;
 };
 
 void stage(const Experiment& e, Staged& st) {
@@ -71,6 +72,8 @@ void stage(const Experiment& e, Staged& st) {
     st.source_dir = std::move(src.dir);
     st.source_lambda = std::move(src.lambda);
     st.source_weight = std::move(src.weight);
+    st.panels = std::move(src.panels);
+    p.panels = st.panels.empty() ? nullptr : st.panels.data();
     p.source_dir = st.source_dir.data();
     p.source_lambda = st.source_lambda.data();
     p.source_weight = st.source_weight.empty() ? nullptr : st.source_weight.data();
@@ -155,6 +158,7 @@ namespace {
 struct FloatStaged {
     PixelParams<float> p;
     std::vector<float> cells, cells_first, source_dir, source_lambda, source_weight, F;
+    std::vector<PanelFrame<float>> panels;
 };
 
 std::vector<float> narrow(const double* src, size_t n) {
@@ -187,6 +191,11 @@ void to_float(const Staged& d, FloatStaged& f) {
     q.close_distance = (float)p.close_distance;
     q.curved_detector = p.curved_detector;
     q.point_pixel = p.point_pixel;
+    for (const PanelFrame<double>& k : d.panels)
+        f.panels.push_back(PanelFrame<float>{narrow(k.fdet), narrow(k.sdet), narrow(k.odet), narrow(k.pix0),
+                                             (float)k.distance, (float)k.close_distance});
+    q.panels = f.panels.empty() ? nullptr : f.panels.data();
+    q.panel_rows = p.panel_rows;
     q.thicksteps = p.thicksteps;
     q.thick = (float)p.thick;
     q.thickstep = (float)p.thickstep;

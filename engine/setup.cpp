@@ -12,6 +12,7 @@
 #include "engine/amorphous.hpp"
 #include "engine/crystal.hpp"
 #include "engine/detector_geometry.hpp"
+#include "engine/expt_setup.hpp"
 #include "engine/hkl_io.hpp"
 #include "engine/memory_budget.hpp"
 #include "engine/sampling_rules.hpp"
@@ -203,6 +204,7 @@ Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded, HklGrid* m
         }
         e.mask = std::move(m.data);
     }
+    if (cfg.expt) apply_expt_detector(*cfg.expt, e);
     Sampling& s = e.samp;
     s.roi_xmin = cfg.roi_xmin < 0 ? 0 : cfg.roi_xmin;
     s.roi_xmax = cfg.roi_xmax < 0 ? e.det.fpixels : cfg.roi_xmax;

@@ -13,6 +13,7 @@ namespace nb {
 template <typename T>
 struct SourceTables {
     std::vector<T> dir, lambda, weight;
+    std::vector<PanelFrame<T>> panels;
 };
 
 template <typename T>
@@ -61,6 +62,11 @@ void stage_geometry(const Experiment& e, const std::vector<double>& weights, Pix
         t.lambda.push_back((T)e.src.lambda[i]);
     }
     for (double w : weights) t.weight.push_back((T)w);
+    for (const DetectorPanel& k : e.panels)
+        t.panels.push_back(PanelFrame<T>{narrow_vec<T>(k.fdet), narrow_vec<T>(k.sdet), narrow_vec<T>(k.odet),
+                                         narrow_vec<T>(k.pix0), (T)k.distance, (T)k.close_distance});
+    p.panels = t.panels.empty() ? nullptr : t.panels.data();
+    p.panel_rows = e.panel_rows();
     p.sources = (int)e.src.direction.size();
     p.source_dir = t.dir.data();
     p.source_lambda = t.lambda.data();

@@ -91,6 +91,7 @@ template <class D>
 HWY_INLINE void render_amorphous_group(const PixelParams<hn::TFromD<D>>& p, const AmorphousParams<hn::TFromD<D>>& a,
                                        const PolarizationFrame<hn::TFromD<D>>* frames, int f0, int s, double* value,
                                        double* omega) {
+    if (p.panels) return render_amorphous_group<D>(panel_params(p, s), a, frames, f0, s, value, omega);
     using T = hn::TFromD<D>;
     using V = Lane<D>;
     const V f = V(T(f0)) + V::iota();

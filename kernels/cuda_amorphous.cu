@@ -64,6 +64,7 @@ void render_amorphous_cuda(const PixelParams<T>& host_p, const AmorphousParams<T
     DeviceCopy<T> dir(p.source_dir, 3 * (size_t)p.sources, "sources"),
         lambda(p.source_lambda, (size_t)p.sources, "sources"), weight(p.source_weight, (size_t)p.sources, "sources");
     DeviceCopy<uint16_t> mask(p.mask, p.mask ? pixels : 0, "mask");
+    DeviceCopy<PanelFrame<T>> panels(p.panels, p.panels ? (size_t)(p.spixels / p.panel_rows) : 0, "panels");
     DeviceCopy<PolarizationFrame<T>> dframes(frames.data(), frames.size(), "sources");
     const AmorphousTable<T>& t = a.table;
     DeviceCopy<T> stol(t.stol, (size_t)t.rows, "table"), F(t.F, (size_t)t.rows, "table"),
@@ -72,6 +73,7 @@ void render_amorphous_cuda(const PixelParams<T>& host_p, const AmorphousParams<T
     p.source_lambda = lambda.ptr;
     p.source_weight = weight.ptr;
     p.mask = mask.ptr;
+    p.panels = p.panels ? panels.ptr : nullptr;
     p.reference = nullptr;
     a.table.stol = stol.ptr;
     a.table.F = F.ptr;

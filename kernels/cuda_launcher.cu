@@ -90,7 +90,7 @@ struct DeviceContext {
     // waited on with a blocking sync: the host thread sleeps instead of
     // spinning a core that the file writer and its threads need
     cudaEvent_t done = nullptr;
-    DeviceBuffer mask, source_dir, source_lambda, source_weight, cells, cells_first, image, fail, grid;
+    DeviceBuffer mask, source_dir, source_lambda, source_weight, cells, cells_first, panels, image, fail, grid;
     DeviceBuffer reduce_temp, results, beam_list, beam_index;
     size_t grid_bytes = 0;
     unsigned long long grid_hash = 0;
@@ -310,6 +310,8 @@ private:
                 return ctx_.source_weight;
             case Table::Cells:
                 return ctx_.cells;
+            case Table::Panels:
+                return ctx_.panels;
             default:
                 return ctx_.cells_first;
         }

@@ -32,7 +32,7 @@
 
 namespace nb {
 
-enum class Table { Mask, SourceDir, SourceLambda, SourceWeight, Cells, CellsFirst, Count };
+enum class Table { Mask, SourceDir, SourceLambda, SourceWeight, Cells, CellsFirst, Panels, Count };
 
 // Pixels the kernel found on a round crystal's direct beam: their value
 // depends on the last bit of C's double arithmetic (kernels/pixel_physics.hpp,
@@ -85,6 +85,8 @@ long long render_frame(Backend& b, const PixelParams<T>& hp, float* image, Devic
     dp.source_weight = b.upload(Table::SourceWeight, hp.source_weight, hp.source_weight ? (size_t)hp.sources : 0);
     dp.cells = b.upload(Table::Cells, hp.cells, ncells);
     dp.cells_first = b.upload(Table::CellsFirst, hp.cells_first, ncells);
+    const size_t npanels = hp.panels ? (size_t)(hp.spixels / hp.panel_rows) : 0;
+    dp.panels = b.upload(Table::Panels, hp.panels, npanels);
     dp.hkl.F = b.hkl_grid(hp.hkl.F, nF);
     float* d_image = b.zeroed_image(npix);
     unsigned long long* d_fail = b.reset_flag();

@@ -3,11 +3,19 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/hd.hpp"
 #include "kernels/lattice_shape.hpp"
 #include "kernels/structure_factor.hpp"
 #include "kernels/vec3.hpp"
 
 namespace nb {
+
+// One panel of a multi-panel detector (-expt): its frame in the lab (m).
+template <typename T>
+struct PanelFrame {
+    Vec3<T> fdet, sdet, odet, pix0;
+    T distance = 0, close_distance = 0;
+};
 
 template <typename T>
 struct PixelParams {
@@ -20,6 +28,15 @@ struct PixelParams {
     Vec3<T> fdet, sdet, odet, pix0, beam;
     T distance = 0, close_distance = 0;
     bool curved_detector = false, point_pixel = false;
+    // Multi-panel detectors: the raster stacks the panels' rows, rows
+    // [k panel_rows, (k + 1) panel_rows) being panel k's. The physics' entry
+    // points read a copy with panel k's frame in the fields above
+    // (panel_params); panel_s0 is then the sub-pixel row where panel k starts,
+    // so that a panel's positions are computed from its own first row, as a
+    // single-panel run of that panel computes them (0 for one panel).
+    const PanelFrame<T>* panels = nullptr;
+    int panel_rows = 0;
+    T panel_s0 = 0;
 
     // sensor
     int thicksteps = 1;
@@ -65,5 +82,22 @@ struct PixelParams {
     // C's rounding, see on_direct_beam). Null in double precision and on the GPU.
     const PixelParams<double>* reference = nullptr;
 };
+
+// The parameters as panel k of row s sees them (see PixelParams::panels).
+template <typename T>
+NB_HD_INLINE PixelParams<T> panel_params(const PixelParams<T>& p, int s) {
+    PixelParams<T> q = p;
+    const int k = s / p.panel_rows;
+    const PanelFrame<T>& f = p.panels[k];
+    q.fdet = f.fdet;
+    q.sdet = f.sdet;
+    q.odet = f.odet;
+    q.pix0 = f.pix0;
+    q.distance = f.distance;
+    q.close_distance = f.close_distance;
+    q.panel_s0 = T(k) * T(p.panel_rows) * T(p.oversample);
+    q.panels = nullptr;
+    return q;
+}
 
 }  // namespace nb

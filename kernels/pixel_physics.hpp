@@ -65,7 +65,7 @@ template <typename V, typename T>
 NB_HD_INLINE Vec3<V> subpixel_position(const PixelParams<T>& p, V F, V S, int thick_tic) {
     const T Odet = thick_tic * p.thickstep;
     const V Fdet = F * p.subpixel_size + V(p.subpixel_size / T(2));
-    const V Sdet = S * p.subpixel_size + V(p.subpixel_size / T(2));
+    const V Sdet = (S - V(p.panel_s0)) * p.subpixel_size + V(p.subpixel_size / T(2));
     Vec3<V> pos{Fdet * p.fdet.x + Sdet * p.sdet.x + Odet * p.odet.x + p.pix0.x,
                 Fdet * p.fdet.y + Sdet * p.sdet.y + Odet * p.odet.y + p.pix0.y,
                 Fdet * p.fdet.z + Sdet * p.sdet.z + Odet * p.odet.z + p.pix0.z};
@@ -137,6 +137,7 @@ NB_HD_INLINE Vec3<T> source_incident(const PixelParams<T>& p, int source) {
 // for the host and the GPU to ask about a pixel without rendering it.
 template <typename T, typename Pred>
 NB_HD_INLINE bool any_evaluation(const PixelParams<T>& p, int f, int s, Pred pred) {
+    if (p.panels) return any_evaluation(panel_params(p, s), f, s, pred);
     for (int t = 0; t < p.thicksteps; ++t)
         for (int subS = 0; subS < p.oversample; ++subS)
             for (int subF = 0; subF < p.oversample; ++subF) {
@@ -186,6 +187,7 @@ NB_HD inline bool pixel_on_direct_beam(const PixelParams<T>& p, int f, int s) {
 
 template <typename T>
 NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, InterpCutoff cutoff) {
+    if (p.panels) return render_pixel(panel_params(p, s), f, s, cutoff);
     const long long pixel = (long long)s * p.fpixels + f;
     PixelResult out{0.0, -1, false};
 

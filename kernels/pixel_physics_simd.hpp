@@ -141,6 +141,7 @@ HWY_INLINE Lane<D> lookup_tricubic_lanes(const HklGridView<hn::TFromD<D>>& g, La
 template <class D>
 HWY_INLINE bool render_group(const PixelParams<hn::TFromD<D>>& p, const PolarizationFrame<hn::TFromD<D>>* frames,
                              int f0, int s, LaneMask<D> want, bool interp, double* value) {
+    if (p.panels) return render_group<D>(panel_params(p, s), frames, f0, s, want, interp, value);
     using T = hn::TFromD<D>;
     using V = Lane<D>;
     const V f = V(T(f0)) + V::iota();

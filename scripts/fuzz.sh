@@ -17,7 +17,7 @@ export NB_MEMORY_LIMIT_MB=${NB_MEMORY_LIMIT_MB:-1}
 # (lyso.hkl, ortho.mat, ...) it finds here
 export NB_FUZZ_INPUTS=$PWD/tests/golden/inputs
 status=0
-for t in hkl fdump matrix sourcefile smv cli_args; do
+for t in hkl fdump matrix sourcefile smv expt cli_args; do
   corpus=$(mktemp -d)
   cp -r fuzz/corpus/$t/. "$corpus/"
   if [ "$t" = cli_args ]; then
