@@ -228,8 +228,8 @@ ExptModel parse_expt(const std::string& text, const std::string& path, int index
     const json& experiments = r.member(doc, "experiment", "experiment list");
     if (!experiments.is_array() || experiments.empty()) r.fail("experiment list", "holds no experiment");
     if (index < 0 || index >= (int)experiments.size())
-        r.fail("experiment list", "has " + std::to_string(experiments.size()) + " experiments; there is no " +
-                                      std::to_string(index));
+        r.fail("experiment list",
+               "has " + std::to_string(experiments.size()) + " experiments; there is no " + std::to_string(index));
     ExptModel m;
     m.path = path;
     m.experiment = index;

@@ -84,8 +84,8 @@ void apply_expt_config(const ExptModel& m, SimConfig& cfg, const ExptOverrides& 
         b = engine_from_dials(b);
         c = engine_from_dials(c);
         const double l = m.wavelength;
-        cfg.mat_values = std::array<double, 9>{a.x * l, b.x * l, c.x * l, a.y * l, b.y * l,
-                                               c.y * l, a.z * l, b.z * l, c.z * l};
+        cfg.mat_values =
+            std::array<double, 9>{a.x * l, b.x * l, c.x * l, a.y * l, b.y * l, c.y * l, a.z * l, b.z * l, c.z * l};
         cfg.mat_file.clear();
         cfg.user_cell = false;
     }

@@ -131,7 +131,9 @@ void stage(const Experiment& e, Staged& st) {
     p.steps = e.steps;
 
     // The pixel whose first sweep C runs with the unrotated cell: the first
-    // pixel, in serial order, that gets past the ROI, mask and -dmin cuts.
+    // pixel, in serial order, that gets past the ROI, mask and -dmin cuts. With
+    // several panels (-expt) it is the stacked image's first, as if the
+    // detector were one C image.
     p.first_sweep_pixel = -1;
     for (int sp = std::max(0, s.roi_ymin); sp <= std::min(s.roi_ymax, d.spixels - 1) && p.first_sweep_pixel < 0; ++sp)
         for (int fp = std::max(0, s.roi_xmin); fp <= std::min(s.roi_xmax, d.fpixels - 1); ++fp)
@@ -139,6 +141,11 @@ void stage(const Experiment& e, Staged& st) {
                 p.first_sweep_pixel = (long long)sp * d.fpixels + fp;
                 break;
             }
+    // -expt: where that first sweep is no different (no phi step at exactly 0),
+    // no pixel is set apart, so that a panel renders the same bits alone or
+    // among others in every precision (its group would otherwise take the
+    // C-rounded path)
+    if (e.cfg.expt && st.cells_first == st.cells) p.first_sweep_pixel = -1;
 }
 
 }  // namespace
