@@ -42,12 +42,14 @@ long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long lo
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) reduction(min : first_failure)
     for (int s = s_lo; s <= s_hi; ++s) {
+        PixelParams<T> row_panel;  // several panels: the row's frame, once per row
+        const PixelParams<T>& q = p.panels ? (row_panel = panel_params(p, s)) : p;
         for (int f = f_lo; f <= f_hi; ++f) {
             const long long idx = (long long)s * p.fpixels + f;
             if (idx < from_pixel) continue;
             if (p.mask && p.mask[idx] == 0) continue;
             if (idx > known_failure.load(std::memory_order_relaxed)) break;
-            PixelResult r = render_pixel_reference(p, f, s, cutoff);
+            PixelResult r = render_pixel_reference(q, f, s, cutoff);
             image[idx] = (float)r.value;
             if (r.first_interp_failure >= 0 && idx < first_failure) {
                 first_failure = idx;
@@ -79,12 +81,14 @@ void render_amorphous_cpu(const PixelParams<T>& p, const AmorphousParams<T>& a, 
     const int nthreads = threads > 0 ? threads : omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
     for (int s = span.s_lo; s <= span.s_hi; ++s) {
+        PixelParams<T> row_panel;
+        const PixelParams<T>& q = p.panels ? (row_panel = panel_params(p, s)) : p;
         double row_sum = 0;
         for (int f = span.f_lo; f <= span.f_hi; ++f) {
             const long long idx = (long long)s * p.fpixels + f;
             if (p.mask && p.mask[idx] == 0) continue;
             double omega = 0;
-            image[idx] = (float)render_amorphous_pixel(p, a, frames.data(), f, s, &omega);
+            image[idx] = (float)render_amorphous_pixel(q, a, frames.data(), f, s, &omega);
             row_sum += omega;
         }
         row_omega[s] = row_sum;

@@ -49,6 +49,9 @@ long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long fr
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) reduction(min : first_failure)
     for (int s = s_lo; s <= s_hi; ++s) {
+        // several panels: the row's panel frame, copied once per row (not per group)
+        PixelParams<T> row_panel;
+        const PixelParams<T>& q = p.panels ? (row_panel = panel_params(p, s)) : p;
         alignas(64) T want_lane[kVectors * HWY_MAX_BYTES / sizeof(T)];
         double value[kVectors * HWY_MAX_BYTES / sizeof(T)];
         const long long row0 = (long long)s * p.fpixels;
@@ -72,7 +75,7 @@ long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long fr
             const bool interp_none = !p.interpolate || cutoff.pixel < first;
             if (!first_sweep_here && (interp_all || interp_none)) {
                 const LaneMask<D> want = lane_nonzero(Lane<D>::load(want_lane));
-                if (render_group(p, frames.data(), f0, s, want, interp_all, value)) {
+                if (render_group(q, frames.data(), f0, s, want, interp_all, value)) {
                     for (int i = 0; i < n; ++i)
                         if (want_lane[i] != T(0)) image[first + i] = (float)value[i];
                     continue;
@@ -82,7 +85,7 @@ long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long fr
                 if (want_lane[i] == T(0)) continue;
                 const long long idx = first + i;
                 if (idx > known_failure.load(std::memory_order_relaxed)) break;
-                PixelResult r = render_pixel_reference(p, f0 + i, s, cutoff);
+                PixelResult r = render_pixel_reference(q, f0 + i, s, cutoff);
                 image[idx] = (float)r.value;
                 if (r.first_interp_failure >= 0 && idx < first_failure) {
                     first_failure = idx;
@@ -112,12 +115,14 @@ void render_amorphous_rows(const PixelParams<T>& p, const AmorphousParams<T>& a,
     const int nthreads = threads > 0 ? threads : omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
     for (int s = span.s_lo; s <= span.s_hi; ++s) {
+        PixelParams<T> row_panel;
+        const PixelParams<T>& q = p.panels ? (row_panel = panel_params(p, s)) : p;
         double value[kVectors * HWY_MAX_BYTES / sizeof(T)], omega[kVectors * HWY_MAX_BYTES / sizeof(T)];
         const long long row0 = (long long)s * p.fpixels;
         double row_sum = 0;
         for (int f0 = span.f_lo; f0 <= span.f_hi; f0 += N) {
             const int n = std::min(N, span.f_hi - f0 + 1);
-            render_amorphous_group<D>(p, a, frames.data(), f0, s, value, omega);
+            render_amorphous_group<D>(q, a, frames.data(), f0, s, value, omega);
             for (int i = 0; i < n; ++i) {
                 if (p.mask && p.mask[row0 + f0 + i] == 0) continue;
                 image[row0 + f0 + i] = (float)value[i];
