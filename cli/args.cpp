@@ -497,7 +497,6 @@ void apply_expt_file(const CLI::App& app, SimConfig& c) {
     auto model = std::make_shared<ExptModel>(read_expt(c.expt_file));
     if (model->has_crystal) refuse({"--cell", "--mat", "--misset", "--shots"}, "the crystal");
     if (model->has_goniometer) refuse({"--spindle_axis"}, "the rotation axis");
-    if (model->has_goniometer && model->has_scan) refuse({"--phi", "--osc", "--nframes"}, "the scan");
     if (model->panels.size() > 1 && c.detector_model.psf != 0)
         throw UsageError("-psf: the point-spread function is not yet applied to detectors of several panels (-expt " +
                          c.expt_file + " has " + std::to_string(model->panels.size()) + ")");
@@ -505,6 +504,9 @@ void apply_expt_file(const CLI::App& app, SimConfig& c) {
     keep.polarization = given("--polar") || given("--nopolar");
     keep.sensor = given("--detector_thick") || given("--detector_abs");
     keep.divergence = given("--divergence") || given("--hdivrange") || given("--vdivrange");
+    keep.phi = given("--phi");
+    keep.osc = given("--osc");
+    keep.nframes = given("--nframes");
     apply_expt_config(*model, c, keep);
     c.expt = std::move(model);
 }

@@ -71,9 +71,9 @@ void apply_expt_config(const ExptModel& m, SimConfig& cfg, const ExptOverrides& 
         cfg.spindle = to_cfg(engine_from_dials(axis));
     }
     if (m.has_scan && m.has_goniometer) {
-        cfg.phi0 = m.osc_start * kRad;
-        cfg.osc = m.osc_width * kRad;
-        cfg.nframes = m.last_image - m.first_image + 1;
+        if (!keep.phi) cfg.phi0 = m.osc_start * kRad;
+        if (!keep.osc) cfg.osc = m.osc_width * kRad;
+        if (!keep.nframes) cfg.nframes = m.last_image - m.first_image + 1;
     }
     if (m.has_crystal) {
         // the A matrix at phi = 0 in the lab (S F A), in the engine's frame, as

@@ -12,9 +12,10 @@ namespace nb {
 
 // What the command line sets itself, over the file (documented overrides).
 struct ExptOverrides {
-    bool polarization = false;  // -polar, -nopolar
-    bool sensor = false;        // -detector_thick, -detector_abs
-    bool divergence = false;    // -divergence, -hdivrange, -vdivrange
+    bool polarization = false;                       // -polar, -nopolar
+    bool sensor = false;                             // -detector_thick, -detector_abs
+    bool divergence = false;                         // -divergence, -hdivrange, -vdivrange
+    bool phi = false, osc = false, nframes = false;  // -phi, -osc, -nframes: part of the scan, or another start
 };
 
 // Wavelength, polarization, divergence, the sensor, the crystal's A matrix

@@ -58,6 +58,8 @@ nb::ParsedArgs parse(const std::vector<std::string>& args) {
     nb::ParsedArgs p = nb::parse_args((int)argv.size(), argv.data());
     if (p.help) throw nb::UsageError("-h: nanobragg.help() returns the list of flags");
     if (p.version) throw nb::UsageError("-version: nanobragg.version() returns the version line");
+    // -expt with a scan: the module renders the scan's first image (set_phi for the others)
+    if (p.config.expt && p.config.nframes > 1) p.config.nframes = 1;
     if (p.config.nframes > 1)
         throw nb::UsageError(
             "-nframes: the Python module renders one image per call; use Simulator.set_phi for a series");
@@ -67,6 +69,46 @@ nb::ParsedArgs parse(const std::vector<std::string>& args) {
     p.config.progress = false;
     return p;
 }
+
+// expt=: a path, or dxtbx's Experiment or ExperimentList written to a
+// temporary .expt (kept while the arguments may be parsed again).
+class ExptFile {
+public:
+    explicit ExptFile(const py::object& expt) {
+        if (expt.is_none()) return;
+        if (py::isinstance<py::str>(expt) || py::hasattr(expt, "__fspath__")) {
+            path_ = py::str(py::module_::import("os").attr("fspath")(expt)).cast<std::string>();
+            return;
+        }
+        py::object list = expt;
+        if (!py::hasattr(expt, "as_file")) {
+            if (!py::hasattr(expt, "detector") || !py::hasattr(expt, "beam"))
+                throw nb::UsageError("expt: give a path to a .expt file, or dxtbx's Experiment or ExperimentList");
+            py::object el = py::module_::import("dxtbx.model.experiment_list").attr("ExperimentList");
+            list = el();
+            list.attr("append")(expt);
+        }
+        py::tuple fd = py::module_::import("tempfile").attr("mkstemp")(py::arg("suffix") = ".expt");
+        py::module_::import("os").attr("close")(fd[0]);
+        path_ = fd[1].cast<std::string>();
+        temporary_ = true;
+        list.attr("as_file")(path_);
+    }
+    ~ExptFile() {
+        if (temporary_) std::remove(path_.c_str());
+    }
+    ExptFile(const ExptFile&) = delete;
+    ExptFile& operator=(const ExptFile&) = delete;
+    void add_to(std::vector<std::string>& args) const {
+        if (path_.empty()) return;
+        args.push_back("-expt");
+        args.push_back(path_);
+    }
+
+private:
+    std::string path_;
+    bool temporary_ = false;
+};
 
 std::string exact(double v) {
     char buf[40];
@@ -152,6 +194,7 @@ Geometry geometry_of(const nb::Experiment& e) {
 
 struct Result {
     py::array image;
+    py::list panels;  // one array per panel (views of image), with several
     nb::ImageStats stats;
     Geometry geometry;
     std::string backend;
@@ -161,6 +204,7 @@ struct Result {
 // What a render leaves before Python objects are made (built without the GIL).
 struct Rendered {
     nb::RenderResult r;
+    int panels = 1, panel_rows = 0;
     Geometry geometry;
     std::vector<std::string> notes, warnings, files;
 };
@@ -168,6 +212,8 @@ struct Rendered {
 Rendered finish(const nb::Experiment& e, nb::RenderResult&& r) {
     Rendered out;
     out.geometry = geometry_of(e);
+    out.panels = e.panels.empty() ? 1 : (int)e.panels.size();
+    out.panel_rows = e.panel_rows();
     out.notes = e.notes;
     for (const std::string& w : {nb::interpolation_warning(e, r), nb::nonfinite_warning(r)})
         if (!w.empty()) out.warnings.push_back(w);
@@ -182,6 +228,8 @@ Result to_python(Rendered&& x) {
     py::capsule owner(buffer, [](void* p) { delete static_cast<std::vector<float>*>(p); });
     res.image =
         py::array_t<float>({(py::ssize_t)x.geometry.spixels, (py::ssize_t)x.geometry.fpixels}, buffer->data(), owner);
+    for (int k = 0; k < x.panels; ++k)
+        res.panels.append(res.image[py::slice((py::ssize_t)k * x.panel_rows, (py::ssize_t)(k + 1) * x.panel_rows, 1)]);
     res.stats = x.r.stats;
     res.geometry = std::move(x.geometry);
     res.backend = x.r.backend;
@@ -193,8 +241,10 @@ Result to_python(Rendered&& x) {
 
 // ---- simulate ----
 
-Result simulate(const py::object& args_in, const py::object& structure_factors) {
-    const std::vector<std::string> args = to_args(args_in);
+Result simulate(const py::object& args_in, const py::object& structure_factors, const py::object& expt) {
+    std::vector<std::string> args = to_args(args_in);
+    const ExptFile expt_file(expt);
+    expt_file.add_to(args);
     std::optional<nb::HklGrid> grid;
     nb::ParsedArgs parsed = parse(args);
     if (!structure_factors.is_none()) {
@@ -249,7 +299,9 @@ Result simulate(const py::object& args_in, const py::object& structure_factors) 
 
 class Simulator {
 public:
-    Simulator(const py::object& args_in, const py::object& structure_factors) : args_(to_args(args_in)) {
+    Simulator(const py::object& args_in, const py::object& structure_factors, const py::object& expt)
+        : expt_(std::make_unique<ExptFile>(expt)), args_(to_args(args_in)) {
+        expt_->add_to(args_);
         nb::ParsedArgs parsed = parse(args_);
         const nb::OutputFlagsGiven& g = parsed.outputs_given;
         for (const auto& [given, flag] : {std::pair{g.floatfile, "-floatfile"},
@@ -395,6 +447,7 @@ private:
         e_ = std::move(e);
     }
 
+    std::unique_ptr<ExptFile> expt_;  // before args_, which may name its file
     std::vector<std::string> args_;
     std::vector<std::pair<std::string, std::string>> overrides_;  // flags set since, applied after args_
     std::optional<std::array<double, 9>> matrix_;
@@ -450,7 +503,8 @@ PYBIND11_MODULE(nanobragg, m) {
         .def_readonly("pivot", &Geometry::pivot);
 
     py::class_<Result>(m, "Result", "One rendered image, C nanoBragg's statistics and the resolved geometry")
-        .def_readonly("image", &Result::image, "float32 array, shape (slow, fast)")
+        .def_readonly("image", &Result::image, "float32 array, shape (slow, fast); several panels: stacked along slow")
+        .def_readonly("panels", &Result::panels, "one float32 array per panel (views of image)")
         .def_property_readonly("max_I", [](const Result& r) { return r.stats.max_I; })
         .def_property_readonly(
             "max_I_pos_m",
@@ -472,12 +526,16 @@ PYBIND11_MODULE(nanobragg, m) {
         .def("__repr__", &stats_repr);
 
     m.def("simulate", &simulate, py::arg("args"), py::arg("structure_factors") = py::none(),
+          py::arg("expt") = py::none(),
           "Render one image from a nanoBragg argument list (list, or one string split on white space). "
-          "structure_factors=(h, k, l, F) replaces -hkl. Writes only the files its output flags name.");
+          "structure_factors=(h, k, l, F) replaces -hkl. expt: a .expt path or dxtbx's Experiment/ExperimentList "
+          "(as -expt; several panels: Result.panels). Writes only the files its output flags name.");
 
     py::class_<Simulator>(m, "Simulator", "Set up once, render many times")
-        .def(py::init<const py::object&, const py::object&>(), py::arg("args"),
-             py::arg("structure_factors") = py::none())
+        .def(py::init<const py::object&, const py::object&, const py::object&>(), py::arg("args"),
+             py::arg("structure_factors") = py::none(), py::arg("expt") = py::none(),
+             "expt: a .expt path or dxtbx's Experiment/ExperimentList (as -expt; the scan's first image, set_phi "
+             "for the others)")
         .def("render", &Simulator::render)
         .def("set_phi", &Simulator::set_phi, py::arg("degrees"), "starting spindle angle, as -phi")
         .def("set_orientation", &Simulator::set_orientation, py::arg("A"),

@@ -47,19 +47,22 @@ json experiment_list(const std::vector<Panel>& panels, double phi = 0.0) {
         ps.push_back(panel_json(panels[i], "panel" + std::to_string(i)));
         children.push_back({{"panel", i}});
     }
-    json root = {{"name", ""},         {"fast_axis", {1, 0, 0}}, {"slow_axis", {0, 1, 0}},
-                 {"origin", {0, 0, 0}}, {"children", children}};
-    return json{{"__id__", "ExperimentList"},
-                {"experiment",
-                 {{{"__id__", "Experiment"}, {"beam", 0}, {"detector", 0}, {"goniometer", 0}, {"scan", 0}}}},
-                {"beam",
-                 {{{"direction", {0, 0, 1}},
-                   {"wavelength", 1.0},
-                   {"polarization_normal", {0, 1, 0}},
-                   {"polarization_fraction", 0.999}}}},
-                {"detector", {{{"panels", ps}, {"hierarchy", root}}}},
-                {"goniometer", {{{"rotation_axis", {1, 0, 0}}}}},
-                {"scan", {{{"image_range", {1, 1}}, {"oscillation", {phi, 0.5}}, {"exposure_time", {1.0}}}}}};
+    json root = {{"name", ""},
+                 {"fast_axis", {1, 0, 0}},
+                 {"slow_axis", {0, 1, 0}},
+                 {"origin", {0, 0, 0}},
+                 {"children", children}};
+    return json{
+        {"__id__", "ExperimentList"},
+        {"experiment", {{{"__id__", "Experiment"}, {"beam", 0}, {"detector", 0}, {"goniometer", 0}, {"scan", 0}}}},
+        {"beam",
+         {{{"direction", {0, 0, 1}},
+           {"wavelength", 1.0},
+           {"polarization_normal", {0, 1, 0}},
+           {"polarization_fraction", 0.999}}}},
+        {"detector", {{{"panels", ps}, {"hierarchy", root}}}},
+        {"goniometer", {{{"rotation_axis", {1, 0, 0}}}}},
+        {"scan", {{{"image_range", {1, 1}}, {"oscillation", {phi, 0.5}}, {"exposure_time", {1.0}}}}}};
 }
 
 void write(const std::string& path, const json& j) { std::ofstream(path) << j.dump(1); }
@@ -75,12 +78,12 @@ std::vector<float> floats(const std::string& path) {
     return v;
 }
 
-const std::vector<std::string> kCrystal = {"-cell",   "79.1", "79.1", "38.4",   "90",  "90",  "90",  "-default_F",
-                                           "100",     "-N",   "6",    "-misset", "10", "20",  "30",  "-oversample",
-                                           "2",       "-nonoise", "-nopgm", "-seed", "1"};
+const std::vector<std::string> kCrystal = {"-cell",      "79.1",        "79.1", "38.4",     "90",      "90",    "90",
+                                           "-default_F", "100",         "-N",   "6",        "-misset", "10",    "20",
+                                           "30",         "-oversample", "2",    "-nonoise", "-nopgm",  "-seed", "1"};
 
 RunResult render(const TempDir& dir, const std::string& expt, const std::string& floatfile,
-                     std::vector<std::string> extra = {}) {
+                 std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"-expt", expt, "-floatfile", floatfile, "-intfile", "int.img"};
     args.insert(args.end(), kCrystal.begin(), kCrystal.end());
     args.insert(args.end(), extra.begin(), extra.end());
@@ -108,8 +111,11 @@ TEST(ExptReader, ComposesTheHierarchyIntoLabFrames) {
     det["panels"][0]["fast_axis"] = {0, 1, 0};
     det["panels"][0]["slow_axis"] = {-1, 0, 0};
     det["panels"][0]["origin"] = {10, 0, 5};
-    det["hierarchy"] = {{"name", "group"},         {"fast_axis", {0, 1, 0}},  {"slow_axis", {-1, 0, 0}},
-                        {"origin", {1, 2, -100}}, {"children", {{{"panel", 0}}}}};
+    det["hierarchy"] = {{"name", "group"},
+                        {"fast_axis", {0, 1, 0}},
+                        {"slow_axis", {-1, 0, 0}},
+                        {"origin", {1, 2, -100}},
+                        {"children", {{{"panel", 0}}}}};
     const nb::ExptModel m = nb::parse_expt(j.dump(), "h.expt");
     ASSERT_EQ(m.panels.size(), 1u);
     const nb::ExptPanel& p = m.panels[0];
@@ -197,12 +203,11 @@ TEST(ExptCli, BadInputStopsWithOneLineAndWritesNothing) {
     write(dir.file("one.expt"), experiment_list({tilted_panel()}));
     r = render(dir, "one.expt", "out.bin", {"-distance", "100"});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.err.find("-distance: the detector comes from -expt one.expt; give one or the other"),
-              std::string::npos)
+    EXPECT_NE(r.err.find("-distance: the detector comes from -expt one.expt; give one or the other"), std::string::npos)
         << r.err;
-    r = render(dir, "one.expt", "out.bin", {"-phi", "3"});
+    r = render(dir, "one.expt", "out.bin", {"-lambda", "1.2"});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.err.find("-phi: the scan comes from -expt one.expt"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("-lambda: the beam comes from -expt one.expt"), std::string::npos) << r.err;
     EXPECT_FALSE(std::filesystem::exists(dir.file("out.bin")));
     r = render(dir, "missing.expt", "out.bin");
     EXPECT_EQ(r.exit_code, 2);
@@ -264,8 +269,10 @@ TEST(ExptCli, SplittingAPanelIntoFourOrIntoTwoTiltedHalvesChangesNoPixel) {
         const size_t at = out.find(key);
         return at == std::string::npos ? -1.0 : std::atof(out.c_str() + at + key.size());
     };
-    EXPECT_NEAR(value_after(r4.out, "max_I = "), value_after(r_whole.out, "max_I = "), 1e-6 * value_after(r_whole.out, "max_I = "));
-    EXPECT_NEAR(value_after(r4.out, "mean= "), value_after(r_whole.out, "mean= "), 1e-6 * value_after(r_whole.out, "mean= "));
+    EXPECT_NEAR(value_after(r4.out, "max_I = "), value_after(r_whole.out, "max_I = "),
+                1e-6 * value_after(r_whole.out, "max_I = "));
+    EXPECT_NEAR(value_after(r4.out, "mean= "), value_after(r_whole.out, "mean= "),
+                1e-6 * value_after(r_whole.out, "mean= "));
     EXPECT_GT(value_after(r4.out, "max_I = "), 0.0);
 }
 
@@ -308,4 +315,35 @@ TEST(ExptCli, EachPanelEqualsASinglePanelRunOfItsGeometry) {
         }
     }
     ::unsetenv("NB_CPU_ISA");
+}
+
+TEST(ExptCli, TheScanGivesTheSeriesAndPanelMasksSkipPixels) {
+    TempDir dir("expt_scan");
+    json j = experiment_list({tilted_panel()}, 1.0);
+    j["scan"][0]["image_range"] = {1, 3};
+    // the panel's untrusted rectangle: fast 10..29, slow 20..39
+    j["detector"][0]["panels"][0]["mask"] = {{10, 20, 30, 40}};
+    write(dir.file("scan.expt"), j);
+    RunResult r = render(dir, "scan.expt", "out.bin");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (int k = 1; k <= 3; ++k) {
+        char name[32];
+        std::snprintf(name, sizeof name, "out_%04d.bin", k);
+        EXPECT_TRUE(std::filesystem::exists(dir.file(name))) << name;
+    }
+    EXPECT_NE(r.out.find("frame 3 of 3: phi = 2 deg"), std::string::npos) << r.out;
+    const std::vector<float> img = floats(dir.file("out_0001.bin"));
+    ASSERT_EQ(img.size(), 512u * 512u);
+    double inside = 0, around = 0;
+    for (int s = 20; s < 40; ++s)
+        for (int f = 10; f < 30; ++f) inside += img[(size_t)s * 512 + f];
+    for (int s = 20; s < 40; ++s)
+        for (int f = 30; f < 50; ++f) around += img[(size_t)s * 512 + f];
+    EXPECT_EQ(inside, 0.0);
+    EXPECT_GT(around, 0.0);
+    // -nframes (and -phi, -osc) on the command line take part of the scan
+    r = render(dir, "scan.expt", "one.bin", {"-nframes", "1"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(std::filesystem::exists(dir.file("one.bin")));
+    EXPECT_FALSE(std::filesystem::exists(dir.file("one_0002.bin")));
 }
