@@ -102,7 +102,7 @@ std::vector<float> detector_layout(const Experiment& e, const std::vector<float>
     }
     const double per = (x1 - x0) / width;
     height = std::max(1, (int)std::ceil((y1 - y0) / per));
-    std::vector<float> out((size_t)width * height, 0.0f);
+    std::vector<float> out((size_t)width * height, std::numeric_limits<float>::quiet_NaN());
     // every output pixel a panel pixel lands in gets its largest value; a
     // picture finer than the panels' pixels gets each pixel's whole footprint
     const int sub = std::max(1, (int)std::ceil(d.pixel_size / (per * d.close_distance) * 1.5));
@@ -121,7 +121,7 @@ std::vector<float> detector_layout(const Experiment& e, const std::vector<float>
                         const int px = (int)((x - x0) / per), py = (int)((y1 - y) / per);
                         if (px < 0 || px >= width || py < 0 || py >= height) continue;
                         float& o2 = out[(size_t)py * width + px];
-                        o2 = std::max(o2, val);
+                        o2 = std::isnan(o2) ? val : std::max(o2, val);
                     }
             }
     }

@@ -43,6 +43,11 @@ std::vector<char> png_preview_bytes(const std::vector<float>& image, int width, 
     if (level <= 0) level = png_default_white_level(image);
     std::vector<unsigned char> grey((size_t)width * height);
     for (size_t i = 0; i < grey.size(); ++i) {
+        // NaN: no pixel there (the gaps and surroundings of a multi-panel layout), mid grey
+        if (std::isnan(image[i])) {
+            grey[i] = 170;
+            continue;
+        }
         double t = image[i] > 0 ? std::sqrt(image[i] / level) : 0.0;
         grey[i] = (unsigned char)(255 - (int)std::lround(255.0 * std::min(1.0, t)));
     }

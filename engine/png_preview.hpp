@@ -11,7 +11,8 @@ namespace nb {
 // of the positive pixels (bright Bragg spots saturate, weak ones stay visible).
 double png_default_white_level(const std::vector<float>& image);
 
-// 8-bit greyscale PNG bytes; throws std::runtime_error if PNG support is missing.
+// 8-bit greyscale PNG bytes (NaN pixels mid grey: no detector there); throws
+// std::runtime_error if PNG support is missing.
 std::vector<char> png_preview_bytes(const std::vector<float>& image, int width, int height, double level);
 
 bool png_supported();
