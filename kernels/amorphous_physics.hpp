@@ -147,7 +147,9 @@ NB_HD_INLINE double amorphous_value(const AmorphousParams<T>& a, double I) {
 template <typename T>
 NB_HD_INLINE double render_amorphous_pixel(const PixelParams<T>& p, const AmorphousParams<T>& a,
                                            const PolarizationFrame<T>* frames, int f, int s, double* omega_sum) {
+#ifndef __CUDA_ARCH__  // the GPU launches each panel with its own parameters (frame_pipeline.hpp)
     if (p.panels) return render_amorphous_pixel(panel_params(p, s), a, frames, f, s, omega_sum);
+#endif
     T omega = T(0), last_F = T(0);
     const AmorphousTable<T>& table = a.table;
     const T I = amorphous_sum(

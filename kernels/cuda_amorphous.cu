@@ -5,6 +5,7 @@
 // as C's.
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -64,7 +65,6 @@ void render_amorphous_cuda(const PixelParams<T>& host_p, const AmorphousParams<T
     DeviceCopy<T> dir(p.source_dir, 3 * (size_t)p.sources, "sources"),
         lambda(p.source_lambda, (size_t)p.sources, "sources"), weight(p.source_weight, (size_t)p.sources, "sources");
     DeviceCopy<uint16_t> mask(p.mask, p.mask ? pixels : 0, "mask");
-    DeviceCopy<PanelFrame<T>> panels(p.panels, p.panels ? (size_t)(p.spixels / p.panel_rows) : 0, "panels");
     DeviceCopy<PolarizationFrame<T>> dframes(frames.data(), frames.size(), "sources");
     const AmorphousTable<T>& t = a.table;
     DeviceCopy<T> stol(t.stol, (size_t)t.rows, "table"), F(t.F, (size_t)t.rows, "table"),
@@ -73,7 +73,6 @@ void render_amorphous_cuda(const PixelParams<T>& host_p, const AmorphousParams<T
     p.source_lambda = lambda.ptr;
     p.source_weight = weight.ptr;
     p.mask = mask.ptr;
-    p.panels = p.panels ? panels.ptr : nullptr;
     p.reference = nullptr;
     a.table.stol = stol.ptr;
     a.table.F = F.ptr;
@@ -85,8 +84,22 @@ void render_amorphous_cuda(const PixelParams<T>& host_p, const AmorphousParams<T
     DeviceCopy<double> domega(&zero, 1, "image");
     const dim3 block(32, 8);
     const dim3 grid((p.fpixels + block.x - 1) / block.x, (p.spixels + block.y - 1) / block.y);
-    amorphous_kernel<T><<<grid, block>>>(p, a, dframes.ptr, dimage.ptr, domega.ptr);
-    check(cudaGetLastError(), "launch");
+    // several panels: a launch per panel with its frame and rows (as frame_pipeline.hpp)
+    std::vector<PixelParams<T>> views;
+    if (p.panels) {
+        for (int k = 0; k * p.panel_rows < p.spixels; ++k) {
+            PixelParams<T> v = panel_params(p, k * p.panel_rows);
+            v.roi_ymin = std::max(p.roi_ymin, k * p.panel_rows);
+            v.roi_ymax = std::min(p.roi_ymax, (k + 1) * p.panel_rows - 1);
+            if (v.roi_ymin <= v.roi_ymax) views.push_back(v);
+        }
+    } else {
+        views.push_back(p);
+    }
+    for (const PixelParams<T>& v : views) {
+        amorphous_kernel<T><<<grid, block>>>(v, a, dframes.ptr, dimage.ptr, domega.ptr);
+        check(cudaGetLastError(), "launch");
+    }
     check(cudaMemcpy(image, dimage.ptr, pixels * sizeof(float), cudaMemcpyDeviceToHost), "image copy");
     check(cudaMemcpy(omega_total, domega.ptr, sizeof(double), cudaMemcpyDeviceToHost), "image copy");
 }

@@ -93,19 +93,37 @@ long long render_frame(Backend& b, const PixelParams<T>& hp, float* image, Devic
     const bool round = hp.lattice.shape == Shape::Round;
     BeamList* d_beam = round ? b.reset_beam_list(std::min<size_t>(npix, 1u << 20)) : nullptr;
 
+    // Several panels: one launch per panel on the same stream, each with its
+    // panel's frame in the parameters and its rows as the ROI (the device code
+    // reads no panel table, so the kernel keeps its registers and no stack)
+    std::vector<PixelParams<T>> views;
+    if (hp.panels) {
+        PixelParams<T> base = dp;
+        base.panels = hp.panels;  // host table: panel_params reads it here
+        for (int k = 0; k * hp.panel_rows < hp.spixels; ++k) {
+            PixelParams<T> v = panel_params(base, k * hp.panel_rows);
+            v.roi_ymin = std::max(hp.roi_ymin, k * hp.panel_rows);
+            v.roi_ymax = std::min(hp.roi_ymax, (k + 1) * hp.panel_rows - 1);
+            if (v.roi_ymin <= v.roi_ymax) views.push_back(v);
+        }
+    } else {
+        views.push_back(dp);
+    }
     b.mark_start();
-    b.render(dp, InterpCutoff{LLONG_MAX, 0}, 0, d_image, d_fail);
+    for (const PixelParams<T>& v : views) b.render(v, InterpCutoff{LLONG_MAX, 0}, 0, d_image, d_fail);
     unsigned long long fail = ULLONG_MAX;
     if (hp.interpolate) {
         // C switches interpolation off for the rest of the image at the first
         // out-of-range neighbourhood, in serial order: re-render every later
         // pixel without it (a mid-frame wait only when interpolating)
         fail = b.read_flag(d_fail);
-        if (fail != ULLONG_MAX) b.render(dp, InterpCutoff{-1, 0}, (long long)fail + 1, d_image, d_fail);
+        if (fail != ULLONG_MAX)
+            for (const PixelParams<T>& v : views)
+                b.render(v, InterpCutoff{-1, 0}, (long long)fail + 1, d_image, d_fail);
     }
     b.mark_rendered();
     if (round) {
-        b.find_beam_pixels(dp, d_beam);
+        for (const PixelParams<T>& v : views) b.find_beam_pixels(v, d_beam);
         // a round crystal's direct-beam pixels, again with C's rounding on the
         // host (from the double-precision staging in float), before the statistics
         std::vector<long long> beam = b.read_beam_list(d_beam);

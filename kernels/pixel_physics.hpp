@@ -137,7 +137,9 @@ NB_HD_INLINE Vec3<T> source_incident(const PixelParams<T>& p, int source) {
 // for the host and the GPU to ask about a pixel without rendering it.
 template <typename T, typename Pred>
 NB_HD_INLINE bool any_evaluation(const PixelParams<T>& p, int f, int s, Pred pred) {
+#ifndef __CUDA_ARCH__  // the GPU launches each panel with its own parameters (frame_pipeline.hpp)
     if (p.panels) return any_evaluation(panel_params(p, s), f, s, pred);
+#endif
     for (int t = 0; t < p.thicksteps; ++t)
         for (int subS = 0; subS < p.oversample; ++subS)
             for (int subF = 0; subF < p.oversample; ++subF) {
@@ -187,7 +189,9 @@ NB_HD inline bool pixel_on_direct_beam(const PixelParams<T>& p, int f, int s) {
 
 template <typename T>
 NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, InterpCutoff cutoff) {
+#ifndef __CUDA_ARCH__  // the GPU launches each panel with its own parameters (frame_pipeline.hpp)
     if (p.panels) return render_pixel(panel_params(p, s), f, s, cutoff);
+#endif
     const long long pixel = (long long)s * p.fpixels + f;
     PixelResult out{0.0, -1, false};
 

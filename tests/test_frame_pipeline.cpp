@@ -54,9 +54,9 @@ RenderResult host_pipeline(const Experiment& e, Precision prec) {
     return render_image(e, o);
 }
 
-void expect_same_frame(const std::string& id, Precision prec) {
+void expect_same_frame(const SimConfig& cfg, const std::string& id, Precision prec) {
     SCOPED_TRACE(id + (prec == Precision::Float ? " float" : " double"));
-    Experiment e = prepare_experiment(golden_config(id));
+    Experiment e = prepare_experiment(cfg);
     const RenderResult a = scalar_cpu(e, prec), b = host_pipeline(e, prec);
     ASSERT_EQ(a.image.size(), b.image.size());
     size_t differ = 0;
@@ -75,7 +75,41 @@ void expect_same_frame(const std::string& id, Precision prec) {
     EXPECT_GT(a.stats.sum, 0);
 }
 
+void expect_same_frame(const std::string& id, Precision prec) { expect_same_frame(golden_config(id), id, prec); }
+
 }  // namespace
+
+// Several panels (-expt): the panel table travels with the other tables, one
+// launch renders every panel.
+TEST(FramePipeline, SeveralPanelsAsTheCpu) {
+    nbtest::TempDir dir("pipeline_panels");
+    nlohmann::json panels = nlohmann::json::array(), children = nlohmann::json::array();
+    for (int k = 0; k < 3; ++k) {
+        const double t = (4.0 + 9.0 * k) * M_PI / 180;
+        panels.push_back({{"name", "p" + std::to_string(k)},
+                          {"fast_axis", {std::cos(t), 0, std::sin(t)}},
+                          {"slow_axis", {0, -1, 0}},
+                          {"origin", {-30.0 + 25.0 * k, 12.0, -95.0 - 8.0 * k}},
+                          {"image_size", {96, 64}},
+                          {"pixel_size", {0.172, 0.172}}});
+        children.push_back({{"panel", k}});
+    }
+    const nlohmann::json el = {
+        {"__id__", "ExperimentList"},
+        {"experiment", {{{"beam", 0}, {"detector", 0}}}},
+        {"beam", {{{"direction", {0, 0, 1}}, {"wavelength", 1.1}}}},
+        {"detector",
+         {{{"panels", panels},
+           {"hierarchy",
+            {{"fast_axis", {1, 0, 0}}, {"slow_axis", {0, 1, 0}}, {"origin", {0, 0, 0}}, {"children", children}}}}}}};
+    std::ofstream(dir.file("p.expt")) << el.dump();
+    const std::string expt = dir.file("p.expt");
+    std::vector<const char*> argv{"nanoBragg", "-expt", expt.c_str(),  "-cell", "70",         "80",
+                                  "90",        "75",    "85",          "95",    "-default_F", "100",
+                                  "-N",        "5",     "-oversample", "2",     "-round_xtal"};
+    SimConfig c = parse_args((int)argv.size(), argv.data()).config;
+    for (Precision p : {Precision::Double, Precision::Float}) expect_same_frame(c, "three panels", p);
+}
 
 // ROI and mask: pixels outside stay 0, the statistics skip them (masked ones count in rmsd only).
 TEST(FramePipeline, RoiAndMaskAsTheCpu) {
