@@ -16,6 +16,7 @@
 #include "cli/args.hpp"
 #include "engine/render.hpp"
 #include "engine/setup.hpp"
+#include "expt_fixture.hpp"
 #include "kernels/frame_host_backend.hpp"
 #include "run_cli.hpp"
 
@@ -83,31 +84,9 @@ void expect_same_frame(const std::string& id, Precision prec) { expect_same_fram
 // launch renders every panel.
 TEST(FramePipeline, SeveralPanelsAsTheCpu) {
     nbtest::TempDir dir("pipeline_panels");
-    nlohmann::json panels = nlohmann::json::array(), children = nlohmann::json::array();
-    for (int k = 0; k < 3; ++k) {
-        const double t = (4.0 + 9.0 * k) * M_PI / 180;
-        panels.push_back({{"name", "p" + std::to_string(k)},
-                          {"fast_axis", {std::cos(t), 0, std::sin(t)}},
-                          {"slow_axis", {0, -1, 0}},
-                          {"origin", {-30.0 + 25.0 * k, 12.0, -95.0 - 8.0 * k}},
-                          {"image_size", {96, 64}},
-                          {"pixel_size", {0.172, 0.172}}});
-        children.push_back({{"panel", k}});
-    }
-    const nlohmann::json el = {
-        {"__id__", "ExperimentList"},
-        {"experiment", {{{"beam", 0}, {"detector", 0}}}},
-        {"beam", {{{"direction", {0, 0, 1}}, {"wavelength", 1.1}}}},
-        {"detector",
-         {{{"panels", panels},
-           {"hierarchy",
-            {{"fast_axis", {1, 0, 0}}, {"slow_axis", {0, 1, 0}}, {"origin", {0, 0, 0}}, {"children", children}}}}}}};
-    std::ofstream(dir.file("p.expt")) << el.dump();
-    const std::string expt = dir.file("p.expt");
-    std::vector<const char*> argv{"nanoBragg", "-expt", expt.c_str(),  "-cell", "70",         "80",
-                                  "90",        "75",    "85",          "95",    "-default_F", "100",
-                                  "-N",        "5",     "-oversample", "2",     "-round_xtal"};
-    SimConfig c = parse_args((int)argv.size(), argv.data()).config;
+    const SimConfig c = nbtest::expt_config(nbtest::write_three_panel_expt(dir.file("p.expt")),
+                                            nbtest::split_ws("-cell 70 80 90 75 85 95 -default_F 100 -N 5 "
+                                                             "-oversample 2 -round_xtal"));
     for (Precision p : {Precision::Double, Precision::Float}) expect_same_frame(c, "three panels", p);
 }
 

@@ -7,7 +7,9 @@
 #include "engine/render.hpp"
 #include "engine/setup.hpp"
 #include "engine/units.hpp"
+#include "expt_fixture.hpp"
 #include "kernels/cuda_launcher.hpp"
+#include "run_cli.hpp"
 
 using namespace nb;
 
@@ -93,4 +95,19 @@ TEST(GpuBackendAbsent, CudaRequestWithoutGpuThrowsInsteadOfCrashing) {
     RenderOptions opt;
     opt.device = Device::Cuda;
     EXPECT_THROW(render_image(e, opt), std::runtime_error);
+}
+
+// Several panels (-expt): a launch per panel, each with its frame; the
+// amorphous term too.
+TEST_F(GpuBackend, SeveralPanelsAsTheCpu) {
+    nbtest::TempDir dir("gpu_panels");
+    const std::string expt = nbtest::write_three_panel_expt(dir.file("p.expt"));
+    for (Precision p : {Precision::Double, Precision::Float}) {
+        expect_cpu_gpu_agree(
+            nbtest::expt_config(expt, nbtest::split_ws("-cell 70 80 90 75 85 95 -default_F 100 -N 5 -oversample 2")), p,
+            p == Precision::Double ? 0.9999999 : 0.99999);
+        expect_cpu_gpu_agree(nbtest::expt_config(expt, nbtest::split_ws("-cell 70 80 90 75 85 95 -default_F 100 -N 5 "
+                                                                        "-oversample 2 -amorphous water:0.1")),
+                             p, p == Precision::Double ? 0.9999999 : 0.99999);
+    }
 }
