@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <complex>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -96,6 +97,45 @@ double fft_convolution_cost(int xpixels, int ypixels, int kr) {
 
 namespace {
 
+// The kernel's transform, kept for the next image of the same size and kernel
+// (the frames of a series, the shots of a list): each then costs two
+// transforms instead of three. One entry per precision, keyed by the padded
+// size and a hash of the kernel's values.
+// FFTW's threads, set up once per precision (under the planner lock).
+template <typename R>
+void plan_with_threads() {
+    static const bool ready = Fftw<R>::init_threads() != 0;
+    if (ready) Fftw<R>::plan_with_nthreads(omp_get_max_threads());
+}
+
+template <typename R>
+struct KernelSpectrum {
+    int P = 0, Q = 0;
+    unsigned long long hash = 0;
+    std::shared_ptr<const FftwBuffer<R>> spectrum;
+};
+
+template <typename R>
+std::mutex& spectrum_lock() {
+    static std::mutex m;
+    return m;
+}
+template <typename R>
+KernelSpectrum<R>& spectrum_cache() {
+    static KernelSpectrum<R> c;
+    return c;
+}
+
+unsigned long long kernel_hash(const std::vector<double>& kernel, int kr) {
+    unsigned long long h = 1469598103934665603ULL ^ (unsigned long long)kr;
+    for (double v : kernel) {
+        unsigned long long w;
+        std::memcpy(&w, &v, sizeof w);
+        h = (h ^ w) * 1099511628211ULL;
+    }
+    return h;
+}
+
 template <typename R>
 std::vector<float> convolve_in(const std::vector<float>& in, int xpixels, int ypixels,
                                const std::vector<double>& kernel, int kr) {
@@ -104,45 +144,70 @@ std::vector<float> convolve_in(const std::vector<float>& in, int xpixels, int yp
     const int Pc = P / 2 + 1;           // complex columns of a real row
     const size_t row = 2 * (size_t)Pc;  // real row length of the in-place transform
     const size_t n = row * Q;
-    FftwBuffer<R> image = fftw_buffer<R>(n), psf = fftw_buffer<R>(n);
+    using F = Fftw<R>;
+    const unsigned long long hash = kernel_hash(kernel, kr);
+    std::shared_ptr<const FftwBuffer<R>> spectrum;
+    {
+        std::lock_guard<std::mutex> lock(spectrum_lock<R>());
+        const KernelSpectrum<R>& c = spectrum_cache<R>();
+        if (c.P == P && c.Q == Q && c.hash == hash) spectrum = c.spectrum;
+    }
+    FftwBuffer<R> image = fftw_buffer<R>(n);
     R* a = image.get();
-    R* b = psf.get();
-    const int ks = 2 * kr + 1;
 #pragma omp parallel for schedule(static)
     for (int y = 0; y < Q; ++y) {
         R* ar = a + (size_t)y * row;
-        R* br = b + (size_t)y * row;
-        for (size_t x = 0; x < row; ++x) ar[x] = br[x] = 0;
+        for (size_t x = 0; x < row; ++x) ar[x] = 0;
         if (y < ypixels)
             for (int x = 0; x < xpixels; ++x) ar[x] = in[(size_t)y * xpixels + x];
     }
-    // the kernel centred on (0, 0), negative offsets wrapped to the far end
-    for (int dy = -kr; dy <= kr; ++dy)
-        for (int dx = -kr; dx <= kr; ++dx) {
-            const double k = kernel[(size_t)ks * (dy + kr) + dx + kr];
-            if (k != 0.0) b[(size_t)((dy + Q) % Q) * row + (size_t)((dx + P) % P)] = (R)k;
+    if (!spectrum) {
+        auto psf = std::make_shared<FftwBuffer<R>>(fftw_buffer<R>(n));
+        R* b = psf->get();
+#pragma omp parallel for schedule(static)
+        for (int y = 0; y < Q; ++y)
+            for (size_t x = 0; x < row; ++x) b[(size_t)y * row + x] = 0;
+        // the kernel centred on (0, 0), negative offsets wrapped to the far end
+        const int ks = 2 * kr + 1;
+        for (int dy = -kr; dy <= kr; ++dy)
+            for (int dx = -kr; dx <= kr; ++dx) {
+                const double k = kernel[(size_t)ks * (dy + kr) + dx + kr];
+                if (k != 0.0) b[(size_t)((dy + Q) % Q) * row + (size_t)((dx + P) % P)] = (R)k;
+            }
+        typename F::plan fb;
+        {
+            std::lock_guard<std::mutex> lock(planner_lock());
+            plan_with_threads<R>();
+            fb = F::r2c(Q, P, b, reinterpret_cast<typename F::complex*>(b));
         }
+        if (!fb)
+            throw std::runtime_error("-psf: FFTW could not plan a " + std::to_string(P) + "x" + std::to_string(Q) +
+                                     " transform");
+        F::execute(fb);
+        {
+            std::lock_guard<std::mutex> lock(planner_lock());
+            F::destroy(fb);
+        }
+        spectrum = psf;
+        std::lock_guard<std::mutex> lock(spectrum_lock<R>());
+        spectrum_cache<R>() = KernelSpectrum<R>{P, Q, hash, spectrum};
+    }
 
-    using F = Fftw<R>;
-    typename F::plan fa, fb, back;
+    typename F::plan fa, back;
     {
         std::lock_guard<std::mutex> lock(planner_lock());
-        static const bool threads_ready = F::init_threads() != 0;
-        if (threads_ready) F::plan_with_nthreads(omp_get_max_threads());
+        plan_with_threads<R>();
         auto* ca = reinterpret_cast<typename F::complex*>(a);
-        auto* cb = reinterpret_cast<typename F::complex*>(b);
         fa = F::r2c(Q, P, a, ca);
-        fb = F::r2c(Q, P, b, cb);
         back = F::c2r(Q, P, ca, a);
     }
-    if (!fa || !fb || !back)
+    if (!fa || !back)
         throw std::runtime_error("-psf: FFTW could not plan a " + std::to_string(P) + "x" + std::to_string(Q) +
                                  " transform");
     F::execute(fa);
-    F::execute(fb);
     const R scale = (R)(1.0 / ((double)P * Q));
     auto* ca = reinterpret_cast<std::complex<R>*>(a);
-    const auto* cb = reinterpret_cast<const std::complex<R>*>(b);
+    const auto* cb = reinterpret_cast<const std::complex<R>*>(spectrum->get());
     const long long cells = (long long)Pc * Q;
 #pragma omp parallel for schedule(static)
     for (long long i = 0; i < cells; ++i) ca[i] *= cb[i] * scale;
@@ -150,7 +215,6 @@ std::vector<float> convolve_in(const std::vector<float>& in, int xpixels, int yp
     {
         std::lock_guard<std::mutex> lock(planner_lock());
         F::destroy(fa);
-        F::destroy(fb);
         F::destroy(back);
     }
     std::vector<float> out;

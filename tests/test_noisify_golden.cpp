@@ -283,6 +283,34 @@ TEST(NoisifyPsf, SinglePrecisionFftStaysWithinAMillionthOfTheBrightestPixel) {
     EXPECT_NEAR(sum_f / sum_d, 1.0, 1e-6);
 }
 
+TEST(NoisifyPsf, TheKernelsTransformIsKeptForTheNextImage) {
+    // a series convolves every frame with the same kernel: its transform is
+    // made once; another kernel (or size) makes its own
+    const int w = 120, h = 90, kr = 20, ks = 2 * kr + 1;
+    std::vector<float> a((size_t)w * h, 0.0f), b = a;
+    for (size_t i = 0; i < a.size(); i += 37) a[i] = 100.0f + (float)(i % 11);
+    for (size_t i = 5; i < b.size(); i += 53) b[i] = 50.0f + (float)(i % 7);
+    auto fiber = [&](double g) {
+        std::vector<double> k((size_t)ks * ks, 0.0);
+        for (int dy = -kr; dy <= kr; ++dy)
+            for (int dx = -kr; dx <= kr; ++dx)
+                if (dx * dx + dy * dy <= kr * kr) k[(size_t)ks * (dy + kr) + dx + kr] = nb::fiber_psf_pixel(dx, dy, g);
+        return k;
+    };
+    const std::vector<double> k1 = fiber(1.0), k2 = fiber(3.0);
+    for (nb::FftPrecision p : {nb::FftPrecision::Single, nb::FftPrecision::Double}) {
+        nb::convolve_fft(a, w, h, k1, kr, p);
+        const std::vector<float> kept = nb::convolve_fft(b, w, h, k1, kr, p);  // k1's transform from the first call
+        const std::vector<float> other = nb::convolve_fft(b, w, h, k2, kr, p);
+        const std::vector<float> fresh = nb::convolve_fft(b, w, h, k1, kr, p);  // made again after k2
+        EXPECT_EQ(kept, fresh);
+        EXPECT_NE(kept, other);
+        double sum_b = 0, sum_kept = 0;
+        for (size_t i = 0; i < b.size(); ++i) sum_b += b[i], sum_kept += kept[i];
+        EXPECT_GT(sum_kept, 0.5 * sum_b);  // the photons stay (less the tails beyond the edges)
+    }
+}
+
 std::string name_of(const testing::TestParamInfo<Case>& i) { return i.param.id; }
 INSTANTIATE_TEST_SUITE_P(Cases, NoisifyGolden, testing::ValuesIn(load_cases()), name_of);
 
