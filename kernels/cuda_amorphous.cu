@@ -42,7 +42,7 @@ template <typename T>
 __global__ void amorphous_kernel(PixelParams<T> p, AmorphousParams<T> a, const PolarizationFrame<T>* frames,
                                  float* image, double* omega_total) {
     const int f = blockIdx.x * blockDim.x + threadIdx.x;
-    const int s = blockIdx.y * blockDim.y + threadIdx.y;
+    const int s = first_row(p) + blockIdx.y * blockDim.y + threadIdx.y;
     double omega = 0;
     const long long idx = pixel_to_render(p, f, s, 0);
     if (idx >= 0) image[idx] = (float)render_amorphous_pixel(p, a, frames, f, s, &omega);
@@ -83,7 +83,6 @@ void render_amorphous_cuda(const PixelParams<T>& host_p, const AmorphousParams<T
     const double zero = 0;
     DeviceCopy<double> domega(&zero, 1, "image");
     const dim3 block(32, 8);
-    const dim3 grid((p.fpixels + block.x - 1) / block.x, (p.spixels + block.y - 1) / block.y);
     // several panels: a launch per panel with its frame and rows (as frame_pipeline.hpp)
     std::vector<PixelParams<T>> views;
     if (p.panels) {
@@ -97,7 +96,9 @@ void render_amorphous_cuda(const PixelParams<T>& host_p, const AmorphousParams<T
         views.push_back(p);
     }
     for (const PixelParams<T>& v : views) {
-        amorphous_kernel<T><<<grid, block>>>(v, a, dframes.ptr, dimage.ptr, domega.ptr);
+        if (row_count(v) == 0) continue;
+        const dim3 grid((v.fpixels + block.x - 1) / block.x, (row_count(v) + block.y - 1) / block.y);
+        amorphous_kernel<T><<<grid, block>>>(fold_panel_start(v), a, dframes.ptr, dimage.ptr, domega.ptr);
         check(cudaGetLastError(), "launch");
     }
     check(cudaMemcpy(image, dimage.ptr, pixels * sizeof(float), cudaMemcpyDeviceToHost), "image copy");

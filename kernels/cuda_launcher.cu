@@ -142,7 +142,7 @@ DeviceContext& context_for_current_device() {
 template <typename T>
 __global__ void beam_kernel(PixelParams<T> p, BeamList* beam) {
     const int f = blockIdx.x * blockDim.x + threadIdx.x;
-    const int s = blockIdx.y * blockDim.y + threadIdx.y;
+    const int s = first_row(p) + blockIdx.y * blockDim.y + threadIdx.y;
     const long long idx = pixel_to_render(p, f, s, 0);
     if (idx >= 0 && pixel_on_direct_beam(p, f, s)) note_beam_pixel(beam, atomicAdd(&beam->count, 1ULL), idx);
 }
@@ -244,13 +244,14 @@ public:
     void render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
                 unsigned long long* flag) {
         NvtxRange r(from_pixel > 0 ? "re-render after interpolation switch-off" : "render pass");
-        check(launch_render(p, cutoff, from_pixel, image, flag, ctx_.stream), "launch render kernel");
+        check(launch_render(fold_panel_start(p), cutoff, from_pixel, image, flag, ctx_.stream), "launch render kernel");
     }
     template <typename T>
     void find_beam_pixels(const PixelParams<T>& p, BeamList* beam) {
+        if (row_count(p) == 0) return;
         dim3 block(32, 8);
-        dim3 grid((p.fpixels + block.x - 1) / block.x, (p.spixels + block.y - 1) / block.y);
-        beam_kernel<T><<<grid, block, 0, ctx_.stream>>>(p, beam);
+        dim3 grid((p.fpixels + block.x - 1) / block.x, (row_count(p) + block.y - 1) / block.y);
+        beam_kernel<T><<<grid, block, 0, ctx_.stream>>>(fold_panel_start(p), beam);
         check(cudaGetLastError(), "launch direct-beam scan");
     }
     unsigned long long read_flag(const unsigned long long* flag) {

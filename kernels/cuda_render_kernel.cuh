@@ -49,6 +49,7 @@ cudaError_t launch_shape(const PixelParams<T>& p, InterpCutoff cutoff, long long
                          unsigned long long* first_failure, cudaStream_t stream) {
     using L = LaunchShape<T, Shape>;
     dim3 block(L::bx, L::by);
+    // the whole raster's rows (a panel's launch: its rows are the ROI, the rest exit at once)
     dim3 grid((p.fpixels + block.x - 1) / block.x, (p.spixels + block.y - 1) / block.y);
     render_kernel<T, Shape><<<grid, block, 0, stream>>>(p, cutoff, from_pixel, image, first_failure);
     return cudaGetLastError();

@@ -57,6 +57,17 @@ template <typename T>
 NB_HD_INLINE bool pixel_in_pass(const PixelParams<T>& p, long long idx, long long from_pixel) {
     return idx >= from_pixel && !(p.mask && p.mask[idx] == 0);
 }
+// The rows a launch covers: the ROI's (with several panels, one panel's, see
+// render_frame), so that a panel's launch has no blocks for the other panels.
+template <typename T>
+NB_HD_INLINE int first_row(const PixelParams<T>& p) {
+    return p.roi_ymin > 0 ? p.roi_ymin : 0;
+}
+template <typename T>
+NB_HD_INLINE int row_count(const PixelParams<T>& p) {
+    const int last = p.roi_ymax < p.spixels - 1 ? p.roi_ymax : p.spixels - 1;
+    return last >= first_row(p) ? last - first_row(p) + 1 : 0;
+}
 template <typename T>
 NB_HD_INLINE long long pixel_to_render(const PixelParams<T>& p, int f, int s, long long from_pixel) {
     if (!pixel_in_roi(p, f, s)) return -1;

@@ -65,7 +65,13 @@ template <typename V, typename T>
 NB_HD_INLINE Vec3<V> subpixel_position(const PixelParams<T>& p, V F, V S, int thick_tic) {
     const T Odet = thick_tic * p.thickstep;
     const V Fdet = F * p.subpixel_size + V(p.subpixel_size / T(2));
+#ifdef __CUDA_ARCH__
+    // the GPU's panel launches carry the panel's start in pix0 (fold_panel_start):
+    // no extra live value in the render kernel
+    const V Sdet = S * p.subpixel_size + V(p.subpixel_size / T(2));
+#else
     const V Sdet = (S - V(p.panel_s0)) * p.subpixel_size + V(p.subpixel_size / T(2));
+#endif
     Vec3<V> pos{Fdet * p.fdet.x + Sdet * p.sdet.x + Odet * p.odet.x + p.pix0.x,
                 Fdet * p.fdet.y + Sdet * p.sdet.y + Odet * p.odet.y + p.pix0.y,
                 Fdet * p.fdet.z + Sdet * p.sdet.z + Odet * p.odet.z + p.pix0.z};
@@ -76,6 +82,16 @@ NB_HD_INLINE Vec3<V> subpixel_position(const PixelParams<T>& p, V F, V S, int th
         pos = rotate_axis(nv, p.fdet, pos.z / p.distance);
     }
     return pos;
+}
+
+// A GPU panel launch: the panel's start moved from panel_s0 into pix0 (the
+// device code does not subtract it; positions agree to rounding).
+template <typename T>
+PixelParams<T> fold_panel_start(PixelParams<T> p) {
+    const T shift = p.panel_s0 * p.subpixel_size;
+    p.pix0 = Vec3<T>{p.pix0.x - shift * p.sdet.x, p.pix0.y - shift * p.sdet.y, p.pix0.z - shift * p.sdet.z};
+    p.panel_s0 = T(0);
+    return p;
 }
 
 template <typename T>
