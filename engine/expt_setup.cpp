@@ -1,5 +1,7 @@
 #include "engine/expt_setup.hpp"
 
+#include "engine/panels.hpp"
+
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -115,28 +117,11 @@ void apply_expt_detector(const ExptModel& m, Experiment& e) {
     const DetectorPanel& k0 = panels[0];
     d.convention = Convention::Custom;
     d.pivot = Pivot::Sample;
-    d.fdet = k0.fdet;
-    d.sdet = k0.sdet;
-    d.odet = k0.odet;
-    d.pix0 = k0.pix0;
-    d.close_distance = k0.close_distance;
-    d.distance = k0.distance;
-    d.ratio = dot(d.beam, k0.odet);
     d.rotx = d.roty = d.rotz = d.twotheta = 0;
     d.curved = false;
-    // the beam centre and closest point on panel 0, as C reports them
-    d.Fclose = -dot(d.pix0, d.fdet);
-    d.Sclose = -dot(d.pix0, d.sdet);
-    const Vec3D hit = sub(scale(d.beam, d.distance), d.pix0);
-    d.Fbeam = dot(d.fdet, hit);
-    d.Sbeam = dot(d.sdet, hit);
-    d.Xbeam = d.Fbeam;
-    d.Ybeam = d.Sbeam;
-    d.Xclose = d.Fclose;
-    d.Yclose = d.Sclose;
-    d.ORGX = d.Fclose / d.pixel_size + 0.5;
-    d.ORGY = d.Sclose / d.pixel_size + 0.5;
-    d.dials_origin = scale(m.panels[0].origin, 1.0);
+    // panel 0's frame and the centres C reports from it (the file's origin to the last bit)
+    set_panel_frame(d, k0);
+    d.dials_origin = m.panels[0].origin;
     if (panels.size() > 1) e.panels = std::move(panels);
 
     // the panels' untrusted rectangles

@@ -8,23 +8,7 @@ namespace nb {
 
 int panel_count(const Experiment& e) { return e.panels.empty() ? 1 : (int)e.panels.size(); }
 
-Experiment panel_experiment(const Experiment& e, int k) {
-    Experiment p;
-    p.cfg = e.cfg;
-    p.det = e.det;
-    p.samp = e.samp;
-    p.xtal = e.xtal;
-    p.src = e.src;
-    p.fluence = e.fluence;
-    p.flux = e.flux;
-    p.exposure = e.exposure;
-    p.beamsize = e.beamsize;
-    if (e.panels.empty()) return p;
-    const DetectorPanel& q = e.panels[(size_t)k];
-    DetectorGeometry& d = p.det;
-    const int rows = e.panel_rows();
-    d.spixels = rows;
-    d.detsize_s = rows * d.pixel_size;
+void set_panel_frame(DetectorGeometry& d, const DetectorPanel& q) {
     d.fdet = q.fdet;
     d.sdet = q.sdet;
     d.odet = q.odet;
@@ -42,6 +26,26 @@ Experiment panel_experiment(const Experiment& e, int k) {
     d.ORGX = d.Fclose / d.pixel_size + 0.5;
     d.ORGY = d.Sclose / d.pixel_size + 0.5;
     d.dials_origin = Vec3D{1000.0 * q.pix0.z, 1000.0 * q.pix0.y, -1000.0 * q.pix0.x};
+}
+
+Experiment panel_experiment(const Experiment& e, int k) {
+    Experiment p;
+    p.cfg = e.cfg;
+    p.det = e.det;
+    p.samp = e.samp;
+    p.xtal = e.xtal;
+    p.src = e.src;
+    p.fluence = e.fluence;
+    p.flux = e.flux;
+    p.exposure = e.exposure;
+    p.beamsize = e.beamsize;
+    if (e.panels.empty()) return p;
+    const DetectorPanel& q = e.panels[(size_t)k];
+    DetectorGeometry& d = p.det;
+    const int rows = e.panel_rows();
+    d.spixels = rows;
+    d.detsize_s = rows * d.pixel_size;
+    set_panel_frame(d, q);
     // the ROI in the panel's own rows
     p.samp.roi_ymin = std::max(0, e.samp.roi_ymin - k * rows);
     p.samp.roi_ymax = std::min(rows - 1, e.samp.roi_ymax - k * rows);

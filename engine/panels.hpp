@@ -14,6 +14,10 @@ namespace nb {
 
 int panel_count(const Experiment& e);
 
+// Panel q's frame into d, with the centres C reports from it (beam centre,
+// closest point, ORGX/ORGY, DIALS origin); d.beam and d.pixel_size as they are.
+void set_panel_frame(DetectorGeometry& d, const DetectorPanel& q);
+
 // Panel k as a single-panel experiment (its frame in det, its rows only; no
 // HKL grid): what its SMV, CBF and PGM headers describe.
 Experiment panel_experiment(const Experiment& e, int k);

@@ -84,17 +84,7 @@ void render_amorphous_cuda(const PixelParams<T>& host_p, const AmorphousParams<T
     DeviceCopy<double> domega(&zero, 1, "image");
     const dim3 block(32, 8);
     // several panels: a launch per panel with its frame and rows (as frame_pipeline.hpp)
-    std::vector<PixelParams<T>> views;
-    if (p.panels) {
-        for (int k = 0; k * p.panel_rows < p.spixels; ++k) {
-            PixelParams<T> v = panel_params(p, k * p.panel_rows);
-            v.roi_ymin = std::max(p.roi_ymin, k * p.panel_rows);
-            v.roi_ymax = std::min(p.roi_ymax, (k + 1) * p.panel_rows - 1);
-            if (v.roi_ymin <= v.roi_ymax) views.push_back(v);
-        }
-    } else {
-        views.push_back(p);
-    }
+    const std::vector<PixelParams<T>> views = launch_views(p);
     for (const PixelParams<T>& v : views) {
         if (row_count(v) == 0) continue;
         const dim3 grid((v.fpixels + block.x - 1) / block.x, (row_count(v) + block.y - 1) / block.y);

@@ -80,6 +80,21 @@ NB_HD_INLINE void note_beam_pixel(BeamList* beam, unsigned long long slot, long 
     if (slot < beam->capacity) beam->index[slot] = idx;
 }
 
+// The parameters of one launch per panel, each with its panel's frame and its
+// rows as the ROI (p.panels a host table); p itself with one panel.
+template <typename T>
+std::vector<PixelParams<T>> launch_views(const PixelParams<T>& p) {
+    std::vector<PixelParams<T>> views;
+    if (!p.panels) return {p};
+    for (int k = 0; k * p.panel_rows < p.spixels; ++k) {
+        PixelParams<T> v = panel_params(p, k * p.panel_rows);
+        v.roi_ymin = std::max(p.roi_ymin, k * p.panel_rows);
+        v.roi_ymax = std::min(p.roi_ymax, (k + 1) * p.panel_rows - 1);
+        if (v.roi_ymin <= v.roi_ymax) views.push_back(v);
+    }
+    return views;
+}
+
 // Renders hp into image (host memory, fpixels*spixels floats) with C's
 // two-pass interpolation protocol; fills stats from the device reductions.
 // Returns the pixel where interpolation switched off, or -1.
@@ -107,19 +122,9 @@ long long render_frame(Backend& b, const PixelParams<T>& hp, float* image, Devic
     // Several panels: one launch per panel on the same stream, each with its
     // panel's frame in the parameters and its rows as the ROI (the device code
     // reads no panel table, so the kernel keeps its registers and no stack)
-    std::vector<PixelParams<T>> views;
-    if (hp.panels) {
-        PixelParams<T> base = dp;
-        base.panels = hp.panels;  // host table: panel_params reads it here
-        for (int k = 0; k * hp.panel_rows < hp.spixels; ++k) {
-            PixelParams<T> v = panel_params(base, k * hp.panel_rows);
-            v.roi_ymin = std::max(hp.roi_ymin, k * hp.panel_rows);
-            v.roi_ymax = std::min(hp.roi_ymax, (k + 1) * hp.panel_rows - 1);
-            if (v.roi_ymin <= v.roi_ymax) views.push_back(v);
-        }
-    } else {
-        views.push_back(dp);
-    }
+    PixelParams<T> base = dp;
+    base.panels = hp.panels;  // host table: panel_params reads it here
+    const std::vector<PixelParams<T>> views = launch_views(base);
     b.mark_start();
     for (const PixelParams<T>& v : views) b.render(v, InterpCutoff{LLONG_MAX, 0}, 0, d_image, d_fail);
     unsigned long long fail = ULLONG_MAX;
