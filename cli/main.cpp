@@ -134,8 +134,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         if (std::string w = nb::interpolation_warning(*cur, fo->result); !w.empty()) spdlog::warn("{}", w);
         nb::print_stats(fo->result.stats);
         if (std::string w = nb::nonfinite_warning(fo->result); !w.empty()) spdlog::warn("{}", w);
-        fo->exp = *cur;
-        fo->exp.hkl = nb::HklGrid{};  // writers need geometry and the generator, not F
+        fo->exp = nb::geometry_copy(*cur);
         fo->needs_noise = nexus != nullptr;
         fo->seed = nb::frame_seed(seed_base, i);
         std::vector<nb::OutputFile> files = nb::image_output_files(cfg, fo, nb::cli_outputs(cfg), true);

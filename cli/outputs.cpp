@@ -99,8 +99,14 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
     auto exp_of = [fo](const std::shared_ptr<Experiment>& pe) -> const Experiment& {
         return fo->exp.panels.empty() ? fo->exp : *pe;
     };
-    auto pixels_of = [fo](int k) {
-        return fo->exp.panels.empty() ? fo->result.image : panel_pixels(fo->exp, fo->result.image, k);
+    // One panel: the frame's own pixels, by reference (a copy of a 2048x2048
+    // image per file costs more in page faults than writing it). Several: the
+    // panel's pixels, made by the writer that needs them.
+    auto with_pixels = [fo](int k, const auto& use) {
+        if (fo->exp.panels.empty())
+            use(fo->result.image);
+        else
+            use(panel_pixels(fo->exp, fo->result.image, k));
     };
     std::vector<OutputFile> files;
     const ImageStats& st = fo->result.stats;
@@ -115,28 +121,37 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
         };
         const std::shared_ptr<Experiment> pe = panel_exp(k);
         if (which.float_file)
-            files.push_back({pname(cfg.float_file, "-floatfile"), "-floatfile",
-                             [pixels_of, k](std::FILE* f) { write_float_image(f, pixels_of(k)); }});
+            files.push_back({pname(cfg.float_file, "-floatfile"), "-floatfile", [with_pixels, k](std::FILE* f) {
+                                 with_pixels(k, [f](const std::vector<float>& px) { write_float_image(f, px); });
+                             }});
         if (which.int_file)
             files.push_back(
-                {pname(cfg.int_file, "-intfile"), "-intfile", [exp_of, pe, pixels_of, k, int_scale](std::FILE* f) {
-                     write_smv_int(f, exp_of(pe), pixels_of(k), int_scale);
+                {pname(cfg.int_file, "-intfile"), "-intfile", [exp_of, pe, with_pixels, k, int_scale](std::FILE* f) {
+                     with_pixels(k, [&](const std::vector<float>& px) { write_smv_int(f, exp_of(pe), px, int_scale); });
                  }});
         if (which.pgm_file)
             files.push_back(
-                {pname(cfg.pgm_file, "-pgmfile"), "-pgmfile", [exp_of, pe, pixels_of, k, pgm_scale](std::FILE* f) {
-                     write_pgm(f, exp_of(pe), pixels_of(k), pgm_scale);
+                {pname(cfg.pgm_file, "-pgmfile"), "-pgmfile", [exp_of, pe, with_pixels, k, pgm_scale](std::FILE* f) {
+                     with_pixels(k, [&](const std::vector<float>& px) { write_pgm(f, exp_of(pe), px, pgm_scale); });
                  }});
-        auto noise_of = [fo, k]() { return fo->exp.panels.empty() ? fo->noise : panel_noise(fo->exp, fo->noise, k); };
+        auto with_noise = [fo, k](const auto& use) {
+            if (fo->exp.panels.empty())
+                use(fo->noise);
+            else
+                use(panel_noise(fo->exp, fo->noise, k));
+        };
         if (which.noise_file)
             files.push_back({pname(cfg.noise_file, "-noisefile"), "-noisefile",
-                             [exp_of, pe, noise_of](std::FILE* f) { write_smv_noise(f, exp_of(pe), noise_of()); },
+                             [exp_of, pe, with_noise](std::FILE* f) {
+                                 with_noise([&](const NoiseImage& n) { write_smv_noise(f, exp_of(pe), n); });
+                             },
                              true});
         if (which.cbf_file) {
             const std::string path = pname(cfg.cbf_file, "-cbffile");
             files.push_back({path, "-cbffile",
-                             [exp_of, pe, noise_of, path](std::FILE* f) {
-                                 write_minicbf(f, exp_of(pe), noise_of(), base_name(path));
+                             [exp_of, pe, with_noise, path](std::FILE* f) {
+                                 with_noise(
+                                     [&](const NoiseImage& n) { write_minicbf(f, exp_of(pe), n, base_name(path)); });
                              },
                              true});
         }

@@ -97,13 +97,13 @@ struct AmorphousTerm {
     double molecules = 0;
 };
 
-struct Experiment {
+// Everything of an experiment but its structure factors.
+struct ExperimentSetup {
     SimConfig cfg;
     DetectorGeometry det;
     Sampling samp;
     Crystal xtal;
     Sources src;
-    HklGrid hkl;
     std::vector<uint16_t> mask;  // empty: no mask
     bool interpolate = false;
     double fluence = 0, flux = 0, exposure = 0, beamsize = 0;
@@ -117,5 +117,17 @@ struct Experiment {
     std::vector<DetectorPanel> panels;
     int panel_rows() const { return panels.empty() ? det.spixels : det.spixels / (int)panels.size(); }
 };
+
+struct Experiment : ExperimentSetup {
+    HklGrid hkl;
+};
+
+// A copy without the structure factors (what a frame's writers need):
+// copying a large grid only to drop it cost page faults per frame.
+inline Experiment geometry_copy(const Experiment& e) {
+    Experiment c;
+    static_cast<ExperimentSetup&>(c) = e;
+    return c;
+}
 
 }  // namespace nb

@@ -1,13 +1,23 @@
 #include "engine/hkl_io.hpp"
 
 #include "engine/memory_budget.hpp"
+#include "engine/zeroed_buffer.hpp"
 
+#include <fcntl.h>
+#include <omp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <stdexcept>
 #include <string_view>
@@ -27,50 +37,124 @@ void allocate(HklGrid& g, double fill, const std::string& what) {
                                  std::to_string(g.l_min) + ".." + std::to_string(g.l_max) + " give a grid of " +
                                  std::to_string(n) + " structure factors, too large for this machine's memory");
     }
-    g.F.assign((size_t)n, fill);
+    allocate_filled(g.F, (size_t)n, fill);
 }
 
 }  // namespace
 
+namespace {
+
+// A file's bytes mapped read-only (the page cache itself: no copy, and the
+// pages populated at once rather than by a fault each).
+class MappedFile {
+public:
+    explicit MappedFile(const std::string& path) {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return;
+        struct stat st {};
+        if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+            void* p = ::mmap(nullptr, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+            if (p != MAP_FAILED) data_ = static_cast<const char*>(p), size_ = (size_t)st.st_size;
+        }
+        ::close(fd);
+    }
+    ~MappedFile() {
+        if (data_) ::munmap(const_cast<char*>(data_), size_);
+    }
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+    bool mapped() const { return data_ != nullptr; }
+    std::string_view text() const { return {data_, size_}; }
+
+private:
+    const char* data_ = nullptr;
+    size_t size_ = 0;
+};
+
+}  // namespace
+
 HklGrid read_hkl_text(const std::string& path, double default_F, std::vector<std::string>& notes) {
-    std::ifstream in(path);
+    const MappedFile mapped(path);
+    if (mapped.mapped()) return parse_hkl_text(mapped.text(), path, default_F, notes);
+    std::ifstream in(path, std::ios::binary);  // empty files, pipes
     if (!in) throw std::runtime_error("-hkl: cannot open '" + path + "'");
     return parse_hkl_text(in, path, default_F, notes);
 }
 
 HklGrid parse_hkl_text(std::istream& in, const std::string& path, double default_F, std::vector<std::string>& notes) {
-    std::vector<Reflection> refl;
-    std::string line;
-    int lineno = 0;
+    // the whole text at once: a getline per line, and the growing reflection
+    // list, took more time than the numbers
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return parse_hkl_text(std::string_view(text), path, default_F, notes);
+}
+
+namespace {
+
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+// A Miller index written as a plain integer ("-12", "+3"): its exact value
+// without a floating-point parse (most of a file's numbers).
+bool small_integer(const char* at, const char* end, double& v) {
+    const char* p = at;
+    bool negative = false;
+    if (p < end && (*p == '-' || *p == '+')) negative = *p++ == '-';
+    if (p == end || end - p > 9) return false;
+    int n = 0;
+    for (; p < end; ++p) {
+        if (*p < '0' || *p > '9') return false;
+        n = n * 10 + (*p - '0');
+    }
+    v = negative ? -n : n;
+    return true;
+}
+
+}  // namespace
+
+namespace {
+
+// The lines of [begin, end), the first of them numbered first_line + 1.
+void parse_hkl_lines(const char* begin, const char* text_end, int first_line, const std::string& path,
+                     std::vector<Reflection>& refl, std::vector<std::string>& notes) {
+    reserve_huge(refl, (size_t)std::count(begin, text_end, '\n') + 1);
+    int lineno = first_line;
     const double limit = 1e6;  // |index| beyond this is not a real reflection list
-    while (std::getline(in, line)) {
+    const char* next = begin;
+    while (next < text_end) {
+        const char* line = next;
+        const char* nl = static_cast<const char*>(std::memchr(line, '\n', (size_t)(text_end - line)));
+        // a NUL ends the line's content, as it ended the C string of a line before
+        const char* line_end = nl ? nl : text_end;
+        if (const void* z = std::memchr(line, '\0', (size_t)(line_end - line))) line_end = static_cast<const char*>(z);
+        next = nl ? nl + 1 : text_end;
         ++lineno;
-        size_t start = line.find_first_not_of(" \t\r");
-        if (start == std::string::npos || line[start] == '#') continue;
-        // fields split in place (an istringstream per line took most of the load time)
+        const char* at = line;
+        while (at < line_end && is_blank(*at)) ++at;
+        if (at == line_end || *at == '#') continue;
         double v[4];
         std::string_view tok[4];
-        const char* at = line.c_str() + start;
         for (int i = 0; i < 4; ++i) {
-            while (*at == ' ' || *at == '\t' || *at == '\r') ++at;
+            while (at < line_end && is_blank(*at)) ++at;
             const char* tok_end = at;
-            while (*tok_end && *tok_end != ' ' && *tok_end != '\t' && *tok_end != '\r') ++tok_end;
+            while (tok_end < line_end && !is_blank(*tok_end)) ++tok_end;
             if (tok_end == at) {
                 throw std::runtime_error(where(path, lineno) + ": expected 'h k l F', found " + std::to_string(i) +
                                          " column(s)");
             }
             tok[i] = std::string_view(at, (size_t)(tok_end - at));
-            // from_chars (several times faster than strtod, the same correctly
-            // rounded value); strtod for what it does not take ("+1", hex), as C's %lf
-            const std::from_chars_result fc = std::from_chars(at, tok_end, v[i]);
-            const char* end = fc.ptr;
-            if (fc.ec != std::errc() || end != tok_end) {
-                char* e = nullptr;
-                v[i] = std::strtod(at, &e);
-                end = e;
-            }
-            if (end != tok_end || !std::isfinite(v[i])) {
-                throw std::runtime_error(where(path, lineno) + ": '" + std::string(tok[i]) + "' is not a number");
+            if (i == 3 || !small_integer(at, tok_end, v[i])) {
+                // from_chars (several times faster than strtod, the same correctly
+                // rounded value); strtod for what it does not take ("+1", hex), as C's %lf
+                const std::from_chars_result fc = std::from_chars(at, tok_end, v[i]);
+                const char* end = fc.ptr;
+                if (fc.ec != std::errc() || end != tok_end) {
+                    const std::string t(tok[i]);  // strtod needs a terminated string
+                    char* e = nullptr;
+                    v[i] = std::strtod(t.c_str(), &e);
+                    end = at + (e - t.c_str());
+                }
+                if (end != tok_end || !std::isfinite(v[i])) {
+                    throw std::runtime_error(where(path, lineno) + ": '" + std::string(tok[i]) + "' is not a number");
+                }
             }
             at = tok_end;
         }
@@ -89,29 +173,82 @@ HklGrid parse_hkl_text(std::istream& in, const std::string& path, double default
         // C's second pass reads the indices with %d: the integer part.
         refl.push_back(Reflection{(int)v[0], (int)v[1], (int)v[2], v[3]});
     }
-    return hkl_grid_from_reflections(refl, default_F, "-hkl: '" + path + "'");
 }
 
-HklGrid hkl_grid_from_reflections(const std::vector<Reflection>& refl, double default_F, const std::string& what) {
+HklGrid grid_from_chunks(const std::vector<const std::vector<Reflection>*>& chunks, double default_F,
+                         const std::string& what);
+
+}  // namespace
+
+HklGrid parse_hkl_text(std::string_view text, const std::string& path, double default_F,
+                       std::vector<std::string>& notes) {
+    // A large file is parsed in pieces at once, each from a line start; the
+    // pieces' reflections are then taken in file order (a repeated index
+    // keeps its last F, as in one pass).
+    const int pieces = text.size() < (512u << 10) ? 1 : std::max(1, std::min(8, omp_get_max_threads()));
+    std::vector<const char*> starts{text.data()};
+    const char* const text_end = text.data() + text.size();
+    for (int k = 1; k < pieces; ++k) {
+        const char* at = std::max(starts.back(), text.data() + text.size() * k / pieces);
+        const char* nl = static_cast<const char*>(std::memchr(at, '\n', (size_t)(text_end - at)));
+        if (!nl) break;
+        starts.push_back(nl + 1);
+    }
+    starts.push_back(text_end);
+    const int n = (int)starts.size() - 1;
+    std::vector<int> first_line(n, 0);
+    for (int k = 1; k < n; ++k) first_line[k] = first_line[k - 1] + (int)std::count(starts[k - 1], starts[k], '\n');
+    std::vector<std::vector<Reflection>> chunks(n);
+    std::vector<std::vector<std::string>> chunk_notes(n);
+    std::vector<std::exception_ptr> failed(n);
+#pragma omp parallel for schedule(static, 1) num_threads(n) if (n > 1)
+    for (int k = 0; k < n; ++k) {
+        try {
+            parse_hkl_lines(starts[k], starts[k + 1], first_line[k], path, chunks[k], chunk_notes[k]);
+        } catch (...) {
+            failed[k] = std::current_exception();
+        }
+    }
+    for (int k = 0; k < n; ++k) {
+        if (failed[k]) std::rethrow_exception(failed[k]);  // the first bad line of the file
+        notes.insert(notes.end(), chunk_notes[k].begin(), chunk_notes[k].end());
+    }
+    std::vector<const std::vector<Reflection>*> in_order;
+    for (const auto& c : chunks) in_order.push_back(&c);
+    return grid_from_chunks(in_order, default_F, "-hkl: '" + path + "'");
+}
+
+namespace {
+
+HklGrid grid_from_chunks(const std::vector<const std::vector<Reflection>*>& chunks, double default_F,
+                         const std::string& what) {
     HklGrid g;
-    if (refl.empty()) throw std::runtime_error(what + " holds no reflections");
+    long long count = 0;
+    for (const auto* c : chunks) count += (long long)c->size();
+    if (count == 0) throw std::runtime_error(what + " holds no reflections");
     g.h_min = g.k_min = g.l_min = std::numeric_limits<int>::max();
     g.h_max = g.k_max = g.l_max = std::numeric_limits<int>::min();
-    for (const auto& r : refl) {
-        g.h_min = std::min(g.h_min, r.h);
-        g.h_max = std::max(g.h_max, r.h);
-        g.k_min = std::min(g.k_min, r.k);
-        g.k_max = std::max(g.k_max, r.k);
-        g.l_min = std::min(g.l_min, r.l);
-        g.l_max = std::max(g.l_max, r.l);
-    }
+    for (const auto* c : chunks)
+        for (const auto& r : *c) {
+            g.h_min = std::min(g.h_min, r.h);
+            g.h_max = std::max(g.h_max, r.h);
+            g.k_min = std::min(g.k_min, r.k);
+            g.k_max = std::max(g.k_max, r.k);
+            g.l_min = std::min(g.l_min, r.l);
+            g.l_max = std::max(g.l_max, r.l);
+        }
     allocate(g, default_F, what);
     const long long kr = g.k_range(), lr = g.l_range();
-    for (const auto& r : refl) {
-        g.F[((long long)(r.h - g.h_min) * kr + (r.k - g.k_min)) * lr + (r.l - g.l_min)] = r.F;
-    }
-    g.hkls = (long long)refl.size();
+    for (const auto* c : chunks)
+        for (const auto& r : *c) g.F[((long long)(r.h - g.h_min) * kr + (r.k - g.k_min)) * lr + (r.l - g.l_min)] = r.F;
+    g.hkls = count;
     return g;
+}
+
+}  // namespace
+
+HklGrid hkl_grid_from_reflections(const std::vector<Reflection>& refl, double default_F, const std::string& what) {
+    return grid_from_chunks({&refl}, default_F, what);
 }
 
 void write_fdump(const std::string& path, const HklGrid& g) {

@@ -4,6 +4,7 @@
 
 #include <istream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/experiment.hpp"
@@ -33,6 +34,8 @@ HklGrid read_fdump(const std::string& path);
 
 // The same readers on an open stream (`path` names it in messages).
 HklGrid parse_hkl_text(std::istream& in, const std::string& path, double default_F, std::vector<std::string>& notes);
+HklGrid parse_hkl_text(std::string_view text, const std::string& path, double default_F,
+                       std::vector<std::string>& notes);
 HklGrid parse_fdump(std::istream& in, const std::string& path);
 
 // Largest grid we agree to allocate (entries); beyond it the input is refused.

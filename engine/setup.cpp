@@ -18,6 +18,7 @@
 #include "engine/sampling_rules.hpp"
 #include "engine/smv_io.hpp"
 #include "engine/sources.hpp"
+#include "engine/stage_timer.hpp"
 #include "engine/text_table.hpp"
 #include "engine/units.hpp"
 
@@ -137,8 +138,12 @@ void resolve_oversample(Experiment& e, const SimConfig& cfg) {
 
 void load_structure_factors(Experiment& e, const SimConfig& cfg) {
     if (!cfg.hkl_file.empty()) {
-        e.hkl = read_hkl_text(cfg.hkl_file, cfg.default_F, e.notes);
+        {
+            StageTimer t("set-up: -hkl file");
+            e.hkl = read_hkl_text(cfg.hkl_file, cfg.default_F, e.notes);
+        }
         try {
+            StageTimer t("set-up: Fdump.bin");
             if (cfg.write_fdump) write_fdump(cfg.fdump_file, e.hkl);
         } catch (const std::exception& ex) {
             e.notes.push_back(std::string("WARNING: ") + ex.what());

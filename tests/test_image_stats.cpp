@@ -157,6 +157,49 @@ TEST(ImageStats, SquaresOverflowAsCsFloatProductDoes) {
     EXPECT_TRUE(std::isinf(c_square(2e19f)));
 }
 
+// Without a mask the row sums take a path with no branch per pixel: the same
+// numbers as with a mask that keeps every pixel, the first maximum included.
+TEST(ImageStats, WithoutAMaskEqualsAMaskKeepingEveryPixelBitForBit) {
+    Scene sc;
+    sc.image[(size_t)30 * sc.e.det.fpixels + 40] = 2e6f;  // the first of two equal maxima, row 30
+    sc.image[(size_t)30 * sc.e.det.fpixels + 200] = 2e6f;
+    sc.image[(size_t)60 * sc.e.det.fpixels + 41] = 2e6f;
+    for (bool with_nan : {false, true}) {
+        if (!with_nan) drop_nan(sc);
+        if (with_nan) sc.image[(size_t)150 * sc.e.det.fpixels + 11] = std::numeric_limits<float>::quiet_NaN();
+        sc.e.mask.assign(sc.image.size(), 1);
+        const ImageStats kept = image_stats(sc.e, sc.image, false, 2);
+        sc.e.mask.clear();
+        const ImageStats none = image_stats(sc.e, sc.image, false, 2);
+        EXPECT_EQ(none.max_I, 2e6);
+        EXPECT_EQ(none.max_I, kept.max_I);
+        EXPECT_EQ(none.max_I_x, kept.max_I_x);
+        EXPECT_EQ(none.max_I_y, kept.max_I_y);
+        EXPECT_DOUBLE_EQ(none.max_I_x, 0.05e-3 * (40 * 2 + 1) + 0.025e-3);
+        EXPECT_EQ(none.counted, kept.counted);
+        EXPECT_EQ(none.counted, (long long)(290 - 7 + 1) * (200 - 3 + 1));
+        EXPECT_EQ(none.nonfinite, with_nan ? 1 : 0);
+        EXPECT_EQ(none.nonfinite, kept.nonfinite);
+        if (with_nan) {
+            EXPECT_TRUE(std::isnan(none.sum));
+            EXPECT_TRUE(std::isnan(kept.sum));
+        } else {
+            EXPECT_EQ(none.sum, kept.sum);
+            EXPECT_EQ(none.rms, kept.rms);
+            EXPECT_EQ(none.rmsd, kept.rmsd);
+            EXPECT_NEAR(none.sum / c_loops(
+                                       [&] {
+                                           Experiment e = sc.e;
+                                           e.mask.assign(sc.image.size(), 1);
+                                           return e;
+                                       }(),
+                                       sc.image)
+                                       .sum,
+                        1.0, 1e-13);
+        }
+    }
+}
+
 TEST(CommitOutputs, TwoOutputsWithOneNameAreRefusedBeforeWriting) {
     const std::string path = testing::TempDir() + "/nb_same_name.bin";
     std::remove(path.c_str());
