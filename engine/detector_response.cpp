@@ -162,18 +162,18 @@ void spread_by_rows(const std::vector<float>& in, const std::vector<int>& radius
 
 }  // namespace
 
-PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfType type, double fwhm_pixels,
-                    int user_radius, std::string& log, PsfLoop loop) {
+PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType type, double fwhm_pixels, int user_radius,
+                    std::string& log, PsfLoop loop) {
     StageTimer timer("detector: PSF");
     PsfResult res;
     const long long pixels = (long long)xpixels * ypixels;
     if (type == PsfType::None || pixels == 0) {
-        res.image = in;
+        res.image = std::move(in);
         return res;
     }
     if (fwhm_pixels <= 0.0) {
         appendf(log, "WARNING: apply_psf function has zero size\n");
-        res.image = in;
+        res.image = std::move(in);
         return res;
     }
     const double g = fwhm_pixels * kFiberWidth;
@@ -204,19 +204,6 @@ PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfT
     const int kr = radius;  // the kernel's radius
     const int ks = 2 * kr + 1;
 
-    // The kernel, pixel-integrated, within a disc of the radius.
-    std::vector<double> kernel((size_t)ks * ks, 0.0);
-    StageTimer tk("detector: PSF kernel");
-#pragma omp parallel for schedule(dynamic, 8)
-    for (int dy = -kr; dy <= kr; ++dy) {
-        for (int dx = -kr; dx <= kr; ++dx) {
-            if ((double)(dx * dx + dy * dy) > (double)kr * kr) continue;
-            double& k = kernel[(size_t)ks * (kr + dy) + kr + dx];
-            k = type == PsfType::Gauss ? gauss_psf_pixel(dx, dy, fwhm_pixels) : fiber_psf_pixel(dx, dy, g);
-        }
-    }
-
-    tk.stop();
     // Each pixel's own radius (0: no photons), capped at the kernel's.
     auto radius_of_pixel = [&](float v) {
         int r = user_radius;
@@ -241,33 +228,69 @@ PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfT
         }
         return v * g / std::sqrt(g * g + (double)(r * r));
     };
-    // FFT where it costs less than spreading each pixel within its radius
-    // (an integer sum: the same for any thread count)
+    // One pass for both ways: the cost of spreading each pixel within its
+    // radius (an integer sum: the same for any thread count) and, for the
+    // FFT, the photons beyond the kernel's disc from C's tail formulas at its
+    // radius, summed in blocks in a fixed order.
     double direct_cost = 0;
+    const long long block = 1 << 16, blocks = (pixels + block - 1) / block;
+    std::vector<double> block_lost((size_t)blocks, 0.0);
 #pragma omp parallel for reduction(+ : direct_cost) schedule(static)
-    for (long long i = 0; i < pixels; ++i) {
-        const float v = in[(size_t)i];
-        const int r = v > 0.0f ? std::min(radius_of_pixel(v), kr) : 0;  // a pixel never reaches past the kernel
-        if (r > 0) direct_cost += (2.0 * r + 1) * (2.0 * r + 1);
-    }
-    if (loop == PsfLoop::Fft ||
-        (loop == PsfLoop::Auto && direct_cost > 4 * fft_convolution_cost(xpixels, ypixels, kr))) {
-        appendf(log, "  PSF convolved by FFT (radius %d pixels for every pixel)\n", kr);
-        // the photons beyond the kernel's disc, from C's tail formulas at its
-        // radius, summed in blocks in a fixed order
-        const long long block = 1 << 16, blocks = (pixels + block - 1) / block;
-        std::vector<double> block_lost((size_t)blocks, 0.0);
-#pragma omp parallel for schedule(static)
-        for (long long b = 0; b < blocks; ++b) {
-            double bl = 0;
-            for (long long i = b * block; i < std::min(pixels, (b + 1) * block); ++i)
-                if (in[(size_t)i] > 0) bl += lost_beyond(in[(size_t)i], kr);
-            block_lost[(size_t)b] = bl;
+    for (long long b = 0; b < blocks; ++b) {
+        double bl = 0;
+        for (long long i = b * block; i < std::min(pixels, (b + 1) * block); ++i) {
+            const float v = in[(size_t)i];
+            if (!(v > 0.0f)) continue;
+            const int r = std::min(radius_of_pixel(v), kr);  // a pixel never reaches past the kernel
+            direct_cost += (2.0 * r + 1) * (2.0 * r + 1);
+            bl += lost_beyond(v, kr);
         }
+        block_lost[(size_t)b] = bl;
+    }
+    const bool by_fft =
+        loop == PsfLoop::Fft || (loop == PsfLoop::Auto && direct_cost > 4 * fft_convolution_cost(xpixels, ypixels, kr));
+
+    // The kernel, pixel-integrated, within a disc of the radius. The FFT's
+    // takes each value once for the eight (+-dx, +-dy) mirror images (the
+    // kernel is symmetric; its float transform is far coarser than the last
+    // bits that reflection changes); direct spreading, C's own loop, takes
+    // every element as C computes it.
+    std::vector<double> kernel;
+    allocate_zeroed(kernel, (size_t)ks * ks);
+    StageTimer tk("detector: PSF kernel");
+    auto kernel_at = [&](int dx, int dy) {
+        return type == PsfType::Gauss ? gauss_psf_pixel(dx, dy, fwhm_pixels) : fiber_psf_pixel(dx, dy, g);
+    };
+    if (by_fft) {
+#pragma omp parallel for schedule(dynamic, 8)
+        for (int dy = 0; dy <= kr; ++dy) {
+            for (int dx = dy; dx <= kr; ++dx) {
+                if ((double)(dx * dx + dy * dy) > (double)kr * kr) break;
+                const double k = kernel_at(dx, dy);
+                for (int sx : {-1, 1})
+                    for (int sy : {-1, 1}) {
+                        kernel[(size_t)ks * (kr + sy * dy) + kr + sx * dx] = k;
+                        kernel[(size_t)ks * (kr + sx * dx) + kr + sy * dy] = k;
+                    }
+            }
+        }
+    } else {
+#pragma omp parallel for schedule(dynamic, 8)
+        for (int dy = -kr; dy <= kr; ++dy) {
+            for (int dx = -kr; dx <= kr; ++dx) {
+                if ((double)(dx * dx + dy * dy) > (double)kr * kr) continue;
+                kernel[(size_t)ks * (kr + dy) + kr + dx] = kernel_at(dx, dy);
+            }
+        }
+    }
+    tk.stop();
+
+    if (by_fft) {
+        appendf(log, "  PSF convolved by FFT (radius %d pixels for every pixel)\n", kr);
         double total_lost = 0.0;
         for (double bl : block_lost) total_lost += bl;
-        std::vector<float> out =
-            convolve_fft(in, xpixels, ypixels, kernel, kr, FftPrecision::Single);  // see psf_fft.hpp
+        std::vector<float> out = std::move(in);
+        convolve_fft_in_place(out, xpixels, ypixels, kernel, kr, FftPrecision::Single);  // see psf_fft.hpp
         const double per_pixel = total_lost / (double)pixels;
         appendf(log, "adding back %g lost photons\n", total_lost);
 #pragma omp parallel for schedule(static)
@@ -331,8 +354,8 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
     const double fwhm_pixels = (double)p.psf_fwhm / p.pixel_size;
     if (!p.noise && psf) {
         appendf(out.noiseless_log, "  applying PSF to noiseless image width = %g pixels\n", fwhm_pixels);
-        PsfResult r = apply_psf(out.photons, p.xpixels, p.ypixels, p.psf, fwhm_pixels, p.psf_radius, out.noiseless_log,
-                                p.exact ? PsfLoop::Rows : PsfLoop::Auto);
+        PsfResult r = apply_psf(std::move(out.photons), p.xpixels, p.ypixels, p.psf, fwhm_pixels, p.psf_radius,
+                                out.noiseless_log, p.exact ? PsfLoop::Rows : PsfLoop::Auto);
         out.photons = std::move(r.image);
         out.auto_psf_radius = r.auto_radius;
         out.lost_photons = r.lost_photons;
@@ -357,8 +380,14 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
     StageTimer tn("detector: photon noise");
     Ran1 ran;
     Deviates dev(ran);
+    // the counts replace the photons in their buffer where nothing reads the
+    // photons afterwards (the noise image alone)
     std::vector<float> counts;
-    allocate_zeroed(counts, n);
+    if (p.noise_only)
+        counts = std::move(out.photons);
+    else
+        allocate_zeroed(counts, n);
+    const std::vector<float>& photons = p.noise_only ? counts : out.photons;
     double sum = 0.0;
     // pixel streams: the pixel's own draws (engine/pixel_random.hpp), rows of
     // the image in parallel, sums added in block order
@@ -369,7 +398,7 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
         for (long long b = 0; b < blocks; ++b) {
             double bs = 0;
             for (size_t i = (size_t)b * 4096; i < std::min(n, (size_t)(b + 1) * 4096); ++i) {
-                double photons0 = out.photons[i];
+                double photons0 = photons[i];
                 // the calibration error is the pixel's, from its own seed: the same in every frame
                 if (p.flicker_noise > 0.0) photons0 *= 1.0 + p.flicker_noise * PixelStream(p.seed, i, 1).gauss();
                 if (p.calibration_noise > 0.0)
@@ -382,7 +411,7 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
         for (double bs : block_sum) sum += bs;
     }
     for (size_t i = 0; i < n && !p.pixel_streams; ++i) {
-        double photons0 = out.photons[i];
+        double photons0 = photons[i];
         if (p.flicker_noise > 0.0) photons0 *= (1.0 + p.flicker_noise * dev.gauss(p.seed));
         if (p.calibration_noise > 0.0) photons0 *= (1.0 + p.calibration_noise * dev.gauss(p.calib_seed));
         counts[i] = dev.poisson((float)photons0, p.seed);
@@ -393,8 +422,8 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
     if (psf) {
         appendf(out.noise_log, "%.0f photons on noise image before PSF\n", sum);
         appendf(out.noise_log, "  applying PSF width = %g um\n", (double)p.psf_fwhm * 1e6);
-        PsfResult r = apply_psf(counts, p.xpixels, p.ypixels, p.psf, fwhm_pixels, p.psf_radius, out.noise_log,
-                                p.exact ? PsfLoop::Rows : PsfLoop::Auto);
+        PsfResult r = apply_psf(std::move(counts), p.xpixels, p.ypixels, p.psf, fwhm_pixels, p.psf_radius,
+                                out.noise_log, p.exact ? PsfLoop::Rows : PsfLoop::Auto);
         counts = std::move(r.image);
         out.auto_psf_radius = r.auto_radius;
         out.lost_photons = r.lost_photons;

@@ -60,7 +60,8 @@ struct IntImages {
 
 struct DetectorImages {
     double max_input = 0;           // brightest input pixel (before any scale)
-    std::vector<float> photons;     // noiseless photons per pixel (after the PSF under -nonoise)
+    std::vector<float> photons;     // noiseless photons per pixel (after the PSF under -nonoise);
+                                    // empty for noise_only with noise (its buffer took the counts)
     IntImages noiseless;            // photons * gain + adc, clipped at 65535 in both widths, as C
     IntImages noisy;                // empty when !noise
     double photons_before_psf = 0;  // Poisson photons, summed before the PSF
@@ -93,8 +94,10 @@ struct PsfResult {
 // photons and spreads the rest evenly; with -psf_radius both are the same
 // model), see docs/noisify.md. Auto: Rows or Fft, whichever costs less.
 enum class PsfLoop { Rows, COrder, Fft, Auto };
-PsfResult apply_psf(const std::vector<float>& in, int xpixels, int ypixels, PsfType type, double fwhm_pixels,
-                    int user_radius, std::string& log, PsfLoop loop = PsfLoop::Rows);
+// `in` by value: a caller that moves its image in lets the FFT path convolve
+// in that buffer.
+PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType type, double fwhm_pixels, int user_radius,
+                    std::string& log, PsfLoop loop = PsfLoop::Rows);
 
 // The fraction of a unit PSF that falls on the pixel (dx, dy) pixels away from
 // the centre of the spot (both kernels integrate to 1 over the plane).

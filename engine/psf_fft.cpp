@@ -9,9 +9,11 @@
 #include <cmath>
 #include <complex>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <tuple>
 
 namespace nb {
 
@@ -44,8 +46,8 @@ struct Fftw<double> {
     static plan c2r(int q, int p, complex* in, double* out) {
         return fftw_plan_dft_c2r_2d(q, p, in, out, FFTW_ESTIMATE);
     }
-    static void execute(plan p) { fftw_execute(p); }
-    static void destroy(plan p) { fftw_destroy_plan(p); }
+    static void r2c_on(plan p, double* in, complex* out) { fftw_execute_dft_r2c(p, in, out); }
+    static void c2r_on(plan p, complex* in, double* out) { fftw_execute_dft_c2r(p, in, out); }
 };
 template <>
 struct Fftw<float> {
@@ -61,8 +63,8 @@ struct Fftw<float> {
     static plan c2r(int q, int p, complex* in, float* out) {
         return fftwf_plan_dft_c2r_2d(q, p, in, out, FFTW_ESTIMATE);
     }
-    static void execute(plan p) { fftwf_execute(p); }
-    static void destroy(plan p) { fftwf_destroy_plan(p); }
+    static void r2c_on(plan p, float* in, complex* out) { fftwf_execute_dft_r2c(p, in, out); }
+    static void c2r_on(plan p, complex* in, float* out) { fftwf_execute_dft_c2r(p, in, out); }
 };
 
 template <typename R>
@@ -88,6 +90,40 @@ std::mutex& planner_lock() {
     return m;
 }
 
+// FFTW's threads, set up once per precision (under the planner lock).
+template <typename R>
+void plan_with_threads() {
+    static const bool ready = Fftw<R>::init_threads() != 0;
+    if (ready) Fftw<R>::plan_with_nthreads(omp_get_max_threads());
+}
+
+// The in-place transforms of one padded size, planned once and kept (FFTW
+// plans are reusable on any buffer of the same layout and alignment, and
+// every buffer here comes from fftw_malloc): planning took as long as a
+// transform. Keyed by size and thread count.
+template <typename R>
+struct Plans {
+    typename Fftw<R>::plan forward = nullptr, back = nullptr;
+};
+
+template <typename R>
+Plans<R> plans_for(int P, int Q, R* buffer) {
+    static std::map<std::tuple<int, int, int>, Plans<R>> kept;
+    std::lock_guard<std::mutex> lock(planner_lock());
+    const int threads = omp_get_max_threads();
+    Plans<R>& p = kept[{P, Q, threads}];
+    if (!p.forward || !p.back) {
+        plan_with_threads<R>();
+        auto* c = reinterpret_cast<typename Fftw<R>::complex*>(buffer);
+        p.forward = Fftw<R>::r2c(Q, P, buffer, c);  // FFTW_ESTIMATE: the buffer is not touched
+        p.back = Fftw<R>::c2r(Q, P, c, buffer);
+    }
+    if (!p.forward || !p.back)
+        throw std::runtime_error("-psf: FFTW could not plan a " + std::to_string(P) + "x" + std::to_string(Q) +
+                                 " transform");
+    return p;
+}
+
 }  // namespace
 
 double fft_convolution_cost(int xpixels, int ypixels, int kr) {
@@ -101,12 +137,6 @@ namespace {
 // (the frames of a series, the shots of a list): each then costs two
 // transforms instead of three. One entry per precision, keyed by the padded
 // size and a hash of the kernel's values.
-// FFTW's threads, set up once per precision (under the planner lock).
-template <typename R>
-void plan_with_threads() {
-    static const bool ready = Fftw<R>::init_threads() != 0;
-    if (ready) Fftw<R>::plan_with_nthreads(omp_get_max_threads());
-}
 
 template <typename R>
 struct KernelSpectrum {
@@ -137,8 +167,8 @@ unsigned long long kernel_hash(const std::vector<double>& kernel, int kr) {
 }
 
 template <typename R>
-std::vector<float> convolve_in(const std::vector<float>& in, int xpixels, int ypixels,
-                               const std::vector<double>& kernel, int kr) {
+void convolve_in(std::vector<float>& image_inout, int xpixels, int ypixels, const std::vector<double>& kernel, int kr) {
+    const std::vector<float>& in = image_inout;
     StageTimer timer("detector: PSF FFT");
     const int P = good_size(xpixels + kr), Q = good_size(ypixels + kr);
     const int Pc = P / 2 + 1;           // complex columns of a real row
@@ -169,68 +199,52 @@ std::vector<float> convolve_in(const std::vector<float>& in, int xpixels, int yp
             for (size_t x = 0; x < row; ++x) b[(size_t)y * row + x] = 0;
         // the kernel centred on (0, 0), negative offsets wrapped to the far end
         const int ks = 2 * kr + 1;
-        for (int dy = -kr; dy <= kr; ++dy)
-            for (int dx = -kr; dx <= kr; ++dx) {
-                const double k = kernel[(size_t)ks * (dy + kr) + dx + kr];
-                if (k != 0.0) b[(size_t)((dy + Q) % Q) * row + (size_t)((dx + P) % P)] = (R)k;
-            }
-        typename F::plan fb;
-        {
-            std::lock_guard<std::mutex> lock(planner_lock());
-            plan_with_threads<R>();
-            fb = F::r2c(Q, P, b, reinterpret_cast<typename F::complex*>(b));
+        for (int dy = -kr; dy <= kr; ++dy) {
+            R* brow = b + (size_t)(dy < 0 ? dy + Q : dy) * row;
+            const double* krow = kernel.data() + (size_t)ks * (dy + kr) + kr;
+            for (int dx = -kr; dx <= kr; ++dx)
+                if (krow[dx] != 0.0) brow[dx < 0 ? dx + P : dx] = (R)krow[dx];
         }
-        if (!fb)
-            throw std::runtime_error("-psf: FFTW could not plan a " + std::to_string(P) + "x" + std::to_string(Q) +
-                                     " transform");
-        F::execute(fb);
-        {
-            std::lock_guard<std::mutex> lock(planner_lock());
-            F::destroy(fb);
-        }
+        const Plans<R> plans = plans_for<R>(P, Q, b);
+        F::r2c_on(plans.forward, b, reinterpret_cast<typename F::complex*>(b));
         spectrum = psf;
         std::lock_guard<std::mutex> lock(spectrum_lock<R>());
         spectrum_cache<R>() = KernelSpectrum<R>{P, Q, hash, spectrum};
     }
 
-    typename F::plan fa, back;
-    {
-        std::lock_guard<std::mutex> lock(planner_lock());
-        plan_with_threads<R>();
-        auto* ca = reinterpret_cast<typename F::complex*>(a);
-        fa = F::r2c(Q, P, a, ca);
-        back = F::c2r(Q, P, ca, a);
-    }
-    if (!fa || !back)
-        throw std::runtime_error("-psf: FFTW could not plan a " + std::to_string(P) + "x" + std::to_string(Q) +
-                                 " transform");
-    F::execute(fa);
+    const Plans<R> plans = plans_for<R>(P, Q, a);
+    auto* ca_fftw = reinterpret_cast<typename F::complex*>(a);
+    F::r2c_on(plans.forward, a, ca_fftw);
     const R scale = (R)(1.0 / ((double)P * Q));
     auto* ca = reinterpret_cast<std::complex<R>*>(a);
     const auto* cb = reinterpret_cast<const std::complex<R>*>(spectrum->get());
     const long long cells = (long long)Pc * Q;
 #pragma omp parallel for schedule(static)
     for (long long i = 0; i < cells; ++i) ca[i] *= cb[i] * scale;
-    F::execute(back);
-    {
-        std::lock_guard<std::mutex> lock(planner_lock());
-        F::destroy(fa);
-        F::destroy(back);
-    }
-    std::vector<float> out;
-    allocate_zeroed(out, (size_t)xpixels * ypixels);
+    F::c2r_on(plans.back, ca_fftw, a);
+    // back into the caller's buffer (its pixels were copied in above): a
+    // fresh image-sized buffer cost more in page faults than the copy
+    std::vector<float>& out = image_inout;
 #pragma omp parallel for schedule(static)
     for (int y = 0; y < ypixels; ++y)
         for (int x = 0; x < xpixels; ++x) out[(size_t)y * xpixels + x] = (float)a[(size_t)y * row + x];
-    return out;
 }
 
 }  // namespace
 
+void convolve_fft_in_place(std::vector<float>& image, int xpixels, int ypixels, const std::vector<double>& kernel,
+                           int kr, FftPrecision precision) {
+    if (precision == FftPrecision::Single)
+        convolve_in<float>(image, xpixels, ypixels, kernel, kr);
+    else
+        convolve_in<double>(image, xpixels, ypixels, kernel, kr);
+}
+
 std::vector<float> convolve_fft(const std::vector<float>& in, int xpixels, int ypixels,
                                 const std::vector<double>& kernel, int kr, FftPrecision precision) {
-    if (precision == FftPrecision::Single) return convolve_in<float>(in, xpixels, ypixels, kernel, kr);
-    return convolve_in<double>(in, xpixels, ypixels, kernel, kr);
+    std::vector<float> out = in;
+    convolve_fft_in_place(out, xpixels, ypixels, kernel, kr, precision);
+    return out;
 }
 
 }  // namespace nb

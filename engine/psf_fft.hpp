@@ -20,6 +20,10 @@ std::vector<float> convolve_fft(const std::vector<float>& in, int xpixels, int y
                                 const std::vector<double>& kernel, int kr,
                                 FftPrecision precision = FftPrecision::Double);
 
+// The same, the result replacing `image`'s pixels (no second image buffer).
+void convolve_fft_in_place(std::vector<float>& image, int xpixels, int ypixels, const std::vector<double>& kernel,
+                           int kr, FftPrecision precision = FftPrecision::Double);
+
 // Rough operation counts deciding between the two: direct spreading of
 // `kernel_cells` (pixel, kernel element) pairs, and the FFT of this image size.
 double fft_convolution_cost(int xpixels, int ypixels, int kr);

@@ -100,7 +100,8 @@ TEST(HklText, TheFirstBadLineIsReportedWhicheverPieceHoldsIt) {
         return at;
     };
     text.insert(line_start(55001), "1 2 x3 4\n");
-    for (int threads : {1, 2, 4}) EXPECT_NE(error_of(threads, text).find("line 55001: 'x3' is not a number"), std::string::npos);
+    for (int threads : {1, 2, 4})
+        EXPECT_NE(error_of(threads, text).find("line 55001: 'x3' is not a number"), std::string::npos);
     text.insert(line_start(9001), "1 2\n");
     for (int threads : {1, 2, 4}) {
         const std::string why = error_of(threads, text);

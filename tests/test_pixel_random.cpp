@@ -60,6 +60,39 @@ TEST(PixelStream, PoissonDrawsFollowThePoissonDistribution) {
     }
 }
 
+// Chi-square of Gaussian draws over 200 equal-probability bins, and the tails
+// (the ziggurat's rare branches: the wedges, the tail beyond r = 3.654).
+TEST(PixelStream, GaussianDrawsFollowTheNormalDistribution) {
+    const NormalZiggurat& z = NormalZiggurat::get();
+    EXPECT_NEAR(z.x[0], 3.9107579595370900, 1e-12);                     // the base layer's width, v / f(r)
+    EXPECT_NEAR(z.x[255] * (1.0 - z.f[255]), NormalZiggurat::v, 1e-9);  // the top layer closes at 0
+    for (int i = 1; i < 256; ++i) ASSERT_GT(z.x[i], z.x[i + 1]) << i;
+    const int n = 2000000, bins = 200;
+    std::vector<double> count(bins, 0.0);
+    double m = 0, m2 = 0, m4 = 0, beyond_r = 0, beyond_2 = 0, beyond_5 = 0;
+    for (int i = 0; i < n; ++i) {
+        const double g = PixelStream(11, (uint64_t)i, 3).gauss();
+        ASSERT_TRUE(std::isfinite(g));
+        m += g, m2 += g * g, m4 += g * g * g * g;
+        beyond_r += std::fabs(g) > NormalZiggurat::r;
+        beyond_2 += std::fabs(g) > 2.0;
+        beyond_5 += std::fabs(g) > 5.0;
+        const double cdf = 0.5 * std::erfc(-g / std::sqrt(2.0));
+        count[std::min(bins - 1, (int)(cdf * bins))] += 1;
+    }
+    EXPECT_NEAR(m / n, 0.0, 5 / std::sqrt(n));
+    EXPECT_NEAR(m2 / n, 1.0, 5 * std::sqrt(2.0 / n));
+    EXPECT_NEAR(m4 / n, 3.0, 5 * std::sqrt(96.0 / n));
+    double chi2 = 0;
+    const double e = (double)n / bins;
+    for (double c : count) chi2 += (c - e) * (c - e) / e;
+    EXPECT_LT(chi2 / (bins - 1), 1.35);  // 199 dof: p ~ 1e-3 at 1.3
+    const double p_r = std::erfc(NormalZiggurat::r / std::sqrt(2.0)), p_2 = std::erfc(2.0 / std::sqrt(2.0));
+    EXPECT_NEAR(beyond_r, n * p_r, 5 * std::sqrt(n * p_r));
+    EXPECT_NEAR(beyond_2, n * p_2, 5 * std::sqrt(n * p_2));
+    EXPECT_NEAR(beyond_5, n * std::erfc(5.0 / std::sqrt(2.0)), 6.0);  // about 1.1 expected
+}
+
 TEST(PixelStream, SameKeySameDrawsOtherKeyOtherDraws) {
     EXPECT_EQ(PixelStream(-5, 17).poisson(40.0), PixelStream(-5, 17).poisson(40.0));
     int same = 0;
