@@ -7,7 +7,6 @@
 
 #include "engine/stage_geometry.hpp"
 #include "engine/text_table.hpp"
-#include "engine/zeroed_buffer.hpp"
 #include "kernels/amorphous_launcher.hpp"
 
 namespace nb {
@@ -242,6 +241,7 @@ double render_in(const Experiment& e, const AmorphousTableData& table, const Amo
     AmorphousParams<T> a;
     a.table = st.view;
     a.fmap = scale.fmap;
+    a.add = scale.add;
     a.r_e_sqr = scale.r_e_sqr;
     a.fluence = scale.fluence;
     a.molecules = scale.molecules;
@@ -270,13 +270,12 @@ void add_amorphous_background(const Experiment& e, const RenderOptions& opt, std
     scale.steps = (double)e.src.direction.size() * e.samp.oversample * e.samp.oversample;
     // the spots' source weighting: none (C nanoBragg) unless -source_weights
     const std::vector<double>& weights = e.src.applied_weight;
-    std::vector<float> term;
+    // each material added in place, in order: the same float sums as its own
+    // image added afterwards, without that image
+    scale.add = true;
     for (const AmorphousTerm& t : e.amorphous) {
         scale.molecules = t.molecules;
-        allocate_zeroed(term, image.size());
-        render_amorphous(e, t.table, scale, weights, opt, term);
-#pragma omp parallel for schedule(static)
-        for (long long i = 0; i < (long long)image.size(); ++i) image[(size_t)i] += term[(size_t)i];
+        render_amorphous(e, t.table, scale, weights, opt, image);
     }
 }
 

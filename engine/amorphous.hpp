@@ -39,6 +39,7 @@ struct AmorphousScale {
     double r_e_sqr = 7.94079248018965e-30;
     double fluence = 0, molecules = 0, steps = 1;
     bool fmap = false;  // -Fmap: each pixel holds the F of its last evaluation
+    bool add = false;   // add the term to the image's pixels (in float) instead of replacing them
 };
 
 // Adds every term of e.amorphous to `image` (float sums, in order), as

@@ -284,13 +284,8 @@ PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType typ
         }
     }
     tk.stop();
-
-    if (by_fft) {
-        appendf(log, "  PSF convolved by FFT (radius %d pixels for every pixel)\n", kr);
-        double total_lost = 0.0;
-        for (double bl : block_lost) total_lost += bl;
-        std::vector<float> out = std::move(in);
-        convolve_fft_in_place(out, xpixels, ypixels, kernel, kr, FftPrecision::Single);  // see psf_fft.hpp
+    // The lost photons spread evenly over the convolved image, as C does.
+    auto add_back = [&](std::vector<float> out, double total_lost) {
         const double per_pixel = total_lost / (double)pixels;
         appendf(log, "adding back %g lost photons\n", total_lost);
 #pragma omp parallel for schedule(static)
@@ -298,6 +293,15 @@ PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType typ
         res.image = std::move(out);
         res.lost_photons = total_lost;
         return res;
+    };
+
+    if (by_fft) {
+        appendf(log, "  PSF convolved by FFT (radius %d pixels for every pixel)\n", kr);
+        double total_lost = 0.0;
+        for (double bl : block_lost) total_lost += bl;
+        std::vector<float> out = std::move(in);
+        convolve_fft_in_place(out, xpixels, ypixels, kernel, kr, FftPrecision::Single);  // see psf_fft.hpp
+        return add_back(std::move(out), total_lost);
     }
 
     // C's sum of the photons beyond each pixel's own radius, in C's order
@@ -321,13 +325,7 @@ PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType typ
     else
         spread_by_rows(in, radius_at, kernel, kr, xpixels, ypixels, out);
     out.resize((size_t)pixels);
-    const double per_pixel = total_lost / (double)pixels;
-    appendf(log, "adding back %g lost photons\n", total_lost);
-#pragma omp parallel for schedule(static)
-    for (long long i = 0; i < pixels; ++i) out[(size_t)i] = (float)((double)out[(size_t)i] + per_pixel);
-    res.image = std::move(out);
-    res.lost_photons = total_lost;
-    return res;
+    return add_back(std::move(out), total_lost);
 }
 
 DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& input) {

@@ -55,6 +55,7 @@ template <typename T>
 struct AmorphousParams {
     AmorphousTable<T> table;
     bool fmap = false;  // -Fmap: a pixel holds the F of its last evaluation
+    bool add = false;   // add each pixel's value to the image (a background on the spots) instead of storing it
     // kept in double in every precision: r_e^2 fluence molecules spans 1e-30..1e30
     double r_e_sqr = 0, fluence = 0, molecules = 0, steps = 1;
 };
@@ -141,6 +142,13 @@ NB_HD_INLINE V amorphous_sum(const PixelParams<T>& p, const PolarizationFrame<T>
 template <typename T>
 NB_HD_INLINE double amorphous_value(const AmorphousParams<T>& a, double I) {
     return I * a.r_e_sqr * a.fluence * a.molecules / a.steps;
+}
+
+// A pixel's value into the image, rounded to float first: added, it is the
+// float sum of nanoBragg's and nonBragg's images (-exact's bytes).
+template <typename T>
+NB_HD_INLINE void store_amorphous(const AmorphousParams<T>& a, float& pixel, double value) {
+    pixel = a.add ? pixel + (float)value : (float)value;
 }
 
 // One pixel on the scalar lanes (CPU reference and CUDA).

@@ -88,7 +88,7 @@ void render_amorphous_cpu(const PixelParams<T>& p, const AmorphousParams<T>& a, 
             const long long idx = (long long)s * p.fpixels + f;
             if (p.mask && p.mask[idx] == 0) continue;
             double omega = 0;
-            image[idx] = (float)render_amorphous_pixel(q, a, frames.data(), f, s, &omega);
+            store_amorphous(a, image[idx], render_amorphous_pixel(q, a, frames.data(), f, s, &omega));
             row_sum += omega;
         }
         row_omega[s] = row_sum;

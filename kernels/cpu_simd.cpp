@@ -125,7 +125,7 @@ void render_amorphous_rows(const PixelParams<T>& p, const AmorphousParams<T>& a,
             render_amorphous_group<D>(q, a, frames.data(), f0, s, value, omega);
             for (int i = 0; i < n; ++i) {
                 if (p.mask && p.mask[row0 + f0 + i] == 0) continue;
-                image[row0 + f0 + i] = (float)value[i];
+                store_amorphous(a, image[row0 + f0 + i], value[i]);
                 row_sum += omega[i];
             }
         }

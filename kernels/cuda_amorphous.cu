@@ -1,6 +1,7 @@
 // The amorphous term on the GPU: one thread per pixel running
 // render_amorphous_pixel (the function the scalar CPU executor runs). The
-// tables are small (sources, the |F| table); they go up once per image.
+// tables are small (sources, the |F| table); they go up once per image, with
+// the image (the background adds to the spots).
 // Compiled without fused multiply-adds (CMakeLists.txt), so its sums round
 // as C's.
 #include <cuda_runtime.h>
@@ -45,7 +46,7 @@ __global__ void amorphous_kernel(PixelParams<T> p, AmorphousParams<T> a, const P
     const int s = first_row(p) + blockIdx.y * blockDim.y + threadIdx.y;
     double omega = 0;
     const long long idx = pixel_to_render(p, f, s, 0);
-    if (idx >= 0) image[idx] = (float)render_amorphous_pixel(p, a, frames, f, s, &omega);
+    if (idx >= 0) store_amorphous(a, image[idx], render_amorphous_pixel(p, a, frames, f, s, &omega));
     // one atomic per warp
     for (int off = 16; off > 0; off /= 2) omega += __shfl_down_sync(0xffffffffu, omega, off);
     if ((threadIdx.x & 31) == 0) atomicAdd(omega_total, omega);
