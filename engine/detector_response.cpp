@@ -1,6 +1,7 @@
 #include "engine/detector_response.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cmath>
 #include <cstdarg>
@@ -228,27 +229,42 @@ PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType typ
         }
         return v * g / std::sqrt(g * g + (double)(r * r));
     };
-    // One pass for both ways: the cost of spreading each pixel within its
-    // radius (an integer sum: the same for any thread count) and, for the
-    // FFT, the photons beyond the kernel's disc from C's tail formulas at its
-    // radius, summed in blocks in a fixed order.
+    // lost_beyond(v, kr) with its constant part taken once (the same operations)
+    const double tail_den = std::sqrt(g * g + (double)(kr * kr));
+    const double tail_gauss = [&] {
+        double rsq = kr;
+        rsq = rsq / fwhm_pixels;
+        rsq = rsq * rsq;
+        return std::exp(-std::log(16) * rsq);
+    }();
+    auto lost_beyond_kernel = [&](double v) { return type == PsfType::Gauss ? v * tail_gauss : v * g / tail_den; };
+    // One pass for both ways: the FFT's lost photons (beyond the kernel's
+    // disc, from C's tail formula at its radius), summed in blocks in a fixed
+    // order, and the cost of spreading each pixel
+    // within its own radius (an integer sum), counted only until it passes
+    // the FFT's: the choice is the same, and a bright image needs a few blocks.
+    const double fft_cost = 4 * fft_convolution_cost(xpixels, ypixels, kr);
+    std::atomic<bool> fft_cheaper{loop == PsfLoop::Fft};
     double direct_cost = 0;
     const long long block = 1 << 16, blocks = (pixels + block - 1) / block;
     std::vector<double> block_lost((size_t)blocks, 0.0);
 #pragma omp parallel for reduction(+ : direct_cost) schedule(static)
     for (long long b = 0; b < blocks; ++b) {
-        double bl = 0;
-        for (long long i = b * block; i < std::min(pixels, (b + 1) * block); ++i) {
+        const long long i0 = b * block, i1 = std::min(pixels, (b + 1) * block);
+        double lost = 0;
+        for (long long i = i0; i < i1; ++i)
+            if (in[(size_t)i] > 0.0f) lost += lost_beyond_kernel(in[(size_t)i]);
+        block_lost[(size_t)b] = lost;
+        if (loop != PsfLoop::Auto || fft_cheaper.load(std::memory_order_relaxed)) continue;
+        for (long long i = i0; i < i1; ++i) {
             const float v = in[(size_t)i];
             if (!(v > 0.0f)) continue;
             const int r = std::min(radius_of_pixel(v), kr);  // a pixel never reaches past the kernel
             direct_cost += (2.0 * r + 1) * (2.0 * r + 1);
-            bl += lost_beyond(v, kr);
         }
-        block_lost[(size_t)b] = bl;
+        if (direct_cost > fft_cost) fft_cheaper.store(true, std::memory_order_relaxed);  // this thread's part alone
     }
-    const bool by_fft =
-        loop == PsfLoop::Fft || (loop == PsfLoop::Auto && direct_cost > 4 * fft_convolution_cost(xpixels, ypixels, kr));
+    const bool by_fft = fft_cheaper.load() || (loop == PsfLoop::Auto && direct_cost > fft_cost);
 
     // The kernel, pixel-integrated, within a disc of the radius. The FFT's
     // takes each value once for the eight (+-dx, +-dy) mirror images (the
@@ -292,7 +308,6 @@ PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType typ
         for (long long i = 0; i < pixels; ++i) out[(size_t)i] = (float)((double)out[(size_t)i] + per_pixel);
         res.image = std::move(out);
         res.lost_photons = total_lost;
-        return res;
     };
 
     if (by_fft) {
@@ -301,7 +316,8 @@ PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType typ
         for (double bl : block_lost) total_lost += bl;
         std::vector<float> out = std::move(in);
         convolve_fft_in_place(out, xpixels, ypixels, kernel, kr, FftPrecision::Single);  // see psf_fft.hpp
-        return add_back(std::move(out), total_lost);
+        add_back(std::move(out), total_lost);
+        return res;
     }
 
     // C's sum of the photons beyond each pixel's own radius, in C's order
@@ -325,7 +341,8 @@ PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType typ
     else
         spread_by_rows(in, radius_at, kernel, kr, xpixels, ypixels, out);
     out.resize((size_t)pixels);
-    return add_back(std::move(out), total_lost);
+    add_back(std::move(out), total_lost);
+    return res;
 }
 
 DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& input) {
