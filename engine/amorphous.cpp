@@ -230,21 +230,27 @@ void stage_table(const AmorphousTableData& t, StagedTable<T>& st, bool cubic) {
     v.even_scale = (T)(even ? 1.0 / h : 0.0);
 }
 
+// One pass over the detector for up to kMaxMaterials materials (their
+// tables and molecules).
 template <typename T>
-double render_in(const Experiment& e, const AmorphousTableData& table, const AmorphousScale& scale,
-                 const std::vector<double>& weights, const RenderOptions& opt, std::vector<float>& image) {
+double render_in(const Experiment& e, const std::vector<const AmorphousTableData*>& tables,
+                 const std::vector<double>& molecules, const AmorphousScale& scale, const std::vector<double>& weights,
+                 const RenderOptions& opt, std::vector<float>& image) {
     PixelParams<T> p;
     SourceTables<T> src;
     stage_geometry(e, weights, p, src);
-    StagedTable<T> st;
-    stage_table(table, st, !e.cfg.exact);
+    std::vector<StagedTable<T>> staged(tables.size());
     AmorphousParams<T> a;
-    a.table = st.view;
+    a.materials = (int)tables.size();
+    for (size_t m = 0; m < tables.size(); ++m) {
+        stage_table(*tables[m], staged[m], !e.cfg.exact);
+        a.tables[m] = staged[m].view;
+        a.molecules[m] = molecules[m];
+    }
     a.fmap = scale.fmap;
     a.add = scale.add;
     a.r_e_sqr = scale.r_e_sqr;
     a.fluence = scale.fluence;
-    a.molecules = scale.molecules;
     a.steps = scale.steps;
     image.resize((size_t)p.fpixels * p.spixels, 0.0f);
     if (opt.device == Device::Cuda) {
@@ -261,6 +267,13 @@ double render_in(const Experiment& e, const AmorphousTableData& table, const Amo
     return omega;
 }
 
+double render_materials(const Experiment& e, const std::vector<const AmorphousTableData*>& tables,
+                        const std::vector<double>& molecules, const AmorphousScale& scale,
+                        const std::vector<double>& weights, const RenderOptions& opt, std::vector<float>& image) {
+    if (opt.precision == Precision::Float) return render_in<float>(e, tables, molecules, scale, weights, opt, image);
+    return render_in<double>(e, tables, molecules, scale, weights, opt, image);
+}
+
 }  // namespace
 
 void add_amorphous_background(const Experiment& e, const RenderOptions& opt, std::vector<float>& image) {
@@ -270,19 +283,24 @@ void add_amorphous_background(const Experiment& e, const RenderOptions& opt, std
     scale.steps = (double)e.src.direction.size() * e.samp.oversample * e.samp.oversample;
     // the spots' source weighting: none (C nanoBragg) unless -source_weights
     const std::vector<double>& weights = e.src.applied_weight;
-    // each material added in place, in order: the same float sums as its own
-    // image added afterwards, without that image
+    // the materials added in place, in order, up to kMaxMaterials per pass
+    // over the detector: the same float sums as their own images added
+    // afterwards, the geometry computed once per pass
     scale.add = true;
-    for (const AmorphousTerm& t : e.amorphous) {
-        scale.molecules = t.molecules;
-        render_amorphous(e, t.table, scale, weights, opt, image);
+    for (size_t first = 0; first < e.amorphous.size(); first += kMaxMaterials) {
+        std::vector<const AmorphousTableData*> tables;
+        std::vector<double> molecules;
+        for (size_t m = first; m < std::min(e.amorphous.size(), first + kMaxMaterials); ++m) {
+            tables.push_back(&e.amorphous[m].table);
+            molecules.push_back(e.amorphous[m].molecules);
+        }
+        render_materials(e, tables, molecules, scale, weights, opt, image);
     }
 }
 
 double render_amorphous(const Experiment& e, const AmorphousTableData& table, const AmorphousScale& scale,
                         const std::vector<double>& weights, const RenderOptions& opt, std::vector<float>& image) {
-    if (opt.precision == Precision::Float) return render_in<float>(e, table, scale, weights, opt, image);
-    return render_in<double>(e, table, scale, weights, opt, image);
+    return render_materials(e, {&table}, {scale.molecules}, scale, weights, opt, image);
 }
 
 }  // namespace nb

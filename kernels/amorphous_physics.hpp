@@ -50,14 +50,20 @@ struct AmorphousTable {
     T even_origin = 0, even_scale = 0;
 };
 
+// The materials one pass renders: a background of several (a water jet in
+// air) shares each sub-pixel's geometry, each material adding its own term.
+inline constexpr int kMaxMaterials = 4;
+
 // Run constants of the amorphous stage besides the geometry (PixelParams).
 template <typename T>
 struct AmorphousParams {
-    AmorphousTable<T> table;
-    bool fmap = false;  // -Fmap: a pixel holds the F of its last evaluation
-    bool add = false;   // add each pixel's value to the image (a background on the spots) instead of storing it
+    int materials = 1;
+    AmorphousTable<T> tables[kMaxMaterials];
+    bool fmap = false;  // -Fmap (one material): a pixel holds the F of its last evaluation
+    bool add = false;   // add each material's value to the image (a background on the spots) instead of storing it
     // kept in double in every precision: r_e^2 fluence molecules spans 1e-30..1e30
-    double r_e_sqr = 0, fluence = 0, molecules = 0, steps = 1;
+    double r_e_sqr = 0, fluence = 0, steps = 1;
+    double molecules[kMaxMaterials] = {};
 };
 
 // The table row to interpolate from for one stol (scalar lanes).
@@ -92,17 +98,19 @@ NB_HD_INLINE T amorphous_F(const AmorphousTable<T>& t, T stol) {
     return polint4_c(t.stol + row - 1, t.F + row - 1, stol);
 }
 
-// One pixel's (or one lane group's) sum over sub-pixels, sensor layers and
-// sources, before the scale. V: lane type (kernels/lanes.hpp); F0, S0: the
-// sub-pixel raster coordinates of the pixel's first sub-pixel
-// (f * oversample, s * oversample). `lookup(stol)` gives F (amorphous_F, or
-// the SIMD executor's gathering version). `frames`: polarization_frame of
-// each source. Also returns the solid angles summed (C prints their total)
-// and the last F (-Fmap).
+// One pixel's (or one lane group's) sums over sub-pixels, sensor layers and
+// sources, before the scale, one per material (I[m]). V: lane type
+// (kernels/lanes.hpp); F0, S0: the sub-pixel raster coordinates of the
+// pixel's first sub-pixel (f * oversample, s * oversample). `lookup(m, stol)`
+// gives material m's F (amorphous_F, or the SIMD executor's gathering
+// version). `frames`: polarization_frame of each source. Also returns the
+// solid angles summed (C prints their total) and the last F (-Fmap). Each
+// material's sum takes the operations of its own nonBragg run: the shared
+// geometry is computed once.
 template <typename V, typename T, typename Lookup>
-NB_HD_INLINE V amorphous_sum(const PixelParams<T>& p, const PolarizationFrame<T>* frames, V F0, V S0, Lookup lookup,
-                             V& omega_sum, V& last_F) {
-    V I = V(T(0));
+NB_HD_INLINE void amorphous_sum(const PixelParams<T>& p, const PolarizationFrame<T>* frames, V F0, V S0, int materials,
+                                Lookup lookup, V* I, V& omega_sum, V& last_F) {
+    for (int m = 0; m < materials; ++m) I[m] = V(T(0));
     for (int subS = 0; subS < p.oversample; ++subS) {
         for (int subF = 0; subF < p.oversample; ++subF) {
             const V F = F0 + V(T(subF)), S = S0 + V(T(subS));
@@ -117,10 +125,6 @@ NB_HD_INLINE V amorphous_sum(const PixelParams<T>& p, const PolarizationFrame<T>
                     const T lambda = p.source_lambda[source];
                     const Vec3<V> scattering = scattering_vector(diffracted, source_incident(p, source), lambda);
                     const V stol = V(T(0.5)) * magnitude(scattering);
-                    const V Fbg = lookup(stol);
-                    last_F = Fbg;
-                    // a negative F gives a negative intensity (C's sign)
-                    const V sign = lselect(Fbg < V(T(0)), V(T(-1)), V(T(1)));
                     V polar = V(T(1));
                     if (!p.nopolar) {
                         // C's polarization_factor re-normalizes `diffracted` in place:
@@ -130,41 +134,56 @@ NB_HD_INLINE V amorphous_sum(const PixelParams<T>& p, const PolarizationFrame<T>
                         polar = polarization_factor(p.polarization, frames[source], diffracted);
                     }
                     const T weight = p.source_weight ? p.source_weight[source] : T(1);
-                    I = I + sign * Fbg * Fbg * polar * omega * weight * capture;
+                    for (int m = 0; m < materials; ++m) {
+                        const V Fbg = lookup(m, stol);
+                        last_F = Fbg;
+                        // a negative F gives a negative intensity (C's sign)
+                        const V sign = lselect(Fbg < V(T(0)), V(T(-1)), V(T(1)));
+                        I[m] = I[m] + sign * Fbg * Fbg * polar * omega * weight * capture;
+                    }
                 }
             }
         }
     }
-    return I;
 }
 
-// The pixel's value from its sum, in C's order of operations (double).
+// Material m's value from its sum, in C's order of operations (double).
 template <typename T>
-NB_HD_INLINE double amorphous_value(const AmorphousParams<T>& a, double I) {
-    return I * a.r_e_sqr * a.fluence * a.molecules / a.steps;
+NB_HD_INLINE double amorphous_value(const AmorphousParams<T>& a, int m, double I) {
+    return I * a.r_e_sqr * a.fluence * a.molecules[m] / a.steps;
 }
 
-// A pixel's value into the image, rounded to float first: added, it is the
-// float sum of nanoBragg's and nonBragg's images (-exact's bytes).
+// A pixel's values (material m at values[m * stride]) into the image, each
+// rounded to float first: added in order, they are the float sum of
+// nanoBragg's image and each nonBragg image (-exact's bytes); stored, the one
+// material's value (nonBragg).
 template <typename T>
-NB_HD_INLINE void store_amorphous(const AmorphousParams<T>& a, float& pixel, double value) {
-    pixel = a.add ? pixel + (float)value : (float)value;
+NB_HD_INLINE void store_amorphous(const AmorphousParams<T>& a, float& pixel, const double* values, int stride = 1) {
+    if (!a.add) {
+        pixel = (float)values[0];
+        return;
+    }
+    float v = pixel;
+    for (int m = 0; m < a.materials; ++m) v = v + (float)values[m * stride];
+    pixel = v;
 }
 
-// One pixel on the scalar lanes (CPU reference and CUDA).
+// One pixel on the scalar lanes (CPU reference and CUDA): each material's
+// value (or the last F under -Fmap) into values[m].
 template <typename T>
-NB_HD_INLINE double render_amorphous_pixel(const PixelParams<T>& p, const AmorphousParams<T>& a,
-                                           const PolarizationFrame<T>* frames, int f, int s, double* omega_sum) {
+NB_HD_INLINE void render_amorphous_pixel(const PixelParams<T>& p, const AmorphousParams<T>& a,
+                                         const PolarizationFrame<T>* frames, int f, int s, double* values,
+                                         double* omega_sum) {
 #ifndef __CUDA_ARCH__  // the GPU launches each panel with its own parameters (frame_pipeline.hpp)
-    if (p.panels) return render_amorphous_pixel(panel_params(p, s), a, frames, f, s, omega_sum);
+    if (p.panels) return render_amorphous_pixel(panel_params(p, s), a, frames, f, s, values, omega_sum);
 #endif
     T omega = T(0), last_F = T(0);
-    const AmorphousTable<T>& table = a.table;
-    const T I = amorphous_sum(
-        p, frames, T(f * p.oversample), T(s * p.oversample), [&](T stol) { return amorphous_F(table, stol); }, omega,
-        last_F);
+    T I[kMaxMaterials];
+    amorphous_sum(
+        p, frames, T(f * p.oversample), T(s * p.oversample), a.materials,
+        [&](int m, T stol) { return amorphous_F(a.tables[m], stol); }, I, omega, last_F);
     if (omega_sum) *omega_sum = (double)omega;
-    return a.fmap ? (double)last_F : amorphous_value(a, (double)I);
+    for (int m = 0; m < a.materials; ++m) values[m] = a.fmap ? (double)last_F : amorphous_value(a, m, (double)I[m]);
 }
 
 }  // namespace nb

@@ -84,9 +84,9 @@ HWY_INLINE Lane<D> amorphous_F_lanes(const AmorphousTable<hn::TFromD<D>>& t, con
     return out;
 }
 
-// Renders pixels f0 .. f0+lanes-1 of row s into value[] and their solid
-// angles into omega[] (lanes past the row are computed at clamped positions
-// and discarded by the caller).
+// Renders pixels f0 .. f0+lanes-1 of row s: material m's value of lane i into
+// value[m * lanes + i], the lanes' solid angles into omega[] (lanes past the
+// row are computed at clamped positions and discarded by the caller).
 template <class D>
 HWY_INLINE void render_amorphous_group(const PixelParams<hn::TFromD<D>>& p, const AmorphousParams<hn::TFromD<D>>& a,
                                        const PolarizationFrame<hn::TFromD<D>>* frames, int f0, int s, double* value,
@@ -96,19 +96,19 @@ HWY_INLINE void render_amorphous_group(const PixelParams<hn::TFromD<D>>& p, cons
     using V = Lane<D>;
     const V f = V(T(f0)) + V::iota();
     V omega_sum = V(T(0)), last_F = V(T(0));
-    const AmorphousTable<T>& table = a.table;
-    const V I = amorphous_sum(
-        p, frames, f * T(p.oversample), V(T(s * p.oversample)),
-        [&](const V& stol) { return amorphous_F_lanes<D>(table, stol); }, omega_sum, last_F);
+    V I[kMaxMaterials];
+    amorphous_sum(
+        p, frames, f * T(p.oversample), V(T(s * p.oversample)), a.materials,
+        [&](int m, const V& stol) { return amorphous_F_lanes<D>(a.tables[m], stol); }, I, omega_sum, last_F);
     constexpr size_t kMax = kVectors * HWY_MAX_BYTES / sizeof(T);
     const size_t N = kVectors * hn::Lanes(D());
     alignas(64) T Ib[kMax], ob[kMax], fb[kMax];
-    I.store(Ib);
     omega_sum.store(ob);
     last_F.store(fb);
-    for (size_t i = 0; i < N; ++i) {
-        value[i] = a.fmap ? (double)fb[i] : amorphous_value(a, (double)Ib[i]);
-        omega[i] = (double)ob[i];
+    for (size_t i = 0; i < N; ++i) omega[i] = (double)ob[i];
+    for (int m = 0; m < a.materials; ++m) {
+        I[m].store(Ib);
+        for (size_t i = 0; i < N; ++i) value[m * N + i] = a.fmap ? (double)fb[i] : amorphous_value(a, m, (double)Ib[i]);
     }
 }
 

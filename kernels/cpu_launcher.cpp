@@ -87,8 +87,9 @@ void render_amorphous_cpu(const PixelParams<T>& p, const AmorphousParams<T>& a, 
         for (int f = span.f_lo; f <= span.f_hi; ++f) {
             const long long idx = (long long)s * p.fpixels + f;
             if (p.mask && p.mask[idx] == 0) continue;
-            double omega = 0;
-            store_amorphous(a, image[idx], render_amorphous_pixel(q, a, frames.data(), f, s, &omega));
+            double omega = 0, values[kMaxMaterials];
+            render_amorphous_pixel(q, a, frames.data(), f, s, values, &omega);
+            store_amorphous(a, image[idx], values);
             row_sum += omega;
         }
         row_omega[s] = row_sum;

@@ -117,7 +117,7 @@ void render_amorphous_rows(const PixelParams<T>& p, const AmorphousParams<T>& a,
     for (int s = span.s_lo; s <= span.s_hi; ++s) {
         PixelParams<T> row_panel;
         const PixelParams<T>& q = p.panels ? (row_panel = panel_params(p, s)) : p;
-        double value[kVectors * HWY_MAX_BYTES / sizeof(T)], omega[kVectors * HWY_MAX_BYTES / sizeof(T)];
+        double value[kMaxMaterials * kVectors * HWY_MAX_BYTES / sizeof(T)], omega[kVectors * HWY_MAX_BYTES / sizeof(T)];
         const long long row0 = (long long)s * p.fpixels;
         double row_sum = 0;
         for (int f0 = span.f_lo; f0 <= span.f_hi; f0 += N) {
@@ -125,7 +125,7 @@ void render_amorphous_rows(const PixelParams<T>& p, const AmorphousParams<T>& a,
             render_amorphous_group<D>(q, a, frames.data(), f0, s, value, omega);
             for (int i = 0; i < n; ++i) {
                 if (p.mask && p.mask[row0 + f0 + i] == 0) continue;
-                store_amorphous(a, image[row0 + f0 + i], value[i]);
+                store_amorphous(a, image[row0 + f0 + i], value + i, N);
                 row_sum += omega[i];
             }
         }

@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -44,9 +45,12 @@ __global__ void amorphous_kernel(PixelParams<T> p, AmorphousParams<T> a, const P
                                  float* image, double* omega_total) {
     const int f = blockIdx.x * blockDim.x + threadIdx.x;
     const int s = first_row(p) + blockIdx.y * blockDim.y + threadIdx.y;
-    double omega = 0;
+    double omega = 0, values[kMaxMaterials];
     const long long idx = pixel_to_render(p, f, s, 0);
-    if (idx >= 0) store_amorphous(a, image[idx], render_amorphous_pixel(p, a, frames, f, s, &omega));
+    if (idx >= 0) {
+        render_amorphous_pixel(p, a, frames, f, s, values, &omega);
+        store_amorphous(a, image[idx], values);
+    }
     // one atomic per warp
     for (int off = 16; off > 0; off /= 2) omega += __shfl_down_sync(0xffffffffu, omega, off);
     if ((threadIdx.x & 31) == 0) atomicAdd(omega_total, omega);
@@ -67,18 +71,24 @@ void render_amorphous_cuda(const PixelParams<T>& host_p, const AmorphousParams<T
         lambda(p.source_lambda, (size_t)p.sources, "sources"), weight(p.source_weight, (size_t)p.sources, "sources");
     DeviceCopy<uint16_t> mask(p.mask, p.mask ? pixels : 0, "mask");
     DeviceCopy<PolarizationFrame<T>> dframes(frames.data(), frames.size(), "sources");
-    const AmorphousTable<T>& t = a.table;
-    DeviceCopy<T> stol(t.stol, (size_t)t.rows, "table"), F(t.F, (size_t)t.rows, "table"),
-        cubic(t.cubic, t.cubic ? 6 * (size_t)t.rows : 0, "table"), bucket(t.bucket, (size_t)t.buckets, "table");
+    // each material's table arrays, up
+    std::vector<std::unique_ptr<DeviceCopy<T>>> tables;
+    auto up = [&tables](const T* host, size_t n) {
+        tables.push_back(std::make_unique<DeviceCopy<T>>(host, n, "table"));
+        return tables.back()->ptr;
+    };
+    for (int m = 0; m < a.materials; ++m) {
+        AmorphousTable<T>& t = a.tables[m];
+        t.stol = up(t.stol, (size_t)t.rows);
+        t.F = up(t.F, (size_t)t.rows);
+        t.cubic = up(t.cubic, t.cubic ? 6 * (size_t)t.rows : 0);
+        t.bucket = up(t.bucket, (size_t)t.buckets);
+    }
     p.source_dir = dir.ptr;
     p.source_lambda = lambda.ptr;
     p.source_weight = weight.ptr;
     p.mask = mask.ptr;
     p.reference = nullptr;
-    a.table.stol = stol.ptr;
-    a.table.F = F.ptr;
-    a.table.cubic = cubic.ptr;
-    a.table.bucket = bucket.ptr;
 
     DeviceCopy<float> dimage(image, pixels, "image");
     const double zero = 0;

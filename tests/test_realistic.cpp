@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "cli/args.hpp"
+#include "engine/amorphous.hpp"
+#include "engine/setup.hpp"
 #include "tests/run_cli.hpp"
 
 using namespace nbtest;
@@ -196,4 +199,47 @@ TEST(Realistic, BadSpecificationsAreRefusedWithNothingWritten) {
         for (const char* f : {"o.bin", "n.img", "i.img"})
             EXPECT_FALSE(std::filesystem::exists(dir.file(f))) << f << " written for " << extra[0] << " " << extra[1];
     }
+}
+
+// Five materials, beyond the four one pass renders: each pass adds its
+// materials' float values in turn, bit for bit what adding each material
+// alone gives, on the SIMD executor and the scalar reference, in double and
+// float.
+TEST(Realistic, MaterialsInOnePassEqualEachAddedInTurn) {
+    const std::vector<std::string> words = split_ws(
+        "-cell 79.1 79.1 38.4 90 90 90 -default_F 1 -lambda 1.0 -N 2 -detpixels 64 -pixel 0.2 -distance 20 "
+        "-oversample 2 -polar 0.9 -dispersion 0.05 -dispsteps 2 -amorphous water:0.01 -amorphous air:20 "
+        "-amorphous ice:0.005 -amorphous water:0.02 -amorphous air:5");
+    std::vector<const char*> argv{"nanoBragg"};
+    for (const std::string& w : words) argv.push_back(w.c_str());
+    nb::SimConfig cfg = nb::parse_args((int)argv.size(), argv.data()).config;
+    cfg.write_fdump = false;
+    const nb::Experiment e = nb::prepare_experiment(cfg);
+    ASSERT_EQ(e.amorphous.size(), 5u);
+    std::vector<float> spots((size_t)64 * 64);
+    for (size_t i = 0; i < spots.size(); ++i) spots[i] = 1e-3f * (float)(i % 97);
+    for (const char* isa : {"", "scalar"}) {
+        if (*isa) ::setenv("NB_CPU_ISA", isa, 1);
+        for (nb::Precision precision : {nb::Precision::Double, nb::Precision::Float}) {
+            SCOPED_TRACE(std::string(isa) + (precision == nb::Precision::Float ? " float" : " double"));
+            nb::RenderOptions o;
+            o.device = nb::Device::Cpu;
+            o.precision = precision;
+            o.threads = 2;
+            std::vector<float> fused = spots, turn = spots;
+            nb::add_amorphous_background(e, o, fused);
+            nb::AmorphousScale scale;
+            scale.fluence = e.fluence;
+            scale.steps = (double)e.src.direction.size() * e.samp.oversample * e.samp.oversample;
+            scale.add = true;
+            for (const nb::AmorphousTerm& t : e.amorphous) {
+                scale.molecules = t.molecules;
+                const std::vector<float> before = turn;
+                nb::render_amorphous(e, t.table, scale, e.src.applied_weight, o, turn);
+                EXPECT_NE(turn, before) << t.table.name << " " << t.molecules;  // every material adds something
+            }
+            EXPECT_EQ(fused, turn);
+        }
+    }
+    ::unsetenv("NB_CPU_ISA");
 }
