@@ -6,6 +6,7 @@
 #include <fftw3.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <complex>
 #include <cstring>
@@ -138,10 +139,15 @@ namespace {
 // transforms instead of three. One entry per precision, keyed by the padded
 // size and a hash of the kernel's values.
 
+// A kernel even in x and in y (every PSF's) has a real transform, even in
+// both frequencies: `even` spectra keep only rows 0 .. Q/2 of real values
+// (a quarter of the complex half-spectrum's memory, and no second
+// transform-sized buffer: the kernel is transformed in the image's buffer).
 template <typename R>
 struct KernelSpectrum {
     int P = 0, Q = 0;
     unsigned long long hash = 0;
+    bool even = false;
     std::shared_ptr<const FftwBuffer<R>> spectrum;
 };
 
@@ -166,6 +172,23 @@ unsigned long long kernel_hash(const std::vector<double>& kernel, int kr) {
     return h;
 }
 
+// Whether k(dx, dy) = k(-dx, dy) = k(dx, -dy) to 1e-12 of the largest value
+// (a PSF's pixel integrals are symmetric up to their last bits).
+bool kernel_is_even(const std::vector<double>& kernel, int kr) {
+    const int ks = 2 * kr + 1;
+    double largest = 0;
+    for (double v : kernel) largest = std::max(largest, std::fabs(v));
+    const double tolerance = 1e-12 * largest;
+    for (int dy = -kr; dy <= kr; ++dy)
+        for (int dx = -kr; dx <= kr; ++dx) {
+            const double k = kernel[(size_t)ks * (dy + kr) + dx + kr];
+            if (std::fabs(k - kernel[(size_t)ks * (dy + kr) - dx + kr]) > tolerance ||
+                std::fabs(k - kernel[(size_t)ks * (-dy + kr) + dx + kr]) > tolerance)
+                return false;
+        }
+    return true;
+}
+
 template <typename R>
 void convolve_in(std::vector<float>& image_inout, int xpixels, int ypixels, const std::vector<double>& kernel, int kr) {
     const std::vector<float>& in = image_inout;
@@ -177,27 +200,29 @@ void convolve_in(std::vector<float>& image_inout, int xpixels, int ypixels, cons
     using F = Fftw<R>;
     const unsigned long long hash = kernel_hash(kernel, kr);
     std::shared_ptr<const FftwBuffer<R>> spectrum;
+    bool even = false;
     {
         std::lock_guard<std::mutex> lock(spectrum_lock<R>());
         const KernelSpectrum<R>& c = spectrum_cache<R>();
-        if (c.P == P && c.Q == Q && c.hash == hash) spectrum = c.spectrum;
+        if (c.P == P && c.Q == Q && c.hash == hash) spectrum = c.spectrum, even = c.even;
     }
     FftwBuffer<R> image = fftw_buffer<R>(n);
     R* a = image.get();
-#pragma omp parallel for schedule(static)
-    for (int y = 0; y < Q; ++y) {
-        R* ar = a + (size_t)y * row;
-        for (size_t x = 0; x < row; ++x) ar[x] = 0;
-        if (y < ypixels)
-            for (int x = 0; x < xpixels; ++x) ar[x] = in[(size_t)y * xpixels + x];
-    }
+    auto* ca_fftw = reinterpret_cast<typename F::complex*>(a);
+    const int half_rows = Q / 2 + 1;  // rows 0 .. Q/2 of an even spectrum
     if (!spectrum) {
-        auto psf = std::make_shared<FftwBuffer<R>>(fftw_buffer<R>(n));
-        R* b = psf->get();
+        // the kernel centred on (0, 0), negative offsets wrapped to the far
+        // end, transformed in the image's buffer (even) or its own
+        even = kernel_is_even(kernel, kr);
+        std::shared_ptr<FftwBuffer<R>> full;
+        R* b = a;
+        if (!even) {
+            full = std::make_shared<FftwBuffer<R>>(fftw_buffer<R>(n));
+            b = full->get();
+        }
 #pragma omp parallel for schedule(static)
         for (int y = 0; y < Q; ++y)
             for (size_t x = 0; x < row; ++x) b[(size_t)y * row + x] = 0;
-        // the kernel centred on (0, 0), negative offsets wrapped to the far end
         const int ks = 2 * kr + 1;
         for (int dy = -kr; dy <= kr; ++dy) {
             R* brow = b + (size_t)(dy < 0 ? dy + Q : dy) * row;
@@ -205,22 +230,49 @@ void convolve_in(std::vector<float>& image_inout, int xpixels, int ypixels, cons
             for (int dx = -kr; dx <= kr; ++dx)
                 if (krow[dx] != 0.0) brow[dx < 0 ? dx + P : dx] = (R)krow[dx];
         }
-        const Plans<R> plans = plans_for<R>(P, Q, b);
+        const Plans<R> plans = plans_for<R>(P, Q, a);
         F::r2c_on(plans.forward, b, reinterpret_cast<typename F::complex*>(b));
-        spectrum = psf;
+        if (even) {
+            // the real parts (the imaginary ones are rounding) of rows 0 .. Q/2
+            auto compact = std::make_shared<FftwBuffer<R>>(fftw_buffer<R>((size_t)Pc * half_rows));
+            R* sr = compact->get();
+            const auto* cb = reinterpret_cast<const std::complex<R>*>(b);
+#pragma omp parallel for schedule(static)
+            for (int v = 0; v < half_rows; ++v)
+                for (int u = 0; u < Pc; ++u) sr[(size_t)v * Pc + u] = cb[(size_t)v * Pc + u].real();
+            spectrum = compact;
+        } else {
+            spectrum = full;
+        }
         std::lock_guard<std::mutex> lock(spectrum_lock<R>());
-        spectrum_cache<R>() = KernelSpectrum<R>{P, Q, hash, spectrum};
+        spectrum_cache<R>() = KernelSpectrum<R>{P, Q, hash, even, spectrum};
+    }
+#pragma omp parallel for schedule(static)
+    for (int y = 0; y < Q; ++y) {
+        R* ar = a + (size_t)y * row;
+        for (size_t x = 0; x < row; ++x) ar[x] = 0;
+        if (y < ypixels)
+            for (int x = 0; x < xpixels; ++x) ar[x] = in[(size_t)y * xpixels + x];
     }
 
     const Plans<R> plans = plans_for<R>(P, Q, a);
-    auto* ca_fftw = reinterpret_cast<typename F::complex*>(a);
     F::r2c_on(plans.forward, a, ca_fftw);
     const R scale = (R)(1.0 / ((double)P * Q));
     auto* ca = reinterpret_cast<std::complex<R>*>(a);
-    const auto* cb = reinterpret_cast<const std::complex<R>*>(spectrum->get());
-    const long long cells = (long long)Pc * Q;
+    if (even) {
+        const R* sr = spectrum->get();
 #pragma omp parallel for schedule(static)
-    for (long long i = 0; i < cells; ++i) ca[i] *= cb[i] * scale;
+        for (int v = 0; v < Q; ++v) {
+            const R* srow = sr + (size_t)(v < half_rows ? v : Q - v) * Pc;  // S(u, Q - v) = S(u, v)
+            std::complex<R>* crow = ca + (size_t)v * Pc;
+            for (int u = 0; u < Pc; ++u) crow[u] *= srow[u] * scale;
+        }
+    } else {
+        const auto* cb = reinterpret_cast<const std::complex<R>*>(spectrum->get());
+        const long long cells = (long long)Pc * Q;
+#pragma omp parallel for schedule(static)
+        for (long long i = 0; i < cells; ++i) ca[i] *= cb[i] * scale;
+    }
     F::c2r_on(plans.back, ca_fftw, a);
     // back into the caller's buffer (its pixels were copied in above): a
     // fresh image-sized buffer cost more in page faults than the copy

@@ -311,6 +311,28 @@ TEST(NoisifyPsf, TheKernelsTransformIsKeptForTheNextImage) {
     }
 }
 
+TEST(NoisifyPsf, AnAsymmetricKernelShiftsTheImage) {
+    // a PSF's kernel is even in x and y (its transform is kept as real values);
+    // any other kernel takes the complex transform: a single off-centre element
+    // moves every pixel by its offset
+    const int w = 64, h = 48, kr = 5, ks = 2 * kr + 1;
+    std::vector<float> img((size_t)w * h);
+    for (size_t i = 0; i < img.size(); ++i) img[i] = (float)((i * 2654435761u) % 1000);
+    std::vector<double> kernel((size_t)ks * ks, 0.0);
+    kernel[(size_t)ks * (-2 + kr) + 3 + kr] = 1.0;  // dx = 3, dy = -2
+    for (nb::FftPrecision p : {nb::FftPrecision::Single, nb::FftPrecision::Double}) {
+        const std::vector<float> out = nb::convolve_fft(img, w, h, kernel, kr, p);
+        double worst = 0;
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) {
+                const int sx = x - 3, sy = y + 2;
+                const float want = sx >= 0 && sy < h ? img[(size_t)sy * w + sx] : 0.0f;
+                worst = std::max(worst, (double)std::fabs(out[(size_t)y * w + x] - want));
+            }
+        EXPECT_LT(worst, 1e-3) << (p == nb::FftPrecision::Single ? "single" : "double");
+    }
+}
+
 std::string name_of(const testing::TestParamInfo<Case>& i) { return i.param.id; }
 INSTANTIATE_TEST_SUITE_P(Cases, NoisifyGolden, testing::ValuesIn(load_cases()), name_of);
 
