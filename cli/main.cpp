@@ -180,7 +180,12 @@ int report_error(const char* what, bool usage_hint, bool inputs_hint) {
 
 int main(int argc, char** argv) {
     spdlog::set_pattern("%v");
-    nb::Job job = nb::job_start(&argc, &argv);
+    nb::Job job;
+    try {
+        job = nb::job_start(&argc, &argv);
+    } catch (const std::exception& e) {
+        return report_error(e.what(), false, false);
+    }
     int rc = 0;
     try {
         nb::ParsedArgs parsed = nb::parse_args(argc, argv);

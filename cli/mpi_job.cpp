@@ -1,12 +1,15 @@
 #include "cli/mpi_job.hpp"
 
+#include <dlfcn.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
-#ifdef NB_HAVE_MPI
-#include <mpi.h>
-#endif
+#include "cli/mpi_module.hpp"
+#include "engine/module_loader.hpp"
 
 namespace nb {
 
@@ -15,6 +18,23 @@ int env_int(const char* name, int fallback) {
     const char* v = std::getenv(name);
     return v ? std::atoi(v) : fallback;
 }
+
+// The MPI module (cli/mpi_module.hpp), loaded once. RTLD_GLOBAL: OpenMPI's
+// own plugins, which it dlopen()s, resolve symbols of the libmpi it brings.
+const MpiApi& mpi() {
+    static const MpiApi* api = [] {
+        std::string errors;
+        void* handle = open_module(kMpiModule, "NB_MPI_MODULE", RTLD_NOW | RTLD_GLOBAL, errors);
+        const auto fn = handle ? reinterpret_cast<MpiApiFn>(dlsym(handle, kMpiApiSymbol)) : nullptr;
+        if (!fn)
+            throw std::runtime_error(std::string("an MPI launcher started this program, but its MPI module ") +
+                                     kMpiModule + " cannot be loaded:" + errors +
+                                     (handle ? std::string(" no ") + kMpiApiSymbol : std::string()));
+        return fn();
+    }();
+    return *api;
+}
+
 }  // namespace
 
 Job job_start(int* argc, char*** argv) {
@@ -23,9 +43,7 @@ Job job_start(int* argc, char*** argv) {
                     std::getenv("SLURM_STEP_NUM_TASKS");
 #ifdef NB_HAVE_MPI
     if (launched) {
-        MPI_Init(argc, argv);
-        MPI_Comm_rank(MPI_COMM_WORLD, &j.rank);
-        MPI_Comm_size(MPI_COMM_WORLD, &j.size);
+        mpi().init(argc, argv, &j.rank, &j.size);
         j.mpi = true;
     }
 #else
@@ -42,7 +60,7 @@ void job_summary(const Job& job, int frames, double seconds, double evaluations)
     std::vector<double> all(3 * (size_t)job.size);
 #ifdef NB_HAVE_MPI
     if (job.mpi) {
-        MPI_Gather(mine.data(), 3, MPI_DOUBLE, all.data(), 3, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+        mpi().gather_doubles(mine.data(), 3, all.data());
     } else {
         all = mine;
     }
@@ -67,7 +85,7 @@ void job_summary(const Job& job, int frames, double seconds, double evaluations)
 
 void job_finish(const Job& job) {
 #ifdef NB_HAVE_MPI
-    if (job.mpi) MPI_Finalize();
+    if (job.mpi) mpi().finalize();
 #else
     (void)job;
 #endif
