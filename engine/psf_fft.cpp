@@ -48,6 +48,7 @@ struct Fftw<double> {
         return fftw_plan_dft_c2r_2d(q, p, in, out, FFTW_ESTIMATE);
     }
     static void r2c_on(plan p, double* in, complex* out) { fftw_execute_dft_r2c(p, in, out); }
+    static void destroy(plan p) { fftw_destroy_plan(p); }
     static void c2r_on(plan p, complex* in, double* out) { fftw_execute_dft_c2r(p, in, out); }
 };
 template <>
@@ -65,6 +66,7 @@ struct Fftw<float> {
         return fftwf_plan_dft_c2r_2d(q, p, in, out, FFTW_ESTIMATE);
     }
     static void r2c_on(plan p, float* in, complex* out) { fftwf_execute_dft_r2c(p, in, out); }
+    static void destroy(plan p) { fftwf_destroy_plan(p); }
     static void c2r_on(plan p, complex* in, float* out) { fftwf_execute_dft_c2r(p, in, out); }
 };
 
@@ -107,12 +109,28 @@ struct Plans {
     typename Fftw<R>::plan forward = nullptr, back = nullptr;
 };
 
+// The kept plans, destroyed at exit (FFTW's memory handed back: a leak
+// checker sees none).
+template <typename R>
+struct PlanCache {
+    std::map<std::tuple<int, int, int>, Plans<R>> plans;
+    PlanCache() = default;
+    PlanCache(const PlanCache&) = delete;
+    PlanCache& operator=(const PlanCache&) = delete;
+    ~PlanCache() {
+        for (auto& entry : plans) {
+            if (entry.second.forward) Fftw<R>::destroy(entry.second.forward);
+            if (entry.second.back) Fftw<R>::destroy(entry.second.back);
+        }
+    }
+};
+
 template <typename R>
 Plans<R> plans_for(int P, int Q, R* buffer) {
-    static std::map<std::tuple<int, int, int>, Plans<R>> kept;
+    static PlanCache<R> kept;
     std::lock_guard<std::mutex> lock(planner_lock());
     const int threads = omp_get_max_threads();
-    Plans<R>& p = kept[{P, Q, threads}];
+    Plans<R>& p = kept.plans[{P, Q, threads}];
     if (!p.forward || !p.back) {
         plan_with_threads<R>();
         auto* c = reinterpret_cast<typename Fftw<R>::complex*>(buffer);
