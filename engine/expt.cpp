@@ -219,7 +219,8 @@ ExptModel parse_expt(const std::string& text, const std::string& path, int index
     json doc;
     try {
         doc = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+        // parse_error, and out_of_range for a number beyond a double (e.g. 1E999)
         r.fail("JSON", std::string("not valid JSON (") + e.what() + ")");
     }
     if (!doc.is_object()) r.fail("JSON", "the top level is not an object");

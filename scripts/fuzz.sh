@@ -31,7 +31,7 @@ for name, c in json.load(open("tests/golden/manifest.json"))["cases"].items():
        -artifact_prefix="$corpus/" >"$log" 2>&1; then
     echo "fuzz_$t: $(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}') executions, no findings"
   else
-    echo "fuzz_$t: FINDING"; grep -E "ERROR|SUMMARY|runtime error" "$log" | head -5; status=1
+    echo "fuzz_$t: FINDING"; grep -E "ERROR|SUMMARY|runtime error|terminate called|what\(\)" "$log" | head -8; status=1
   fi
   rm -rf "$corpus" "$log"
 done
