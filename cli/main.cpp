@@ -22,6 +22,7 @@
 #include "cli/shots.hpp"
 #include "engine/build_info.hpp"
 #include "engine/cbf_writer.hpp"
+#include "engine/heap_policy.hpp"
 #include "engine/image_io.hpp"
 #include "engine/nexus_writer.hpp"
 #include "engine/render.hpp"
@@ -180,6 +181,7 @@ int report_error(const char* what, bool usage_hint, bool inputs_hint) {
 
 int main(int argc, char** argv) {
     spdlog::set_pattern("%v");
+    nb::use_huge_page_heap();  // engine/heap_policy.hpp: one job, then exit
     nb::Job job;
     try {
         job = nb::job_start(&argc, &argv);

@@ -20,8 +20,11 @@
 #include "cli/flag_table.hpp"
 #include "engine/build_info.hpp"
 #include "engine/detector_response.hpp"
+#include "engine/file_read.hpp"
+#include "engine/heap_policy.hpp"
 #include "engine/image_io.hpp"
 #include "engine/smv_io.hpp"
+#include "engine/stage_timer.hpp"
 
 namespace {
 
@@ -143,9 +146,11 @@ void register_flags(CLI::App& app, Options& o) {
 }
 
 std::string read_bytes(const std::string& path, const std::string& flag) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw nb::UsageError(flag + ": cannot open '" + path + "': " + std::strerror(errno));
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    try {
+        return nb::read_file_bytes(path, flag);
+    } catch (const std::runtime_error& e) {
+        throw nb::UsageError(e.what());
+    }
 }
 
 void put(std::FILE* f, const void* data, size_t bytes) {
@@ -158,11 +163,18 @@ int run(Options& o) {
         throw nb::UsageError("-floatfile: no input image given (noisify -floatfile image.bin ...)");
     if (!o.seed_given) r.seed = -(int64_t)std::time(nullptr);
 
-    const std::string data = read_bytes(o.float_file, "-floatfile");
-    if (data.size() % sizeof(float) != 0)
-        throw nb::UsageError("-floatfile: '" + o.float_file + "' holds " + std::to_string(data.size()) +
+    nb::StageTimer t_read("noisify: read input");
+    size_t bytes = 0;
+    std::vector<float> image;
+    try {
+        image = nb::read_file_values<float>(o.float_file, "-floatfile", bytes);
+    } catch (const std::runtime_error& e) {
+        throw nb::UsageError(e.what());
+    }
+    if (bytes % sizeof(float) != 0)
+        throw nb::UsageError("-floatfile: '" + o.float_file + "' holds " + std::to_string(bytes) +
                              " bytes, not a whole number of 4-byte floats");
-    long long pixels = (long long)(data.size() / sizeof(float));
+    long long pixels = (long long)image.size();
     if (pixels == 0) throw nb::UsageError("-floatfile: '" + o.float_file + "' is empty");
 
     std::string header_bytes;
@@ -212,13 +224,11 @@ int run(Options& o) {
     o.detsize_x = o.pixel * o.xpixels;
     o.detsize_y = o.pixel * o.ypixels;
     const long long npix = (long long)o.xpixels * o.ypixels;
-    if ((long long)data.size() != npix * (long long)sizeof(float))
-        throw nb::UsageError("-floatfile: '" + o.float_file + "' holds " + std::to_string(data.size() / sizeof(float)) +
+    if ((long long)image.size() != npix)
+        throw nb::UsageError("-floatfile: '" + o.float_file + "' holds " + std::to_string(image.size()) +
                              " floats, the detector has " + std::to_string(o.xpixels) + "x" +
                              std::to_string(o.ypixels) + " = " + std::to_string(npix) + " pixels");
 
-    std::vector<float> image((size_t)npix);
-    std::memcpy(image.data(), data.data(), data.size());
     for (size_t i = 0; i < image.size(); ++i) {
         if (!std::isfinite(image[i]))
             throw nb::UsageError("-floatfile: '" + o.float_file + "' has a value that is not finite (" +
@@ -275,6 +285,7 @@ int run(Options& o) {
     if (negative > 10) std::printf("WARNING: %lld more negative pixels not listed\n", negative - 10);
     std::fflush(stdout);
 
+    t_read.stop();
     auto images = std::make_shared<nb::DetectorImages>(nb::detector_response(r, image));
     const nb::DetectorImages& out = *images;
 
@@ -327,6 +338,7 @@ int run(Options& o) {
         files.push_back({o.noise_file, "-noisefile", smv_writer(&nb::DetectorImages::noisy)});
     }
     std::fflush(stdout);
+    nb::StageTimer t_write("noisify: write files");
     nb::commit_outputs(files);
     return 0;
 }
@@ -335,6 +347,7 @@ int run(Options& o) {
 
 int main(int argc, char** argv) {
     spdlog::set_pattern("%v");
+    nb::use_huge_page_heap();  // engine/heap_policy.hpp: one job, then exit
     Options o;
     CLI::App app{"noisify: detector effects on a float image (drop-in for C nanoBragg's noisify)", "noisify"};
     app.set_help_flag();

@@ -20,6 +20,7 @@
 #include "cli/flag_table.hpp"
 #include "engine/amorphous.hpp"
 #include "engine/build_info.hpp"
+#include "engine/heap_policy.hpp"
 #include "engine/image_io.hpp"
 #include "engine/sampling_rules.hpp"
 #include "engine/sources.hpp"
@@ -662,6 +663,7 @@ int run(Options& o) {
 
 int main(int argc, char** argv) {
     spdlog::set_pattern("%v");
+    nb::use_huge_page_heap();  // engine/heap_policy.hpp: one job, then exit
     Options o;
     CLI::App app{
         "nonBragg: scattering of amorphous material (water, air, ice) from a table of F against "

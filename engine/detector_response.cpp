@@ -163,6 +163,117 @@ void spread_by_rows(const std::vector<float>& in, const std::vector<int>& radius
 
 }  // namespace
 
+namespace {
+
+// C's radii: the kernel's, from the brightest pixel (or the user's), and
+// each pixel's own, from its photons.
+struct PsfRadii {
+    PsfType type;
+    double fwhm_pixels, g;
+    int user_radius, maxwidth;
+
+    // the kernel's automatic radius as C computes and prints it (0 possible)
+    int automatic(double max_I) const {
+        const double lost = std::sqrt(max_I) / kLostPhotonFactor;
+        double r = 0;
+        if (type == PsfType::Gauss) r = std::sqrt(-std::log(lost / max_I) / std::log(4) / 2) * fwhm_pixels;
+        if (type == PsfType::Fiber) r = g * (max_I / lost);
+        return radius_of(r, INT_MAX - 1);
+    }
+    int of_pixel(float v) const {
+        int r = user_radius;
+        if (user_radius == 0) {
+            const double lost = std::sqrt((double)v) / kLostPhotonFactor;
+            double rr = 0;
+            if (type == PsfType::Gauss) rr = std::sqrt(-std::log(lost / v) / std::log(16)) * fwhm_pixels;
+            if (type == PsfType::Fiber) rr = g * (v / lost);
+            r = radius_of(rr, maxwidth);
+        }
+        if (r == 0) r = 1;
+        if (r > maxwidth) r = maxwidth;
+        return r;
+    }
+    // C's photons beyond a radius, returned to the whole image
+    double lost_beyond(double v, int r) const {
+        if (type == PsfType::Gauss) {
+            double rsq = r;
+            rsq = rsq / fwhm_pixels;
+            rsq = rsq * rsq;
+            return v * std::exp(-std::log(16) * rsq);
+        }
+        return v * g / std::sqrt(g * g + (double)(r * r));
+    }
+};
+
+PsfRadii psf_radii(int xpixels, int ypixels, PsfType type, double fwhm_pixels, int user_radius) {
+    return PsfRadii{type, fwhm_pixels, fwhm_pixels * kFiberWidth, user_radius, std::max(xpixels, ypixels)};
+}
+
+double brightest(const std::vector<float>& in) {
+    double max_I = 0.0;
+#pragma omp parallel for reduction(max : max_I) schedule(static)
+    for (long long i = 0; i < (long long)in.size(); ++i)
+        if (max_I < in[(size_t)i]) max_I = in[(size_t)i];
+    return max_I;
+}
+
+// One pass over the image in blocks: each block's photons beyond the
+// kernel's radius kr (C's tail formula at kr, the FFT's lost photons; when
+// `block_lost` is given), and, for `loop` Auto, whether spreading each pixel
+// within its own radius costs more than the FFT. The cost is an integer sum
+// counted only until it passes the FFT's: the choice is the same, and a
+// bright image needs a few blocks.
+bool fft_cheaper_by_scan(const std::vector<float>& in, int xpixels, int ypixels, const PsfRadii& radii, int kr,
+                         PsfLoop loop, std::vector<double>* block_lost) {
+    const long long pixels = (long long)in.size();
+    // lost_beyond(v, kr) with its constant part taken once (the same operations)
+    const double tail_den = std::sqrt(radii.g * radii.g + (double)(kr * kr));
+    const double tail_gauss = radii.lost_beyond(1.0, kr);
+    const bool gauss = radii.type == PsfType::Gauss;
+    const double fft_cost = 4 * fft_convolution_cost(xpixels, ypixels, kr);
+    std::atomic<bool> fft_cheaper{loop == PsfLoop::Fft};
+    double direct_cost = 0;
+    const long long block = 1 << 16, blocks = (pixels + block - 1) / block;
+    if (block_lost) block_lost->assign((size_t)blocks, 0.0);
+#pragma omp parallel for reduction(+ : direct_cost) schedule(static)
+    for (long long b = 0; b < blocks; ++b) {
+        const long long i0 = b * block, i1 = std::min(pixels, (b + 1) * block);
+        if (block_lost) {
+            double lost = 0;
+            for (long long i = i0; i < i1; ++i) {
+                const float v = in[(size_t)i];
+                if (v > 0.0f) lost += gauss ? v * tail_gauss : v * radii.g / tail_den;
+            }
+            (*block_lost)[(size_t)b] = lost;
+        }
+        if (loop != PsfLoop::Auto || fft_cheaper.load(std::memory_order_relaxed)) continue;
+        for (long long i = i0; i < i1; ++i) {
+            const float v = in[(size_t)i];
+            if (!(v > 0.0f)) continue;
+            const int r = std::min(radii.of_pixel(v), kr);  // a pixel never reaches past the kernel
+            direct_cost += (2.0 * r + 1) * (2.0 * r + 1);
+        }
+        if (direct_cost > fft_cost) fft_cheaper.store(true, std::memory_order_relaxed);  // this thread's part alone
+    }
+    return fft_cheaper.load() || (loop == PsfLoop::Auto && direct_cost > fft_cost);
+}
+
+}  // namespace
+
+bool psf_prefers_fft(const std::vector<float>& in, int xpixels, int ypixels, PsfType type, double fwhm_pixels,
+                     int user_radius) {
+    if (type == PsfType::None || in.empty() || !(fwhm_pixels > 0.0)) return false;
+    const PsfRadii radii = psf_radii(xpixels, ypixels, type, fwhm_pixels, user_radius);
+    int radius = user_radius;
+    if (radius <= 0) {
+        const double max_I = brightest(in);
+        if (max_I <= 0.0) return false;
+        radius = std::max(1, radii.automatic(max_I));
+    }
+    const int kr = std::min(radius, radii.maxwidth);
+    return fft_cheaper_by_scan(in, xpixels, ypixels, radii, kr, PsfLoop::Auto, nullptr);
+}
+
 PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType type, double fwhm_pixels, int user_radius,
                     std::string& log, PsfLoop loop) {
     StageTimer timer("detector: PSF");
@@ -177,94 +288,27 @@ PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType typ
         res.image = std::move(in);
         return res;
     }
-    const double g = fwhm_pixels * kFiberWidth;
-    const int maxwidth = std::max(xpixels, ypixels);
+    const PsfRadii radii = psf_radii(xpixels, ypixels, type, fwhm_pixels, user_radius);
 
     int radius = user_radius;
     if (radius <= 0) {
-        double max_I = 0.0;
-#pragma omp parallel for reduction(max : max_I) schedule(static)
-        for (long long i = 0; i < pixels; ++i)
-            if (max_I < in[(size_t)i]) max_I = in[(size_t)i];
+        const double max_I = brightest(in);
         appendf(log, "  maximum input photon/pixel: %g\n", max_I);
         if (max_I <= 0.0) {
             appendf(log, "WARNING: no photons, PSF skipped\n");
             res.image.assign((size_t)pixels, 0.0f);  // as C: an empty image, nothing added back
             return res;
         }
-        const double lost = std::sqrt(max_I) / kLostPhotonFactor;
-        double r = 0;
-        if (type == PsfType::Gauss) r = std::sqrt(-std::log(lost / max_I) / std::log(4) / 2) * fwhm_pixels;
-        if (type == PsfType::Fiber) r = g * (max_I / lost);
-        radius = radius_of(r, INT_MAX - 1);
+        radius = radii.automatic(max_I);
         appendf(log, "  auto-selected psf_radius = %d pixels\n", radius);
         res.auto_radius = radius;
         if (radius == 0) radius = 1;
     }
-    if (radius > maxwidth) radius = maxwidth;
+    if (radius > radii.maxwidth) radius = radii.maxwidth;
     const int kr = radius;  // the kernel's radius
     const int ks = 2 * kr + 1;
-
-    // Each pixel's own radius (0: no photons), capped at the kernel's.
-    auto radius_of_pixel = [&](float v) {
-        int r = user_radius;
-        if (user_radius == 0) {
-            const double lost = std::sqrt((double)v) / kLostPhotonFactor;
-            double rr = 0;
-            if (type == PsfType::Gauss) rr = std::sqrt(-std::log(lost / v) / std::log(16)) * fwhm_pixels;
-            if (type == PsfType::Fiber) rr = g * (v / lost);
-            r = radius_of(rr, maxwidth);
-        }
-        if (r == 0) r = 1;
-        if (r > maxwidth) r = maxwidth;
-        return r;
-    };
-    // C's photons beyond a radius, returned to the whole image below
-    auto lost_beyond = [&](double v, int r) {
-        if (type == PsfType::Gauss) {
-            double rsq = r;
-            rsq = rsq / fwhm_pixels;
-            rsq = rsq * rsq;
-            return v * std::exp(-std::log(16) * rsq);
-        }
-        return v * g / std::sqrt(g * g + (double)(r * r));
-    };
-    // lost_beyond(v, kr) with its constant part taken once (the same operations)
-    const double tail_den = std::sqrt(g * g + (double)(kr * kr));
-    const double tail_gauss = [&] {
-        double rsq = kr;
-        rsq = rsq / fwhm_pixels;
-        rsq = rsq * rsq;
-        return std::exp(-std::log(16) * rsq);
-    }();
-    auto lost_beyond_kernel = [&](double v) { return type == PsfType::Gauss ? v * tail_gauss : v * g / tail_den; };
-    // One pass for both ways: the FFT's lost photons (beyond the kernel's
-    // disc, from C's tail formula at its radius), summed in blocks in a fixed
-    // order, and the cost of spreading each pixel
-    // within its own radius (an integer sum), counted only until it passes
-    // the FFT's: the choice is the same, and a bright image needs a few blocks.
-    const double fft_cost = 4 * fft_convolution_cost(xpixels, ypixels, kr);
-    std::atomic<bool> fft_cheaper{loop == PsfLoop::Fft};
-    double direct_cost = 0;
-    const long long block = 1 << 16, blocks = (pixels + block - 1) / block;
-    std::vector<double> block_lost((size_t)blocks, 0.0);
-#pragma omp parallel for reduction(+ : direct_cost) schedule(static)
-    for (long long b = 0; b < blocks; ++b) {
-        const long long i0 = b * block, i1 = std::min(pixels, (b + 1) * block);
-        double lost = 0;
-        for (long long i = i0; i < i1; ++i)
-            if (in[(size_t)i] > 0.0f) lost += lost_beyond_kernel(in[(size_t)i]);
-        block_lost[(size_t)b] = lost;
-        if (loop != PsfLoop::Auto || fft_cheaper.load(std::memory_order_relaxed)) continue;
-        for (long long i = i0; i < i1; ++i) {
-            const float v = in[(size_t)i];
-            if (!(v > 0.0f)) continue;
-            const int r = std::min(radius_of_pixel(v), kr);  // a pixel never reaches past the kernel
-            direct_cost += (2.0 * r + 1) * (2.0 * r + 1);
-        }
-        if (direct_cost > fft_cost) fft_cheaper.store(true, std::memory_order_relaxed);  // this thread's part alone
-    }
-    const bool by_fft = fft_cheaper.load() || (loop == PsfLoop::Auto && direct_cost > fft_cost);
+    std::vector<double> block_lost;
+    const bool by_fft = fft_cheaper_by_scan(in, xpixels, ypixels, radii, kr, loop, &block_lost);
 
     // The kernel, pixel-integrated, within a disc of the radius. The FFT's
     // takes each value once for the eight (+-dx, +-dy) mirror images (the
@@ -275,7 +319,7 @@ PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType typ
     allocate_zeroed(kernel, (size_t)ks * ks);
     StageTimer tk("detector: PSF kernel");
     auto kernel_at = [&](int dx, int dy) {
-        return type == PsfType::Gauss ? gauss_psf_pixel(dx, dy, fwhm_pixels) : fiber_psf_pixel(dx, dy, g);
+        return type == PsfType::Gauss ? gauss_psf_pixel(dx, dy, fwhm_pixels) : fiber_psf_pixel(dx, dy, radii.g);
     };
     if (by_fft) {
 #pragma omp parallel for schedule(dynamic, 8)
@@ -327,8 +371,8 @@ PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType typ
     for (long long i = 0; i < pixels; ++i) {
         const float v = in[(size_t)i];
         if (v <= 0.0f) continue;
-        const int r = radius_of_pixel(v);
-        total_lost += lost_beyond(v, r);
+        const int r = radii.of_pixel(v);
+        total_lost += radii.lost_beyond(v, r);
         radius_at[(size_t)i] = std::min(r, kr);
     }
 
@@ -376,19 +420,36 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
         out.lost_photons = r.lost_photons;
     }
 
-    // the noiseless image: both widths clipped at 65535
+    // the noiseless image clipped at 65535 in both widths (as C): 16 bits
+    // always (the PGM preview is made from it), 32 when that is the file's
     if (!p.noise_only) {
-        out.noiseless.int16.resize(n);
-        out.noiseless.int32.resize(n);
-    }
-    for (size_t i = 0; i < n && !p.noise_only; ++i) {
-        double adu = out.photons[i] * p.quantum_gain + p.adc_offset;
-        if (adu > 2147483647.0) adu = 2147483647.0;
-        if (adu > 65535.0) adu = 65535.0;
-        out.noiseless.int32[i] = as_c_uint(adu);
-        out.noiseless.int16[i] = as_c_ushort(adu);
+        const bool wide = p.bits == 32;
+        allocate_zeroed(out.noiseless.int16, n);
+        if (wide) allocate_zeroed(out.noiseless.int32, n);
+#pragma omp parallel for schedule(static)
+        for (long long i = 0; i < (long long)n; ++i) {
+            double adu = out.photons[(size_t)i] * p.quantum_gain + p.adc_offset;
+            if (adu > 2147483647.0) adu = 2147483647.0;
+            if (adu > 65535.0) adu = 65535.0;
+            if (wide) out.noiseless.int32[(size_t)i] = as_c_uint(adu);
+            out.noiseless.int16[(size_t)i] = as_c_ushort(adu);
+        }
     }
     if (!p.noise) return out;
+
+    // Where the PSF goes by FFT, the images are not C's bytes whatever the
+    // draws (docs/noisify.md): the default mode then draws per pixel, in
+    // parallel, as nanoBragg's does, instead of C's serial sequence (on a
+    // realistic 512x512 image with a fiber PSF, 50 ms of one core). The FFT
+    // is decided before the draws, from the noiseless photons.
+    PsfLoop psf_loop = p.exact ? PsfLoop::Rows : PsfLoop::Auto;
+    bool pixel_streams = p.pixel_streams;
+    if (psf && !p.exact && !pixel_streams &&
+        psf_prefers_fft(out.photons, p.xpixels, p.ypixels, p.psf, fwhm_pixels, p.psf_radius)) {
+        pixel_streams = true;
+        psf_loop = PsfLoop::Fft;
+        appendf(out.noise_log, "  noise drawn per pixel (the PSF goes by FFT; -exact draws C's sequence)\n");
+    }
 
     // One generator for both seeds, as C's static ran1 table and Gaussian spare
     // value are shared: the calibration draws interleave with the noise draws.
@@ -407,8 +468,8 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
     // pixel streams: the pixel's own draws (engine/pixel_random.hpp), rows of
     // the image in parallel, sums added in block order
     const long long blocks = ((long long)n + 4095) / 4096;
-    std::vector<double> block_sum(p.pixel_streams ? (size_t)blocks : 0, 0.0);
-    if (p.pixel_streams) {
+    std::vector<double> block_sum(pixel_streams ? (size_t)blocks : 0, 0.0);
+    if (pixel_streams) {
 #pragma omp parallel for schedule(static)
         for (long long b = 0; b < blocks; ++b) {
             double bs = 0;
@@ -425,7 +486,7 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
         }
         for (double bs : block_sum) sum += bs;
     }
-    for (size_t i = 0; i < n && !p.pixel_streams; ++i) {
+    for (size_t i = 0; i < n && !pixel_streams; ++i) {
         double photons0 = photons[i];
         if (p.flicker_noise > 0.0) photons0 *= (1.0 + p.flicker_noise * dev.gauss(p.seed));
         if (p.calibration_noise > 0.0) photons0 *= (1.0 + p.calibration_noise * dev.gauss(p.calib_seed));
@@ -438,13 +499,13 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
         appendf(out.noise_log, "%.0f photons on noise image before PSF\n", sum);
         appendf(out.noise_log, "  applying PSF width = %g um\n", (double)p.psf_fwhm * 1e6);
         PsfResult r = apply_psf(std::move(counts), p.xpixels, p.ypixels, p.psf, fwhm_pixels, p.psf_radius,
-                                out.noise_log, p.exact ? PsfLoop::Rows : PsfLoop::Auto);
+                                out.noise_log, psf_loop);
         counts = std::move(r.image);
         out.auto_psf_radius = r.auto_radius;
         out.lost_photons = r.lost_photons;
     }
 
-    const bool want32 = !p.noise_only || p.bits == 32, want16 = !p.noise_only || p.bits == 16;
+    const bool want32 = p.bits == 32, want16 = p.bits == 16;  // the file's width only
     if (want16) allocate_zeroed(out.noisy.int16, n);
     if (want32) allocate_zeroed(out.noisy.int32, n);
     // counts to ADU: gain, offset, read-out noise, clipping to the chosen width
@@ -464,7 +525,7 @@ DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& 
     };
     sum = 0.0;
     int overloads = 0;
-    if (p.pixel_streams) {
+    if (pixel_streams) {
         // blocks in parallel, their sums added in block order
         std::vector<double> block_photons((size_t)blocks, 0.0);
         std::vector<int> block_overloads((size_t)blocks, 0);

@@ -52,7 +52,8 @@ struct DetectorResponse {
     int64_t calib_seed = 123456789;
 };
 
-// An integer image in both of C's widths (the file holds one of them).
+// An integer image in C's widths: the file's (bits), and for the noiseless
+// image 16 bits always (the PGM preview's source).
 struct IntImages {
     std::vector<uint16_t> int16;
     std::vector<uint32_t> int32;
@@ -98,6 +99,12 @@ enum class PsfLoop { Rows, COrder, Fft, Auto };
 // in that buffer.
 PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType type, double fwhm_pixels, int user_radius,
                     std::string& log, PsfLoop loop = PsfLoop::Rows);
+
+// Whether apply_psf's Auto would convolve `in` by FFT (the same radius and
+// cost rules): noisify's default mode asks before its draws (photon noise per
+// pixel where the PSF goes by FFT, C's sequence where it spreads directly).
+bool psf_prefers_fft(const std::vector<float>& in, int xpixels, int ypixels, PsfType type, double fwhm_pixels,
+                     int user_radius);
 
 // The fraction of a unit PSF that falls on the pixel (dx, dy) pixels away from
 // the centre of the spot (both kernels integrate to 1 over the plane).

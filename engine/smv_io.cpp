@@ -7,6 +7,7 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "engine/file_read.hpp"
 #include "engine/units.hpp"
 
 namespace nb {
@@ -22,10 +23,7 @@ double SmvImage::value_of(const std::string& keyword) const {
 }
 
 SmvImage read_smv(const std::string& path, const std::string& flag) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error(flag + ": cannot open '" + path + "'");
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return parse_smv(bytes, path, flag);
+    return parse_smv(read_file_bytes(path, flag), path, flag);
 }
 
 SmvImage parse_smv(const std::string& bytes, const std::string& path, const std::string& flag) {

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace nbtest {
@@ -74,8 +75,10 @@ struct RunResult {
     std::string out, err;
 };
 
+// `env`: variables set for the program alone (OMP_NUM_THREADS, ...)
 inline RunResult run_cli(const std::vector<std::string>& args, const std::string& workdir, int timeout_s = 600,
-                         const std::string& binary = cli_path()) {
+                         const std::string& binary = cli_path(),
+                         const std::vector<std::pair<std::string, std::string>>& env = {}) {
     RunResult r;
     std::string out_path = workdir + "/stdout.txt", err_path = workdir + "/stderr.txt";
     pid_t pid = ::fork();
@@ -86,6 +89,7 @@ inline RunResult run_cli(const std::vector<std::string>& args, const std::string
         if (o < 0 || e < 0) ::_exit(126);
         ::dup2(o, 1);
         ::dup2(e, 2);
+        for (const auto& kv : env) ::setenv(kv.first.c_str(), kv.second.c_str(), 1);
         std::vector<char*> argv;
         argv.push_back(const_cast<char*>(binary.c_str()));
         for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
