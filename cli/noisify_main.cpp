@@ -164,17 +164,23 @@ int run(Options& o) {
     if (!o.seed_given) r.seed = -(int64_t)std::time(nullptr);
 
     nb::StageTimer t_read("noisify: read input");
-    size_t bytes = 0;
-    std::vector<float> image;
-    try {
-        image = nb::read_file_values<float>(o.float_file, "-floatfile", bytes);
-    } catch (const std::runtime_error& e) {
-        throw nb::UsageError(e.what());
+    // the float image mapped where it can be (the page cache itself: no
+    // fresh memory), else read (a pipe)
+    const nb::MappedFile mapped(o.float_file);
+    size_t bytes = mapped.size();
+    std::vector<float> read_in;
+    if (!mapped.mapped()) {
+        try {
+            read_in = nb::read_file_values<float>(o.float_file, "-floatfile", bytes);
+        } catch (const std::runtime_error& e) {
+            throw nb::UsageError(e.what());
+        }
     }
+    const float* image = mapped.mapped() ? static_cast<const float*>(mapped.data()) : read_in.data();
     if (bytes % sizeof(float) != 0)
         throw nb::UsageError("-floatfile: '" + o.float_file + "' holds " + std::to_string(bytes) +
                              " bytes, not a whole number of 4-byte floats");
-    long long pixels = (long long)image.size();
+    long long pixels = (long long)(bytes / sizeof(float));
     if (pixels == 0) throw nb::UsageError("-floatfile: '" + o.float_file + "' is empty");
 
     std::string header_bytes;
@@ -224,12 +230,12 @@ int run(Options& o) {
     o.detsize_x = o.pixel * o.xpixels;
     o.detsize_y = o.pixel * o.ypixels;
     const long long npix = (long long)o.xpixels * o.ypixels;
-    if ((long long)image.size() != npix)
-        throw nb::UsageError("-floatfile: '" + o.float_file + "' holds " + std::to_string(image.size()) +
+    if ((long long)(bytes / sizeof(float)) != npix)
+        throw nb::UsageError("-floatfile: '" + o.float_file + "' holds " + std::to_string(bytes / sizeof(float)) +
                              " floats, the detector has " + std::to_string(o.xpixels) + "x" +
                              std::to_string(o.ypixels) + " = " + std::to_string(npix) + " pixels");
 
-    for (size_t i = 0; i < image.size(); ++i) {
+    for (size_t i = 0; i < (size_t)npix; ++i) {
         if (!std::isfinite(image[i]))
             throw nb::UsageError("-floatfile: '" + o.float_file + "' has a value that is not finite (" +
                                  std::to_string(image[i]) + ") at pixel " + std::to_string(i % o.xpixels) + " " +
@@ -278,7 +284,7 @@ int run(Options& o) {
     std::printf("  adc_offset = %g ADU\n", r.adc_offset);
     std::printf("\n");
     long long negative = 0;  // C warns of each; we list ten
-    for (size_t i = 0; i < image.size(); ++i) {
+    for (size_t i = 0; i < (size_t)npix; ++i) {
         if (image[i] < 0.0f && ++negative <= 10)
             std::printf("WARNING: negative intensity in %s: %g\n", o.float_file.c_str(), (double)image[i]);
     }

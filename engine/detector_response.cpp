@@ -389,7 +389,7 @@ PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType typ
     return res;
 }
 
-DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& input) {
+DetectorImages detector_response(DetectorResponse& p, const float* input) {
     StageTimer timer("detector model");
     DetectorImages out;
     const size_t n = (size_t)p.xpixels * p.ypixels;

@@ -74,10 +74,14 @@ struct DetectorImages {
     std::string noise_log;          // C's lines of the noise stage
 };
 
-// Runs the stage on `input` (xpixels * ypixels values, fast-major). The
+// Runs the stage on `input` (xpixels * ypixels values, fast-major; an image
+// in memory or a mapped file). The
 // caller checks sizes and finiteness; `p.seed` and `p.calib_seed` end as C's
 // generator leaves them.
-DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& input);
+DetectorImages detector_response(DetectorResponse& p, const float* input);
+inline DetectorImages detector_response(DetectorResponse& p, const std::vector<float>& input) {
+    return detector_response(p, input.data());
+}
 
 // C's point-spread function by direct convolution (O(pixels x radius^2)):
 // each pixel's photons spread over a kernel integrated over pixels, within a

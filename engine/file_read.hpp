@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nb {
@@ -37,5 +38,25 @@ std::vector<T> read_file_values(const std::string& path, const std::string& flag
     values.resize(bytes / sizeof(T));
     return values;
 }
+
+// A regular file's bytes mapped read-only: the page cache itself, no copy
+// and no fresh memory (a first touch of a page cost about 11 us on our VMs),
+// the pages populated at once rather than by a fault each. mapped() is false
+// for what cannot be mapped (missing, empty, a pipe): read it instead.
+class MappedFile {
+public:
+    explicit MappedFile(const std::string& path);
+    ~MappedFile();
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+    bool mapped() const { return data_ != nullptr; }
+    std::string_view text() const { return {data_, size_}; }
+    const void* data() const { return data_; }
+    size_t size() const { return size_; }
+
+private:
+    const char* data_ = nullptr;
+    size_t size_ = 0;
+};
 
 }  // namespace nb

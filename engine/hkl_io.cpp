@@ -1,5 +1,6 @@
 #include "engine/hkl_io.hpp"
 
+#include "engine/file_read.hpp"
 #include "engine/memory_budget.hpp"
 #include "engine/zeroed_buffer.hpp"
 
@@ -42,39 +43,8 @@ void allocate(HklGrid& g, double fill, const std::string& what) {
 
 }  // namespace
 
-namespace {
-
-// A file's bytes mapped read-only (the page cache itself: no copy, and the
-// pages populated at once rather than by a fault each).
-class MappedFile {
-public:
-    explicit MappedFile(const std::string& path) {
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return;
-        struct stat st {};
-        if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-            void* p = ::mmap(nullptr, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-            if (p != MAP_FAILED) data_ = static_cast<const char*>(p), size_ = (size_t)st.st_size;
-        }
-        ::close(fd);
-    }
-    ~MappedFile() {
-        if (data_) ::munmap(const_cast<char*>(data_), size_);
-    }
-    MappedFile(const MappedFile&) = delete;
-    MappedFile& operator=(const MappedFile&) = delete;
-    bool mapped() const { return data_ != nullptr; }
-    std::string_view text() const { return {data_, size_}; }
-
-private:
-    const char* data_ = nullptr;
-    size_t size_ = 0;
-};
-
-}  // namespace
-
 HklGrid read_hkl_text(const std::string& path, double default_F, std::vector<std::string>& notes) {
-    const MappedFile mapped(path);
+    const MappedFile mapped(path);  // the page cache itself: no copy
     if (mapped.mapped()) return parse_hkl_text(mapped.text(), path, default_F, notes);
     std::ifstream in(path, std::ios::binary);  // empty files, pipes
     if (!in) throw std::runtime_error("-hkl: cannot open '" + path + "'");
