@@ -235,7 +235,7 @@ bool fft_cheaper_by_scan(const std::vector<float>& in, int xpixels, int ypixels,
     double direct_cost = 0;
     const long long block = 1 << 16, blocks = (pixels + block - 1) / block;
     if (block_lost) block_lost->assign((size_t)blocks, 0.0);
-#pragma omp parallel for reduction(+ : direct_cost) schedule(static)
+#pragma omp parallel for reduction(+ : direct_cost) schedule(dynamic, 4)
     for (long long b = 0; b < blocks; ++b) {
         const long long i0 = b * block, i1 = std::min(pixels, (b + 1) * block);
         if (block_lost) {
@@ -470,7 +470,7 @@ DetectorImages detector_response(DetectorResponse& p, const float* input) {
     const long long blocks = ((long long)n + 4095) / 4096;
     std::vector<double> block_sum(pixel_streams ? (size_t)blocks : 0, 0.0);
     if (pixel_streams) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 8)
         for (long long b = 0; b < blocks; ++b) {
             double bs = 0;
             for (size_t i = (size_t)b * 4096; i < std::min(n, (size_t)(b + 1) * 4096); ++i) {
@@ -529,7 +529,7 @@ DetectorImages detector_response(DetectorResponse& p, const float* input) {
         // blocks in parallel, their sums added in block order
         std::vector<double> block_photons((size_t)blocks, 0.0);
         std::vector<int> block_overloads((size_t)blocks, 0);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 8)
         for (long long b = 0; b < blocks; ++b) {
             double bs = 0;
             for (size_t i = (size_t)b * 4096; i < std::min(n, (size_t)(b + 1) * 4096); ++i) {

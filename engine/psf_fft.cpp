@@ -94,9 +94,17 @@ std::mutex& planner_lock() {
 }
 
 // FFTW's threads for a P x Q transform: one below a million points, where
-// FFTW's threads cost more than they give (686 x 686 on 2 cores: planning
-// 4.5 ms and 2.5 ms a transform on two threads, 3.3 and 1.8 ms on one).
-int fft_threads(int P, int Q) { return (long long)P * Q < (1LL << 20) ? 1 : omp_get_max_threads(); }
+// its threads cost more than they give (686x686 on 2 cores: planning 4.5 ->
+// 3.3 ms, a transform 2.5 -> 1.8 ms on one thread), and two cores fewer than
+// the run's threads above: nanoBragg convolves its noise image while the
+// frame's files are written on other threads, and a team as wide as the
+// machine waits at FFTW's barriers on the writers' cores (the realistic
+// 2048x2048 frame on 2 cores: its three 2592x2592 transforms and their plans
+// 94 ms on two threads, 75 on one; alone, two threads halve a transform).
+int fft_threads(int P, int Q) {
+    if ((long long)P * Q < (1LL << 20)) return 1;
+    return std::max(1, omp_get_max_threads() - 2);
+}
 
 // FFTW's threads, set up once per precision (under the planner lock).
 template <typename R>
