@@ -172,6 +172,9 @@ struct PsfRadii {
     double fwhm_pixels, g;
     int user_radius, maxwidth;
 
+    // the kernel's radius from the user's or the automatic one: at least 1,
+    // at most the detector's width
+    int kernel(int radius) const { return std::min(std::max(radius, 1), maxwidth); }
     // the kernel's automatic radius as C computes and prints it (0 possible)
     int automatic(double max_I) const {
         const double lost = std::sqrt(max_I) / kLostPhotonFactor;
@@ -268,9 +271,9 @@ bool psf_prefers_fft(const std::vector<float>& in, int xpixels, int ypixels, Psf
     if (radius <= 0) {
         const double max_I = brightest(in);
         if (max_I <= 0.0) return false;
-        radius = std::max(1, radii.automatic(max_I));
+        radius = radii.automatic(max_I);
     }
-    const int kr = std::min(radius, radii.maxwidth);
+    const int kr = radii.kernel(radius);
     return fft_cheaper_by_scan(in, xpixels, ypixels, radii, kr, PsfLoop::Auto, nullptr);
 }
 
@@ -302,10 +305,8 @@ PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType typ
         radius = radii.automatic(max_I);
         appendf(log, "  auto-selected psf_radius = %d pixels\n", radius);
         res.auto_radius = radius;
-        if (radius == 0) radius = 1;
     }
-    if (radius > radii.maxwidth) radius = radii.maxwidth;
-    const int kr = radius;  // the kernel's radius
+    const int kr = radii.kernel(radius);
     const int ks = 2 * kr + 1;
     std::vector<double> block_lost;
     const bool by_fft = fft_cheaper_by_scan(in, xpixels, ypixels, radii, kr, loop, &block_lost);

@@ -4,11 +4,7 @@
 #include "engine/memory_budget.hpp"
 #include "engine/zeroed_buffer.hpp"
 
-#include <fcntl.h>
 #include <omp.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -46,9 +42,8 @@ void allocate(HklGrid& g, double fill, const std::string& what) {
 HklGrid read_hkl_text(const std::string& path, double default_F, std::vector<std::string>& notes) {
     const MappedFile mapped(path);  // the page cache itself: no copy
     if (mapped.mapped()) return parse_hkl_text(mapped.text(), path, default_F, notes);
-    std::ifstream in(path, std::ios::binary);  // empty files, pipes
-    if (!in) throw std::runtime_error("-hkl: cannot open '" + path + "'");
-    return parse_hkl_text(in, path, default_F, notes);
+    const std::string text = read_file_bytes(path, "-hkl");  // empty files, pipes
+    return parse_hkl_text(std::string_view(text), path, default_F, notes);
 }
 
 HklGrid parse_hkl_text(std::istream& in, const std::string& path, double default_F, std::vector<std::string>& notes) {

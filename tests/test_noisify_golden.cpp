@@ -142,6 +142,36 @@ TEST_P(NoisifyGolden, ByteIdenticalToC) {
     }
 }
 
+namespace {
+
+struct Agreement {
+    double mean_ratio = 0, std_ratio = 0, correlation = 0, far = 0;  // far: fraction of pixels > 3 apart
+};
+Agreement compare_images(const std::vector<double>& a, const std::vector<double>& b) {
+    const size_t n = a.size();
+    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+    size_t far = 0;
+    for (size_t i = 0; i < n; ++i) ma += a[i], mb += b[i];
+    ma /= n, mb /= n;
+    for (size_t i = 0; i < n; ++i) {
+        sab += (a[i] - ma) * (b[i] - mb), saa += (a[i] - ma) * (a[i] - ma), sbb += (b[i] - mb) * (b[i] - mb);
+        far += std::fabs(a[i] - b[i]) > 3;
+    }
+    return {ma / mb, std::sqrt(saa / sbb), sab / std::sqrt(saa * sbb), (double)far / n};
+}
+
+std::vector<double> smv_pixels(const std::string& bytes) {
+    std::vector<double> v((bytes.size() - 512) / 2);
+    for (size_t i = 0; i < v.size(); ++i) {
+        uint16_t u;
+        std::memcpy(&u, bytes.data() + 512 + 2 * i, 2);
+        v[i] = u;
+    }
+    return v;
+}
+
+}  // namespace
+
 // The default mode: C's bytes wherever it spreads the PSF directly; where it
 // convolves by FFT (a large automatic radius) the images differ only by the
 // model's difference (docs/noisify.md): every pixel's tail spread by the kernel
@@ -163,26 +193,10 @@ TEST_P(NoisifyGolden, DefaultModeIsCsBytesOrTheFftModel) {
         // 16-bit images of the FFT cases: same mean within 0.5%, correlation >= 0.999, and
         // fewer than 1% of the pixels more than 3 ADU apart
         ASSERT_NE(o.find(".img"), std::string::npos) << o;
-        const size_t n = (ours.size() - 512) / 2;
-        std::vector<double> a(n), b(n);
-        for (size_t i = 0; i < n; ++i) {
-            uint16_t x, y;
-            std::memcpy(&x, ours.data() + 512 + 2 * i, 2);
-            std::memcpy(&y, ref.data() + 512 + 2 * i, 2);
-            a[i] = x, b[i] = y;
-        }
-        double ma = 0, mb = 0;
-        for (size_t i = 0; i < n; ++i) ma += a[i], mb += b[i];
-        ma /= n, mb /= n;
-        double sab = 0, saa = 0, sbb = 0;
-        size_t far = 0;
-        for (size_t i = 0; i < n; ++i) {
-            sab += (a[i] - ma) * (b[i] - mb), saa += (a[i] - ma) * (a[i] - ma), sbb += (b[i] - mb) * (b[i] - mb);
-            far += std::fabs(a[i] - b[i]) > 3;
-        }
-        EXPECT_NEAR(ma / mb, 1.0, 5e-3) << o;
-        EXPECT_GE(sab / std::sqrt(saa * sbb), 0.999) << o;
-        EXPECT_LT((double)far / n, 0.01) << o;
+        const Agreement g = compare_images(smv_pixels(ours), smv_pixels(ref));
+        EXPECT_NEAR(g.mean_ratio, 1.0, 5e-3) << o;
+        EXPECT_GE(g.correlation, 0.999) << o;
+        EXPECT_LT(g.far, 0.01) << o;
     }
 }
 
@@ -214,36 +228,6 @@ TEST(NoisifyPsf, FftEqualsDirectSpreadingAtAFixedRadius) {
         EXPECT_LT(worst, 1e-3 * total / img.size()) << "largest pixel difference";
     }
 }
-
-namespace {
-
-struct Agreement {
-    double mean_ratio = 0, std_ratio = 0, correlation = 0, far = 0;  // far: fraction of pixels > 3 apart
-};
-Agreement compare_images(const std::vector<double>& a, const std::vector<double>& b) {
-    const size_t n = a.size();
-    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
-    size_t far = 0;
-    for (size_t i = 0; i < n; ++i) ma += a[i], mb += b[i];
-    ma /= n, mb /= n;
-    for (size_t i = 0; i < n; ++i) {
-        sab += (a[i] - ma) * (b[i] - mb), saa += (a[i] - ma) * (a[i] - ma), sbb += (b[i] - mb) * (b[i] - mb);
-        far += std::fabs(a[i] - b[i]) > 3;
-    }
-    return {ma / mb, std::sqrt(saa / sbb), sab / std::sqrt(saa * sbb), (double)far / n};
-}
-
-std::vector<double> smv_pixels(const std::string& bytes) {
-    std::vector<double> v((bytes.size() - 512) / 2);
-    for (size_t i = 0; i < v.size(); ++i) {
-        uint16_t u;
-        std::memcpy(&u, bytes.data() + 512 + 2 * i, 2);
-        v[i] = u;
-    }
-    return v;
-}
-
-}  // namespace
 
 TEST(NoisifyPsf, FftOnARealisticImageStaysCloseToCsDirectSpreading) {
     // inputs/realistic_512.bin: lysozyme spots on water (the C suite's PSF timing image) under
