@@ -311,40 +311,10 @@ PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType typ
     std::vector<double> block_lost;
     const bool by_fft = fft_cheaper_by_scan(in, xpixels, ypixels, radii, kr, loop, &block_lost);
 
-    // The kernel, pixel-integrated, within a disc of the radius. The FFT's
-    // takes each value once for the eight (+-dx, +-dy) mirror images (the
-    // kernel is symmetric; its float transform is far coarser than the last
-    // bits that reflection changes); direct spreading, C's own loop, takes
-    // every element as C computes it.
-    std::vector<double> kernel;
-    allocate_zeroed(kernel, (size_t)ks * ks);
-    StageTimer tk("detector: PSF kernel");
+    // The kernel, pixel-integrated, within a disc of the radius.
     auto kernel_at = [&](int dx, int dy) {
         return type == PsfType::Gauss ? gauss_psf_pixel(dx, dy, fwhm_pixels) : fiber_psf_pixel(dx, dy, radii.g);
     };
-    if (by_fft) {
-#pragma omp parallel for schedule(dynamic, 8)
-        for (int dy = 0; dy <= kr; ++dy) {
-            for (int dx = dy; dx <= kr; ++dx) {
-                if ((double)(dx * dx + dy * dy) > (double)kr * kr) break;
-                const double k = kernel_at(dx, dy);
-                for (int sx : {-1, 1})
-                    for (int sy : {-1, 1}) {
-                        kernel[(size_t)ks * (kr + sy * dy) + kr + sx * dx] = k;
-                        kernel[(size_t)ks * (kr + sx * dx) + kr + sy * dy] = k;
-                    }
-            }
-        }
-    } else {
-#pragma omp parallel for schedule(dynamic, 8)
-        for (int dy = -kr; dy <= kr; ++dy) {
-            for (int dx = -kr; dx <= kr; ++dx) {
-                if ((double)(dx * dx + dy * dy) > (double)kr * kr) continue;
-                kernel[(size_t)ks * (kr + dy) + kr + dx] = kernel_at(dx, dy);
-            }
-        }
-    }
-    tk.stop();
     // The lost photons spread evenly over the convolved image, as C does.
     auto add_back = [&](std::vector<float> out, double total_lost) {
         const double per_pixel = total_lost / (double)pixels;
@@ -356,14 +326,42 @@ PsfResult apply_psf(std::vector<float> in, int xpixels, int ypixels, PsfType typ
     };
 
     if (by_fft) {
+        // The FFT's kernel as its quadrant dx, dy >= 0, each value computed
+        // once for itself and its mirror across the diagonal (the kernel is
+        // symmetric; its float transform is far coarser than the last bits
+        // that reflection changes).
+        std::vector<double> quadrant;
+        allocate_zeroed(quadrant, (size_t)(kr + 1) * (kr + 1));
+        StageTimer tk("detector: PSF kernel");
+#pragma omp parallel for schedule(dynamic, 8)
+        for (int dy = 0; dy <= kr; ++dy) {
+            for (int dx = dy; dx <= kr; ++dx) {
+                if ((double)(dx * dx + dy * dy) > (double)kr * kr) break;
+                quadrant[(size_t)(kr + 1) * dy + dx] = quadrant[(size_t)(kr + 1) * dx + dy] = kernel_at(dx, dy);
+            }
+        }
+        tk.stop();
         appendf(log, "  PSF convolved by FFT (radius %d pixels for every pixel)\n", kr);
         double total_lost = 0.0;
         for (double bl : block_lost) total_lost += bl;
         std::vector<float> out = std::move(in);
-        convolve_fft_in_place(out, xpixels, ypixels, kernel, kr, FftPrecision::Single);  // see psf_fft.hpp
+        convolve_fft_even_in_place(out, xpixels, ypixels, quadrant, kr, FftPrecision::Single);  // see psf_fft.hpp
         add_back(std::move(out), total_lost);
         return res;
     }
+
+    // Direct spreading, C's own loop, takes every element as C computes it.
+    std::vector<double> kernel;
+    allocate_zeroed(kernel, (size_t)ks * ks);
+    StageTimer tk("detector: PSF kernel");
+#pragma omp parallel for schedule(dynamic, 8)
+    for (int dy = -kr; dy <= kr; ++dy) {
+        for (int dx = -kr; dx <= kr; ++dx) {
+            if ((double)(dx * dx + dy * dy) > (double)kr * kr) continue;
+            kernel[(size_t)ks * (kr + dy) + kr + dx] = kernel_at(dx, dy);
+        }
+    }
+    tk.stop();
 
     // C's sum of the photons beyond each pixel's own radius, in C's order
     std::vector<int> radius_at;

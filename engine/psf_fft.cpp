@@ -14,7 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
-#include <tuple>
+#include <utility>
 
 namespace nb {
 
@@ -30,7 +30,8 @@ int good_size(int n) {
     }
 }
 
-// FFTW's two precisions behind one interface
+// FFTW's two precisions behind one interface: the 1D transforms the 2D
+// convolution is made of.
 template <typename R>
 struct Fftw;
 template <>
@@ -39,17 +40,15 @@ struct Fftw<double> {
     using complex = fftw_complex;
     static void* malloc(size_t n) { return fftw_malloc(n); }
     static void free(void* p) { fftw_free(p); }
-    static int init_threads() { return fftw_init_threads(); }
-    static void plan_with_nthreads(int n) { fftw_plan_with_nthreads(n); }
-    static plan r2c(int q, int p, double* in, complex* out) {
-        return fftw_plan_dft_r2c_2d(q, p, in, out, FFTW_ESTIMATE);
+    static plan r2c(int n, double* in) { return fftw_plan_dft_r2c_1d(n, in, (complex*)in, FFTW_ESTIMATE); }
+    static plan c2r(int n, double* in) { return fftw_plan_dft_c2r_1d(n, (complex*)in, in, FFTW_ESTIMATE); }
+    static plan c2c(int n, double* in, int sign) {
+        return fftw_plan_dft_1d(n, (complex*)in, (complex*)in, sign, FFTW_ESTIMATE);
     }
-    static plan c2r(int q, int p, complex* in, double* out) {
-        return fftw_plan_dft_c2r_2d(q, p, in, out, FFTW_ESTIMATE);
-    }
-    static void r2c_on(plan p, double* in, complex* out) { fftw_execute_dft_r2c(p, in, out); }
+    static void r2c_on(plan p, double* a) { fftw_execute_dft_r2c(p, a, (complex*)a); }
+    static void c2r_on(plan p, double* a) { fftw_execute_dft_c2r(p, (complex*)a, a); }
+    static void c2c_on(plan p, double* a) { fftw_execute_dft(p, (complex*)a, (complex*)a); }
     static void destroy(plan p) { fftw_destroy_plan(p); }
-    static void c2r_on(plan p, complex* in, double* out) { fftw_execute_dft_c2r(p, in, out); }
 };
 template <>
 struct Fftw<float> {
@@ -57,17 +56,15 @@ struct Fftw<float> {
     using complex = fftwf_complex;
     static void* malloc(size_t n) { return fftwf_malloc(n); }
     static void free(void* p) { fftwf_free(p); }
-    static int init_threads() { return fftwf_init_threads(); }
-    static void plan_with_nthreads(int n) { fftwf_plan_with_nthreads(n); }
-    static plan r2c(int q, int p, float* in, complex* out) {
-        return fftwf_plan_dft_r2c_2d(q, p, in, out, FFTW_ESTIMATE);
+    static plan r2c(int n, float* in) { return fftwf_plan_dft_r2c_1d(n, in, (complex*)in, FFTW_ESTIMATE); }
+    static plan c2r(int n, float* in) { return fftwf_plan_dft_c2r_1d(n, (complex*)in, in, FFTW_ESTIMATE); }
+    static plan c2c(int n, float* in, int sign) {
+        return fftwf_plan_dft_1d(n, (complex*)in, (complex*)in, sign, FFTW_ESTIMATE);
     }
-    static plan c2r(int q, int p, complex* in, float* out) {
-        return fftwf_plan_dft_c2r_2d(q, p, in, out, FFTW_ESTIMATE);
-    }
-    static void r2c_on(plan p, float* in, complex* out) { fftwf_execute_dft_r2c(p, in, out); }
+    static void r2c_on(plan p, float* a) { fftwf_execute_dft_r2c(p, a, (complex*)a); }
+    static void c2r_on(plan p, float* a) { fftwf_execute_dft_c2r(p, (complex*)a, a); }
+    static void c2c_on(plan p, float* a) { fftwf_execute_dft(p, (complex*)a, (complex*)a); }
     static void destroy(plan p) { fftwf_destroy_plan(p); }
-    static void c2r_on(plan p, complex* in, float* out) { fftwf_execute_dft_c2r(p, in, out); }
 };
 
 template <typename R>
@@ -87,74 +84,82 @@ FftwBuffer<R> fftw_buffer(size_t n) {
     return b;
 }
 
+// Reals from n up to a whole 64 bytes: every row, column and thread's scratch
+// then starts at the alignment of its fftw_malloc'd buffer, which a plan made
+// on one such array needs of every array it is run on.
+template <typename R>
+size_t padded(size_t n) {
+    const size_t per = 64 / sizeof(R);
+    return (n + per - 1) / per * per;
+}
+
 // FFTW's planner is not thread-safe: plans are made under one lock.
 std::mutex& planner_lock() {
     static std::mutex m;
     return m;
 }
 
-// FFTW's threads for a P x Q transform: one below a million points, where
-// its threads cost more than they give (686x686 on 2 cores: planning 4.5 ->
-// 3.3 ms, a transform 2.5 -> 1.8 ms on one thread), and two cores fewer than
-// the run's threads above: nanoBragg convolves its noise image while the
-// frame's files are written on other threads, and a team as wide as the
-// machine waits at FFTW's barriers on the writers' cores (the realistic
-// 2048x2048 frame on 2 cores: its three 2592x2592 transforms and their plans
-// 94 ms on two threads, 75 on one; alone, two threads halve a transform).
-int fft_threads(int P, int Q) {
-    if ((long long)P * Q < (1LL << 20)) return 1;
-    return std::max(1, omp_get_max_threads() - 2);
-}
-
-// FFTW's threads, set up once per precision (under the planner lock).
-template <typename R>
-void plan_with_threads(int threads) {
-    static const bool ready = Fftw<R>::init_threads() != 0;
-    if (ready) Fftw<R>::plan_with_nthreads(threads);
-}
-
-// The in-place transforms of one padded size, planned once and kept (FFTW
-// plans are reusable on any buffer of the same layout and alignment, and
-// every buffer here comes from fftw_malloc): planning took as long as a
-// transform. Keyed by size and thread count.
+// The in-place 1D transforms of one padded size P x Q, planned once and kept
+// (FFTW runs a plan on any array of its layout and alignment, from any
+// thread): rows of P reals, columns of Q complex values both ways, and
+// columns of Q reals (an even kernel's spectrum). Each is run by our threads
+// on their own rows and columns, not by FFTW's: the image's zero padding is
+// never transformed as rows, the columns are transformed, multiplied and
+// transformed back while in cache, and the work is shared dynamically with
+// the threads that write the frame's files meanwhile (FFTW's 2D plans on two
+// threads waited at their barriers for a thread busy writing).
 template <typename R>
 struct Plans {
-    typename Fftw<R>::plan forward = nullptr, back = nullptr;
+    typename Fftw<R>::plan row_r2c = nullptr, row_c2r = nullptr, col_fwd = nullptr, col_back = nullptr,
+                           col_r2c = nullptr;
+    bool complete() const { return row_r2c && row_c2r && col_fwd && col_back && col_r2c; }
 };
 
 // The kept plans, destroyed at exit (FFTW's memory handed back: a leak
 // checker sees none).
 template <typename R>
 struct PlanCache {
-    std::map<std::tuple<int, int, int>, Plans<R>> plans;
+    std::map<std::pair<int, int>, Plans<R>> plans;
     PlanCache() = default;
     PlanCache(const PlanCache&) = delete;
     PlanCache& operator=(const PlanCache&) = delete;
     ~PlanCache() {
-        for (auto& entry : plans) {
-            if (entry.second.forward) Fftw<R>::destroy(entry.second.forward);
-            if (entry.second.back) Fftw<R>::destroy(entry.second.back);
-        }
+        for (auto& entry : plans)
+            for (auto p : {entry.second.row_r2c, entry.second.row_c2r, entry.second.col_fwd, entry.second.col_back,
+                           entry.second.col_r2c})
+                if (p) Fftw<R>::destroy(p);
     }
 };
 
 template <typename R>
-Plans<R> plans_for(int P, int Q, R* buffer) {
+Plans<R> plans_for(int P, int Q) {
     static PlanCache<R> kept;
     std::lock_guard<std::mutex> lock(planner_lock());
-    const int threads = fft_threads(P, Q);
-    Plans<R>& p = kept.plans[{P, Q, threads}];
-    if (!p.forward || !p.back) {
-        plan_with_threads<R>(threads);
-        auto* c = reinterpret_cast<typename Fftw<R>::complex*>(buffer);
-        p.forward = Fftw<R>::r2c(Q, P, buffer, c);  // FFTW_ESTIMATE: the buffer is not touched
-        p.back = Fftw<R>::c2r(Q, P, c, buffer);
+    Plans<R>& p = kept.plans[{P, Q}];
+    if (!p.complete()) {
+        // FFTW_ESTIMATE: the arrays are not touched, only their alignment seen
+        FftwBuffer<R> a = fftw_buffer<R>(padded<R>(2 * (size_t)std::max(P / 2 + 1, Q)));
+        if (!p.row_r2c) p.row_r2c = Fftw<R>::r2c(P, a.get());
+        if (!p.row_c2r) p.row_c2r = Fftw<R>::c2r(P, a.get());
+        if (!p.col_fwd) p.col_fwd = Fftw<R>::c2c(Q, a.get(), FFTW_FORWARD);
+        if (!p.col_back) p.col_back = Fftw<R>::c2c(Q, a.get(), FFTW_BACKWARD);
+        if (!p.col_r2c) p.col_r2c = Fftw<R>::r2c(Q, a.get());
     }
-    if (!p.forward || !p.back)
+    if (!p.complete())
         throw std::runtime_error("-psf: FFTW could not plan a " + std::to_string(P) + "x" + std::to_string(Q) +
                                  " transform");
     return p;
 }
+
+// One scratch slice per thread, in one buffer allocated before the threads
+// start (an allocation failure is then an exception on the calling thread).
+template <typename R>
+struct Scratch {
+    size_t slice;
+    FftwBuffer<R> all;
+    Scratch(size_t reals) : slice(padded<R>(reals)), all(fftw_buffer<R>(slice * (size_t)omp_get_max_threads())) {}
+    R* mine() const { return all.get() + slice * (size_t)omp_get_thread_num(); }
+};
 
 }  // namespace
 
@@ -167,16 +172,17 @@ namespace {
 
 // The kernel's transform, kept for the next image of the same size and kernel
 // (the frames of a series, the shots of a list): each then costs two
-// transforms instead of three. One entry per precision, keyed by the padded
-// size and a hash of the kernel's values.
+// transforms instead of three. One entry per precision, keyed by the image
+// and padded sizes and a hash of the kernel's values. Stored by columns (u
+// outer), the order the convolution's column pass reads it in.
 
 // A kernel even in x and in y (every PSF's) has a real transform, even in
-// both frequencies: `even` spectra keep only rows 0 .. Q/2 of real values
-// (a quarter of the complex half-spectrum's memory, and no second
-// transform-sized buffer: the kernel is transformed in the image's buffer).
+// both frequencies: `even` spectra keep rows v = 0 .. Q/2 of real values (a
+// quarter of the complex spectrum's memory), made from the kernel's rows
+// dy >= 0 alone, each a real transform.
 template <typename R>
 struct KernelSpectrum {
-    int P = 0, Q = 0;
+    int xpixels = 0, ypixels = 0, P = 0, Q = 0;
     unsigned long long hash = 0;
     bool even = false;
     std::shared_ptr<const FftwBuffer<R>> spectrum;
@@ -193,9 +199,22 @@ KernelSpectrum<R>& spectrum_cache() {
     return c;
 }
 
-unsigned long long kernel_hash(const std::vector<double>& kernel, int kr) {
-    unsigned long long h = 1469598103934665603ULL ^ (unsigned long long)kr;
-    for (double v : kernel) {
+// A kernel's values: all (2 kr + 1)^2 (row dy + kr, column dx + kr), or
+// the quadrant dx, dy >= 0 ((kr + 1)^2, row dy, column dx) of one even in x
+// and y, its mirror images implied.
+struct KernelValues {
+    const std::vector<double>& values;
+    int kr;
+    bool quadrant;
+    double at(int dx, int dy) const {
+        if (quadrant) return values[(size_t)(kr + 1) * std::abs(dy) + std::abs(dx)];
+        return values[(size_t)(2 * kr + 1) * (dy + kr) + dx + kr];
+    }
+};
+
+unsigned long long kernel_hash(const KernelValues& k) {
+    unsigned long long h = 1469598103934665603ULL ^ (unsigned long long)k.kr ^ ((unsigned long long)k.quadrant << 40);
+    for (double v : k.values) {
         unsigned long long w;
         std::memcpy(&w, &v, sizeof w);
         h = (h ^ w) * 1099511628211ULL;
@@ -220,107 +239,184 @@ bool kernel_is_even(const std::vector<double>& kernel, int kr) {
     return true;
 }
 
+// The padded geometry of one convolution. Only kernel offsets below the
+// image's size reach a pixel from another (kx, ky): the others are left out,
+// and the rest then never wrap onto each other (P > 2 kx, Q > 2 ky).
+struct Layout {
+    int xpixels, ypixels, kr, kx, ky, P, Q, Pc, Qh;
+    Layout(int xp, int yp, int r)
+        : xpixels(xp),
+          ypixels(yp),
+          kr(r),
+          kx(std::min(r, xp - 1)),
+          ky(std::min(r, yp - 1)),
+          P(good_size(xp + r)),
+          Q(good_size(yp + r)),
+          Pc(P / 2 + 1),
+          Qh(Q / 2 + 1) {}
+};
+
+// Columns a thread takes at a time: transformed, multiplied and transformed
+// back in its scratch (16 columns of 2560 floats: 330 KB, in L2).
+constexpr int kColumns = 16;
+
+// Kernel row dy, offsets |dx| <= kx wrapped into P reals, transformed in place.
 template <typename R>
-void convolve_in(std::vector<float>& image_inout, int xpixels, int ypixels, const std::vector<double>& kernel, int kr) {
-    const std::vector<float>& in = image_inout;
+void kernel_row(const KernelValues& kernel, const Layout& g, int dy, const Plans<R>& plans, R* row) {
+    std::fill(row, row + 2 * (size_t)g.Pc, R(0));
+    for (int dx = -g.kx; dx <= g.kx; ++dx) row[dx < 0 ? dx + g.P : dx] = (R)kernel.at(dx, dy);
+    Fftw<R>::r2c_on(plans.row_r2c, row);
+}
+
+template <typename R>
+std::shared_ptr<const FftwBuffer<R>> kernel_spectrum(const KernelValues& kernel, const Layout& g, bool even,
+                                                     const Plans<R>& plans) {
+    const int Pc = g.Pc, Q = g.Q, Qh = g.Qh;
+    Scratch<R> scratch(2 * std::max((size_t)Pc, (size_t)Q));
+    if (even) {
+        // rows dy = 0 .. ky: real transforms (the imaginary parts are rounding)
+        std::vector<R> rows((size_t)(g.ky + 1) * Pc);
+#pragma omp parallel for schedule(dynamic, 4)
+        for (int dy = 0; dy <= g.ky; ++dy) {
+            R* row = scratch.mine();
+            kernel_row(kernel, g, dy, plans, row);
+            for (int u = 0; u < Pc; ++u) rows[(size_t)dy * Pc + u] = row[2 * u];
+        }
+        // each column u, even in dy, transformed as Q reals: S(u, v), v <= Q/2
+        auto out = std::make_shared<FftwBuffer<R>>(fftw_buffer<R>((size_t)Pc * Qh));
+        R* s = out->get();
+#pragma omp parallel for schedule(dynamic, 16)
+        for (int u = 0; u < Pc; ++u) {
+            R* c = scratch.mine();
+            std::fill(c, c + 2 * (size_t)Qh, R(0));
+            c[0] = rows[u];
+            for (int dy = 1; dy <= g.ky; ++dy) c[dy] = c[Q - dy] = rows[(size_t)dy * Pc + u];
+            Fftw<R>::r2c_on(plans.col_r2c, c);
+            for (int v = 0; v < Qh; ++v) s[(size_t)u * Qh + v] = c[2 * v];
+        }
+        return out;
+    }
+    // any other kernel: rows dy = -ky .. ky complex, columns complex
+    const int nrows = 2 * g.ky + 1;
+    std::vector<std::complex<R>> rows((size_t)nrows * Pc);
+#pragma omp parallel for schedule(dynamic, 4)
+    for (int dy = -g.ky; dy <= g.ky; ++dy) {
+        R* row = scratch.mine();
+        kernel_row(kernel, g, dy, plans, row);
+        const auto* rc = reinterpret_cast<const std::complex<R>*>(row);
+        std::copy(rc, rc + Pc, &rows[(size_t)(dy + g.ky) * Pc]);
+    }
+    auto out = std::make_shared<FftwBuffer<R>>(fftw_buffer<R>(2 * (size_t)Pc * Q));
+    auto* s = reinterpret_cast<std::complex<R>*>(out->get());
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int u = 0; u < Pc; ++u) {
+        auto* c = reinterpret_cast<std::complex<R>*>(scratch.mine());
+        std::fill(c, c + Q, std::complex<R>(0));
+        for (int dy = -g.ky; dy <= g.ky; ++dy) c[dy < 0 ? dy + Q : dy] = rows[(size_t)(dy + g.ky) * Pc + u];
+        Fftw<R>::c2c_on(plans.col_fwd, reinterpret_cast<R*>(c));
+        std::copy(c, c + Q, s + (size_t)u * Q);
+    }
+    return out;
+}
+
+template <typename R>
+void convolve_in(std::vector<float>& image, int xpixels, int ypixels, const KernelValues& kernel) {
     StageTimer timer("detector: PSF FFT");
-    const int P = good_size(xpixels + kr), Q = good_size(ypixels + kr);
-    const int Pc = P / 2 + 1;           // complex columns of a real row
-    const size_t row = 2 * (size_t)Pc;  // real row length of the in-place transform
-    const size_t n = row * Q;
-    using F = Fftw<R>;
-    const unsigned long long hash = kernel_hash(kernel, kr);
+    const int kr = kernel.kr;
+    Layout g(xpixels, ypixels, kr);
+    const int P = g.P, Q = g.Q, Pc = g.Pc, Qh = g.Qh;
+    const Plans<R> plans = plans_for<R>(P, Q);
+    const unsigned long long hash = kernel_hash(kernel);
     std::shared_ptr<const FftwBuffer<R>> spectrum;
     bool even = false;
     {
         std::lock_guard<std::mutex> lock(spectrum_lock<R>());
         const KernelSpectrum<R>& c = spectrum_cache<R>();
-        if (c.P == P && c.Q == Q && c.hash == hash) spectrum = c.spectrum, even = c.even;
+        if (c.xpixels == xpixels && c.ypixels == ypixels && c.P == P && c.Q == Q && c.hash == hash)
+            spectrum = c.spectrum, even = c.even;
     }
-    FftwBuffer<R> image = fftw_buffer<R>(n);
-    R* a = image.get();
-    auto* ca_fftw = reinterpret_cast<typename F::complex*>(a);
-    const int half_rows = Q / 2 + 1;  // rows 0 .. Q/2 of an even spectrum
     if (!spectrum) {
-        // the kernel centred on (0, 0), negative offsets wrapped to the far
-        // end, transformed in the image's buffer (even) or its own
-        even = kernel_is_even(kernel, kr);
-        std::shared_ptr<FftwBuffer<R>> full;
-        R* b = a;
-        if (!even) {
-            full = std::make_shared<FftwBuffer<R>>(fftw_buffer<R>(n));
-            b = full->get();
-        }
-#pragma omp parallel for schedule(static)
-        for (int y = 0; y < Q; ++y)
-            for (size_t x = 0; x < row; ++x) b[(size_t)y * row + x] = 0;
-        const int ks = 2 * kr + 1;
-        for (int dy = -kr; dy <= kr; ++dy) {
-            R* brow = b + (size_t)(dy < 0 ? dy + Q : dy) * row;
-            const double* krow = kernel.data() + (size_t)ks * (dy + kr) + kr;
-            for (int dx = -kr; dx <= kr; ++dx)
-                if (krow[dx] != 0.0) brow[dx < 0 ? dx + P : dx] = (R)krow[dx];
-        }
-        const Plans<R> plans = plans_for<R>(P, Q, a);
-        F::r2c_on(plans.forward, b, reinterpret_cast<typename F::complex*>(b));
-        if (even) {
-            // the real parts (the imaginary ones are rounding) of rows 0 .. Q/2
-            auto compact = std::make_shared<FftwBuffer<R>>(fftw_buffer<R>((size_t)Pc * half_rows));
-            R* sr = compact->get();
-            const auto* cb = reinterpret_cast<const std::complex<R>*>(b);
-#pragma omp parallel for schedule(static)
-            for (int v = 0; v < half_rows; ++v)
-                for (int u = 0; u < Pc; ++u) sr[(size_t)v * Pc + u] = cb[(size_t)v * Pc + u].real();
-            spectrum = compact;
-        } else {
-            spectrum = full;
-        }
+        even = kernel.quadrant || kernel_is_even(kernel.values, kr);
+        spectrum = kernel_spectrum<R>(kernel, g, even, plans);
         std::lock_guard<std::mutex> lock(spectrum_lock<R>());
-        spectrum_cache<R>() = KernelSpectrum<R>{P, Q, hash, even, spectrum};
-    }
-#pragma omp parallel for schedule(static)
-    for (int y = 0; y < Q; ++y) {
-        R* ar = a + (size_t)y * row;
-        for (size_t x = 0; x < row; ++x) ar[x] = 0;
-        if (y < ypixels)
-            for (int x = 0; x < xpixels; ++x) ar[x] = in[(size_t)y * xpixels + x];
+        spectrum_cache<R>() = KernelSpectrum<R>{xpixels, ypixels, P, Q, hash, even, spectrum};
     }
 
-    const Plans<R> plans = plans_for<R>(P, Q, a);
-    F::r2c_on(plans.forward, a, ca_fftw);
+    // the image's rows' half spectra: ypixels rows of Pc complex values (the
+    // padding rows are zero and stay so until the column pass)
+    using C = std::complex<R>;
+    const size_t col = padded<R>(2 * (size_t)Q) / 2;  // complex values per scratch column
+    FftwBuffer<R> half_buffer = fftw_buffer<R>(2 * (size_t)ypixels * Pc);
+    C* half = reinterpret_cast<C*>(half_buffer.get());
+    Scratch<R> scratch(std::max(2 * (size_t)Pc, 2 * col * kColumns));
     const R scale = (R)(1.0 / ((double)P * Q));
-    auto* ca = reinterpret_cast<std::complex<R>*>(a);
-    if (even) {
-        const R* sr = spectrum->get();
-#pragma omp parallel for schedule(static)
-        for (int v = 0; v < Q; ++v) {
-            const R* srow = sr + (size_t)(v < half_rows ? v : Q - v) * Pc;  // S(u, Q - v) = S(u, v)
-            std::complex<R>* crow = ca + (size_t)v * Pc;
-            for (int u = 0; u < Pc; ++u) crow[u] *= srow[u] * scale;
+    const R* sr = spectrum->get();
+    const C* sc = reinterpret_cast<const C*>(spectrum->get());
+#pragma omp parallel
+    {
+#pragma omp for schedule(dynamic, 16)
+        for (int y = 0; y < ypixels; ++y) {
+            R* row = scratch.mine();
+            const float* in = image.data() + (size_t)y * xpixels;
+            for (int x = 0; x < xpixels; ++x) row[x] = in[x];
+            std::fill(row + xpixels, row + 2 * (size_t)Pc, R(0));
+            Fftw<R>::r2c_on(plans.row_r2c, row);
+            const C* rc = reinterpret_cast<const C*>(row);
+            std::copy(rc, rc + Pc, half + (size_t)y * Pc);
         }
-    } else {
-        const auto* cb = reinterpret_cast<const std::complex<R>*>(spectrum->get());
-        const long long cells = (long long)Pc * Q;
-#pragma omp parallel for schedule(static)
-        for (long long i = 0; i < cells; ++i) ca[i] *= cb[i] * scale;
+#pragma omp for schedule(dynamic, 1)
+        for (int u0 = 0; u0 < Pc; u0 += kColumns) {
+            const int w = std::min(kColumns, Pc - u0);
+            C* cols = reinterpret_cast<C*>(scratch.mine());
+            for (int y = 0; y < ypixels; ++y)
+                for (int c = 0; c < w; ++c) cols[(size_t)c * col + y] = half[(size_t)y * Pc + u0 + c];
+            for (int c = 0; c < w; ++c) {
+                C* a = cols + (size_t)c * col;
+                const int u = u0 + c;
+                std::fill(a + ypixels, a + Q, C(0));
+                Fftw<R>::c2c_on(plans.col_fwd, reinterpret_cast<R*>(a));
+                if (even) {
+                    const R* su = sr + (size_t)u * Qh;  // S(u, Q - v) = S(u, v)
+                    for (int v = 0; v < Qh; ++v) a[v] *= su[v] * scale;
+                    for (int v = Qh; v < Q; ++v) a[v] *= su[Q - v] * scale;
+                } else {
+                    const C* su = sc + (size_t)u * Q;
+                    for (int v = 0; v < Q; ++v) a[v] *= su[v] * scale;
+                }
+                Fftw<R>::c2c_on(plans.col_back, reinterpret_cast<R*>(a));
+            }
+            for (int y = 0; y < ypixels; ++y)
+                for (int c = 0; c < w; ++c) half[(size_t)y * Pc + u0 + c] = cols[(size_t)c * col + y];
+        }
+#pragma omp for schedule(dynamic, 16)
+        for (int y = 0; y < ypixels; ++y) {
+            R* row = scratch.mine();
+            std::copy(half + (size_t)y * Pc, half + (size_t)(y + 1) * Pc, reinterpret_cast<C*>(row));
+            Fftw<R>::c2r_on(plans.row_c2r, row);
+            float* out = image.data() + (size_t)y * xpixels;
+            for (int x = 0; x < xpixels; ++x) out[x] = (float)row[x];
+        }
     }
-    F::c2r_on(plans.back, ca_fftw, a);
-    // back into the caller's buffer (its pixels were copied in above): a
-    // fresh image-sized buffer cost more in page faults than the copy
-    std::vector<float>& out = image_inout;
-#pragma omp parallel for schedule(static)
-    for (int y = 0; y < ypixels; ++y)
-        for (int x = 0; x < xpixels; ++x) out[(size_t)y * xpixels + x] = (float)a[(size_t)y * row + x];
 }
 
 }  // namespace
 
 void convolve_fft_in_place(std::vector<float>& image, int xpixels, int ypixels, const std::vector<double>& kernel,
                            int kr, FftPrecision precision) {
+    const KernelValues k{kernel, kr, false};
     if (precision == FftPrecision::Single)
-        convolve_in<float>(image, xpixels, ypixels, kernel, kr);
+        convolve_in<float>(image, xpixels, ypixels, k);
     else
-        convolve_in<double>(image, xpixels, ypixels, kernel, kr);
+        convolve_in<double>(image, xpixels, ypixels, k);
+}
+
+void convolve_fft_even_in_place(std::vector<float>& image, int xpixels, int ypixels,
+                                const std::vector<double>& quadrant, int kr, FftPrecision precision) {
+    const KernelValues k{quadrant, kr, true};
+    if (precision == FftPrecision::Single)
+        convolve_in<float>(image, xpixels, ypixels, k);
+    else
+        convolve_in<double>(image, xpixels, ypixels, k);
 }
 
 std::vector<float> convolve_fft(const std::vector<float>& in, int xpixels, int ypixels,

@@ -24,6 +24,13 @@ std::vector<float> convolve_fft(const std::vector<float>& in, int xpixels, int y
 void convolve_fft_in_place(std::vector<float>& image, int xpixels, int ypixels, const std::vector<double>& kernel,
                            int kr, FftPrecision precision = FftPrecision::Double);
 
+// The same for a kernel even in x and y (every PSF's) given as its quadrant
+// dx, dy >= 0 ((kr + 1)^2 values, row dy, column dx): a quarter of the
+// memory, and no mirror images to compute or check.
+void convolve_fft_even_in_place(std::vector<float>& image, int xpixels, int ypixels,
+                                const std::vector<double>& quadrant, int kr,
+                                FftPrecision precision = FftPrecision::Double);
+
 // Rough operation counts deciding between the two: direct spreading of
 // `kernel_cells` (pixel, kernel element) pairs, and the FFT of this image size.
 double fft_convolution_cost(int xpixels, int ypixels, int kr);

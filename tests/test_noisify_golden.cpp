@@ -229,6 +229,28 @@ TEST(NoisifyPsf, FftEqualsDirectSpreadingAtAFixedRadius) {
     }
 }
 
+TEST(NoisifyPsf, FftEqualsDirectSpreadingWhenTheKernelIsTallerThanTheImage) {
+    // a strip 12 pixels high under a radius of 40: the FFT leaves out the
+    // kernel's rows that reach no pixel (|dy| >= 12), and must still equal
+    // direct spreading (the strip's spots stay clear of C's row wrap at the
+    // right edge)
+    const int w = 96, h = 12;
+    std::vector<float> img((size_t)w * h, 0.0f);
+    for (int y = 0; y < h; ++y)
+        for (int x = 44; x < 52; ++x) img[(size_t)y * w + x] = (float)(100 + 7 * x + 13 * y);
+    std::string la, lb;
+    const auto direct = nb::apply_psf(img, w, h, nb::PsfType::Fiber, 3.0, 40, la, nb::PsfLoop::Rows);
+    const auto fft = nb::apply_psf(img, w, h, nb::PsfType::Fiber, 3.0, 40, lb, nb::PsfLoop::Fft);
+    EXPECT_NE(lb.find("PSF convolved by FFT (radius 40"), std::string::npos) << lb;
+    double total = 0, worst = 0;
+    for (size_t i = 0; i < img.size(); ++i) {
+        total += direct.image[i];
+        worst = std::max(worst, (double)std::fabs(direct.image[i] - fft.image[i]));
+    }
+    EXPECT_GT(total, 3e4);
+    EXPECT_LT(worst, 1e-4 * total / img.size()) << "largest pixel difference";
+}
+
 TEST(NoisifyPsf, FftOnARealisticImageStaysCloseToCsDirectSpreading) {
     // inputs/realistic_512.bin: lysozyme spots on water (the C suite's PSF timing image) under
     // noisify's fiber PSF (46 um on 0.1 mm pixels), whose automatic radius, 167 pixels on
