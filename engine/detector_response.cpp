@@ -395,6 +395,7 @@ DetectorImages detector_response(DetectorResponse& p, const float* input) {
     if (!p.noise) p.calibration_noise = p.readout_noise = p.flicker_noise = 0.0;
 
     // photons per pixel
+    StageTimer tph("detector: photons");
     allocate_zeroed(out.photons, n);
     const double to_photons = (p.fluence * kThomsonSq) * p.photon_scale;
     double max_input = 0;
@@ -405,6 +406,7 @@ DetectorImages detector_response(DetectorResponse& p, const float* input) {
         out.photons[(size_t)i] = (float)(to_photons * I);
     }
     out.max_input = max_input;
+    tph.stop();
     appendf(out.noiseless_log, "maximum value in input file: %g ( %g on photon scale)\n", out.max_input,
             out.max_input * p.photon_scale * p.fluence * kThomsonSq);
 
@@ -504,6 +506,7 @@ DetectorImages detector_response(DetectorResponse& p, const float* input) {
         out.lost_photons = r.lost_photons;
     }
 
+    StageTimer tadu("detector: ADU");
     const bool want32 = p.bits == 32, want16 = p.bits == 16;  // the file's width only
     if (want16) allocate_zeroed(out.noisy.int16, n);
     if (want32) allocate_zeroed(out.noisy.int32, n);
