@@ -1,4 +1,4 @@
-// The point-spread function by FFT convolution (FFTW, threads from OpenMP):
+// The point-spread function by FFT convolution (FFTW 1D transforms on our OpenMP threads):
 // O(N log N) whatever the radius, where C's direct spreading is
 // O(pixels x radius^2) and a fiber PSF's automatic radius reaches hundreds of
 // pixels (docs/noisify.md, "Two ways to convolve").
