@@ -157,7 +157,8 @@ template <typename R>
 struct Scratch {
     size_t slice;
     FftwBuffer<R> all;
-    explicit Scratch(size_t reals) : slice(padded<R>(reals)), all(fftw_buffer<R>(slice * (size_t)omp_get_max_threads())) {}
+    explicit Scratch(size_t reals)
+        : slice(padded<R>(reals)), all(fftw_buffer<R>(slice * (size_t)omp_get_max_threads())) {}
     R* mine() const { return all.get() + slice * (size_t)omp_get_thread_num(); }
 };
 
