@@ -258,7 +258,7 @@ struct Layout {
 };
 
 // Columns a thread takes at a time: transformed, multiplied and transformed
-// back in its scratch (16 columns of 2560 floats: 330 KB, in L2).
+// back in its scratch (16 columns of 2560 complex floats: 330 KB, in L2).
 constexpr int kColumns = 16;
 
 // Kernel row dy, offsets |dx| <= kx wrapped into P reals, transformed in place.
