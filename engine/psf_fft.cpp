@@ -174,7 +174,7 @@ namespace {
 // The kernel's transform, kept for the next image of the same size and kernel
 // (the frames of a series, the shots of a list): each then costs two
 // transforms instead of three. One entry per precision, keyed by the image
-// and padded sizes and a hash of the kernel's values. Stored by columns (u
+// size and a hash of the kernel's radius and values. Stored by columns (u
 // outer), the order the convolution's column pass reads it in.
 
 // A kernel even in x and in y (every PSF's) has a real transform, even in
@@ -183,7 +183,7 @@ namespace {
 // dy >= 0 alone, each a real transform.
 template <typename R>
 struct KernelSpectrum {
-    int xpixels = 0, ypixels = 0, P = 0, Q = 0;
+    int xpixels = 0, ypixels = 0;  // with kr (in the hash) they fix the padded size
     unsigned long long hash = 0;
     bool even = false;
     std::shared_ptr<const FftwBuffer<R>> spectrum;
@@ -244,12 +244,9 @@ bool kernel_is_even(const std::vector<double>& kernel, int kr) {
 // image's size reach a pixel from another (kx, ky): the others are left out,
 // and the rest then never wrap onto each other (P > 2 kx, Q > 2 ky).
 struct Layout {
-    int xpixels, ypixels, kr, kx, ky, P, Q, Pc, Qh;
+    int kx, ky, P, Q, Pc, Qh;
     Layout(int xp, int yp, int r)
-        : xpixels(xp),
-          ypixels(yp),
-          kr(r),
-          kx(std::min(r, xp - 1)),
+        : kx(std::min(r, xp - 1)),
           ky(std::min(r, yp - 1)),
           P(good_size(xp + r)),
           Q(good_size(yp + r)),
@@ -333,14 +330,13 @@ void convolve_in(std::vector<float>& image, int xpixels, int ypixels, const Kern
     {
         std::lock_guard<std::mutex> lock(spectrum_lock<R>());
         const KernelSpectrum<R>& c = spectrum_cache<R>();
-        if (c.xpixels == xpixels && c.ypixels == ypixels && c.P == P && c.Q == Q && c.hash == hash)
-            spectrum = c.spectrum, even = c.even;
+        if (c.xpixels == xpixels && c.ypixels == ypixels && c.hash == hash) spectrum = c.spectrum, even = c.even;
     }
     if (!spectrum) {
         even = kernel.quadrant || kernel_is_even(kernel.values, kr);
         spectrum = kernel_spectrum<R>(kernel, g, even, plans);
         std::lock_guard<std::mutex> lock(spectrum_lock<R>());
-        spectrum_cache<R>() = KernelSpectrum<R>{xpixels, ypixels, P, Q, hash, even, spectrum};
+        spectrum_cache<R>() = KernelSpectrum<R>{xpixels, ypixels, hash, even, spectrum};
     }
 
     // the image's rows' half spectra: ypixels rows of Pc complex values (the
@@ -402,22 +398,25 @@ void convolve_in(std::vector<float>& image, int xpixels, int ypixels, const Kern
 
 }  // namespace
 
-void convolve_fft_in_place(std::vector<float>& image, int xpixels, int ypixels, const std::vector<double>& kernel,
-                           int kr, FftPrecision precision) {
-    const KernelValues k{kernel, kr, false};
+namespace {
+
+void convolve_with(std::vector<float>& image, int xpixels, int ypixels, const KernelValues& k, FftPrecision precision) {
     if (precision == FftPrecision::Single)
         convolve_in<float>(image, xpixels, ypixels, k);
     else
         convolve_in<double>(image, xpixels, ypixels, k);
 }
 
+}  // namespace
+
+void convolve_fft_in_place(std::vector<float>& image, int xpixels, int ypixels, const std::vector<double>& kernel,
+                           int kr, FftPrecision precision) {
+    convolve_with(image, xpixels, ypixels, KernelValues{kernel, kr, false}, precision);
+}
+
 void convolve_fft_even_in_place(std::vector<float>& image, int xpixels, int ypixels,
                                 const std::vector<double>& quadrant, int kr, FftPrecision precision) {
-    const KernelValues k{quadrant, kr, true};
-    if (precision == FftPrecision::Single)
-        convolve_in<float>(image, xpixels, ypixels, k);
-    else
-        convolve_in<double>(image, xpixels, ypixels, k);
+    convolve_with(image, xpixels, ypixels, KernelValues{quadrant, kr, true}, precision);
 }
 
 std::vector<float> convolve_fft(const std::vector<float>& in, int xpixels, int ypixels,
