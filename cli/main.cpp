@@ -32,17 +32,14 @@
 
 namespace {
 
-void commit_and_report(const std::vector<nb::OutputFile>& files, const std::function<void()>& make_noise = nullptr) {
-    nb::commit_outputs(files, make_noise);
-    for (const auto& f : files) std::printf("wrote %s\n", f.path.c_str());
-    std::fflush(stdout);
-}
-
 // The noise image, then every file of the frame, then the frame's NeXus slice.
 void write_frame(const std::shared_ptr<nb::FrameOutput>& fo, const std::vector<nb::OutputFile>& files,
                  nb::NexusWriter* nexus) {
     nb::StageTimer timer("noise + files");
-    commit_and_report(files, [&fo] { nb::make_frame_noise(*fo, true); });
+    nb::commit_outputs(files, [&fo] { nb::make_frame_noise(*fo, true); });
+    nb::finish_frame_noise(*fo, true);
+    for (const auto& f : files) std::printf("wrote %s\n", f.path.c_str());
+    std::fflush(stdout);
     if (nexus) nexus->append(fo->exp, fo->noise, fo->result.image);
 }
 
@@ -104,6 +101,9 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     double render_s = 0, kernel_ms = 0, wait_s = 0;
     auto write_us = std::make_shared<std::atomic<long long>>(0);  // the writer's own time
     using clock = std::chrono::steady_clock;
+    int last_frame = -1;
+    for (int i = 0; i < cfg.nframes; ++i)
+        if (job.owns(i)) last_frame = i;
     for (int i = 0; i < cfg.nframes; ++i) {
         if (!job.owns(i)) continue;
         nb::Experiment shot_experiment;
@@ -142,11 +142,18 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         const auto wait_start = clock::now();
         if (writing.valid()) writing.get();  // the previous frame is on disk before this one starts
         wait_s += std::chrono::duration<double>(clock::now() - wait_start).count();
-        writing = std::async(std::launch::async, [fo, files, w = nexus.get(), write_us]() {
+        auto write = [fo, files, w = nexus.get(), write_us]() {
             const auto t = clock::now();
             write_frame(fo, files, w);
             *write_us += std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t).count();
-        });
+        };
+        // A frame's files are written while the next renders; the last
+        // frame's here, by the run's own threads (a writer thread's team of
+        // its own had competed with the idle team's spinning workers).
+        if (i == last_frame)
+            write();
+        else
+            writing = std::async(std::launch::async, write);
         ++frames_done;
         evaluations += nb::evaluation_count(*cur);
     }
@@ -190,7 +197,9 @@ int main(int argc, char** argv) {
     }
     int rc = 0;
     try {
+        nb::StageTimer targs("command line");
         nb::ParsedArgs parsed = nb::parse_args(argc, argv);
+        targs.stop();
         if (parsed.version) {
             if (job.rank == 0) std::printf("%s\n", nb::version_line().c_str());
         } else if (parsed.help) {
@@ -199,6 +208,7 @@ int main(int argc, char** argv) {
             if (job.rank == 0) std::printf("%s\n", nb::version_line().c_str());
             std::string command_line;
             for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+            nb::StageTimer trun("the run");
             rc = run(parsed, job, command_line);
         }
     } catch (const nb::MissingInput& e) {

@@ -66,12 +66,24 @@ int64_t noise_seed_base(const SimConfig& cfg) { return cfg.seed ? *cfg.seed : -(
 
 void make_frame_noise(FrameOutput& fo, bool print) {
     if (!fo.needs_noise) return;
+    if (fo.stream_noise) {
+        fo.noise_rows = std::make_shared<NoiseRows>(fo.exp, fo.result.image, fo.seed);
+        return;
+    }
     StageTimer timer("noise image");
     fo.noise = make_noise_image(fo.exp, fo.result.image, fo.seed);
     // the detector model's lines end with the photon count
     if (print && !fo.noise.log.empty()) std::fputs(fo.noise.log.c_str(), stdout);
     if (print && fo.noise.log.empty())
         std::printf("%.0f photons on noise image (%d overloads)\n", fo.noise.photons, fo.noise.overloads);
+}
+
+void finish_frame_noise(FrameOutput& fo, bool print) {
+    if (!fo.noise_rows) return;
+    fo.noise.photons = fo.noise_rows->photons();
+    fo.noise.overloads = fo.noise_rows->overloads();
+    fo.noise_rows.reset();
+    if (print) std::printf("%.0f photons on noise image (%d overloads)\n", fo.noise.photons, fo.noise.overloads);
 }
 
 namespace {
@@ -114,22 +126,42 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
     const double pgm_scale = auto_pgm_scale(cfg.pgm_scale, int_scale, st.rmsd);
     if (print) std::printf("intfile_scale = %g\n", int_scale);
     if (print && which.pgm_file) std::printf("pgm_scale = %g\n", pgm_scale);
+    // the noise drawn into its file's blocks when nothing else reads it (no
+    // NeXus slice, which set needs_noise before, no miniCBF, one panel)
+    fo->stream_noise = which.noise_file && !which.cbf_file && !fo->needs_noise && fo->exp.panels.empty() &&
+                       NoiseRows::applies(fo->exp);
     if (which.noise_file || which.cbf_file) fo->needs_noise = true;
     for (int k = 0; k < panels; ++k) {
         auto pname = [&](const std::string& pattern, const char* flag) {
             return panel_file_name(name(pattern, flag), k, panels);
         };
         const std::shared_ptr<Experiment> pe = panel_exp(k);
-        if (which.float_file)
+        // One panel: the raw formats by rows, from the frame's own pixels
+        // (which live in fo: each file holds it)
+        const bool by_rows = fo->exp.panels.empty();
+        auto rows = [fo](RowFile r) {
+            r.rows_at = [fo, at = std::move(r.rows_at)](int r0, int n, void* scratch) { return at(r0, n, scratch); };
+            return std::make_shared<const RowFile>(std::move(r));
+        };
+        if (which.float_file && by_rows)
+            files.push_back(row_output(pname(cfg.float_file, "-floatfile"), "-floatfile",
+                                       rows(float_rows(fo->exp, fo->result.image))));
+        else if (which.float_file)
             files.push_back({pname(cfg.float_file, "-floatfile"), "-floatfile", [with_pixels, k](std::FILE* f) {
                                  with_pixels(k, [f](const std::vector<float>& px) { write_float_image(f, px); });
                              }});
-        if (which.int_file)
+        if (which.int_file && by_rows)
+            files.push_back(row_output(pname(cfg.int_file, "-intfile"), "-intfile",
+                                       rows(smv_int_rows(fo->exp, fo->result.image, int_scale))));
+        else if (which.int_file)
             files.push_back(
                 {pname(cfg.int_file, "-intfile"), "-intfile", [exp_of, pe, with_pixels, k, int_scale](std::FILE* f) {
                      with_pixels(k, [&](const std::vector<float>& px) { write_smv_int(f, exp_of(pe), px, int_scale); });
                  }});
-        if (which.pgm_file)
+        if (which.pgm_file && by_rows)
+            files.push_back(row_output(pname(cfg.pgm_file, "-pgmfile"), "-pgmfile",
+                                       rows(pgm_rows(fo->exp, fo->result.image, pgm_scale))));
+        else if (which.pgm_file)
             files.push_back(
                 {pname(cfg.pgm_file, "-pgmfile"), "-pgmfile", [exp_of, pe, with_pixels, k, pgm_scale](std::FILE* f) {
                      with_pixels(k, [&](const std::vector<float>& px) { write_pgm(f, exp_of(pe), px, pgm_scale); });
@@ -140,7 +172,21 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
             else
                 use(panel_noise(fo->exp, fo->noise, k));
         };
-        if (which.noise_file)
+        if (which.noise_file && fo->stream_noise) {
+            RowFile r;
+            r.header = smv_header(fo->exp);
+            r.rows = fo->exp.det.spixels;
+            r.row_bytes = (size_t)fo->exp.det.fpixels * sizeof(uint16_t);
+            r.rows_at = [fo](int r0, int n, void* scratch) -> const void* {
+                fo->noise_rows->fill(r0, n, static_cast<uint16_t*>(scratch));
+                return scratch;
+            };
+            files.push_back(row_output(pname(cfg.noise_file, "-noisefile"), "-noisefile",
+                                       std::make_shared<const RowFile>(std::move(r)), true));
+        } else if (which.noise_file && by_rows) {
+            files.push_back(row_output(pname(cfg.noise_file, "-noisefile"), "-noisefile",
+                                       rows(smv_noise_rows(fo->exp, fo->noise)), true));
+        } else if (which.noise_file)
             files.push_back({pname(cfg.noise_file, "-noisefile"), "-noisefile",
                              [exp_of, pe, with_noise](std::FILE* f) {
                                  with_noise([&](const NoiseImage& n) { write_smv_noise(f, exp_of(pe), n); });

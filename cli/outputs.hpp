@@ -43,14 +43,20 @@ struct FrameOutput {
     bool needs_noise = false;  // a noise file, a miniCBF or a NeXus slice is written
     int64_t seed = 0;          // this frame's noise seed (frame_seed of the run's base)
     NoiseImage noise;          // made once on the writer thread, shared by SMV, CBF and NeXus
+    // A noise file that is the noise image's only use: drawn into the file's
+    // blocks as they are written (noise.pixels stays empty)
+    bool stream_noise = false;
+    std::shared_ptr<NoiseRows> noise_rows;
 };
 
 // The run's noise seed base: -seed, or C's -time() when none is given.
 int64_t noise_seed_base(const SimConfig& cfg);
 
 // Draws the frame's noise image when a file needs it; `print` echoes C's
-// photon count line. Call before committing the frame's files.
+// photon count line. Call before committing the frame's files, and
+// finish_frame_noise after: a streamed noise image's count is known then.
 void make_frame_noise(FrameOutput& fo, bool print);
+void finish_frame_noise(FrameOutput& fo, bool print);
 
 // The files `which` selects for one image, named from cfg's patterns (frame
 // numbers in a series). `print` echoes C's scale lines (intfile_scale etc.).

@@ -471,16 +471,17 @@ DetectorImages detector_response(DetectorResponse& p, const float* input) {
     const long long blocks = ((long long)n + 4095) / 4096;
     std::vector<double> block_sum(pixel_streams ? (size_t)blocks : 0, 0.0);
     if (pixel_streams) {
+        const PixelKey photon_key(p.seed), flicker_key(p.seed, 1), calibration_key(p.calib_seed, 2);
 #pragma omp parallel for schedule(dynamic, 8)
         for (long long b = 0; b < blocks; ++b) {
             double bs = 0;
             for (size_t i = (size_t)b * 4096; i < std::min(n, (size_t)(b + 1) * 4096); ++i) {
                 double photons0 = photons[i];
                 // the calibration error is the pixel's, from its own seed: the same in every frame
-                if (p.flicker_noise > 0.0) photons0 *= 1.0 + p.flicker_noise * PixelStream(p.seed, i, 1).gauss();
+                if (p.flicker_noise > 0.0) photons0 *= 1.0 + p.flicker_noise * PixelStream(flicker_key, i).gauss();
                 if (p.calibration_noise > 0.0)
-                    photons0 *= 1.0 + p.calibration_noise * PixelStream(p.calib_seed, i, 2).gauss();
-                counts[i] = (float)PixelStream(p.seed, i).poisson((float)photons0);
+                    photons0 *= 1.0 + p.calibration_noise * PixelStream(calibration_key, i).gauss();
+                counts[i] = (float)PixelStream(photon_key, i).poisson((float)photons0);
                 bs += counts[i];
             }
             block_sum[(size_t)b] = bs;
@@ -531,12 +532,13 @@ DetectorImages detector_response(DetectorResponse& p, const float* input) {
         // blocks in parallel, their sums added in block order
         std::vector<double> block_photons((size_t)blocks, 0.0);
         std::vector<int> block_overloads((size_t)blocks, 0);
+        const PixelKey readout_key(p.seed, 3);
 #pragma omp parallel for schedule(dynamic, 8)
         for (long long b = 0; b < blocks; ++b) {
             double bs = 0;
             for (size_t i = (size_t)b * 4096; i < std::min(n, (size_t)(b + 1) * 4096); ++i) {
                 bs += counts[i];
-                to_adu(i, p.readout_noise > 0.0 ? PixelStream(p.seed, (uint64_t)i, 3).gauss() : 0.0,
+                to_adu(i, p.readout_noise > 0.0 ? PixelStream(readout_key, (uint64_t)i).gauss() : 0.0,
                        block_overloads[(size_t)b]);
             }
             block_photons[(size_t)b] = bs;

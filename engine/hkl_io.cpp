@@ -222,14 +222,17 @@ void write_fdump(const std::string& path, const HklGrid& g) {
     if (!f) throw std::runtime_error("cannot write structure-factor cache '" + path + "'");
     std::fprintf(f, "%d %d %d %d %d %d\n\f", g.h_min, g.h_max, g.k_min, g.k_max, g.l_min, g.l_max);
     const int hr = g.h_range(), kr = g.k_range(), lr = g.l_range();
-    std::vector<double> row((size_t)lr + 1);
+    // a plane of h at a time: one system call each (a row each had taken 256
+    // calls for lyso.hkl's 1 MB, stdio's buffer being one page)
+    std::vector<double> plane((size_t)(kr + 1) * (lr + 1));
     bool ok = true;
-    for (int h = 0; h <= hr; ++h)
-        for (int k = 0; k <= kr; ++k) {
+    for (int h = 0; h <= hr && ok; ++h) {
+        for (int k = 0; k <= kr; ++k)
             for (int l = 0; l <= lr; ++l)
-                row[l] = (h < hr && k < kr && l < lr) ? g.F[((size_t)h * kr + k) * lr + l] : 0.0;
-            ok = ok && std::fwrite(row.data(), sizeof(double), row.size(), f) == row.size();
-        }
+                plane[(size_t)k * (lr + 1) + l] =
+                    (h < hr && k < kr && l < lr) ? g.F[((size_t)h * kr + k) * lr + l] : 0.0;
+        ok = std::fwrite(plane.data(), sizeof(double), plane.size(), f) == plane.size();
+    }
     ok = (std::fclose(f) == 0) && ok;
     if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
         std::remove(tmp.c_str());

@@ -15,6 +15,7 @@
 #include "engine/detector_response.hpp"
 #include "engine/pixel_random.hpp"
 #include "engine/units.hpp"
+#include "engine/vector_clones.hpp"
 #include "engine/zeroed_buffer.hpp"
 
 namespace nb {
@@ -78,35 +79,97 @@ double auto_int_scale(double scale, double max_I) {
 
 namespace {
 
-// Writes the ROI pixels converted by `convert` (0 outside the ROI), a block
-// of rows at a time; the rows of a block are converted in parallel (the
-// conversion is per pixel, so the bytes do not depend on the threads).
+// C's SMV pixel: pixel*scale + adc rounded through floorf, clipped to 0..65535.
+inline uint16_t smv_int_pixel(float v, double scale, double adc) {
+    double t = v * scale + adc;
+    if (t > 65535.0) t = 65535.0;
+    if (!(t >= 0.0)) t = 0.0;  // NaN too: converting it is undefined (C on x86 writes 0)
+    // C rounds through floorf: the sum is narrowed to float first. It is
+    // positive here, so truncating is floorf (and vectorizes).
+    return (uint16_t)(int)(float)(t + 0.5);
+}
+
+// C's PGM pixel: pixel*scale cast to a byte, 255 at most.
+inline unsigned char pgm_pixel(float v, double scale) {
+    double t = v * scale;
+    if (t > 255.0) t = 255.0;
+    if (!(t > INT_MIN)) t = 0;  // NaN, -inf, beyond int: undefined to convert (C on x86 gives 0)
+    // C converts with a plain cast; negative values wrap the same way here.
+    return (unsigned char)(int)t;
+}
+
+NB_VECTOR_CLONES void smv_int_pixels(const float* in, uint16_t* out, int n, double scale, double adc) {
+    for (int i = 0; i < n; ++i) out[i] = smv_int_pixel(in[i], scale, adc);
+}
+
+NB_VECTOR_CLONES void pgm_pixels(const float* in, unsigned char* out, int n, double scale) {
+    for (int i = 0; i < n; ++i) out[i] = pgm_pixel(in[i], scale);
+}
+
+struct SmvIntPixels {
+    double scale, adc;
+    void operator()(const float* in, uint16_t* out, int n) const { smv_int_pixels(in, out, n, scale, adc); }
+};
+
+struct PgmPixels {
+    double scale;
+    void operator()(const float* in, unsigned char* out, int n) const { pgm_pixels(in, out, n, scale); }
+};
+
+// Rows [r0, r0 + n) of the ROI's pixels converted by `convert` (a run of
+// pixels at a time) into `dst`, 0 outside the ROI: the conversion is per
+// pixel, so the bytes do not depend on how rows are shared among threads.
+template <typename P, typename Convert>
+void convert_rows(const Experiment& e, const std::vector<float>& image, int r0, int n, P* dst, Convert convert) {
+    const int fp = e.det.fpixels;
+    const int f_lo = std::max(e.samp.roi_xmin, 0), f_hi = std::min(e.samp.roi_xmax, fp - 1);
+    for (int r = 0; r < n; ++r) {
+        const int s = r0 + r;
+        P* row = dst + (size_t)r * fp;
+        const float* in = image.data() + (size_t)s * fp;
+        const bool roi_row = s >= e.samp.roi_ymin && s <= e.samp.roi_ymax && f_hi >= f_lo;
+        if (!roi_row || f_lo > 0 || f_hi < fp - 1) std::fill(row, row + fp, P(0));
+        if (roi_row) convert(in + f_lo, row + f_lo, f_hi - f_lo + 1);
+    }
+}
+
+// Writes the converted pixels a block of rows at a time, the rows of a block
+// converted in parallel.
 template <typename P, typename Convert>
 void put_converted(std::FILE* f, const Experiment& e, const std::vector<float>& image, Convert convert) {
     const int fp = e.det.fpixels, spn = e.det.spixels;
     const int block = std::max(1, (1 << 18) / std::max(fp, 1));  // about 256 K pixels
-    const int f_lo = std::max(e.samp.roi_xmin, 0), f_hi = std::min(e.samp.roi_xmax, fp - 1);
     std::vector<P> rows((size_t)std::min(block, spn) * fp);
-    // At most 4 threads: the conversion is bound by memory, and the files are
-    // written while the next frame renders. A team as wide as the machine
-    // left its spinning workers competing with the writer itself and the
-    // renderer (a 2048x2048 frame's files took 60 ms on 16 cores, against
-    // 20 ms on 2).
+    // At most 4 threads: the conversion is bound by memory. A team as wide as
+    // the machine left its spinning workers competing with the writer itself
+    // (a 2048x2048 frame's files took 60 ms on 16 cores, against 20 ms on 2).
     const int threads = std::min(4, omp_get_max_threads());
     for (int s0 = 0; s0 < spn; s0 += block) {
         const int n = std::min(block, spn - s0);
 #pragma omp parallel for schedule(static) num_threads(threads)
-        for (int r = 0; r < n; ++r) {
-            const int s = s0 + r;
-            P* row = rows.data() + (size_t)r * fp;
-            const float* in = image.data() + (size_t)s * fp;
-            const bool roi_row = s >= e.samp.roi_ymin && s <= e.samp.roi_ymax;
-            for (int fi = 0; fi < fp; ++fi) row[fi] = P(0);
-            if (roi_row)
-                for (int fi = f_lo; fi <= f_hi; ++fi) row[fi] = convert(in[fi]);
-        }
+        for (int r = 0; r < n; ++r) convert_rows(e, image, s0 + r, 1, rows.data() + (size_t)r * fp, convert);
         put(f, rows.data(), (size_t)n * fp * sizeof(P));
     }
+}
+
+std::string pgm_header(const Experiment& e, double pgm_scale) {
+    char head[256];
+    int n = std::snprintf(head, sizeof head, "P5\n%d %d\n# pixels scaled by %g\n255\n", e.det.fpixels, e.det.spixels,
+                          pgm_scale);
+    return std::string(head, (size_t)std::max(n, 0));
+}
+
+template <typename P, typename Convert>
+RowFile converted_rows(const Experiment& e, const std::vector<float>& image, std::string header, Convert convert) {
+    RowFile r;
+    r.header = std::move(header);
+    r.rows = e.det.spixels;
+    r.row_bytes = (size_t)e.det.fpixels * sizeof(P);
+    r.rows_at = [&e, &image, convert](int r0, int n, void* scratch) -> const void* {
+        convert_rows(e, image, r0, n, static_cast<P*>(scratch), convert);
+        return scratch;
+    };
+    return r;
 }
 
 }  // namespace
@@ -118,15 +181,11 @@ void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& 
 void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& image, double scale,
                    const std::string& h) {
     put(f, h.data(), h.size());
-    const double adc = e.cfg.adc_offset;
-    put_converted<uint16_t>(f, e, image, [scale, adc](float v) {
-        double t = v * scale + adc;
-        if (t > 65535.0) t = 65535.0;
-        if (!(t >= 0.0)) t = 0.0;  // NaN too: converting it is undefined (C on x86 writes 0)
-        // C rounds through floorf: the sum is narrowed to float first. It is
-        // positive here, so truncating is floorf (and vectorizes).
-        return (uint16_t)(int)(float)(t + 0.5);
-    });
+    put_converted<uint16_t>(f, e, image, SmvIntPixels{scale, e.cfg.adc_offset});
+}
+
+RowFile smv_int_rows(const Experiment& e, const std::vector<float>& image, double scale) {
+    return converted_rows<uint16_t>(e, image, smv_header(e), SmvIntPixels{scale, e.cfg.adc_offset});
 }
 
 namespace {
@@ -174,26 +233,117 @@ NoiseImage detector_model_noise(const Experiment& e, const std::vector<float>& i
 
 }  // namespace
 
+namespace {
+
+// photons + adc as C's SMV holds it: a NaN pixel (or inf - inf in the Gaussian
+// branch) counts no photons and reads 0, as C's conversion gives on x86; +inf
+// is an overload
+inline uint16_t noise_adu(float mean, double t, double adc, double& photons, int& overloads) {
+    if (std::isinf(mean) && mean > 0) t = HUGE_VAL;
+    if (std::isnan(t)) t = 0;
+    if (std::isfinite(t)) photons += t;
+    t += adc;
+    if (t > 65535.0) {
+        t = 65535.0;
+        ++overloads;
+    }
+    return (uint16_t)t;
+}
+
+}  // namespace
+
+bool NoiseRows::applies(const Experiment& e) {
+    return !e.cfg.detector_model.enabled && !e.cfg.exact && !e.cfg.c_noise_order;
+}
+
+NoiseRows::NoiseRows(const Experiment& e, const std::vector<float>& image, int64_t seed)
+    : e_(e),
+      image_(image),
+      key_(seed),
+      row_photons_((size_t)e.det.spixels, 0.0),
+      row_overloads_((size_t)e.det.spixels, 0) {}
+
+namespace {
+
+// The first pass over a row: every pixel gets `zero` (no photon), and
+// need[i] says whether it draws after all, from its stream's first value
+// (the Poisson draw's first test, t <= 1 - mean, in the same arithmetic).
+// No branch, so that it vectorizes: a branch per pixel that the data decides
+// took as long as the render.
+NB_VECTOR_CLONES void settle_row(const float* in, PixelKey key, uint64_t first, int n, uint16_t zero, uint16_t* out,
+                                 unsigned char* need) {
+    for (int i = 0; i < n; ++i) {
+        const double mean = in[i];
+        const double u = PixelStream(key, first + (uint64_t)i).uniform();
+        out[i] = zero;
+        need[i] = (mean > 0.0) & !(u <= 1.0 - mean);
+    }
+}
+
+}  // namespace
+
+// Most pixels of a still draw no photon, settled by the first pass; the
+// others draw in full.
+void NoiseRows::fill(int r0, int n, uint16_t* dst) {
+    const int fp = e_.det.fpixels;
+    const int f_lo = std::max(e_.samp.roi_xmin, 0), f_hi = std::min(e_.samp.roi_xmax, fp - 1);
+    const double adc = e_.cfg.adc_offset;
+    const bool settle_zeros = adc >= 0.0 && adc <= 65535.0;  // no photon: the offset, no overload
+    const uint16_t zero_adu = settle_zeros ? (uint16_t)adc : 0;
+    const float* in = image_.data();
+    thread_local std::vector<unsigned char> need;
+    thread_local std::vector<int> drawn;
+    if (need.size() < (size_t)fp) need.resize((size_t)fp), drawn.resize((size_t)fp);
+    for (int r = 0; r < n; ++r) {
+        const int s = r0 + r;
+        uint16_t* out = dst + (size_t)r * fp;
+        double photons = 0;
+        int overloads = 0;
+        const size_t row = (size_t)s * fp;
+        const bool roi_row = s >= e_.samp.roi_ymin && s <= e_.samp.roi_ymax && f_hi >= f_lo;
+        if (!roi_row || f_lo > 0 || f_hi < fp - 1) std::fill(out, out + fp, (uint16_t)0);
+        if (roi_row) {
+            const int m = f_hi - f_lo + 1;
+            if (settle_zeros)
+                settle_row(in + row + f_lo, key_, row + f_lo, m, zero_adu, out + f_lo, need.data());
+            else
+                std::fill(need.begin(), need.begin() + m, (unsigned char)1);
+            // the drawing pixels listed without a branch, then drawn
+            int k = 0;
+            for (int i = 0; i < m; ++i) {
+                drawn[(size_t)k] = i;
+                k += need[(size_t)i];
+            }
+            for (int j = 0; j < k; ++j) {
+                const int fi = f_lo + drawn[(size_t)j];
+                const size_t at = row + fi;
+                out[fi] = noise_adu(in[at], PixelStream(key_, at).poisson(in[at]), adc, photons, overloads);
+            }
+        }
+        row_photons_[(size_t)s] = photons;
+        row_overloads_[(size_t)s] = overloads;
+    }
+}
+
+// the rows' sums added in row order: the same count for any thread count
+double NoiseRows::photons() const {
+    double sum = 0;
+    for (double p : row_photons_) sum += p;
+    return sum;
+}
+
+int NoiseRows::overloads() const {
+    int sum = 0;
+    for (int o : row_overloads_) sum += o;
+    return sum;
+}
+
 NoiseImage make_noise_image(Experiment& e, const std::vector<float>& image, int64_t seed) {
     if (e.cfg.detector_model.enabled) return detector_model_noise(e, image, seed);
     NoiseImage out;
     const int fp = e.det.fpixels, spn = e.det.spixels;
     allocate_zeroed(out.pixels, (size_t)fp * spn);
-    // photons + adc as C's SMV holds it: a NaN pixel (or inf - inf in the Gaussian
-    // branch) counts no photons and reads 0, as C's conversion gives on x86; +inf
-    // is an overload
-    auto store = [&](size_t i, float mean, double t, double& photons, int& overloads) {
-        if (std::isinf(mean) && mean > 0) t = HUGE_VAL;
-        if (std::isnan(t)) t = 0;
-        if (std::isfinite(t)) photons += t;
-        t += e.cfg.adc_offset;
-        if (t > 65535.0) {
-            t = 65535.0;
-            ++overloads;
-        }
-        out.pixels[i] = (uint16_t)t;
-    };
-    if (e.cfg.exact || e.cfg.c_noise_order) {
+    if (!NoiseRows::applies(e)) {
         // C's single generator, pixel after pixel
         Deviates dev(e.ran);
         for (int s = 0; s < spn; ++s) {
@@ -201,30 +351,21 @@ NoiseImage make_noise_image(Experiment& e, const std::vector<float>& image, int6
                 if (!in_roi(e.samp, fi, s)) continue;
                 const size_t i = (size_t)s * fp + fi;
                 const float mean = image[i];
-                store(i, mean, dev.poisson(mean, seed), out.photons, out.overloads);  // draws as C, NaN and inf too
+                // draws as C, NaN and inf too
+                out.pixels[i] = noise_adu(mean, dev.poisson(mean, seed), e.cfg.adc_offset, out.photons, out.overloads);
             }
         }
         return out;
     }
-    // The default mode: a stream per pixel (engine/pixel_random.hpp), rows in
-    // parallel, the sums added in row order (the same image and count for any
-    // thread count)
-    std::vector<double> row_photons((size_t)spn, 0.0);
-    std::vector<int> row_overloads((size_t)spn, 0);
-#pragma omp parallel for schedule(dynamic, 16)
-    for (int s = 0; s < spn; ++s) {
-        for (int fi = 0; fi < fp; ++fi) {
-            if (!in_roi(e.samp, fi, s)) continue;
-            const size_t i = (size_t)s * fp + fi;
-            const float mean = image[i];
-            PixelStream stream(seed, i);
-            store(i, mean, stream.poisson(mean), row_photons[(size_t)s], row_overloads[(size_t)s]);
-        }
-    }
-    for (int s = 0; s < spn; ++s) {
-        out.photons += row_photons[(size_t)s];
-        out.overloads += row_overloads[(size_t)s];
-    }
+    // The default mode: a stream per pixel (engine/pixel_random.hpp), blocks
+    // of rows in parallel
+    NoiseRows rows(e, image, seed);
+    const int block = 16;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int s0 = 0; s0 < spn; s0 += block)
+        rows.fill(s0, std::min(block, spn - s0), out.pixels.data() + (size_t)s0 * fp);
+    out.photons = rows.photons();
+    out.overloads = rows.overloads();
     return out;
 }
 
@@ -246,82 +387,34 @@ double auto_pgm_scale(double pgm_scale, double intfile_scale, double rmsd) {
 }
 
 void write_pgm(std::FILE* f, const Experiment& e, const std::vector<float>& image, double pgm_scale) {
-    const int fp = e.det.fpixels, spn = e.det.spixels;
-    char head[256];
-    int n = std::snprintf(head, sizeof head, "P5\n%d %d\n# pixels scaled by %g\n255\n", fp, spn, pgm_scale);
-    put(f, head, (size_t)n);
-    put_converted<unsigned char>(f, e, image, [pgm_scale](float v) {
-        double t = v * pgm_scale;
-        if (t > 255.0) t = 255.0;
-        if (!(t > INT_MIN)) t = 0;  // NaN, -inf, beyond int: undefined to convert (C on x86 gives 0)
-        // C converts with a plain cast; negative values wrap the same way here.
-        return (unsigned char)(int)t;
-    });
+    const std::string h = pgm_header(e, pgm_scale);
+    put(f, h.data(), h.size());
+    put_converted<unsigned char>(f, e, image, PgmPixels{pgm_scale});
 }
 
-namespace {
-
-// Writes one file to its temporary name; "" or what went wrong.
-std::string write_temp(const OutputFile& f, const std::string& tmp) {
-    FILE* fh = std::fopen(tmp.c_str(), "wb");
-    if (!fh) return f.flag + ": cannot write '" + f.path + "': " + std::strerror(errno);
-    try {
-        f.write(fh);
-    } catch (const std::exception& ex) {
-        std::fclose(fh);
-        return f.flag + ": failed writing '" + f.path + "': " + ex.what();
-    }
-    if (std::fclose(fh) != 0) return f.flag + ": failed writing '" + f.path + "' (disk full?)";
-    return "";
+RowFile pgm_rows(const Experiment& e, const std::vector<float>& image, double pgm_scale) {
+    return converted_rows<unsigned char>(e, image, pgm_header(e, pgm_scale), PgmPixels{pgm_scale});
 }
 
-}  // namespace
+RowFile float_rows(const Experiment& e, const std::vector<float>& image) {
+    RowFile r;
+    r.rows = e.det.spixels;
+    r.row_bytes = (size_t)e.det.fpixels * sizeof(float);
+    r.rows_at = [&image, fp = e.det.fpixels](int r0, int, void*) -> const void* {
+        return image.data() + (size_t)r0 * fp;
+    };
+    return r;
+}
 
-void commit_outputs(const std::vector<OutputFile>& files, const std::function<void()>& make_noise) {
-    for (size_t i = 0; i < files.size(); ++i)
-        for (size_t j = 0; j < i; ++j)
-            if (files[i].path == files[j].path)
-                throw std::runtime_error(files[i].flag + ": '" + files[i].path + "' is also the " + files[j].flag +
-                                         " file: give each output its own name");
-    std::vector<std::string> temps, errors(files.size());
-    for (const auto& f : files) temps.push_back(f.path + ".partial." + std::to_string(::getpid()));
-    auto cleanup = [&]() {
-        for (const auto& t : temps) std::remove(t.c_str());
+RowFile smv_noise_rows(const Experiment& e, const NoiseImage& noise) {
+    RowFile r;
+    r.header = smv_header(e);
+    r.rows = e.det.spixels;
+    r.row_bytes = (size_t)e.det.fpixels * sizeof(uint16_t);
+    r.rows_at = [&noise, fp = e.det.fpixels](int r0, int, void*) -> const void* {
+        return noise.pixels.data() + (size_t)r0 * fp;
     };
-    // The files at once (the writers only read the frame): large images spend
-    // most of their writing time copying into the page cache, one core each.
-    // The noise image (C's serial random sequence) is drawn meanwhile, here;
-    // the files made from it start when it is there.
-    std::vector<std::future<void>> writers;
-    auto start = [&](size_t i) {
-        writers.push_back(std::async(std::launch::async, [&, i]() { errors[i] = write_temp(files[i], temps[i]); }));
-    };
-    for (size_t i = 0; i < files.size(); ++i)
-        if (!make_noise || !files[i].needs_noise) start(i);
-    if (make_noise) {
-        try {
-            make_noise();
-        } catch (...) {
-            for (auto& w : writers) w.wait();
-            cleanup();
-            throw;
-        }
-        for (size_t i = 0; i < files.size(); ++i)
-            if (files[i].needs_noise) start(i);
-    }
-    for (auto& w : writers) w.get();
-    for (const auto& err : errors)
-        if (!err.empty()) {
-            cleanup();
-            throw std::runtime_error(err);
-        }
-    for (size_t i = 0; i < files.size(); ++i) {
-        if (std::rename(temps[i].c_str(), files[i].path.c_str()) != 0) {
-            const std::string why = std::strerror(errno);
-            cleanup();
-            throw std::runtime_error(files[i].flag + ": cannot create '" + files[i].path + "': " + why);
-        }
-    }
+    return r;
 }
 
 }  // namespace nb

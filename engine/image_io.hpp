@@ -7,13 +7,39 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/experiment.hpp"
+#include "engine/pixel_random.hpp"
 #include "engine/render.hpp"
 
 namespace nb {
+
+// The Poisson-noise image in C's generator order (continuing e.ran from the
+// mosaic draws): photons + adc, clipped to 0..65535 as C's SMV holds it
+// (pixels outside the ROI are 0). Every noise output (SMV, NeXus, CBF) of a
+// frame is written from one of these, so they hold the same counts.
+struct NoiseImage {
+    std::vector<uint16_t> pixels;  // fast-major
+    double photons = 0;            // sum before the adc offset and clipping
+    int overloads = 0;             // pixels clipped at 65535
+    std::string log;               // the detector model's lines (PSF radius, lost photons), if any
+};
+
+// A file that is a header and then an image's rows (raw float, SMV, PGM):
+// commit_outputs writes it a block of rows at a time, each block at its
+// offset, on the run's threads.
+struct RowFile {
+    std::string header;
+    int rows = 0;
+    size_t row_bytes = 0;
+    // The file's bytes of rows [r0, r0 + n): a pointer into the frame's own
+    // pixels, or `scratch` (n * row_bytes bytes) filled. Called from any
+    // thread, for different blocks at once; throws std::runtime_error.
+    std::function<const void*(int r0, int n, void* scratch)> rows_at;
+};
 
 // One output file: its path, the flag that named it (for messages) and a
 // writer that streams its bytes (so no full copy of an image is held twice).
@@ -22,7 +48,20 @@ struct OutputFile {
     std::string flag;
     std::function<void(std::FILE*)> write;  // throws std::runtime_error on failure
     bool needs_noise = false;               // written from the noise image (-noisefile, -cbffile)
+    // Set for the row formats: written by blocks (`write` is then unused by
+    // commit_outputs). What it points into must outlive the commit.
+    std::shared_ptr<const RowFile> rows;
 };
+
+// An OutputFile written by rows (its `write` streams the same bytes in order).
+OutputFile row_output(std::string path, std::string flag, std::shared_ptr<const RowFile> rows,
+                      bool needs_noise = false);
+
+// The row forms of the files below, referring to `image` / `noise` and `e`.
+RowFile float_rows(const Experiment& e, const std::vector<float>& image);
+RowFile smv_int_rows(const Experiment& e, const std::vector<float>& image, double scale);
+RowFile pgm_rows(const Experiment& e, const std::vector<float>& image, double pgm_scale);
+RowFile smv_noise_rows(const Experiment& e, const NoiseImage& noise);
 
 // C's SMV header text for this experiment, padded to 512 bytes.
 std::string smv_header(const Experiment& e);
@@ -40,21 +79,37 @@ void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& 
 void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& image, double scale,
                    const std::string& header);
 
-// The Poisson-noise image in C's generator order (continuing e.ran from the
-// mosaic draws): photons + adc, clipped to 0..65535 as C's SMV holds it
-// (pixels outside the ROI are 0). Every noise output (SMV, NeXus, CBF) of a
-// frame is written from one of these, so they hold the same counts.
-struct NoiseImage {
-    std::vector<uint16_t> pixels;  // fast-major
-    double photons = 0;            // sum before the adc offset and clipping
-    int overloads = 0;             // pixels clipped at 65535
-    std::string log;               // the detector model's lines (PSF radius, lost photons), if any
-};
 // That is -exact; the default mode draws each pixel from its own stream, in
 // parallel (engine/pixel_random.hpp): C's distribution, not C's values.
 // With a detector model (cfg.detector_model) the draws are C noisify's instead
 // (engine/detector_response.hpp), from a fresh generator (-exact) or per pixel.
 NoiseImage make_noise_image(Experiment& e, const std::vector<float>& image, int64_t seed);
+
+// The default mode's noise image, a block of rows at a time (each pixel from
+// its own stream): make_noise_image fills a whole image with it, and a noise
+// file that is the only use of the noise is drawn straight into the file's
+// blocks, with no image-sized buffer (on the VMs we measure on, a fresh 8 MB
+// buffer took 4-15 ms to touch, as long as drawing the noise).
+class NoiseRows {
+public:
+    // where the default mode's per-pixel streams apply: not -exact (C's
+    // sequence), not C nonBragg's order, no detector model
+    static bool applies(const Experiment& e);
+    NoiseRows(const Experiment& e, const std::vector<float>& image, int64_t seed);
+    // whole rows [r0, r0 + n) into dst (0 outside the ROI); disjoint rows may
+    // be filled at once from several threads
+    void fill(int r0, int n, uint16_t* dst);
+    // once every row is filled: the NoiseImage's photons and overloads
+    double photons() const;
+    int overloads() const;
+
+private:
+    const Experiment& e_;
+    const std::vector<float>& image_;
+    PixelKey key_;
+    std::vector<double> row_photons_;
+    std::vector<int> row_overloads_;
+};
 
 // The noise image as C's SMV file.
 void write_smv_noise(std::FILE* f, const Experiment& e, const NoiseImage& noise);

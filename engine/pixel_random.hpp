@@ -12,12 +12,31 @@
 
 namespace nb {
 
-class PixelStream {
-public:
+// The part of a stream's start that is the same for every pixel: made once
+// per image, so that a pixel's stream costs one hash to start.
+struct PixelKey {
     // `channel` separates independent draws of one pixel (photon noise,
     // calibration error, read-out noise).
-    PixelStream(int64_t seed, uint64_t pixel, uint64_t channel = 0)
-        : state_(mix((uint64_t)seed * 0x9E3779B97F4A7C15ull ^ mix(pixel + 0x632BE59BD9B4E019ull * (channel + 1)))) {}
+    explicit PixelKey(int64_t seed, uint64_t channel = 0)
+        : value(mix64((uint64_t)seed * 0x9E3779B97F4A7C15ull ^ mix64(0x632BE59BD9B4E019ull * (channel + 1)))) {}
+    uint64_t value;
+
+    static uint64_t mix64(uint64_t z) {  // SplitMix64's finalizer
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        return z ^ (z >> 31);
+    }
+};
+
+class PixelStream {
+public:
+    // A pixel's first value is the hash of its key and index (distinct pixels,
+    // distinct values), the values after it SplitMix64 started there: one
+    // hash for the one draw most pixels need. Two pixels' draws overlap only
+    // if their starts fall within as many steps of each other on the Weyl
+    // sequence, a chance of about 2^-64 per pair and step.
+    PixelStream(PixelKey key, uint64_t pixel) : state_(PixelKey::mix64(key.value ^ pixel * 0xD1B54A32D192ED03ull)) {}
+    PixelStream(int64_t seed, uint64_t pixel, uint64_t channel = 0) : PixelStream(PixelKey(seed, channel), pixel) {}
 
     // uniform in (0, 1), 53 bits
     double uniform() { return ((double)(next() >> 11) + 0.5) * 0x1.0p-53; }
@@ -72,13 +91,15 @@ public:
     }
 
 private:
-    static uint64_t mix(uint64_t z) {  // SplitMix64's finalizer
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
+    uint64_t next() {
+        if (fresh_) {
+            fresh_ = false;
+            return state_;
+        }
+        return PixelKey::mix64(state_ += 0x9E3779B97F4A7C15ull);
     }
-    uint64_t next() { return mix(state_ += 0x9E3779B97F4A7C15ull); }
     uint64_t state_;
+    bool fresh_ = true;
 };
 
 // The ziggurat's layers: x[i] the right edges (x[0] the base layer's

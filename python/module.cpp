@@ -279,6 +279,7 @@ Result simulate(const py::object& args_in, const py::object& structure_factors, 
             fo->needs_noise = nexus;
             const std::vector<nb::OutputFile> files = nb::image_output_files(cfg, fo, which, false);
             nb::commit_outputs(files, [&fo] { nb::make_frame_noise(*fo, false); });
+            nb::finish_frame_noise(*fo, false);
             for (const auto& f : files) out.files.push_back(f.path);
             if (nexus) {
                 std::string command_line = "nanobragg.simulate";

@@ -180,3 +180,29 @@ TEST(CliBehaviour, SmvHeadersThatLieAreRefused) {
     }
     EXPECT_TRUE(no_images(d));
 }
+
+// A noise file that is the noise image's only use is drawn block by block into
+// the file; with a miniCBF beside it the whole image is made first. Both hold
+// the same pixels and print the same photon count (the file of 1100 rows is
+// written in several blocks).
+TEST(CliBehaviour, NoiseDrawnIntoTheFilesBlocksIsTheWholeNoiseImage) {
+    TempDir d("cli_noise_rows");
+    const std::vector<std::string> base = {
+        "-cell", "100",       "100", "100",   "90", "90",     "90",   "-default_F", "100", "-N",   "5",  "-detpixels",
+        "1100",  "-distance", "100", "-seed", "3",  "-pixel", "0.05", "-roi",       "10",  "1000", "20", "1090"};
+    RunResult a = run_cli(with(base, {"-noisefile", "a.img", "-nopgm"}), d.path.string());
+    RunResult b = run_cli(with(base, {"-noisefile", "b.img", "-cbffile", "b.cbf", "-nopgm"}), d.path.string());
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    const std::string pa = read_file(d.file("a.img")), pb = read_file(d.file("b.img"));
+    ASSERT_EQ(pa.size(), 512u + 1100u * 1100u * 2u);
+    EXPECT_TRUE(pa.substr(512) == pb.substr(512));
+    auto photons_line = [](const std::string& out) {
+        const size_t at = out.find(" photons on noise image");
+        if (at == std::string::npos) return std::string();
+        const size_t start = out.rfind('\n', at) + 1;  // npos + 1 = 0: the first line
+        return out.substr(start, at - start);
+    };
+    EXPECT_FALSE(photons_line(a.out).empty()) << a.out;
+    EXPECT_EQ(photons_line(a.out), photons_line(b.out));
+}

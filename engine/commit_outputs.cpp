@@ -1,0 +1,181 @@
+// Writing a frame's files: each to a temporary name beside its target, then
+// all renamed at once, so that a failed run leaves no half-written image and
+// replaces none.
+#include <fcntl.h>
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <future>
+#include <stdexcept>
+
+#include "engine/image_io.hpp"
+
+namespace nb {
+
+namespace {
+
+// Writes one file to its temporary name; "" or what went wrong.
+std::string write_temp(const OutputFile& f, const std::string& tmp) {
+    FILE* fh = std::fopen(tmp.c_str(), "wb");
+    if (!fh) return f.flag + ": cannot write '" + f.path + "': " + std::strerror(errno);
+    try {
+        f.write(fh);
+    } catch (const std::exception& ex) {
+        std::fclose(fh);
+        return f.flag + ": failed writing '" + f.path + "': " + ex.what();
+    }
+    if (std::fclose(fh) != 0) return f.flag + ": failed writing '" + f.path + "' (disk full?)";
+    return "";
+}
+
+void pwrite_all(int fd, const void* data, size_t bytes, off_t at) {
+    const char* p = static_cast<const char*>(data);
+    while (bytes > 0) {
+        const ssize_t n = ::pwrite(fd, p, bytes, at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw std::runtime_error(n < 0 ? std::strerror(errno) : "write failed (disk full?)");
+        p += n, bytes -= (size_t)n, at += n;
+    }
+}
+
+// The row files (`which`) at once on the run's threads: every block of rows
+// of every file is a task that fills its bytes and writes them at their
+// offset. Blocks of different files alternate, so that the threads copy into
+// different files' page caches (one file's writes take its lock in turn).
+// One team and no writer threads: on a 2-core machine, threads of their own
+// had the files' conversions, the noise image and spinning OpenMP workers
+// competing for the cores.
+void write_row_files(const std::vector<OutputFile>& files, const std::vector<std::string>& temps,
+                     const std::vector<size_t>& which, std::vector<std::string>& errors) {
+    std::vector<int> fds(files.size(), -1);
+    struct Task {
+        size_t file;
+        int r0, n;
+    };
+    std::vector<Task> tasks;
+    size_t scratch_bytes = 0;
+    std::vector<std::vector<Task>> per_file;
+    for (size_t i : which) {
+        const RowFile& rf = *files[i].rows;
+        fds[i] = ::open(temps[i].c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        if (fds[i] < 0) {
+            errors[i] = files[i].flag + ": cannot write '" + files[i].path + "': " + std::strerror(errno);
+            continue;
+        }
+        // blocks of about 512 KB: in cache while converted, few system calls
+        const int block = (int)std::max<size_t>(1, ((size_t)1 << 19) / std::max<size_t>(rf.row_bytes, 1));
+        std::vector<Task> t;
+        for (int r0 = 0; r0 < rf.rows; r0 += block) t.push_back({i, r0, std::min(block, rf.rows - r0)});
+        per_file.push_back(std::move(t));
+        scratch_bytes = std::max(scratch_bytes, (size_t)block * rf.row_bytes);
+    }
+    for (size_t k = 0;; ++k) {
+        bool any = false;
+        for (const auto& t : per_file)
+            if (k < t.size()) tasks.push_back(t[k]), any = true;
+        if (!any) break;
+    }
+    const int threads = std::max(1, std::min(4, omp_get_max_threads()));
+#pragma omp parallel num_threads(threads)
+    {
+        std::vector<char> scratch(scratch_bytes);
+#pragma omp for schedule(dynamic, 1)
+        for (size_t k = 0; k < tasks.size(); ++k) {
+            const Task& t = tasks[k];
+            const RowFile& rf = *files[t.file].rows;
+            try {
+                if (t.r0 == 0) pwrite_all(fds[t.file], rf.header.data(), rf.header.size(), 0);
+                const void* bytes = rf.rows_at(t.r0, t.n, scratch.data());
+                pwrite_all(fds[t.file], bytes, (size_t)t.n * rf.row_bytes,
+                           (off_t)(rf.header.size() + (size_t)t.r0 * rf.row_bytes));
+            } catch (const std::exception& ex) {
+#pragma omp critical(nb_row_file_errors)
+                if (errors[t.file].empty())
+                    errors[t.file] = files[t.file].flag + ": failed writing '" + files[t.file].path + "': " + ex.what();
+            }
+        }
+    }
+    for (size_t i : which)
+        if (fds[i] >= 0 && ::close(fds[i]) != 0 && errors[i].empty())
+            errors[i] = files[i].flag + ": failed writing '" + files[i].path + "' (disk full?)";
+}
+
+}  // namespace
+
+OutputFile row_output(std::string path, std::string flag, std::shared_ptr<const RowFile> rows, bool needs_noise) {
+    OutputFile f;
+    f.path = std::move(path);
+    f.flag = std::move(flag);
+    f.needs_noise = needs_noise;
+    f.rows = std::move(rows);
+    f.write = [rf = f.rows](std::FILE* fh) {
+        const int block = (int)std::max<size_t>(1, ((size_t)1 << 19) / std::max<size_t>(rf->row_bytes, 1));
+        std::vector<char> scratch((size_t)std::min(block, rf->rows) * rf->row_bytes);
+        auto put = [fh](const void* p, size_t bytes) {
+            if (bytes && std::fwrite(p, 1, bytes, fh) != bytes) throw std::runtime_error("write failed (disk full?)");
+        };
+        put(rf->header.data(), rf->header.size());
+        for (int r0 = 0; r0 < rf->rows; r0 += block) {
+            const int n = std::min(block, rf->rows - r0);
+            put(rf->rows_at(r0, n, scratch.data()), (size_t)n * rf->row_bytes);
+        }
+    };
+    return f;
+}
+
+void commit_outputs(const std::vector<OutputFile>& files, const std::function<void()>& make_noise) {
+    for (size_t i = 0; i < files.size(); ++i)
+        for (size_t j = 0; j < i; ++j)
+            if (files[i].path == files[j].path)
+                throw std::runtime_error(files[i].flag + ": '" + files[i].path + "' is also the " + files[j].flag +
+                                         " file: give each output its own name");
+    std::vector<std::string> temps, errors(files.size());
+    for (const auto& f : files) temps.push_back(f.path + ".partial." + std::to_string(::getpid()));
+    auto cleanup = [&]() {
+        for (const auto& t : temps) std::remove(t.c_str());
+    };
+    // Files other than the row formats (CBF, PNG, several panels) each on a
+    // thread of its own, at once (the writers only read the frame); the
+    // noise image is drawn meanwhile, here, and the files made from it start
+    // when it is there. Then the row files on the run's threads.
+    std::vector<std::future<void>> writers;
+    auto start = [&](size_t i) {
+        writers.push_back(std::async(std::launch::async, [&, i]() { errors[i] = write_temp(files[i], temps[i]); }));
+    };
+    for (size_t i = 0; i < files.size(); ++i)
+        if (!files[i].rows && (!make_noise || !files[i].needs_noise)) start(i);
+    if (make_noise) {
+        try {
+            make_noise();
+        } catch (...) {
+            for (auto& w : writers) w.wait();
+            cleanup();
+            throw;
+        }
+        for (size_t i = 0; i < files.size(); ++i)
+            if (!files[i].rows && files[i].needs_noise) start(i);
+    }
+    std::vector<size_t> row_files;
+    for (size_t i = 0; i < files.size(); ++i)
+        if (files[i].rows) row_files.push_back(i);
+    if (!row_files.empty()) write_row_files(files, temps, row_files, errors);
+    for (auto& w : writers) w.get();
+    for (const auto& err : errors)
+        if (!err.empty()) {
+            cleanup();
+            throw std::runtime_error(err);
+        }
+    for (size_t i = 0; i < files.size(); ++i) {
+        if (std::rename(temps[i].c_str(), files[i].path.c_str()) != 0) {
+            const std::string why = std::strerror(errno);
+            cleanup();
+            throw std::runtime_error(files[i].flag + ": cannot create '" + files[i].path + "': " + why);
+        }
+    }
+}
+
+}  // namespace nb
