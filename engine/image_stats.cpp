@@ -6,8 +6,6 @@
 #include <cmath>
 #include <limits>
 
-#include "engine/vector_clones.hpp"
-
 namespace nb {
 
 ImageStats stats_from_sums(const Experiment& e, double max_I, long long max_index, double sum, double sumsqr,
@@ -87,58 +85,10 @@ StatsRows stats_rows(const Experiment& e) {
     return r;
 }
 
-namespace {
-
-constexpr int kLanes = 4;
-
-// The sums of an unmasked row in row_stats' order without a branch per pixel
-// (it vectorizes): every pixel counts, the maximum is found after the row.
-NB_VECTOR_CLONES void unmasked_row_sums(const float* row, int f0, int f1, double (&all_out)[kLanes],
-                                        double (&sumsqr_out)[kLanes], long long& nonfinite_out, double& top_out) {
-    double all[kLanes] = {}, sumsqr[kLanes] = {}, top = top_out;
-    long long nonfinite = 0;
-    auto add = [&](int f, int k) {
-        const double v = row[f];
-        all[k] += v;
-        sumsqr[k] += c_square(row[f]);
-        nonfinite += !(std::fabs(v) <= std::numeric_limits<double>::max());
-        top = v > top ? v : top;
-    };
-    int f = f0;
-    for (; f + kLanes <= f1; f += kLanes) {
-#pragma GCC unroll 4
-        for (int k = 0; k < kLanes; ++k) add(f + k, k);
-    }
-    for (; f < f1; ++f) add(f, 0);
-    for (int k = 0; k < kLanes; ++k) all_out[k] += all[k], sumsqr_out[k] += sumsqr[k];
-    nonfinite_out += nonfinite;
-    top_out = top;
-}
-
-// The squared deviations from `mean`, in the same four interleaved sums.
-NB_VECTOR_CLONES void row_spread(const float* row, int f0, int f1, double mean, double (&dev_out)[kLanes]) {
-    double dev[kLanes] = {};
-    int f = f0;
-    for (; f + kLanes <= f1; f += kLanes) {
-#pragma GCC unroll 4
-        for (int k = 0; k < kLanes; ++k) {
-            const double t = row[f + k] - mean;
-            dev[k] += t * t;
-        }
-    }
-    for (; f < f1; ++f) {
-        const double t = row[f] - mean;
-        dev[0] += t * t;
-    }
-    for (int k = 0; k < kLanes; ++k) dev_out[k] += dev[k];
-}
-
-}  // namespace
-
 // Four interleaved sums (no serial chain of additions), in a fixed order:
 // pixel f0 + 4 j + k goes to sum k, the tail to sum 0.
 RowStats row_stats(const Experiment& e, const float* image, int s, const StatsRows& layout) {
-    constexpr int lanes = kLanes;
+    constexpr int lanes = 4;
     RowStats q;
     const long long row0 = (long long)s * e.det.fpixels;
     const float* row = image + row0;
@@ -167,8 +117,21 @@ RowStats row_stats(const Experiment& e, const float* image, int s, const StatsRo
         }
         for (; f < f1; ++f) visit(f, 0);
     } else {
+        // The same sums in the same order without a branch per pixel (it
+        // vectorizes): every pixel counts, the maximum is found after the row.
         double top = q.max_I;
-        unmasked_row_sums(row, f0, f1, all, sumsqr, nonfinite, top);
+        auto add = [&](int f, int k) {
+            const double v = row[f];
+            all[k] += v;
+            sumsqr[k] += c_square(row[f]);
+            nonfinite += !(std::fabs(v) <= std::numeric_limits<double>::max());
+            top = v > top ? v : top;
+        };
+        for (; f + lanes <= f1; f += lanes) {
+#pragma GCC unroll 4
+            for (int k = 0; k < lanes; ++k) add(f + k, k);
+        }
+        for (; f < f1; ++f) add(f, 0);
         for (int k = 0; k < lanes; ++k) sum[k] = all[k];
         n = f1 - f0;
         if (top > q.max_I) {  // the first pixel holding it: C's first-maximum rule
@@ -184,7 +147,18 @@ RowStats row_stats(const Experiment& e, const float* image, int s, const StatsRo
     for (int k = 0; k < lanes; ++k) q.sum += sum[k], q.sumsqr += sumsqr[k], q.mean_all += all[k];
     q.mean_all /= std::max<long long>(q.m, 1);
     double dev[lanes] = {};
-    row_spread(row, f0, f1, q.mean_all, dev);
+    f = f0;
+    for (; f + lanes <= f1; f += lanes) {
+#pragma GCC unroll 4
+        for (int k = 0; k < lanes; ++k) {
+            const double t = row[f + k] - q.mean_all;
+            dev[k] += t * t;
+        }
+    }
+    for (; f < f1; ++f) {
+        const double t = row[f] - q.mean_all;
+        dev[0] += t * t;
+    }
     for (int k = 0; k < lanes; ++k) q.spread_all += dev[k];
     return q;
 }

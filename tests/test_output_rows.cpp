@@ -133,15 +133,14 @@ TEST(CommitOutputs, RowFilesHoldTheBytesOfTheirStreams) {
         if (std::isfinite(v)) v = std::fmod(std::fabs(v), 3000.0f);
     const NoiseImage noise = make_noise_image(sc.e, sc.image, -5);
     const std::string dir = testing::TempDir();
-    const std::vector<std::pair<std::string, RowFile>> forms{
-        {"float", float_rows(sc.e, sc.image)},
-        {"int", smv_int_rows(sc.e, sc.image, 7.5)},
-        {"pgm", pgm_rows(sc.e, sc.image, 0.3)},
-        {"noise", smv_noise_rows(sc.e, noise)}};
+    const std::vector<std::pair<std::string, RowFile>> forms{{"float", float_rows(sc.e, sc.image)},
+                                                             {"int", smv_int_rows(sc.e, sc.image, 7.5)},
+                                                             {"pgm", pgm_rows(sc.e, sc.image, 0.3)},
+                                                             {"noise", smv_noise_rows(sc.e, noise)}};
     std::vector<OutputFile> files;
     for (const auto& [name, rf] : forms)
-        files.push_back(row_output(dir + "/nb_rows_" + name + ".bin", "-" + name + "file",
-                                   std::make_shared<const RowFile>(rf)));
+        files.push_back(
+            row_output(dir + "/nb_rows_" + name + ".bin", "-" + name + "file", std::make_shared<const RowFile>(rf)));
     commit_outputs(files);
     // the streamed forms: the C formats' own writers
     std::vector<std::string> want;
