@@ -176,4 +176,29 @@ void parse_flag_table(CLI::App& app, const std::vector<std::string>& args, const
     }
 }
 
+int run_program(CLI::App& app, const std::vector<std::string>& args, const ProgramName& program, const bool& help,
+                const bool& version, const std::function<int()>& run) {
+    try {
+        parse_flag_table(app, args, [&] { return help || version; });
+        if (version) {
+            std::printf("%s\n", program.version.c_str());
+            return 0;
+        }
+        if (help) {
+            std::fputs(single_dash(app.help()).c_str(), stdout);
+            return 0;
+        }
+        std::printf("%s\n", program.banner.c_str());
+        return run();
+    } catch (const UsageError& e) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "%s: error: %s (%s -h lists the flags)\n", program.name, e.what(), program.name);
+        return 2;
+    } catch (const std::exception& e) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "%s: error: %s\n", program.name, e.what());
+        return 2;
+    }
+}
+
 }  // namespace nb

@@ -1,7 +1,7 @@
 // The pieces every nanoBragg-suite command line shares: C's single-dash long
 // flags mapped onto CLI11, numeric checks whose ranges also print in -h, and
-// one-line usage errors naming the flag. Used by nanoBragg (cli/args.cpp) and
-// noisify (cli/noisify_main.cpp).
+// one-line usage errors naming the flag. Used by nanoBragg (cli/args.cpp),
+// noisify (cli/noisify_main.cpp) and nonBragg (cli/nonbragg_main.cpp).
 #pragma once
 
 #include <cmath>
@@ -82,5 +82,19 @@ private:
 // flags, values and unknown flags throw UsageError naming the flag; when
 // `early_exit()` says -h or -version was seen, parse errors are ignored.
 void parse_flag_table(CLI::App& app, const std::vector<std::string>& args, const std::function<bool()>& early_exit);
+
+// What a companion program (noisify, nonBragg) says of itself.
+struct ProgramName {
+    const char* name;     // in error lines: "<name>: error: ..."
+    std::string version;  // the -version line
+    std::string banner;   // the first line of a run
+};
+
+// A companion program's main once its table is registered: parses `args`,
+// answers -version and -h (the flags `version` and `help` set), prints the
+// banner and runs. A bad flag or file is one "<name>: error: ..." line on
+// stderr (after a usage error with the -h hint) and exit 2.
+int run_program(CLI::App& app, const std::vector<std::string>& args, const ProgramName& program, const bool& help,
+                const bool& version, const std::function<int()>& run);
 
 }  // namespace nb

@@ -359,39 +359,19 @@ int main(int argc, char** argv) {
     app.set_help_flag();
     app.allow_extras(false);
     register_flags(app, o);
-    try {
-        std::vector<std::string> args(argv + 1, argv + argc);
-        // C takes a bare argument naming the float image
-        std::vector<std::string> flags;
-        for (size_t i = 0; i < args.size(); ++i) {
-            const bool value = i > 0 && args[i - 1].size() > 1 && args[i - 1][0] == '-' &&
-                               !nb::is_number(args[i - 1]) && args[i - 1] != "-nonoise" && args[i - 1] != "-nopgm" &&
-                               args[i - 1] != "-h" && args[i - 1] != "-help" && args[i - 1] != "-version";
-            if (!value && args[i].find("floatimage.bin") != std::string::npos && args[i][0] != '-') {
-                o.float_file = args[i];
-                continue;
-            }
-            flags.push_back(args[i]);
+    std::vector<std::string> args(argv + 1, argv + argc);
+    // C takes a bare argument naming the float image
+    std::vector<std::string> flags;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const bool value = i > 0 && args[i - 1].size() > 1 && args[i - 1][0] == '-' && !nb::is_number(args[i - 1]) &&
+                           args[i - 1] != "-nonoise" && args[i - 1] != "-nopgm" && args[i - 1] != "-h" &&
+                           args[i - 1] != "-help" && args[i - 1] != "-version";
+        if (!value && args[i].find("floatimage.bin") != std::string::npos && args[i][0] != '-') {
+            o.float_file = args[i];
+            continue;
         }
-        nb::parse_flag_table(app, flags, [&] { return o.help || o.version; });
-        if (o.version) {
-            std::printf("noisify, %s\n", nb::version_line().c_str());
-            return 0;
-        }
-        if (o.help) {
-            std::fputs(nb::single_dash(app.help()).c_str(), stdout);
-            return 0;
-        }
-        std::printf("noisify, %s\n", nb::version_line().c_str());
-        return run(o);
-    } catch (const nb::UsageError& e) {
-        std::fflush(stdout);
-        std::fprintf(stderr, "noisify: error: %s\n", e.what());
-        std::fprintf(stderr, "run 'noisify -h' for the list of flags\n");
-        return 2;
-    } catch (const std::exception& e) {
-        std::fflush(stdout);
-        std::fprintf(stderr, "noisify: error: %s\n", e.what());
-        return 2;
+        flags.push_back(args[i]);
     }
+    const std::string version = "noisify, " + nb::version_line();
+    return nb::run_program(app, flags, {"noisify", version, version}, o.help, o.version, [&] { return run(o); });
 }

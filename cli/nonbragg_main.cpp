@@ -672,26 +672,9 @@ int main(int argc, char** argv) {
     app.set_help_flag();
     app.allow_extras(false);
     register_flags(app, o);
-    try {
-        std::vector<std::string> args(argv + 1, argv + argc);
-        nb::parse_flag_table(app, args, [&] { return o.help || o.version; });
-        if (o.version) {
-            std::printf("nonBragg, %s\n", nb::version_line().c_str());
-            return 0;
-        }
-        if (o.help) {
-            std::fputs(nb::single_dash(app.help()).c_str(), stdout);
-            return 0;
-        }
-        std::printf("nonBragg amorphous material diffraction simulator, %s\n", nb::version_line().c_str());
-        return run(o);
-    } catch (const nb::UsageError& e) {
-        std::fflush(stdout);
-        std::fprintf(stderr, "nonBragg: error: %s (nonBragg -h lists the flags)\n", e.what());
-        return 2;
-    } catch (const std::exception& e) {
-        std::fflush(stdout);
-        std::fprintf(stderr, "nonBragg: error: %s\n", e.what());
-        return 2;
-    }
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    return nb::run_program(app, args,
+                           {"nonBragg", "nonBragg, " + nb::version_line(),
+                            "nonBragg amorphous material diffraction simulator, " + nb::version_line()},
+                           o.help, o.version, [&] { return run(o); });
 }
