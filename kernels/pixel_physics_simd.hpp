@@ -60,18 +60,43 @@ struct GridIndexer {
         }
         return r;
     }
-    HWY_INLINE Lane<D> gather(const Index& index, const bool* same = nullptr) const {
+    // How a vector's lanes spread over the grid: every lane at one index, at
+    // one of two (the first lane's, or the first plus `step`: a row of
+    // pixels crossing one cell boundary), or more. Gathers at offsets from
+    // the same indices spread the same way.
+    struct Spread {
+        enum Kind { Many, One, Two } kind[kVectors];
+        hn::Mask<DI> first[kVectors];  // Two: the lanes at the first lane's index
+        int64_t step[kVectors];
+    };
+    HWY_INLINE Lane<D> gather(const Index& index, const Spread* spread = nullptr) const {
         Lane<D> r;
-        for (int i = 0; i < kVectors; ++i)
-            r.v[i] =
-                same && same[i] ? hn::Set(D(), g.F[hn::GetLane(index.v[i])]) : hn::GatherIndex(D(), g.F, index.v[i]);
+        for (int i = 0; i < kVectors; ++i) {
+            if (!spread || spread->kind[i] == Spread::Many) {
+                r.v[i] = hn::GatherIndex(D(), g.F, index.v[i]);
+                continue;
+            }
+            const int64_t at = hn::GetLane(index.v[i]);
+            r.v[i] = hn::Set(D(), g.F[at]);
+            if (spread->kind[i] == Spread::Two)
+                r.v[i] = hn::IfThenElse(hn::RebindMask(D(), spread->first[i]), r.v[i],
+                                        hn::Set(D(), g.F[at + spread->step[i]]));
+        }
         return r;
     }
-    // Per vector: whether every lane holds the same index.
-    HWY_INLINE void uniform(const Index& index, bool* same) const {
+    HWY_INLINE Spread spread_of(const Index& index) const {
         const DI di;
-        for (int i = 0; i < kVectors; ++i)
-            same[i] = hn::AllTrue(di, hn::Eq(index.v[i], hn::Set(di, hn::GetLane(index.v[i]))));
+        Spread sp;
+        for (int i = 0; i < kVectors; ++i) {
+            const auto first = hn::Set(di, hn::GetLane(index.v[i]));
+            const auto last = hn::Set(di, hn::ExtractLane(index.v[i], hn::Lanes(di) - 1));
+            sp.first[i] = hn::Eq(index.v[i], first);
+            sp.step[i] = (int64_t)hn::GetLane(last) - (int64_t)hn::GetLane(first);
+            sp.kind[i] = hn::AllTrue(di, sp.first[i])                                     ? Spread::One
+                         : hn::AllTrue(di, hn::Or(sp.first[i], hn::Eq(index.v[i], last))) ? Spread::Two
+                                                                                          : Spread::Many;
+        }
+        return sp;
     }
 };
 
@@ -111,18 +136,18 @@ HWY_INLINE Lane<D> lookup_tricubic_lanes(const HklGridView<hn::TFromD<D>>& g, La
     }
     GridIndexer<D> ix{g};
     const Lane<D> h_base = hf - T(g.h_min + 1), k_base = kf - T(g.k_min + 1), l_base = lf - T(g.l_min + 1);
-    // Neighbouring pixels mostly share one 4x4x4 neighbourhood: a vector whose
-    // lanes all do reads each value once and broadcasts it (64 gathers per
-    // evaluation were most of the lookup's time).
-    bool same[kVectors];
-    ix.uniform(ix(h_base, k_base, l_base), same);
+    // Neighbouring pixels mostly share one 4x4x4 neighbourhood, or two: a
+    // vector whose lanes do reads each value once (twice) and broadcasts it
+    // (64 gathers per evaluation were most of the lookup's time; float's
+    // vectors, twice as wide, more often span two neighbourhoods).
+    const typename GridIndexer<D>::Spread same = ix.spread_of(ix(h_base, k_base, l_base));
     Lane<D> over_h[4];
     for (int i1 = 0; i1 < 4; ++i1) {
         Lane<D> over_k[4];
         for (int i2 = 0; i2 < 4; ++i2) {
             const auto row = ix(h_base + T(i1), k_base + T(i2), l_base);
             Lane<D> vals[4];
-            for (int i3 = 0; i3 < 4; ++i3) vals[i3] = ix.gather(row.plus(i3), same);
+            for (int i3 = 0; i3 < 4; ++i3) vals[i3] = ix.gather(row.plus(i3), &same);
             over_k[i2] = polint4(ld, vals, l);
         }
         over_h[i1] = polint4(kd, over_k, k);
