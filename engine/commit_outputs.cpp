@@ -112,18 +112,6 @@ OutputFile row_output(std::string path, std::string flag, std::shared_ptr<const 
     f.flag = std::move(flag);
     f.needs_noise = needs_noise;
     f.rows = std::move(rows);
-    f.write = [rf = f.rows](std::FILE* fh) {
-        const int block = (int)std::max<size_t>(1, ((size_t)1 << 19) / std::max<size_t>(rf->row_bytes, 1));
-        std::vector<char> scratch((size_t)std::min(block, rf->rows) * rf->row_bytes);
-        auto put = [fh](const void* p, size_t bytes) {
-            if (bytes && std::fwrite(p, 1, bytes, fh) != bytes) throw std::runtime_error("write failed (disk full?)");
-        };
-        put(rf->header.data(), rf->header.size());
-        for (int r0 = 0; r0 < rf->rows; r0 += block) {
-            const int n = std::min(block, rf->rows - r0);
-            put(rf->rows_at(r0, n, scratch.data()), (size_t)n * rf->row_bytes);
-        }
-    };
     return f;
 }
 

@@ -41,19 +41,20 @@ struct RowFile {
     std::function<const void*(int r0, int n, void* scratch)> rows_at;
 };
 
-// One output file: its path, the flag that named it (for messages) and a
-// writer that streams its bytes (so no full copy of an image is held twice).
+// One output file: its path, the flag that named it (for messages) and how
+// its bytes are made: a writer that streams them (so no full copy of an image
+// is held twice), or, for the row formats, its rows.
 struct OutputFile {
     std::string path;
     std::string flag;
     std::function<void(std::FILE*)> write;  // throws std::runtime_error on failure
     bool needs_noise = false;               // written from the noise image (-noisefile, -cbffile)
-    // Set for the row formats: written by blocks (`write` is then unused by
-    // commit_outputs). What it points into must outlive the commit.
+    // Set for the row formats, written by blocks instead of `write`. What it
+    // points into must outlive the commit.
     std::shared_ptr<const RowFile> rows;
 };
 
-// An OutputFile written by rows (its `write` streams the same bytes in order).
+// An OutputFile written by rows.
 OutputFile row_output(std::string path, std::string flag, std::shared_ptr<const RowFile> rows,
                       bool needs_noise = false);
 
