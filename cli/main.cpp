@@ -93,6 +93,11 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     }
     const int64_t seed_base = nb::noise_seed_base(cfg);
     const double phi_start = e.samp.phi0;
+    // On a GPU the next frame is submitted before this one is collected, so
+    // that its kernels run while this frame is copied back and handed to the
+    // writer (the queue's depth is 1 on the CPU: render, then collect). It
+    // outlives the writer, which hands written images back to it.
+    nb::FrameQueue queue(opt);
     std::future<void> writing;
     int frames_done = 0;
     double evaluations = 0;
@@ -101,61 +106,74 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     double render_s = 0, kernel_ms = 0, wait_s = 0;
     auto write_us = std::make_shared<std::atomic<long long>>(0);  // the writer's own time
     using clock = std::chrono::steady_clock;
-    int last_frame = -1;
+    std::vector<int> mine;  // this rank's frames
     for (int i = 0; i < cfg.nframes; ++i)
-        if (job.owns(i)) last_frame = i;
-    for (int i = 0; i < cfg.nframes; ++i) {
-        if (!job.owns(i)) continue;
-        nb::Experiment shot_experiment;
-        nb::Experiment* cur = &e;
+        if (job.owns(i)) mine.push_back(i);
+    size_t submitted = 0;
+    std::vector<double> frame_evaluations(mine.size());
+    auto submit_next = [&] {
+        const int i = mine[submitted];
         if (!shots.empty()) {
-            shot_experiment = nb::prepare_experiment(nb::apply_shot(cfg, shots[i]), e.hkl);
-            cur = &shot_experiment;
-            std::printf("shot %d of %d (line %d)\n", i + 1, cfg.nframes, shots[i].line);
+            const nb::Experiment shot = nb::prepare_experiment(nb::apply_shot(cfg, shots[i]), e.hkl);
+            frame_evaluations[submitted] = nb::evaluation_count(shot);
+            bar.start_frame(i + 1, cfg.nframes, frame_evaluations[submitted]);
+            queue.submit(shot);
         } else {
             e.samp.phi0 = phi_start + i * e.samp.osc;
+            frame_evaluations[submitted] = nb::evaluation_count(e);
+            bar.start_frame(i + 1, cfg.nframes, frame_evaluations[submitted]);
+            queue.submit(e);
         }
+        ++submitted;
+    };
+    for (size_t k = 0; k < mine.size(); ++k) {
+        const int i = mine[k];
+        if (!shots.empty()) std::printf("shot %d of %d (line %d)\n", i + 1, cfg.nframes, shots[i].line);
         auto fo = std::make_shared<nb::FrameOutput>();
         fo->index = i;
-        bar.start_frame(i + 1, cfg.nframes, nb::evaluation_count(*cur));
         const auto render_start = clock::now();
         {
             nb::StageTimer tr("render_image");
-            fo->result = nb::render_image(*cur, opt);
+            while (submitted < mine.size() && queue.pending() < queue.depth()) submit_next();
+            nb::FrameQueue::Frame frame = queue.collect();
+            fo->result = std::move(frame.result);
+            fo->exp = std::move(frame.exp);
         }
         render_s += std::chrono::duration<double>(clock::now() - render_start).count();
         if (fo->result.kernel_ms > 0) kernel_ms += fo->result.kernel_ms;
         bar.finish();
         if (cfg.nframes > 1 && shots.empty())
-            std::printf("frame %d of %d: phi = %g deg\n", i + 1, cfg.nframes, e.samp.phi0 * 57.29577951308232);
+            std::printf("frame %d of %d: phi = %g deg\n", i + 1, cfg.nframes, fo->exp.samp.phi0 * 57.29577951308232);
         if (fo->result.kernel_ms >= 0)
             spdlog::info("rendered on {} (render kernels {:.3f} ms)", fo->result.backend, fo->result.kernel_ms);
         else
             spdlog::info("rendered on {}", fo->result.backend);
-        if (std::string w = nb::interpolation_warning(*cur, fo->result); !w.empty()) spdlog::warn("{}", w);
+        if (std::string w = nb::interpolation_warning(fo->exp, fo->result); !w.empty()) spdlog::warn("{}", w);
         nb::print_stats(fo->result.stats);
         if (std::string w = nb::nonfinite_warning(fo->result); !w.empty()) spdlog::warn("{}", w);
-        fo->exp = nb::geometry_copy(*cur);
         fo->needs_noise = nexus != nullptr;
         fo->seed = nb::frame_seed(seed_base, i);
         std::vector<nb::OutputFile> files = nb::image_output_files(cfg, fo, nb::cli_outputs(cfg), true);
         const auto wait_start = clock::now();
         if (writing.valid()) writing.get();  // the previous frame is on disk before this one starts
         wait_s += std::chrono::duration<double>(clock::now() - wait_start).count();
-        auto write = [fo, files, w = nexus.get(), write_us]() {
+        const bool last = k + 1 == mine.size();
+        auto write = [fo, files, w = nexus.get(), write_us, &queue, last]() {
             const auto t = clock::now();
             write_frame(fo, files, w);
+            // a later frame fills this image's pages instead of new ones
+            if (!last) queue.recycle(std::move(fo->result.image));
             *write_us += std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t).count();
         };
         // A frame's files are written while the next renders; the last
         // frame's here, by the run's own threads (a writer thread's team of
         // its own had competed with the idle team's spinning workers).
-        if (i == last_frame)
+        if (last)
             write();
         else
             writing = std::async(std::launch::async, write);
         ++frames_done;
-        evaluations += nb::evaluation_count(*cur);
+        evaluations += frame_evaluations[k];
     }
     if (writing.valid()) writing.get();
     if (nexus) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 
@@ -230,21 +231,32 @@ void stage_table(const AmorphousTableData& t, StagedTable<T>& st, bool cubic) {
     v.even_scale = (T)(even ? 1.0 / h : 0.0);
 }
 
-// One pass over the detector for up to kMaxMaterials materials (their
-// tables and molecules).
+}  // namespace
+
+// One pass over the detector for up to kMaxMaterials materials: the
+// geometry and sources staged as the spots' are, each material's table, and
+// the scale; `view` points into the rest.
 template <typename T>
-double render_in(const Experiment& e, const std::vector<const AmorphousTableData*>& tables,
-                 const std::vector<double>& molecules, const AmorphousScale& scale, const std::vector<double>& weights,
-                 const RenderOptions& opt, std::vector<float>& image) {
-    PixelParams<T> p;
+struct BackgroundStaging<T>::Pass {
     SourceTables<T> src;
-    stage_geometry(e, weights, p, src);
-    std::vector<StagedTable<T>> staged(tables.size());
-    AmorphousParams<T> a;
+    std::vector<StagedTable<T>> staged;
+    BackgroundPass<T> view;
+};
+
+namespace {
+
+template <typename T>
+void stage_pass(const Experiment& e, const std::vector<const AmorphousTableData*>& tables,
+                const std::vector<double>& molecules, const AmorphousScale& scale, const std::vector<double>& weights,
+                typename BackgroundStaging<T>::Pass& pass) {
+    PixelParams<T>& p = pass.view.p;
+    stage_geometry(e, weights, p, pass.src);
+    pass.staged.resize(tables.size());
+    AmorphousParams<T>& a = pass.view.a;
     a.materials = (int)tables.size();
     for (size_t m = 0; m < tables.size(); ++m) {
-        stage_table(*tables[m], staged[m], !e.cfg.exact);
-        a.tables[m] = staged[m].view;
+        stage_table(*tables[m], pass.staged[m], !e.cfg.exact);
+        a.tables[m] = pass.staged[m].view;
         a.molecules[m] = molecules[m];
     }
     a.fmap = scale.fmap;
@@ -252,6 +264,16 @@ double render_in(const Experiment& e, const std::vector<const AmorphousTableData
     a.r_e_sqr = scale.r_e_sqr;
     a.fluence = scale.fluence;
     a.steps = scale.steps;
+}
+
+template <typename T>
+double render_in(const Experiment& e, const std::vector<const AmorphousTableData*>& tables,
+                 const std::vector<double>& molecules, const AmorphousScale& scale, const std::vector<double>& weights,
+                 const RenderOptions& opt, std::vector<float>& image) {
+    typename BackgroundStaging<T>::Pass pass;
+    stage_pass<T>(e, tables, molecules, scale, weights, pass);
+    const PixelParams<T>& p = pass.view.p;
+    const AmorphousParams<T>& a = pass.view.a;
     image.resize((size_t)p.fpixels * p.spixels, 0.0f);
     if (opt.device == Device::Cuda) {
         double omega = 0;
@@ -276,16 +298,17 @@ double render_materials(const Experiment& e, const std::vector<const AmorphousTa
 
 }  // namespace
 
-void add_amorphous_background(const Experiment& e, const RenderOptions& opt, std::vector<float>& image) {
-    if (e.amorphous.empty()) return;
+namespace {
+
+// The background's materials in passes of up to kMaxMaterials, added in
+// place, in order: the same float sums as their own images added afterwards,
+// the geometry computed once per pass. Sources weigh as the spots' do (none,
+// C nanoBragg, unless -source_weights).
+template <typename F>
+void for_each_background_pass(const Experiment& e, F&& pass) {
     AmorphousScale scale;
     scale.fluence = e.fluence;
     scale.steps = (double)e.src.direction.size() * e.samp.oversample * e.samp.oversample;
-    // the spots' source weighting: none (C nanoBragg) unless -source_weights
-    const std::vector<double>& weights = e.src.applied_weight;
-    // the materials added in place, in order, up to kMaxMaterials per pass
-    // over the detector: the same float sums as their own images added
-    // afterwards, the geometry computed once per pass
     scale.add = true;
     for (size_t first = 0; first < e.amorphous.size(); first += kMaxMaterials) {
         std::vector<const AmorphousTableData*> tables;
@@ -294,9 +317,36 @@ void add_amorphous_background(const Experiment& e, const RenderOptions& opt, std
             tables.push_back(&e.amorphous[m].table);
             molecules.push_back(e.amorphous[m].molecules);
         }
-        render_materials(e, tables, molecules, scale, weights, opt, image);
+        pass(tables, molecules, scale, e.src.applied_weight);
     }
 }
+
+}  // namespace
+
+void add_amorphous_background(const Experiment& e, const RenderOptions& opt, std::vector<float>& image) {
+    for_each_background_pass(
+        e, [&](const std::vector<const AmorphousTableData*>& tables, const std::vector<double>& molecules,
+               const AmorphousScale& scale, const std::vector<double>& weights) {
+            render_materials(e, tables, molecules, scale, weights, opt, image);
+        });
+}
+
+template <typename T>
+BackgroundStaging<T>::BackgroundStaging(const Experiment& e) {
+    for_each_background_pass(
+        e, [&](const std::vector<const AmorphousTableData*>& tables, const std::vector<double>& molecules,
+               const AmorphousScale& scale, const std::vector<double>& weights) {
+            storage_.push_back(std::make_unique<Pass>());
+            stage_pass<T>(e, tables, molecules, scale, weights, *storage_.back());
+            passes_.push_back(storage_.back()->view);
+        });
+}
+
+template <typename T>
+BackgroundStaging<T>::~BackgroundStaging() = default;
+
+template class BackgroundStaging<double>;
+template class BackgroundStaging<float>;
 
 double render_amorphous(const Experiment& e, const AmorphousTableData& table, const AmorphousScale& scale,
                         const std::vector<double>& weights, const RenderOptions& opt, std::vector<float>& image) {

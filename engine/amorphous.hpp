@@ -3,11 +3,13 @@
 // render of the term on the CPU or GPU (kernels/amorphous_physics.hpp).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/experiment.hpp"
 #include "engine/render.hpp"
+#include "kernels/amorphous_physics.hpp"
 
 namespace nb {
 
@@ -46,6 +48,24 @@ struct AmorphousScale {
 // nonBragg's images added to nanoBragg's; sources weigh as the spots' do
 // (once each, unless -source_weights).
 void add_amorphous_background(const Experiment& e, const RenderOptions& opt, std::vector<float>& image);
+
+// The same terms staged for a device's frame pipeline (kernels/frame_pipeline.hpp),
+// which adds them to the spots on the device, before the statistics: passes()
+// point into this object.
+template <typename T>
+class BackgroundStaging {
+public:
+    explicit BackgroundStaging(const Experiment& e);
+    ~BackgroundStaging();
+    BackgroundStaging(const BackgroundStaging&) = delete;
+    BackgroundStaging& operator=(const BackgroundStaging&) = delete;
+    const std::vector<BackgroundPass<T>>& passes() const { return passes_; }
+    struct Pass;
+
+private:
+    std::vector<std::unique_ptr<Pass>> storage_;
+    std::vector<BackgroundPass<T>> passes_;
+};
 
 // Renders the term over the ROI into `image` (pixels outside it are left
 // alone) with the experiment's geometry and sources, each source's term times

@@ -4,6 +4,12 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include <omp.h>
 
 #include "engine/amorphous.hpp"
 #include "engine/stage_geometry.hpp"
@@ -270,16 +276,51 @@ HostFrameBackend& host_pipeline_backend() {
 
 namespace {
 
-// Runs C's two-pass interpolation protocol on one executor. `rows` (may be
-// null): per-row statistics, filled by the CPU executor as rows finish.
-template <typename T>
-long long render_two_pass(const PixelParams<T>& p, Device device, const RenderOptions& opt, float* image,
-                          DeviceStats* dstats, const Experiment& e, StatsRows* rows) {
-    if (device == Device::Cuda) {
-        // the device launcher runs both passes and the reductions itself, device-resident
-        return render_image_cuda(p, image, dstats);
+Device resolve_device(Device d) {
+    if (d == Device::Auto) return cuda_device_count() > 0 ? Device::Cuda : Device::Cpu;
+    return d;
+}
+
+std::string backend_name(Device device, Precision precision) {
+    std::string name = device == Device::Cuda ? "cuda" : device == Device::HostPipeline ? "host-pipeline" : "cpu";
+    return name + (precision == Precision::Float ? "/float" : "/double");
+}
+
+// A collected image out of the device's pinned copy, by up to 4 threads: one
+// thread's copy bandwidth is a fraction of what the memory system gives, and
+// more would take cores from the previous frame's writer (whose conversions
+// use 4 as well) for little more bandwidth.
+void parallel_copy(float* dst, const float* src, size_t n, int threads) {
+    constexpr size_t chunk = (size_t)1 << 18;  // 1 MB of floats
+    const long long chunks = (long long)((n + chunk - 1) / chunk);
+    const int t = (int)std::min<long long>({threads > 0 ? threads : omp_get_max_threads(), 4, chunks});
+    if (t < 2) {
+        std::memcpy(dst, src, n * sizeof(float));
+        return;
     }
-    if (device == Device::HostPipeline) return render_frame(host_pipeline_backend(), p, image, dstats);
+#pragma omp parallel for schedule(static) num_threads(t)
+    for (long long k = 0; k < chunks; ++k) {
+        const size_t off = (size_t)k * chunk;
+        std::memcpy(dst + off, src + off, std::min(chunk, n - off) * sizeof(float));
+    }
+}
+
+// An image buffer the device's copy back fills whole: one of the right size
+// (a recycled frame's) is used as it is, without zeroing it again.
+void image_for_copy(std::vector<float>& image, size_t n) {
+    if (image.size() == n) return;
+    if (image.capacity() >= n) {
+        image.resize(n);
+        return;
+    }
+    allocate_zeroed(image, n);
+}
+
+// Runs C's two-pass interpolation protocol on the CPU executors. `rows` (may
+// be null): per-row statistics, filled as rows finish.
+template <typename T>
+long long render_two_pass_cpu(const PixelParams<T>& p, const RenderOptions& opt, float* image, const Experiment& e,
+                              StatsRows* rows) {
     InterpCutoff all{LLONG_MAX, 0};
     InterpCutoff none{-1, 0};
     RowHooks hooks;
@@ -293,35 +334,57 @@ long long render_two_pass(const PixelParams<T>& p, Device device, const RenderOp
     return fail;
 }
 
-}  // namespace
-
-RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
+// The spots on the CPU, with their statistics: in the default mode from
+// per-row sums taken as each row finishes (no extra pass over the image);
+// -exact sums in C's order.
+void render_spots_cpu(const Experiment& e, const RenderOptions& opt, RenderResult& r) {
     Staged st;
     stage(e, st);
-    RenderResult r;
-    Device device = opt.device;
-    if (device == Device::Auto) device = cuda_device_count() > 0 ? Device::Cuda : Device::Cpu;
-    r.backend = device == Device::Cuda ? "cuda" : device == Device::HostPipeline ? "host-pipeline" : "cpu";
-    r.backend += opt.precision == Precision::Float ? "/float" : "/double";
     allocate_zeroed(r.image, (size_t)e.det.fpixels * e.det.spixels);
-    DeviceStats ds;
-    DeviceStats* dstats = device == Device::Cuda || device == Device::HostPipeline ? &ds : nullptr;
-    // Default mode on the CPU: the statistics come from per-row sums taken as
-    // each row finishes (no extra pass over the image); -exact sums in C's order.
-    const bool row_sums = device == Device::Cpu && !e.cfg.exact;
+    const bool row_sums = !e.cfg.exact;
     StatsRows rows;
     if (row_sums) rows = stats_rows(e);
-    StageTimer tr("render: spots");
+    StatsRows* rp = row_sums ? &rows : nullptr;
     if (opt.precision == Precision::Float) {
         FloatStaged fs;
         to_float(st, fs);
-        r.interp_disabled_at =
-            render_two_pass(fs.p, device, opt, r.image.data(), dstats, e, row_sums ? &rows : nullptr);
+        r.interp_disabled_at = render_two_pass_cpu(fs.p, opt, r.image.data(), e, rp);
     } else {
-        r.interp_disabled_at =
-            render_two_pass(st.p, device, opt, r.image.data(), dstats, e, row_sums ? &rows : nullptr);
+        r.interp_disabled_at = render_two_pass_cpu(st.p, opt, r.image.data(), e, rp);
     }
-    if (dstats && !e.cfg.exact) {
+    r.stats = row_sums ? combine_rows(e, r.image, rows) : image_stats(e, r.image, true, opt.threads);
+}
+
+template <typename T>
+FrameTicket submit_staged(const Experiment& e, Device device, const PixelParams<T>& p) {
+    // the background materials go with the spots, added on the device
+    // before the statistics (no image round trip, no host pass)
+    const BackgroundStaging<T> background(e);
+    if (device == Device::Cuda) return submit_image_cuda(p, background.passes());
+    return submit_frame(host_pipeline_backend(), p, true, background.passes());
+}
+
+// A frame queued on a device executor (the GPU, or the host backend of its
+// pipeline): the host's staging is not needed once this returns.
+FrameTicket submit_spots(const Experiment& e, const RenderOptions& opt, Device device) {
+    Staged st;
+    stage(e, st);
+    if (opt.precision == Precision::Float) {
+        FloatStaged fs;
+        to_float(st, fs);
+        return submit_staged(e, device, fs.p);
+    }
+    return submit_staged(e, device, st.p);
+}
+
+void collect_spots(const Experiment& e, const RenderOptions& opt, Device device, const FrameTicket& t,
+                   RenderResult& r) {
+    image_for_copy(r.image, t.npix);
+    DeviceStats ds;
+    r.interp_disabled_at = device == Device::Cuda
+                               ? collect_image_cuda(t, r.image.data(), &ds, parallel_copy, opt.threads)
+                               : collect_frame(host_pipeline_backend(), t, r.image.data(), &ds);
+    if (!e.cfg.exact) {
         // the device reductions (deterministic: C's first-maximum rule is part
         // of the combine step): no pass over the image on the host
         r.stats = stats_from_sums(e, ds.max_I, ds.max_index, ds.sum, ds.sumsqr, ds.counted, ds.dev, ds.dev_counted,
@@ -329,20 +392,100 @@ RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
     } else {
         // -exact sums in C's order on the host, so that the printed digits and
         // the integer scale are C's
-        r.stats = row_sums ? combine_rows(e, r.image, rows) : image_stats(e, r.image, e.cfg.exact, opt.threads);
+        r.stats = image_stats(e, r.image, true, opt.threads);
     }
-    tr.stop();
-    if (dstats) r.kernel_ms = ds.kernel_ms;
-    if (!e.amorphous.empty()) {
-        StageTimer tb("render: background");
-        // the background materials are added as their own images would be (docs/realistic.md)
-        RenderOptions bg = opt;
-        bg.device = device == Device::Cuda ? Device::Cuda : Device::Cpu;
-        bg.progress = nullptr;
-        add_amorphous_background(e, bg, r.image);
-        r.stats = image_stats(e, r.image, e.cfg.exact, opt.threads);
+    r.kernel_ms = ds.kernel_ms;
+}
+
+// The background materials on the CPU, added as their own images would be
+// (docs/realistic.md); a device adds them before its statistics.
+void add_background_cpu(const Experiment& e, const RenderOptions& opt, RenderResult& r) {
+    if (e.amorphous.empty()) return;
+    StageTimer tb("render: background");
+    RenderOptions bg = opt;
+    bg.progress = nullptr;
+    add_amorphous_background(e, bg, r.image);
+    r.stats = image_stats(e, r.image, e.cfg.exact, opt.threads);
+}
+
+}  // namespace
+
+RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
+    const Device device = resolve_device(opt.device);
+    RenderResult r;
+    r.backend = backend_name(device, opt.precision);
+    StageTimer tr("render: spots");
+    if (device == Device::Cpu) {
+        render_spots_cpu(e, opt, r);
+        tr.stop();
+        add_background_cpu(e, opt, r);
+    } else {
+        // one image at a time from here (threads of the Python module may
+        // render at once): a device has two frame slots, and a FrameQueue
+        // is the way to use both
+        static std::mutex one_image;
+        std::lock_guard<std::mutex> lock(one_image);
+        collect_spots(e, opt, device, submit_spots(e, opt, device), r);
     }
     return r;
+}
+
+FrameQueue::FrameQueue(const RenderOptions& opt) : opt_(opt), device_(resolve_device(opt.device)) {
+    depth_ = device_ == Device::Cpu ? 1 : SlotRing::kSlots;
+}
+
+FrameQueue::~FrameQueue() {
+    // frames still in flight (a run stopped by an error) give their slots back
+    while (!pending_.empty()) {
+        try {
+            collect();  // takes the frame off the queue first, so this ends
+        } catch (...) {
+        }
+    }
+}
+
+void FrameQueue::submit(const Experiment& e) {
+    if ((int)pending_.size() >= depth_)
+        throw std::logic_error("FrameQueue: submit with " + std::to_string(depth_) + " frames in flight");
+    Pending p;
+    p.exp = geometry_copy(e);
+    p.result.backend = backend_name(device_, opt_.precision);
+    p.result.image = take_spare();
+    if (device_ == Device::Cpu) {
+        StageTimer tr("render: spots");
+        render_spots_cpu(e, opt_, p.result);
+        tr.stop();
+        add_background_cpu(e, opt_, p.result);
+        p.done = true;
+    } else {
+        StageTimer tr("render: submit spots");
+        p.ticket = submit_spots(e, opt_, device_);
+    }
+    pending_.push_back(std::move(p));
+}
+
+FrameQueue::Frame FrameQueue::collect() {
+    if (pending_.empty()) throw std::logic_error("FrameQueue: collect with no frame in flight");
+    Pending p = std::move(pending_.front());
+    pending_.pop_front();
+    if (!p.done) {
+        StageTimer tr("render: collect spots");
+        collect_spots(p.exp, opt_, device_, p.ticket, p.result);
+    }
+    return Frame{std::move(p.exp), std::move(p.result)};
+}
+
+void FrameQueue::recycle(std::vector<float>&& image) {
+    std::lock_guard<std::mutex> lock(spare_mutex_);
+    if (spare_.size() < 3 && image.capacity() > 0) spare_.push_back(std::move(image));
+}
+
+std::vector<float> FrameQueue::take_spare() {
+    std::lock_guard<std::mutex> lock(spare_mutex_);
+    if (spare_.empty()) return {};
+    std::vector<float> v = std::move(spare_.back());
+    spare_.pop_back();
+    return v;
 }
 
 }  // namespace nb

@@ -2,12 +2,15 @@
 // gather C nanoBragg's statistics.
 #pragma once
 
+#include <deque>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "engine/experiment.hpp"
 #include "engine/image_stats.hpp"
+#include "kernels/frame_ticket.hpp"
 
 namespace nb {
 
@@ -38,6 +41,46 @@ class HostFrameBackend;
 HostFrameBackend& host_pipeline_backend();
 
 RenderResult render_image(const Experiment& e, const RenderOptions& opt);
+
+// Images rendered in the order they are submitted. On a device (the GPU, or
+// the host backend of its pipeline) two frames may be in flight: the next
+// frame's kernels run while the previous frame is copied back, collected and
+// handed on. On the CPU depth() is 1 and submit renders at once.
+class FrameQueue {
+public:
+    explicit FrameQueue(const RenderOptions& opt);
+    ~FrameQueue();
+    FrameQueue(const FrameQueue&) = delete;
+    FrameQueue& operator=(const FrameQueue&) = delete;
+
+    struct Frame {
+        Experiment exp;  // the submitted experiment's geometry_copy (no HKL grid)
+        RenderResult result;
+    };
+    int depth() const { return depth_; }
+    int pending() const { return (int)pending_.size(); }
+    // e need not outlive the call; at most depth() frames may be pending
+    void submit(const Experiment& e);
+    Frame collect();  // the oldest pending frame
+    // An image the caller is done with (a written frame's), for a later frame
+    // to fill without new pages; safe from any thread.
+    void recycle(std::vector<float>&& image);
+
+private:
+    struct Pending {
+        Experiment exp;
+        RenderResult result;
+        FrameTicket ticket;
+        bool done = false;
+    };
+    std::vector<float> take_spare();
+    RenderOptions opt_;
+    Device device_;
+    int depth_ = 1;
+    std::deque<Pending> pending_;
+    std::mutex spare_mutex_;
+    std::vector<std::vector<float>> spare_;
+};
 
 // pixels x sub-pixels x sources x mosaic domains x phi steps x sensor layers
 double evaluation_count(const Experiment& e);

@@ -147,6 +147,15 @@ NB_HD_INLINE void amorphous_sum(const PixelParams<T>& p, const PolarizationFrame
     }
 }
 
+// One pass of up to kMaxMaterials materials over a detector: the geometry
+// and sources it is rendered with, and the materials (host tables; the frame
+// pipeline takes them to the device).
+template <typename T>
+struct BackgroundPass {
+    PixelParams<T> p;
+    AmorphousParams<T> a;
+};
+
 // Material m's value from its sum, in C's order of operations (double).
 template <typename T>
 NB_HD_INLINE double amorphous_value(const AmorphousParams<T>& a, int m, double I) {

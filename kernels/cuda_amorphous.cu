@@ -40,6 +40,7 @@ struct DeviceCopy {
     }
 };
 
+// omega_total may be null (the background of nanoBragg's frames prints no total)
 template <typename T>
 __global__ void amorphous_kernel(PixelParams<T> p, AmorphousParams<T> a, const PolarizationFrame<T>* frames,
                                  float* image, double* omega_total) {
@@ -51,12 +52,28 @@ __global__ void amorphous_kernel(PixelParams<T> p, AmorphousParams<T> a, const P
         render_amorphous_pixel(p, a, frames, f, s, values, &omega);
         store_amorphous(a, image[idx], values);
     }
+    if (!omega_total) return;
     // one atomic per warp
     for (int off = 16; off > 0; off /= 2) omega += __shfl_down_sync(0xffffffffu, omega, off);
     if ((threadIdx.x & 31) == 0) atomicAdd(omega_total, omega);
 }
 
 }  // namespace
+
+template <typename T>
+cudaError_t launch_amorphous(const PixelParams<T>& p, const AmorphousParams<T>& a, const PolarizationFrame<T>* frames,
+                             float* image, cudaStream_t stream) {
+    if (row_count(p) == 0) return cudaSuccess;
+    const dim3 block(32, 8);
+    const dim3 grid((p.fpixels + block.x - 1) / block.x, (row_count(p) + block.y - 1) / block.y);
+    amorphous_kernel<T><<<grid, block, 0, stream>>>(p, a, frames, image, nullptr);
+    return cudaGetLastError();
+}
+
+template cudaError_t launch_amorphous<double>(const PixelParams<double>&, const AmorphousParams<double>&,
+                                              const PolarizationFrame<double>*, float*, cudaStream_t);
+template cudaError_t launch_amorphous<float>(const PixelParams<float>&, const AmorphousParams<float>&,
+                                             const PolarizationFrame<float>*, float*, cudaStream_t);
 
 template <typename T>
 void render_amorphous_cuda(const PixelParams<T>& host_p, const AmorphousParams<T>& host_a, float* image,

@@ -79,25 +79,74 @@ unsigned long long fnv1a(const void* data, size_t n) {
     return h;
 }
 
-// What lives on one GPU across the images of a process (a series, a shot
-// list, a Python Simulator's renders): the stream, every table's buffer, the
-// image and the HKL grid, which is re-uploaded only when its contents change
-// (keyed by size and a hash of the bytes, so that a freed-and-reused host
-// address cannot alias a stale grid).
-struct DeviceContext {
-    cudaStream_t stream = nullptr;
+// Page-locked host memory that only grows: the copy back of a frame runs
+// truly asynchronously into it (from pageable memory the driver stages the
+// copy itself, and the call does not return before it is done).
+struct PinnedBuffer {
+    void* ptr = nullptr;
+    size_t capacity = 0;
+    PinnedBuffer() = default;
+    PinnedBuffer(const PinnedBuffer&) = delete;
+    PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+    ~PinnedBuffer() {
+        if (ptr) cudaFreeHost(ptr);
+    }
+    void* ensure(size_t bytes, const char* what) {
+        if (bytes > capacity) {
+            if (ptr) cudaFreeHost(ptr);
+            ptr = nullptr;
+            capacity = 0;
+            check(cudaHostAlloc(&ptr, bytes, cudaHostAllocDefault), what);
+            capacity = bytes;
+        }
+        return ptr;
+    }
+};
+
+// What one frame slot holds (kernels/frame_pipeline.hpp, SlotRing): the
+// image and statistics on the device and their pinned host copies, and the
+// events that time its render and order its copy back.
+struct FrameSlot {
+    DeviceBuffer image, results;
+    PinnedBuffer host_image, host_results;
     cudaEvent_t started = nullptr, rendered = nullptr;
-    // waited on with a blocking sync: the host thread sleeps instead of
-    // spinning a core that the file writer and its threads need
-    cudaEvent_t done = nullptr;
-    DeviceBuffer mask, source_dir, source_lambda, source_weight, cells, cells_first, panels, image, fail, grid;
-    DeviceBuffer reduce_temp, results, beam_list, beam_index;
+    cudaEvent_t queued = nullptr;  // the frame's device work is queued up to here (copy stream waits on it)
+    // the copy back is done; waited on with a blocking sync, so that the host
+    // thread sleeps instead of spinning a core that the file writer needs
+    cudaEvent_t copied = nullptr;
+    FrameSlot() {
+        check(cudaEventCreate(&started), "create event");
+        check(cudaEventCreate(&rendered), "create event");
+        check(cudaEventCreateWithFlags(&queued, cudaEventDisableTiming), "create event");
+        check(cudaEventCreateWithFlags(&copied, cudaEventBlockingSync | cudaEventDisableTiming), "create event");
+    }
+    FrameSlot(const FrameSlot&) = delete;
+    FrameSlot& operator=(const FrameSlot&) = delete;
+    ~FrameSlot() {
+        for (cudaEvent_t e : {started, rendered, queued, copied})
+            if (e) cudaEventDestroy(e);
+    }
+};
+
+// What lives on one GPU across the images of a process (a series, a shot
+// list, a Python Simulator's renders): two streams, every table's buffer, two
+// frame slots and the HKL grid, which is re-uploaded only when its contents
+// change (keyed by size and a hash of the bytes, so that a freed-and-reused
+// host address cannot alias a stale grid). Frames render on `stream`; their
+// copies back run on `copy_stream`, so that the next frame's kernels overlap
+// the previous frame's copy.
+struct DeviceContext {
+    cudaStream_t stream = nullptr, copy_stream = nullptr;
+    cudaEvent_t done = nullptr;  // mid-frame waits on `stream` (blocking sync)
+    DeviceBuffer tables[(int)Table::Count], fail, grid;
+    DeviceBuffer reduce_temp, beam_list, beam_index;
+    FrameSlot slot[SlotRing::kSlots];
+    SlotRing slots;
     size_t grid_bytes = 0;
     unsigned long long grid_hash = 0;
     explicit DeviceContext(int) {
         check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "create stream");
-        check(cudaEventCreate(&started), "create event");
-        check(cudaEventCreate(&rendered), "create event");
+        check(cudaStreamCreateWithFlags(&copy_stream, cudaStreamNonBlocking), "create stream");
         check(cudaEventCreateWithFlags(&done, cudaEventBlockingSync | cudaEventDisableTiming), "create event");
     }
     void wait(const char* what) {
@@ -105,9 +154,8 @@ struct DeviceContext {
         check(cudaEventSynchronize(done), what);
     }
     ~DeviceContext() {
-        if (started) cudaEventDestroy(started);
-        if (rendered) cudaEventDestroy(rendered);
         if (done) cudaEventDestroy(done);
+        if (copy_stream) cudaStreamDestroy(copy_stream);
         if (stream) cudaStreamDestroy(stream);
     }
     template <typename T>
@@ -125,7 +173,7 @@ struct DeviceContext {
     }
 };
 
-// One image on the device at a time per process (threads of one program, the
+// One caller on a device's context at a time (threads of one program, the
 // Python module's, may render at once); one context per device.
 std::mutex render_mutex;
 
@@ -201,11 +249,13 @@ void cuda_use_device(int index) {
 namespace {
 
 // The frame pipeline's Backend (kernels/frame_pipeline.hpp) on a GPU: every
-// operation is queued on the context's stream; read_flag, read_beam_list and
-// finish wait on a blocking-sync event.
+// operation is queued on the context's stream, a frame's copy back on its copy
+// stream; read_flag, read_beam_list and collect wait on blocking-sync events.
 class CudaBackend {
 public:
-    explicit CudaBackend(DeviceContext& ctx) : ctx_(ctx) {}
+    explicit CudaBackend(DeviceContext& ctx, HostCopy copy = nullptr, int threads = 0)
+        : ctx_(ctx), copy_(copy), threads_(threads) {}
+    SlotRing& slots() { return ctx_.slots; }
     template <typename U>
     const U* upload(Table t, const U* host, size_t n) {
         return table(t).upload(host, n, ctx_.stream, "copy a table to the device");
@@ -214,8 +264,11 @@ public:
     const U* hkl_grid(const U* host, size_t n) {
         return ctx_.hkl_grid(host, n);
     }
-    float* zeroed_image(size_t n) {
-        float* d = static_cast<float*>(ctx_.image.ensure(n * sizeof(float), "cudaMalloc (image)"));
+    float* zeroed_image(int slot, size_t n) {
+        FrameSlot& fs = ctx_.slot[slot];
+        // the slot's previous frame may still be copying out of this buffer
+        check(cudaStreamWaitEvent(ctx_.stream, fs.copied, 0), "wait for the slot's copy back");
+        float* d = static_cast<float*>(fs.image.ensure(n * sizeof(float), "cudaMalloc (image)"));
         check(cudaMemsetAsync(d, 0, n * sizeof(float), ctx_.stream), "zero image");
         return d;
     }
@@ -233,11 +286,11 @@ public:
         check(cudaMemcpyAsync(list, &h, sizeof h, cudaMemcpyHostToDevice, ctx_.stream), "reset beam list");
         return list;
     }
-    void mark_start() { check(cudaEventRecord(ctx_.started, ctx_.stream), "record event"); }
-    void mark_rendered() { check(cudaEventRecord(ctx_.rendered, ctx_.stream), "record event"); }
-    double kernel_ms() {
+    void mark_start(int slot) { check(cudaEventRecord(ctx_.slot[slot].started, ctx_.stream), "record event"); }
+    void mark_rendered(int slot) { check(cudaEventRecord(ctx_.slot[slot].rendered, ctx_.stream), "record event"); }
+    double kernel_ms(int slot) {
         float ms = 0;
-        check(cudaEventElapsedTime(&ms, ctx_.started, ctx_.rendered), "kernel time");
+        check(cudaEventElapsedTime(&ms, ctx_.slot[slot].started, ctx_.slot[slot].rendered), "kernel time");
         return ms;
     }
     template <typename T>
@@ -245,6 +298,12 @@ public:
                 unsigned long long* flag) {
         NvtxRange r(from_pixel > 0 ? "re-render after interpolation switch-off" : "render pass");
         check(launch_render(fold_panel_start(p), cutoff, from_pixel, image, flag, ctx_.stream), "launch render kernel");
+    }
+    template <typename T>
+    void add_background(const PixelParams<T>& p, const AmorphousParams<T>& a, const PolarizationFrame<T>* frames,
+                        float* image) {
+        NvtxRange r("background materials");
+        check(launch_amorphous(fold_panel_start(p), a, frames, image, ctx_.stream), "launch background kernel");
     }
     template <typename T>
     void find_beam_pixels(const PixelParams<T>& p, BeamList* beam) {
@@ -282,55 +341,67 @@ public:
             check(cudaMemcpyAsync(image + idx[i], &values[i], sizeof(float), cudaMemcpyHostToDevice, ctx_.stream),
                   "patch direct-beam pixels");
     }
-    FrameResults* results() {
-        return static_cast<FrameResults*>(ctx_.results.ensure(sizeof(FrameResults), "cudaMalloc (statistics)"));
+    FrameResults* results(int slot) {
+        return static_cast<FrameResults*>(
+            ctx_.slot[slot].results.ensure(sizeof(FrameResults), "cudaMalloc (statistics)"));
     }
     template <typename Op, typename Combine, typename R>
     void reduce(Op op, Combine combine, R init, long long n, R* out) {
         NvtxRange r("statistics reduction");
         queue_reduce(ctx_, op, combine, init, n, out, "statistics reduction");
     }
-    void finish(float* host_image, const float* image, size_t n, FrameResults* host, const FrameResults* dev) {
+    // Queued behind the frame's device work on the copy stream, into the
+    // slot's pinned buffers: the next frame's kernels need not wait for it.
+    void copy_back(int slot, const float* image, size_t n, const FrameResults* results) {
         NvtxRange r("copy image to host");
-        check(cudaMemcpyAsync(host_image, image, n * sizeof(float), cudaMemcpyDeviceToHost, ctx_.stream), "copy image");
-        if (host)
-            check(cudaMemcpyAsync(host, dev, sizeof *host, cudaMemcpyDeviceToHost, ctx_.stream), "copy statistics");
-        ctx_.wait("copy image");
+        FrameSlot& fs = ctx_.slot[slot];
+        void* host = fs.host_image.ensure(n * sizeof(float), "cudaHostAlloc (image)");
+        check(cudaEventRecord(fs.queued, ctx_.stream), "record event");
+        check(cudaStreamWaitEvent(ctx_.copy_stream, fs.queued, 0), "order the copy back");
+        check(cudaMemcpyAsync(host, image, n * sizeof(float), cudaMemcpyDeviceToHost, ctx_.copy_stream), "copy image");
+        if (results) {
+            void* h = fs.host_results.ensure(sizeof(FrameResults), "cudaHostAlloc (statistics)");
+            check(cudaMemcpyAsync(h, results, sizeof(FrameResults), cudaMemcpyDeviceToHost, ctx_.copy_stream),
+                  "copy statistics");
+        }
+        check(cudaEventRecord(fs.copied, ctx_.copy_stream), "record event");
+    }
+    void collect(int slot, float* host_image, size_t n, FrameResults* host) {
+        FrameSlot& fs = ctx_.slot[slot];
+        check(cudaEventSynchronize(fs.copied), "copy image");
+        const float* pinned = static_cast<const float*>(fs.host_image.ptr);
+        if (copy_)
+            copy_(host_image, pinned, n, threads_);
+        else
+            std::memcpy(host_image, pinned, n * sizeof(float));
+        if (host) std::memcpy(host, fs.host_results.ptr, sizeof *host);
     }
 
 private:
-    DeviceBuffer& table(Table t) {
-        switch (t) {
-            case Table::Mask:
-                return ctx_.mask;
-            case Table::SourceDir:
-                return ctx_.source_dir;
-            case Table::SourceLambda:
-                return ctx_.source_lambda;
-            case Table::SourceWeight:
-                return ctx_.source_weight;
-            case Table::Cells:
-                return ctx_.cells;
-            case Table::Panels:
-                return ctx_.panels;
-            default:
-                return ctx_.cells_first;
-        }
-    }
+    DeviceBuffer& table(Table t) { return ctx_.tables[(int)t]; }
     DeviceContext& ctx_;
+    HostCopy copy_;
+    int threads_;
 };
 
 }  // namespace
 
 template <typename T>
-long long render_image_cuda(const PixelParams<T>& hp, float* image, DeviceStats* stats) {
+FrameTicket submit_image_cuda(const PixelParams<T>& hp, const std::vector<BackgroundPass<T>>& background) {
     std::lock_guard<std::mutex> lock(render_mutex);
-    NvtxRange whole("nanoBragg image (cuda)");
+    NvtxRange whole("submit image (cuda)");
     CudaBackend backend(context_for_current_device());
-    return render_frame(backend, hp, image, stats);
+    return submit_frame(backend, hp, true, background);
 }
 
-template long long render_image_cuda<double>(const PixelParams<double>&, float*, DeviceStats*);
-template long long render_image_cuda<float>(const PixelParams<float>&, float*, DeviceStats*);
+long long collect_image_cuda(const FrameTicket& t, float* image, DeviceStats* stats, HostCopy copy, int threads) {
+    std::lock_guard<std::mutex> lock(render_mutex);
+    NvtxRange whole("collect image (cuda)");
+    CudaBackend backend(context_for_current_device(), copy, threads);
+    return collect_frame(backend, t, image, stats);
+}
+
+template FrameTicket submit_image_cuda<double>(const PixelParams<double>&, const std::vector<BackgroundPass<double>>&);
+template FrameTicket submit_image_cuda<float>(const PixelParams<float>&, const std::vector<BackgroundPass<float>>&);
 
 }  // namespace nb

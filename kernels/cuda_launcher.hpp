@@ -2,6 +2,11 @@
 // Without a CUDA build these report no device and refuse to render.
 #pragma once
 
+#include <cstddef>
+#include <vector>
+
+#include "kernels/amorphous_physics.hpp"
+#include "kernels/frame_ticket.hpp"
 #include "kernels/pixel_physics.hpp"
 
 namespace nb {
@@ -22,12 +27,20 @@ struct DeviceStats {
     long long dev_counted = 0, nonfinite = 0;
 };
 
-// Renders the image on the GPU with C's two-pass interpolation protocol,
-// device-resident: tables go up once, only the image (and the statistics,
-// reduced on the device over the ROI and mask) come back. Returns the pixel
-// where tricubic interpolation switched off, or -1. Throws std::runtime_error
-// on any CUDA failure.
+// Renders an image on the GPU in two steps, so that the next frame's kernels
+// are queued before this one is collected (two frames in flight at most;
+// engine/render.hpp, FrameQueue). submit stages the tables (the HKL grid only
+// when its bytes change) and queues C's two-pass interpolation protocol, the
+// background materials (added on the device), the statistics reductions
+// over the ROI and mask, and the copy back into pinned
+// host memory; it waits mid-frame only when interpolating or for a round
+// crystal's direct-beam pixels. collect waits for that copy and hands the
+// image to `copy` (with `threads`; null: one memcpy) into `image`; it returns
+// the pixel where tricubic interpolation switched off, or -1. Both throw
+// std::runtime_error on any CUDA failure.
+using HostCopy = void (*)(float* dst, const float* src, size_t n, int threads);
 template <typename T>
-long long render_image_cuda(const PixelParams<T>& p, float* image, DeviceStats* stats);
+FrameTicket submit_image_cuda(const PixelParams<T>& p, const std::vector<BackgroundPass<T>>& background);
+long long collect_image_cuda(const FrameTicket& t, float* image, DeviceStats* stats, HostCopy copy, int threads);
 
 }  // namespace nb

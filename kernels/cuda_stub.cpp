@@ -12,12 +12,15 @@ int cuda_device_count() { return 0; }
 void cuda_use_device(int) {}
 
 template <typename T>
-long long render_image_cuda(const PixelParams<T>&, float*, DeviceStats*) {
+FrameTicket submit_image_cuda(const PixelParams<T>&, const std::vector<BackgroundPass<T>>&) {
     throw std::runtime_error("-device cuda: this build has no CUDA backend (nvcc was not found)");
 }
+template FrameTicket submit_image_cuda<double>(const PixelParams<double>&, const std::vector<BackgroundPass<double>>&);
+template FrameTicket submit_image_cuda<float>(const PixelParams<float>&, const std::vector<BackgroundPass<float>>&);
 
-template long long render_image_cuda<double>(const PixelParams<double>&, float*, DeviceStats*);
-template long long render_image_cuda<float>(const PixelParams<float>&, float*, DeviceStats*);
+long long collect_image_cuda(const FrameTicket&, float*, DeviceStats*, HostCopy, int) {
+    throw std::runtime_error("-device cuda: this build has no CUDA backend (nvcc was not found)");
+}
 
 template <typename T>
 void render_amorphous_cuda(const PixelParams<T>&, const AmorphousParams<T>&, float*, double*) {

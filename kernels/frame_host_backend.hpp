@@ -2,10 +2,16 @@
 // the same staging into reusable buffers, passes, reductions and copies as the
 // CUDA backend, run serially on the CPU, so that tests check the orchestration
 // (indexing, ROI, masks, the interpolation re-render, buffer reuse across
-// frames, the statistics) on machines without a GPU.
+// frames, the statistics, two frames in flight) on machines without a GPU.
+//
+// Its copy back is deferred to collect, the latest a GPU's asynchronous copy
+// may happen: a pipeline that let the next frame write into a slot before its
+// copy was read would hand back the wrong frame here too.
 #pragma once
 #include <climits>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "kernels/frame_pipeline.hpp"
@@ -35,9 +41,11 @@ public:
         }
         return reinterpret_cast<const U*>(grid_.data());
     }
-    float* zeroed_image(size_t n) {
-        grow(image_, n * sizeof(float));
-        float* p = reinterpret_cast<float*>(image_.data());
+    SlotRing& slots() { return slots_; }
+    float* zeroed_image(int slot, size_t n) {
+        std::vector<unsigned char>& image = image_[slot];
+        grow(image, n * sizeof(float));
+        float* p = reinterpret_cast<float*>(image.data());
         std::memset(p, 0, n * sizeof(float));
         return p;
     }
@@ -45,9 +53,9 @@ public:
         flag_ = ULLONG_MAX;
         return &flag_;
     }
-    void mark_start() {}
-    void mark_rendered() {}
-    double kernel_ms() const { return 0; }
+    void mark_start(int) {}
+    void mark_rendered(int) {}
+    double kernel_ms(int) const { return 0; }
     BeamList* reset_beam_list(size_t capacity) {
         beam_index_.assign(capacity, -1);
         beam_ = BeamList{0, capacity, beam_index_.data()};
@@ -64,6 +72,19 @@ public:
                 const PixelResult r = render_pixel(p, f, s, cutoff);
                 image[idx] = (float)r.value;
                 if (r.first_interp_failure >= 0 && (unsigned long long)idx < *flag) *flag = (unsigned long long)idx;
+            }
+    }
+    template <typename T>
+    void add_background(const PixelParams<T>& p, const AmorphousParams<T>& a, const PolarizationFrame<T>* frames,
+                        float* image) {
+        ++background_passes_;
+        for (int s = 0; s < p.spixels; ++s)
+            for (int f = 0; f < p.fpixels; ++f) {
+                const long long idx = pixel_to_render(p, f, s, 0);
+                if (idx < 0) continue;
+                double omega = 0, values[kMaxMaterials];
+                render_amorphous_pixel(p, a, frames, f, s, values, &omega);
+                store_amorphous(a, image[idx], values);
             }
     }
     template <typename T>
@@ -85,7 +106,7 @@ public:
         for (size_t i = 0; i < idx.size(); ++i) image[idx[i]] = values[i];
         patched_ += (int)idx.size();
     }
-    FrameResults* results() { return &results_; }
+    FrameResults* results(int slot) { return &results_[slot]; }
     template <typename Op, typename Combine, typename R>
     void reduce(Op op, Combine combine, R init, long long n, R* out) {
         // in blocks, then the blocks combined: the order differs from a serial sum, as on the GPU
@@ -98,9 +119,15 @@ public:
         }
         *out = total;
     }
-    void finish(float* host_image, const float* image, size_t n, FrameResults* host, const FrameResults* dev) {
-        std::memcpy(host_image, image, n * sizeof(float));
-        if (host) *host = *dev;
+    void copy_back(int slot, const float* image, size_t n, const FrameResults* results) {
+        copies_[slot] = Copy{image, n, results, true};
+    }
+    void collect(int slot, float* host_image, size_t n, FrameResults* host) {
+        Copy& c = copies_[slot];
+        if (!c.queued || c.n != n) throw std::logic_error("host pipeline: collect without its copy back");
+        std::memcpy(host_image, c.image, n * sizeof(float));
+        if (host) *host = *c.results;
+        c.queued = false;
     }
 
     // what the tests look at
@@ -108,20 +135,30 @@ public:
     int grid_uploads() const { return grid_uploads_; }
     int passes() const { return passes_; }
     int patched() const { return patched_; }
-    size_t image_capacity() const { return image_.size(); }
+    int background_passes() const { return background_passes_; }
+    size_t image_capacity(int slot = 0) const { return image_[slot].size(); }
+    int in_flight() const { return slots_.in_flight(); }
 
 private:
     static void grow(std::vector<unsigned char>& v, size_t bytes) {
         if (v.size() < bytes) v.resize(bytes);
     }
     std::vector<unsigned char> tables_[(int)Table::Count];
-    std::vector<unsigned char> grid_, image_;
+    struct Copy {
+        const float* image = nullptr;
+        size_t n = 0;
+        const FrameResults* results = nullptr;
+        bool queued = false;
+    };
+    SlotRing slots_;
+    std::vector<unsigned char> grid_, image_[SlotRing::kSlots];
+    Copy copies_[SlotRing::kSlots];
     size_t grid_bytes_ = 0;
     unsigned long long flag_ = ULLONG_MAX;
-    FrameResults results_{};
+    FrameResults results_[SlotRing::kSlots]{};
     std::vector<long long> beam_index_;
     BeamList beam_{};
-    int uploads_ = 0, grid_uploads_ = 0, passes_ = 0, patched_ = 0;
+    int uploads_ = 0, grid_uploads_ = 0, passes_ = 0, patched_ = 0, background_passes_ = 0;
 };
 
 }  // namespace nb

@@ -321,6 +321,9 @@ if [ $gpu = 1 ] && want series; then
     series_run series_heavy_$prec "$shm" 60 "$((nframes / 2))-frame series of lyso_2048_realistic frames (2 phi steps each), $prec, into $shm" \
       $heavy_args -phi 0 -osc 0.1 -nframes $((nframes / 2)) -seed 1 -intfile s_%04d.img -precision $prec
   done
+  # the background materials, added on the device before the statistics (no image round trip)
+  series_run series_background_float "$shm" 60 "$((nframes / 2))-frame 2048x2048 series with water and air (-amorphous), float, into $shm" \
+    $light -amorphous water:0.1 -amorphous air:50 -nframes $((nframes / 2)) -intfile s_%04d.img -precision float
   for i in $(seq 1 $nshots); do echo "random $i"; done >"$work/shots.txt"
   series_run shots "$shm" 90 "$nshots-shot list (random orientations), 1024x1024, float, float image and SMV per shot into $shm" \
     $lyso -N 10 -detpixels 1024 -pixel 0.1 -distance 100 -oversample 1 -shots shots.txt -seed 1 -intfile shot_%05d.img -precision float

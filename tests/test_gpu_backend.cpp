@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <utility>
 
 #include "engine/render.hpp"
 #include "engine/setup.hpp"
@@ -109,5 +111,34 @@ TEST_F(GpuBackend, SeveralPanelsAsTheCpu) {
         expect_cpu_gpu_agree(nbtest::expt_config(expt, nbtest::split_ws("-cell 70 80 90 75 85 95 -default_F 100 -N 5 "
                                                                         "-oversample 2 -amorphous water:0.1")),
                              p, p == Precision::Double ? 0.9999999 : 0.99999);
+    }
+}
+
+// Two frames in flight on the GPU (the second's kernels queued before the
+// first is copied back and collected) come back as the frames rendered one
+// at a time, bit for bit, with their statistics.
+TEST_F(GpuBackend, TwoFramesInFlightAsOneAtATime) {
+    for (Precision p : {Precision::Double, Precision::Float}) {
+        SimConfig ca = cubic(256), cb = cubic(128);
+        cb.Na = cb.Nb = cb.Nc = 8;
+        Experiment a = prepare_experiment(ca), b = prepare_experiment(cb);
+        RenderOptions o;
+        o.device = Device::Cuda;
+        o.precision = p;
+        const RenderResult want_a = render_image(a, o), want_b = render_image(b, o);
+        FrameQueue q(o);
+        ASSERT_EQ(q.depth(), 2);
+        q.submit(a);
+        q.submit(b);
+        const FrameQueue::Frame fa = q.collect();
+        q.submit(a);
+        const FrameQueue::Frame fb = q.collect(), fc = q.collect();
+        for (const auto& [want, got] : {std::pair{&want_a, &fa.result}, {&want_b, &fb.result}, {&want_a, &fc.result}}) {
+            ASSERT_EQ(want->image.size(), got->image.size());
+            EXPECT_EQ(0, std::memcmp(want->image.data(), got->image.data(), want->image.size() * sizeof(float)));
+            EXPECT_EQ(want->stats.sum, got->stats.sum);
+            EXPECT_EQ(want->stats.max_I, got->stats.max_I);
+            EXPECT_GT(got->kernel_ms, 0);
+        }
     }
 }
