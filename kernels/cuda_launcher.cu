@@ -33,27 +33,37 @@ struct NvtxRange {
     ~NvtxRange() { nvtxRangePop(); }
 };
 
-// One device allocation that only grows: the frames of a series or a shot
-// list reuse it instead of a cudaMalloc/cudaFree pair per table per frame.
-struct DeviceBuffer {
+cudaError_t device_alloc(void** p, size_t bytes) { return cudaMalloc(p, bytes); }
+cudaError_t device_free(void* p) { return cudaFree(p); }
+cudaError_t pinned_alloc(void** p, size_t bytes) { return cudaHostAlloc(p, bytes, cudaHostAllocDefault); }
+cudaError_t pinned_free(void* p) { return cudaFreeHost(p); }
+
+// An allocation that only grows: the frames of a series or a shot list reuse
+// it instead of an allocate/free pair per table per frame.
+template <cudaError_t (*Allocate)(void**, size_t), cudaError_t (*Free)(void*)>
+struct GrowingBuffer {
     void* ptr = nullptr;
     size_t capacity = 0;
-    DeviceBuffer() = default;
-    DeviceBuffer(const DeviceBuffer&) = delete;
-    DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-    ~DeviceBuffer() {
-        if (ptr) cudaFree(ptr);
+    GrowingBuffer() = default;
+    GrowingBuffer(const GrowingBuffer&) = delete;
+    GrowingBuffer& operator=(const GrowingBuffer&) = delete;
+    ~GrowingBuffer() {
+        if (ptr) Free(ptr);
     }
     void* ensure(size_t bytes, const char* what) {
         if (bytes > capacity) {
-            if (ptr) cudaFree(ptr);
+            if (ptr) Free(ptr);
             ptr = nullptr;
             capacity = 0;
-            check(cudaMalloc(&ptr, bytes), what);
+            check(Allocate(&ptr, bytes), what);
             capacity = bytes;
         }
         return ptr;
     }
+};
+
+// Device memory.
+struct DeviceBuffer : GrowingBuffer<device_alloc, device_free> {
     // Copies n host elements up (in stream order); null for an absent table.
     template <typename U>
     const U* upload(const U* host, size_t n, cudaStream_t stream, const char* what) {
@@ -63,6 +73,11 @@ struct DeviceBuffer {
         return static_cast<const U*>(d);
     }
 };
+
+// Page-locked host memory: the copy back of a frame runs truly asynchronously
+// into it (from pageable memory the driver stages the copy itself, and the
+// call does not return before it is done).
+using PinnedBuffer = GrowingBuffer<pinned_alloc, pinned_free>;
 
 // FNV-1a over 8-byte words (the tail byte by byte): lyso.hkl's grid is about
 // 1 MB, hashed once per frame, and byte by byte that was a millisecond.
@@ -78,30 +93,6 @@ unsigned long long fnv1a(const void* data, size_t n) {
     for (; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
     return h;
 }
-
-// Page-locked host memory that only grows: the copy back of a frame runs
-// truly asynchronously into it (from pageable memory the driver stages the
-// copy itself, and the call does not return before it is done).
-struct PinnedBuffer {
-    void* ptr = nullptr;
-    size_t capacity = 0;
-    PinnedBuffer() = default;
-    PinnedBuffer(const PinnedBuffer&) = delete;
-    PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-    ~PinnedBuffer() {
-        if (ptr) cudaFreeHost(ptr);
-    }
-    void* ensure(size_t bytes, const char* what) {
-        if (bytes > capacity) {
-            if (ptr) cudaFreeHost(ptr);
-            ptr = nullptr;
-            capacity = 0;
-            check(cudaHostAlloc(&ptr, bytes, cudaHostAllocDefault), what);
-            capacity = bytes;
-        }
-        return ptr;
-    }
-};
 
 // What one frame slot holds (kernels/frame_pipeline.hpp, SlotRing): the
 // image and statistics on the device and their pinned host copies, and the
