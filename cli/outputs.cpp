@@ -6,8 +6,10 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "cli/args.hpp"
@@ -33,6 +35,11 @@ RenderOptions render_options(const SimConfig& cfg, int local_rank, bool log) {
         opt.device = Device::Cpu;
     }
     if (opt.device == Device::Cuda) cuda_use_device(local_rank);
+    // For tests of the GPU's orchestration without a GPU: -device cpu renders
+    // through the GPU's frame pipeline on its host backend (two frames in
+    // flight, the device's statistics), the whole command line around it.
+    if (const char* e = std::getenv("NB_PIPELINE_ON_HOST"); e && std::string(e) == "1" && opt.device == Device::Cpu)
+        opt.device = Device::HostPipeline;
     return opt;
 }
 

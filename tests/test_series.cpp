@@ -2,7 +2,12 @@
 // rendered alone equals the same frame rendered in the series, byte for byte.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/frames.hpp"
 #include "tests/run_cli.hpp"
@@ -62,4 +67,47 @@ TEST(Series, BadPatternIsRefusedBeforeRendering) {
     RunResult z = run_cli(with(kLyso, {"-nframes", "0"}), d.path.string());
     EXPECT_EQ(z.exit_code, 2);
     EXPECT_NE(z.err.find("-nframes"), std::string::npos) << z.err;
+}
+
+// The GPU's orchestration of a series, run on the host backend of its frame
+// pipeline (NB_PIPELINE_ON_HOST=1): two frames in flight, images recycled
+// after writing, the device's statistics. Every file is byte for byte the
+// scalar CPU executor's, one frame at a time; a shot list too.
+TEST(Series, FramesInFlightWriteTheFilesOfOneAtATime) {
+    TempDir d("series_in_flight");
+    const auto files = with(kLyso, {"-phi", "10", "-seed", "3", "-mosaic", "0.3", "-mosaic_dom", "3", "-floatfile",
+                                    "f_%02d.bin", "-intfile", "s_%02d.img", "-noisefile", "n_%02d.img"});
+    const std::vector<std::pair<std::string, std::string>> scalar = {{"NB_CPU_ISA", "scalar"}},
+                                                           pipeline = {{"NB_PIPELINE_ON_HOST", "1"}};
+    std::filesystem::create_directories(d.file("cpu"));
+    std::filesystem::create_directories(d.file("pipe"));
+    RunResult a = run_cli(with(files, {"-nframes", "5"}), d.file("cpu"), 600, cli_path(), scalar);
+    RunResult b = run_cli(with(files, {"-nframes", "5"}), d.file("pipe"), 600, cli_path(), pipeline);
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    EXPECT_NE(b.out.find("rendered on host-pipeline/double"), std::string::npos) << b.out;
+    for (int i = 1; i <= 5; ++i)
+        for (const char* pattern : {"f_%02d.bin", "s_%02d.img", "n_%02d.img"}) {
+            char name[32];
+            std::snprintf(name, sizeof name, pattern, i);
+            SCOPED_TRACE(name);
+            const std::string want = read_file(d.file(std::string("cpu/") + name));
+            ASSERT_FALSE(want.empty());
+            EXPECT_TRUE(want == read_file(d.file(std::string("pipe/") + name)));
+        }
+    // frames print in order, each with its own phi
+    EXPECT_LT(b.out.find("frame 2 of 5: phi = 11 deg"), b.out.find("frame 3 of 5: phi = 12 deg"));
+    // a shot list, in float
+    std::ofstream(d.file("cpu/shots.txt")) << "random 1\nrandom 2\nrandom 3\n";
+    std::filesystem::copy_file(d.file("cpu/shots.txt"), d.file("pipe/shots.txt"));
+    const auto shots = with(kLyso, {"-shots", "shots.txt", "-precision", "float", "-floatfile", "shot_%d.bin"});
+    a = run_cli(shots, d.file("cpu"), 600, cli_path(), scalar);
+    b = run_cli(shots, d.file("pipe"), 600, cli_path(), pipeline);
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    for (int i = 1; i <= 3; ++i) {
+        const std::string name = "shot_" + std::to_string(i) + ".bin";
+        SCOPED_TRACE(name);
+        EXPECT_TRUE(read_file(d.file("cpu/" + name)) == read_file(d.file("pipe/" + name)));
+    }
 }
