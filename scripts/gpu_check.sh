@@ -91,13 +91,16 @@ else
 fi
 
 shape_workloads="lyso_2048_realistic divergence_dispersion cubic_4096 lyso_tricubic_4096 still_2048"
-gpu=0 dev=cuda nframes=100 nshots=1000 bench_runs="--warmup 1 --repeats 2" cudaref_runs="--warmup 0 --repeats 1"
+gpu=0 dev=cuda nframes=100 nshots=1000 pipeline_env="" series_env="" bench_runs="--warmup 1 --repeats 2" cudaref_runs="--warmup 0 --repeats 1"
 if nvidia-smi -L >/dev/null 2>&1; then gpu=1; fi
 if [ "${NB_CHECK_DRY_RUN:-0}" = 1 ] && [ $gpu = 0 ]; then
   # the GPU steps' own logic on the CPU, smaller: finds this script's bugs for free
   gpu=1 dev=cpu nframes=4 nshots=5 shape_workloads=integration bench_runs="--warmup 0 --repeats 1 --workloads divergence_dispersion"
   cudaref_runs="--warmup 0 --repeats 1"
   note "gpu_check: NB_CHECK_DRY_RUN=1 without a GPU: GPU steps run on the CPU (-device cpu), series and shots shortened"
+  # the light series and the shots go through the GPU's frame pipeline on its host backend
+  # (two frames in flight), serial and scalar: slow, so not the heavy ones
+  pipeline_env="NB_PIPELINE_ON_HOST=1"
 fi
 step smoke 60 bash -c "cd '$work' && '$B/bin/nanoBragg' -cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 256 -distance 100 -device $([ $gpu = 1 ] && echo $dev || echo cpu) -floatfile smoke.bin -nonoise -nopgm"
 smoke_backend=$(grep -o 'rendered on [^ ]*' "$work/smoke.out" | head -1)
@@ -105,9 +108,11 @@ row smoke "$(status_of $step_rc)" "$step_s" "${smoke_backend:-no render}"
 if [ $gpu = 1 ] && [ $step_rc -ne 0 ]; then
   note "gpu_check: a GPU is listed but the smoke render on it failed; GPU steps continue to collect their errors"
 fi
-skip() {
+skip() { # NAME [TOOL]: why a step did not run
   local why="no GPU on this machine"
-  [ $gpu = 1 ] && why="not in NB_CHECK_ONLY"
+  if [ $gpu = 1 ]; then
+    if [ -n "${2:-}" ] && ! command -v "$2" >/dev/null; then why="$2 is not on this machine"; else why="not in NB_CHECK_ONLY"; fi
+  fi
   row "$1" skipped 0 "$why"
   note "== $1: skipped, $why"
 }
@@ -218,7 +223,7 @@ if [ $gpu = 1 ] && want sanitizers && command -v compute-sanitizer >/dev/null; t
   total=$(ls "$work"/san_*.log 2>/dev/null | wc -l)
   row sanitizers "$(status_of $step_rc)" "$step_s" "$clean of $total runs clean"
 else
-  skip sanitizers
+  skip sanitizers compute-sanitizer
 fi
 
 "$B/bin/nb-bench" --golden "$G" --list >"$work/workloads.tsv" 2>>"$log"
@@ -299,7 +304,7 @@ series_run() { # NAME FOLDER LIMIT DESCRIPTION ARGS...
   local d
   d=$(mktemp -d "$base/nb_$name.XXXX")
   [ -f "$work/shots.txt" ] && cp "$work/shots.txt" "$d/"
-  step "$name" "$limit" bash -c "cd '$d' && '$B/bin/nanoBragg' $* -nonoise -nopgm -device $dev"
+  step "$name" "$limit" bash -c "cd '$d' && env $series_env '$B/bin/nanoBragg' $* -nonoise -nopgm -device $dev"
   local r
   r=$(frames_per_s "$work/$name.out")
   row "$name" "$(status_of $step_rc)" "$step_s" "$r"
@@ -311,12 +316,14 @@ if [ $gpu = 1 ] && want series; then
   light="$lyso -misset 10 20 30 -N 10 -detpixels 2048 -pixel 0.075 -distance 200 -oversample 1 -phi 0 -osc 0.1 -seed 1"
   # a heavier frame (30 mosaic domains, 2x2 sub-pixels): where the kernel should set the pace
   heavy_args=$(awk -F'\t' '$1 == "lyso_2048_realistic" {print $2}' "$work/workloads.tsv")
+  series_env=$pipeline_env
   for prec in float double; do
     series_run series_$prec "$shm" 60 "$nframes-frame 2048x2048 series, $prec, float image and SMV per frame into $shm" \
       $light -nframes $nframes -intfile s_%04d.img -precision $prec
   done
   series_run series_float_disk "$work" 90 "the same in float into $work (the machine's disk)" \
     $light -nframes $nframes -intfile s_%04d.img -precision float
+  series_env=""
   for prec in float double; do
     series_run series_heavy_$prec "$shm" 60 "$((nframes / 2))-frame series of lyso_2048_realistic frames (2 phi steps each), $prec, into $shm" \
       $heavy_args -phi 0 -osc 0.1 -nframes $((nframes / 2)) -seed 1 -intfile s_%04d.img -precision $prec
@@ -324,6 +331,7 @@ if [ $gpu = 1 ] && want series; then
   # the background materials, added on the device before the statistics (no image round trip)
   series_run series_background_float "$shm" 60 "$((nframes / 2))-frame 2048x2048 series with water and air (-amorphous), float, into $shm" \
     $light -amorphous water:0.1 -amorphous air:50 -nframes $((nframes / 2)) -intfile s_%04d.img -precision float
+  series_env=$pipeline_env
   for i in $(seq 1 $nshots); do echo "random $i"; done >"$work/shots.txt"
   series_run shots "$shm" 90 "$nshots-shot list (random orientations), 1024x1024, float, float image and SMV per shot into $shm" \
     $lyso -N 10 -detpixels 1024 -pixel 0.1 -distance 100 -oversample 1 -shots shots.txt -seed 1 -intfile shot_%05d.img -precision float
@@ -349,7 +357,7 @@ if [ $gpu = 1 ] && want ncu && command -v ncu >/dev/null; then
     echo '```'; echo; } >"$work/ncu.md"
   section "$work/ncu.md"
 else
-  skip ncu
+  skip ncu ncu
 fi
 
 # ---------- nb-bench against nanoBraggCUDA, when the bundle has it and time is left ----------
