@@ -30,10 +30,16 @@ scripts/setup.sh
 build=build-gpu
 # No MPI (one rank per GPU is not what the check measures; OpenMPI would add
 # ~20 libraries), no Python module, the two SIMD ISAs a GPU host has.
+# The project links its build tree with the install RPATH (CMakeLists.txt:
+# CMAKE_BUILD_WITH_INSTALL_RPATH), so the bundle's $ORIGIN/../lib goes there.
 cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" \
   -DNB_BUILD_PYTHON=OFF -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON -DNB_CUDA_LINEINFO=ON "-DNB_CPU_ISAS=avx2;avx512" \
-  '-DCMAKE_BUILD_RPATH=$ORIGIN/../lib' -DCMAKE_EXE_LINKER_FLAGS=-Wl,--disable-new-dtags >/dev/null
+  '-DCMAKE_INSTALL_RPATH=$ORIGIN/../lib' -DCMAKE_EXE_LINKER_FLAGS=-Wl,--disable-new-dtags >/dev/null
 ninja -C $build nanoBragg noisify nonBragg nb_tests nb-bench nb-compare nb_nexus
+for p in nanoBragg noisify nonBragg nb_tests nb-bench nb-compare; do
+  readelf -d $build/bin/$p | grep -q '(RPATH).*\$ORIGIN/../lib' ||
+    { echo "gpu_bundle: $build/bin/$p has no RPATH \$ORIGIN/../lib: it would not find the bundle's libraries" >&2; exit 1; }
+done
 out=gpu-bundle
 rm -rf $out.tmp
 mkdir -p $out.tmp/bin $out.tmp/lib $out.tmp/ref

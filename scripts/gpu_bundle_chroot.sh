@@ -28,6 +28,9 @@ echo "== packages in the bare system: $(chroot "$root" dpkg -l | grep -c '^ii')"
 echo "== CPU render"
 in_root /bin/sh -c 'mkdir -p /tmp/r && cd /tmp/r && /nb/bundle/bin/nanoBragg -cell 100 100 100 90 90 90 \
   -default_F 100 -N 5 -detpixels 256 -distance 100 -floatfile f.bin -nopgm' | grep -E "rendered on|max_I|wrote"
+echo "== NeXus module (lib/libnb_nexus.so and HDF5 from the bundle)"
+in_root /bin/sh -c 'cd /tmp/r && /nb/bundle/bin/nanoBragg -cell 100 100 100 90 90 90 -default_F 100 -N 5 \
+  -detpixels 64 -distance 100 -nexusfile x.h5 -nonoise -nopgm' | grep -E "wrote x.h5"
 echo "== GPU tests (they skip without a GPU) and four golden cases on the CPU, from the bundle"
 in_root /bin/sh -c 'NB_CLI_PATH=/nb/bundle/bin/nanoBragg NB_GOLDEN_DIR=/nb/tests/golden /nb/bundle/bin/nb_tests \
   --gtest_filter="*Gpu*:*Golden.DoublePrecisionMatchesC/cubic_1024:*Golden.DoublePrecisionMatchesC/lyso_interpolate:*Golden.DoublePrecisionMatchesC/mosaic_10:*Golden.DoublePrecisionMatchesC/mask" 2>&1' |
