@@ -160,9 +160,10 @@ public:
         next_ = (next_ + 1) % kSlots;
         return s;
     }
-    void give_back(int s) {
-        if (s < 0 || s >= kSlots || !busy_[s]) throw std::logic_error("frame pipeline: a frame collected twice");
-        busy_[s] = false;
+    bool busy(int s) const { return s >= 0 && s < kSlots && busy_[s]; }
+    // never throws: scope guards call it on the way out of an exception
+    void give_back(int s) noexcept {
+        if (s >= 0 && s < kSlots) busy_[s] = false;
     }
     int in_flight() const { return (int)busy_[0] + (int)busy_[1]; }
 
@@ -267,6 +268,7 @@ FrameTicket submit_frame(Backend& b, const PixelParams<T>& hp, bool stats,
 // switched off, or -1. The slot is free again afterwards, even on an error.
 template <typename Backend>
 long long collect_frame(Backend& b, const FrameTicket& t, float* image, DeviceStats* stats) {
+    if (!b.slots().busy(t.slot)) throw std::logic_error("frame pipeline: a frame collected twice");
     struct GiveBack {
         Backend& b;
         int slot;
