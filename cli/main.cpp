@@ -113,17 +113,17 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     std::vector<double> frame_evaluations(mine.size());
     auto submit_next = [&] {
         const int i = mine[submitted];
+        nb::Experiment shot;
+        const nb::Experiment* frame = &e;
         if (!shots.empty()) {
-            const nb::Experiment shot = nb::prepare_experiment(nb::apply_shot(cfg, shots[i]), e.hkl);
-            frame_evaluations[submitted] = nb::evaluation_count(shot);
-            bar.start_frame(i + 1, cfg.nframes, frame_evaluations[submitted]);
-            queue.submit(shot);
+            shot = nb::prepare_experiment(nb::apply_shot(cfg, shots[i]), e.hkl);
+            frame = &shot;
         } else {
             e.samp.phi0 = phi_start + i * e.samp.osc;
-            frame_evaluations[submitted] = nb::evaluation_count(e);
-            bar.start_frame(i + 1, cfg.nframes, frame_evaluations[submitted]);
-            queue.submit(e);
         }
+        frame_evaluations[submitted] = nb::evaluation_count(*frame);
+        bar.start_frame(i + 1, cfg.nframes, frame_evaluations[submitted]);
+        queue.submit(*frame);
         ++submitted;
     };
     for (size_t k = 0; k < mine.size(); ++k) {

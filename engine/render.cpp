@@ -408,18 +408,24 @@ void add_background_cpu(const Experiment& e, const RenderOptions& opt, RenderRes
     r.stats = image_stats(e, r.image, e.cfg.exact, opt.threads);
 }
 
+// A whole frame on the CPU: spots, then background materials.
+void render_frame_cpu(const Experiment& e, const RenderOptions& opt, RenderResult& r) {
+    StageTimer tr("render: spots");
+    render_spots_cpu(e, opt, r);
+    tr.stop();
+    add_background_cpu(e, opt, r);
+}
+
 }  // namespace
 
 RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
     const Device device = resolve_device(opt.device);
     RenderResult r;
     r.backend = backend_name(device, opt.precision);
-    StageTimer tr("render: spots");
     if (device == Device::Cpu) {
-        render_spots_cpu(e, opt, r);
-        tr.stop();
-        add_background_cpu(e, opt, r);
+        render_frame_cpu(e, opt, r);
     } else {
+        StageTimer tr("render: spots");
         // one image at a time from here (threads of the Python module may
         // render at once): a device has two frame slots, and a FrameQueue
         // is the way to use both
@@ -452,10 +458,7 @@ void FrameQueue::submit(const Experiment& e) {
     p.result.backend = backend_name(device_, opt_.precision);
     p.result.image = take_spare();
     if (device_ == Device::Cpu) {
-        StageTimer tr("render: spots");
-        render_spots_cpu(e, opt_, p.result);
-        tr.stop();
-        add_background_cpu(e, opt_, p.result);
+        render_frame_cpu(e, opt_, p.result);
         p.done = true;
     } else {
         StageTimer tr("render: submit spots");

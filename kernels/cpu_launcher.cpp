@@ -75,8 +75,7 @@ void render_amorphous_cpu(const PixelParams<T>& p, const AmorphousParams<T>& a, 
                           int threads, const RowHooks& hooks) {
     const PixelSpan span = roi_span(p);
     if (span.empty()) return;
-    std::vector<PolarizationFrame<T>> frames((size_t)p.sources);
-    for (int i = 0; i < p.sources; ++i) frames[i] = polarization_frame(source_incident(p, i), p.polar_vector);
+    const std::vector<PolarizationFrame<T>> frames = source_polarization_frames(p);
     std::atomic<int> rows_done{0};
     const int nthreads = threads > 0 ? threads : omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)

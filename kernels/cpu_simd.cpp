@@ -44,8 +44,7 @@ long long render_rows(const PixelParams<T>& p, InterpCutoff cutoff, long long fr
     const int rows = span.rows();
     std::atomic<int> rows_done{0};
     const int nthreads = threads > 0 ? threads : omp_get_max_threads();
-    std::vector<PolarizationFrame<T>> frames((size_t)p.sources);
-    for (int i = 0; i < p.sources; ++i) frames[i] = polarization_frame(source_incident(p, i), p.polar_vector);
+    const std::vector<PolarizationFrame<T>> frames = source_polarization_frames(p);
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) reduction(min : first_failure)
     for (int s = s_lo; s <= s_hi; ++s) {
@@ -109,8 +108,7 @@ void render_amorphous_rows(const PixelParams<T>& p, const AmorphousParams<T>& a,
     const int N = kVectors * (int)hn::Lanes(D());
     const PixelSpan span = roi_span(p);
     if (span.empty()) return;
-    std::vector<PolarizationFrame<T>> frames((size_t)p.sources);
-    for (int i = 0; i < p.sources; ++i) frames[i] = polarization_frame(source_incident(p, i), p.polar_vector);
+    const std::vector<PolarizationFrame<T>> frames = source_polarization_frames(p);
     std::atomic<int> rows_done{0};
     const int nthreads = threads > 0 ? threads : omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)

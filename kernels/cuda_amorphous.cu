@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/amorphous_launcher.hpp"
+#include "kernels/cuda_render.hpp"
 #include "kernels/frame_pipeline.hpp"
 
 namespace nb {
@@ -62,18 +63,18 @@ __global__ void amorphous_kernel(PixelParams<T> p, AmorphousParams<T> a, const P
 
 template <typename T>
 cudaError_t launch_amorphous(const PixelParams<T>& p, const AmorphousParams<T>& a, const PolarizationFrame<T>* frames,
-                             float* image, cudaStream_t stream) {
+                             float* image, double* omega_total, cudaStream_t stream) {
     if (row_count(p) == 0) return cudaSuccess;
     const dim3 block(32, 8);
     const dim3 grid((p.fpixels + block.x - 1) / block.x, (row_count(p) + block.y - 1) / block.y);
-    amorphous_kernel<T><<<grid, block, 0, stream>>>(p, a, frames, image, nullptr);
+    amorphous_kernel<T><<<grid, block, 0, stream>>>(p, a, frames, image, omega_total);
     return cudaGetLastError();
 }
 
 template cudaError_t launch_amorphous<double>(const PixelParams<double>&, const AmorphousParams<double>&,
-                                              const PolarizationFrame<double>*, float*, cudaStream_t);
+                                              const PolarizationFrame<double>*, float*, double*, cudaStream_t);
 template cudaError_t launch_amorphous<float>(const PixelParams<float>&, const AmorphousParams<float>&,
-                                             const PolarizationFrame<float>*, float*, cudaStream_t);
+                                             const PolarizationFrame<float>*, float*, double*, cudaStream_t);
 
 template <typename T>
 void render_amorphous_cuda(const PixelParams<T>& host_p, const AmorphousParams<T>& host_a, float* image,
@@ -81,8 +82,7 @@ void render_amorphous_cuda(const PixelParams<T>& host_p, const AmorphousParams<T
     PixelParams<T> p = host_p;
     AmorphousParams<T> a = host_a;
     const size_t pixels = (size_t)p.fpixels * p.spixels;
-    std::vector<PolarizationFrame<T>> frames((size_t)p.sources);
-    for (int i = 0; i < p.sources; ++i) frames[i] = polarization_frame(source_incident(p, i), p.polar_vector);
+    const std::vector<PolarizationFrame<T>> frames = source_polarization_frames(p);
 
     DeviceCopy<T> dir(p.source_dir, 3 * (size_t)p.sources, "sources"),
         lambda(p.source_lambda, (size_t)p.sources, "sources"), weight(p.source_weight, (size_t)p.sources, "sources");
@@ -110,15 +110,9 @@ void render_amorphous_cuda(const PixelParams<T>& host_p, const AmorphousParams<T
     DeviceCopy<float> dimage(image, pixels, "image");
     const double zero = 0;
     DeviceCopy<double> domega(&zero, 1, "image");
-    const dim3 block(32, 8);
     // several panels: a launch per panel with its frame and rows (as frame_pipeline.hpp)
-    const std::vector<PixelParams<T>> views = launch_views(p);
-    for (const PixelParams<T>& v : views) {
-        if (row_count(v) == 0) continue;
-        const dim3 grid((v.fpixels + block.x - 1) / block.x, (row_count(v) + block.y - 1) / block.y);
-        amorphous_kernel<T><<<grid, block>>>(fold_panel_start(v), a, dframes.ptr, dimage.ptr, domega.ptr);
-        check(cudaGetLastError(), "launch");
-    }
+    for (const PixelParams<T>& v : launch_views(p))
+        check(launch_amorphous(fold_panel_start(v), a, dframes.ptr, dimage.ptr, domega.ptr, 0), "launch");
     check(cudaMemcpy(image, dimage.ptr, pixels * sizeof(float), cudaMemcpyDeviceToHost), "image copy");
     check(cudaMemcpy(omega_total, domega.ptr, sizeof(double), cudaMemcpyDeviceToHost), "image copy");
 }

@@ -294,7 +294,8 @@ public:
     void add_background(const PixelParams<T>& p, const AmorphousParams<T>& a, const PolarizationFrame<T>* frames,
                         float* image) {
         NvtxRange r("background materials");
-        check(launch_amorphous(fold_panel_start(p), a, frames, image, ctx_.stream), "launch background kernel");
+        check(launch_amorphous(fold_panel_start(p), a, frames, image, nullptr, ctx_.stream),
+              "launch background kernel");
     }
     template <typename T>
     void find_beam_pixels(const PixelParams<T>& p, BeamList* beam) {

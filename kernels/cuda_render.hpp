@@ -17,11 +17,12 @@ cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long lon
                           unsigned long long* first_failure, cudaStream_t stream, int shape);
 }
 
-// The background materials' kernel (kernels/cuda_amorphous.cu, without fused
-// multiply-adds) over p's rows, adding to image in place on `stream`.
+// The amorphous term's kernel (kernels/cuda_amorphous.cu, without fused
+// multiply-adds) over p's rows on `stream`, into image (in place when a.add);
+// omega_total (null: not wanted) gains the solid angles.
 template <typename T>
 cudaError_t launch_amorphous(const PixelParams<T>& p, const AmorphousParams<T>& a, const PolarizationFrame<T>* frames,
-                             float* image, cudaStream_t stream);
+                             float* image, double* omega_total, cudaStream_t stream);
 
 // The launch shape of the render kernel (0, 1 or 2: kernels/cuda_render_kernel.cuh)
 // per precision, the fastest measured on an H200 (docs/gpu.md: 3 blocks per

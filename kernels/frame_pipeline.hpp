@@ -128,8 +128,7 @@ template <typename Backend, typename T>
 void add_background_pass(Backend& b, const BackgroundPass<T>& bg, const uint16_t* d_mask, float* d_image) {
     PixelParams<T> p = bg.p;
     AmorphousParams<T> a = bg.a;
-    std::vector<PolarizationFrame<T>> frames((size_t)p.sources);
-    for (int i = 0; i < p.sources; ++i) frames[i] = polarization_frame(source_incident(p, i), p.polar_vector);
+    const std::vector<PolarizationFrame<T>> frames = source_polarization_frames(p);
     p.source_dir = b.upload(Table::BgSourceDir, p.source_dir, 3 * (size_t)p.sources);
     p.source_lambda = b.upload(Table::BgSourceLambda, p.source_lambda, (size_t)p.sources);
     p.source_weight = b.upload(Table::BgSourceWeight, p.source_weight, p.source_weight ? (size_t)p.sources : 0);

@@ -4,6 +4,7 @@
 // follow C nanoBragg so that double precision reproduces it.
 #pragma once
 #include <cmath>
+#include <vector>
 
 #include "kernels/lanes.hpp"
 #include "kernels/lattice_shape.hpp"
@@ -146,6 +147,15 @@ NB_HD_INLINE auto on_direct_beam(V stol, T lambda) {
 template <typename T>
 NB_HD_INLINE Vec3<T> source_incident(const PixelParams<T>& p, int source) {
     return Vec3<T>{-p.source_dir[3 * source], -p.source_dir[3 * source + 1], -p.source_dir[3 * source + 2]};
+}
+
+// Each source's polarization frame (the executors' per-image table, staged on
+// the host from host-side sources).
+template <typename T>
+std::vector<PolarizationFrame<T>> source_polarization_frames(const PixelParams<T>& p) {
+    std::vector<PolarizationFrame<T>> frames((size_t)p.sources);
+    for (int i = 0; i < p.sources; ++i) frames[i] = polarization_frame(source_incident(p, i), p.polar_vector);
+    return frames;
 }
 
 // Whether some evaluation of pixel (f, s) that passes the -dmin cut
