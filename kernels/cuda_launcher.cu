@@ -135,6 +135,8 @@ struct DeviceContext {
     SlotRing slots;
     size_t grid_bytes = 0;
     unsigned long long grid_hash = 0;
+    // which render kernels are on the device: [float][exact][launch shape]
+    bool render_loaded[2][2][3] = {};
     explicit DeviceContext(int) {
         check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "create stream");
         check(cudaStreamCreateWithFlags(&copy_stream, cudaStreamNonBlocking), "create stream");
@@ -276,6 +278,14 @@ public:
         // from pageable memory: the call returns once h is staged, so h may go
         check(cudaMemcpyAsync(list, &h, sizeof h, cudaMemcpyHostToDevice, ctx_.stream), "reset beam list");
         return list;
+    }
+    template <typename T>
+    void load_render(const PixelParams<T>& p) {
+        bool& loaded = ctx_.render_loaded[sizeof(T) == sizeof(float)][p.exact ? 1 : 0][launch_shape_for<T>()];
+        if (loaded) return;
+        NvtxRange r("load render kernel");
+        check(nb::load_render(p, ctx_.stream), "load render kernel");
+        loaded = true;
     }
     void mark_start(int slot) { check(cudaEventRecord(ctx_.slot[slot].started, ctx_.stream), "record event"); }
     void mark_rendered(int slot) { check(cudaEventRecord(ctx_.slot[slot].rendered, ctx_.stream), "record event"); }

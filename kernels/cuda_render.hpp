@@ -10,12 +10,16 @@ namespace exact {
 template <typename T>
 cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
                           unsigned long long* first_failure, cudaStream_t stream, int shape);
-}
+template <typename T>
+cudaError_t load_render(int shape, cudaStream_t stream);
+}  // namespace exact
 namespace fast {
 template <typename T>
 cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
                           unsigned long long* first_failure, cudaStream_t stream, int shape);
-}
+template <typename T>
+cudaError_t load_render(int shape, cudaStream_t stream);
+}  // namespace fast
 
 // The amorphous term's kernel (kernels/cuda_amorphous.cu, without fused
 // multiply-adds) over p's rows on `stream`, into image (in place when a.add);
@@ -41,5 +45,13 @@ cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long lon
     const int shape = launch_shape_for<T>();
     return p.exact ? exact::launch_render(p, cutoff, from_pixel, image, first_failure, stream, shape)
                    : fast::launch_render(p, cutoff, from_pixel, image, first_failure, stream, shape);
+}
+
+// The kernel launch_render(p, ...) would run, loaded onto the device by an
+// empty launch (kernels/cuda_render_kernel.cuh, load_shape).
+template <typename T>
+cudaError_t load_render(const PixelParams<T>& p, cudaStream_t stream) {
+    const int shape = launch_shape_for<T>();
+    return p.exact ? exact::load_render<T>(shape, stream) : fast::load_render<T>(shape, stream);
 }
 }  // namespace nb

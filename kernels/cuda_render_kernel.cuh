@@ -55,6 +55,22 @@ cudaError_t launch_shape(const PixelParams<T>& p, InterpCutoff cutoff, long long
     return cudaGetLastError();
 }
 
+// One launch of a single thread that exits at once (no pixels): under lazy
+// loading, the default since CUDA 12.2, a kernel's code reaches the device at
+// its first launch, and that wait would otherwise sit inside the first
+// frame's timed render.
+template <typename T, int Shape>
+cudaError_t load_shape(cudaStream_t stream) {
+    PixelParams<T> none;
+    render_kernel<T, Shape><<<1, 1, 0, stream>>>(none, InterpCutoff{-1, 0}, 0, nullptr, nullptr);
+    return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t load_render(int shape, cudaStream_t stream) {
+    return shape == 1 ? load_shape<T, 1>(stream) : shape == 2 ? load_shape<T, 2>(stream) : load_shape<T, 0>(stream);
+}
+
 template <typename T>
 cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
                           unsigned long long* first_failure, cudaStream_t stream, int shape) {
@@ -72,6 +88,8 @@ template cudaError_t launch_render<double>(const PixelParams<double>&, InterpCut
                                            unsigned long long*, cudaStream_t, int);
 template cudaError_t launch_render<float>(const PixelParams<float>&, InterpCutoff, long long, float*,
                                           unsigned long long*, cudaStream_t, int);
+template cudaError_t load_render<double>(int, cudaStream_t);
+template cudaError_t load_render<float>(int, cudaStream_t);
 
 }  // namespace NB_CUDA_VARIANT
 }  // namespace nb

@@ -53,7 +53,11 @@ public:
         flag_ = ULLONG_MAX;
         return &flag_;
     }
-    void mark_start(int) {}
+    template <typename T>
+    void load_render(const PixelParams<T>&) {
+        ++loads_;
+    }
+    void mark_start(int) { loads_at_start_ = loads_; }
     void mark_rendered(int) {}
     double kernel_ms(int) const { return 0; }
     BeamList* reset_beam_list(size_t capacity) {
@@ -132,6 +136,8 @@ public:
 
     // what the tests look at
     int uploads() const { return uploads_; }
+    int loads() const { return loads_; }
+    int loads_at_start() const { return loads_at_start_; }
     int grid_uploads() const { return grid_uploads_; }
     int passes() const { return passes_; }
     int patched() const { return patched_; }
@@ -159,6 +165,7 @@ private:
     std::vector<long long> beam_index_;
     BeamList beam_{};
     int uploads_ = 0, grid_uploads_ = 0, passes_ = 0, patched_ = 0, background_passes_ = 0;
+    int loads_ = 0, loads_at_start_ = 0;  // render-kernel loads, in all and before the last timed pass
 };
 
 }  // namespace nb

@@ -171,6 +171,18 @@ TEST(FramePipeline, BuffersAndGridAreReusedAcrossFrames) {
     EXPECT_EQ(0, std::memcmp(cpu3.image.data(), third.image.data(), cpu3.image.size() * sizeof(float)));
 }
 
+// The render kernel's code is put on the device before the frame's timed
+// passes start (kernel_ms is the passes' time, not a module's first load).
+TEST(FramePipeline, TheRenderKernelIsLoadedBeforeTheTimedPasses) {
+    HostFrameBackend& b = host_pipeline_backend();
+    SimConfig c = golden_config("roi");
+    c.fpixels = c.spixels = 32;
+    const int before = b.loads();
+    host_pipeline(prepare_experiment(c), Precision::Float);
+    EXPECT_EQ(b.loads(), before + 1);
+    EXPECT_EQ(b.loads_at_start(), before + 1);
+}
+
 namespace {
 
 void expect_same_image(const RenderResult& want, const RenderResult& got) {
