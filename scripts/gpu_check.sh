@@ -323,6 +323,28 @@ if [ $gpu = 1 ] && want series; then
   done
   series_run series_float_disk "$work" 90 "the same in float into $work (the machine's disk)" \
     $light -nframes $nframes -intfile s_%04d.img -precision float
+  # Why the writer took 50-60 ms a frame on the H200 machine (13 ms on a 2-core
+  # VM): idle OpenMP workers spinning beside it, or the machine's own write rate?
+  series_env="OMP_WAIT_POLICY=passive $pipeline_env"
+  series_run series_float_passive "$shm" 60 "the same in float into $shm with OMP_WAIT_POLICY=passive (idle OpenMP workers sleep)" \
+    $light -nframes $nframes -intfile s_%04d.img -precision float
+  series_env=$pipeline_env
+  d=$(mktemp -d "$shm/nb_raw.XXXX")
+  step raw_writes 30 python3 -c "
+import os, sys, time
+d, n = sys.argv[1], int(sys.argv[2])
+big, small = bytes(16 << 20), bytes(8 << 20)
+t = time.perf_counter()
+for i in range(n):
+    for name, data in (('f%d' % i, big), ('s%d' % i, small)):
+        fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.write(fd, data)
+        os.close(fd)
+print('one thread: %.1f ms per frame of 16 + 8 MB' % ((time.perf_counter() - t) * 1e3 / n))" "$d" $nframes
+  rm -rf "$d"
+  r=$(grep -m1 '^one thread:' "$work/raw_writes.out" || echo "no result")
+  row raw_writes "$(status_of $step_rc)" "$step_s" "$r"
+  echo "- the machine's write rate, $nframes frames' files (16 MB and 8 MB) written one after another into $shm: $r" >>"$work/thru.md"
   series_env=""
   for prec in float double; do
     series_run series_heavy_$prec "$shm" 60 "$((nframes / 2))-frame series of lyso_2048_realistic frames (2 phi steps each), $prec, into $shm" \
