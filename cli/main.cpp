@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 #include <exception>
 #include <future>
 #include <memory>
@@ -32,15 +33,29 @@
 
 namespace {
 
-// The noise image, then every file of the frame, then the frame's NeXus slice.
+// A frame's noise image and files, under temporary names (while the previous
+// frame's are still being written, when `previous` is one in progress); then,
+// once the previous frame is in place, its files renamed, its lines printed
+// and its NeXus slice appended: files and lines appear in frame order, and a
+// frame after a failed one is not put in place. `busy_us` gains the time this
+// frame's own work took (not the wait for the previous one).
 void write_frame(const std::shared_ptr<nb::FrameOutput>& fo, const std::vector<nb::OutputFile>& files,
-                 nb::NexusWriter* nexus) {
+                 nb::NexusWriter* nexus, const std::shared_future<void>& previous, std::atomic<long long>& busy_us) {
+    using clock = std::chrono::steady_clock;
+    auto t = clock::now();
+    auto add_busy = [&] { busy_us += std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t).count(); };
     nb::StageTimer timer("noise + files");
-    nb::commit_outputs(files, [&fo] { nb::make_frame_noise(*fo, true); });
-    nb::finish_frame_noise(*fo, true);
+    nb::StagedOutputs staged = nb::stage_outputs(files, [&fo] { nb::make_frame_noise(*fo); });
+    nb::finish_frame_noise(*fo);
+    add_busy();
+    if (previous.valid()) previous.get();  // its failure stops this frame too (its temporaries are removed)
+    t = clock::now();
+    staged.commit();
+    nb::print_frame_noise(*fo);
     for (const auto& f : files) std::printf("wrote %s\n", f.path.c_str());
     std::fflush(stdout);
     if (nexus) nexus->append(fo->exp, fo->noise, fo->result.image);
+    add_busy();
 }
 
 int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& command_line) {
@@ -98,13 +113,19 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     // writer (the queue's depth is 1 on the CPU: render, then collect). It
     // outlives the writer, which hands written images back to it.
     nb::FrameQueue queue(opt);
-    std::future<void> writing;
+    // Frames being written, oldest first. Behind a device, two frames' files
+    // are written at once: a filesystem takes one writer per file at a time
+    // (16 MB of floats into tmpfs: 10 ms from one thread or from two), so one
+    // frame's files cannot use the cores a device leaves free. On the CPU the
+    // render wants those cores: one frame at a time.
+    std::deque<std::shared_future<void>> writing;
+    const size_t writers = queue.depth() > 1 ? 2 : 1;
     int frames_done = 0;
     double evaluations = 0;
     // where a series' time goes: rendering (GPU kernels within it) and waiting
-    // for the previous frame's files, which are written while the next renders
+    // for earlier frames' files, which are written while the next renders
     double render_s = 0, kernel_ms = 0, wait_s = 0;
-    auto write_us = std::make_shared<std::atomic<long long>>(0);  // the writer's own time
+    auto write_us = std::make_shared<std::atomic<long long>>(0);  // the writers' own time
     using clock = std::chrono::steady_clock;
     std::vector<int> mine;  // this rank's frames
     for (int i = 0; i < cfg.nframes; ++i)
@@ -155,15 +176,17 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         fo->seed = nb::frame_seed(seed_base, i);
         std::vector<nb::OutputFile> files = nb::image_output_files(cfg, fo, nb::cli_outputs(cfg), true);
         const auto wait_start = clock::now();
-        if (writing.valid()) writing.get();  // the previous frame is on disk before this one starts
+        while (writing.size() >= writers) {  // the oldest frame is on disk before another starts
+            writing.front().get();
+            writing.pop_front();
+        }
         wait_s += std::chrono::duration<double>(clock::now() - wait_start).count();
+        const std::shared_future<void> previous = writing.empty() ? std::shared_future<void>() : writing.back();
         const bool last = k + 1 == mine.size();
-        auto write = [fo, files, w = nexus.get(), write_us, &queue, last]() {
-            const auto t = clock::now();
-            write_frame(fo, files, w);
+        auto write = [fo, files, w = nexus.get(), write_us, &queue, last, previous]() {
+            write_frame(fo, files, w, previous, *write_us);
             // a later frame fills this image's pages instead of new ones
             if (!last) queue.recycle(std::move(fo->result.image));
-            *write_us += std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t).count();
         };
         // A frame's files are written while the next renders; the last
         // frame's here, by the run's own threads (a writer thread's team of
@@ -171,11 +194,14 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         if (last)
             write();
         else
-            writing = std::async(std::launch::async, write);
+            writing.push_back(std::async(std::launch::async, write).share());
         ++frames_done;
         evaluations += frame_evaluations[k];
     }
-    if (writing.valid()) writing.get();
+    while (!writing.empty()) {
+        writing.front().get();
+        writing.pop_front();
+    }
     if (nexus) {
         nexus->finish();
         std::printf("wrote %s (%d frame%s, NeXus/NXmx, %s compression)\n", nexus->path().c_str(), frames_done,

@@ -71,7 +71,7 @@ OutputSelection cli_outputs(const SimConfig& cfg) {
 
 int64_t noise_seed_base(const SimConfig& cfg) { return cfg.seed ? *cfg.seed : -(int64_t)std::time(nullptr); }
 
-void make_frame_noise(FrameOutput& fo, bool print) {
+void make_frame_noise(FrameOutput& fo) {
     if (!fo.needs_noise) return;
     if (fo.stream_noise) {
         fo.noise_rows = std::make_shared<NoiseRows>(fo.exp, fo.result.image, fo.seed);
@@ -79,18 +79,22 @@ void make_frame_noise(FrameOutput& fo, bool print) {
     }
     StageTimer timer("noise image");
     fo.noise = make_noise_image(fo.exp, fo.result.image, fo.seed);
-    // the detector model's lines end with the photon count
-    if (print && !fo.noise.log.empty()) std::fputs(fo.noise.log.c_str(), stdout);
-    if (print && fo.noise.log.empty())
-        std::printf("%.0f photons on noise image (%d overloads)\n", fo.noise.photons, fo.noise.overloads);
 }
 
-void finish_frame_noise(FrameOutput& fo, bool print) {
+void finish_frame_noise(FrameOutput& fo) {
     if (!fo.noise_rows) return;
     fo.noise.photons = fo.noise_rows->photons();
     fo.noise.overloads = fo.noise_rows->overloads();
     fo.noise_rows.reset();
-    if (print) std::printf("%.0f photons on noise image (%d overloads)\n", fo.noise.photons, fo.noise.overloads);
+}
+
+void print_frame_noise(const FrameOutput& fo) {
+    if (!fo.needs_noise) return;
+    // the detector model's lines end with the photon count
+    if (!fo.noise.log.empty())
+        std::fputs(fo.noise.log.c_str(), stdout);
+    else
+        std::printf("%.0f photons on noise image (%d overloads)\n", fo.noise.photons, fo.noise.overloads);
 }
 
 namespace {

@@ -52,11 +52,13 @@ struct FrameOutput {
 // The run's noise seed base: -seed, or C's -time() when none is given.
 int64_t noise_seed_base(const SimConfig& cfg);
 
-// Draws the frame's noise image when a file needs it; `print` echoes C's
-// photon count line. Call before committing the frame's files, and
-// finish_frame_noise after: a streamed noise image's count is known then.
-void make_frame_noise(FrameOutput& fo, bool print);
-void finish_frame_noise(FrameOutput& fo, bool print);
+// Draws the frame's noise image when a file needs it. Call before writing
+// the frame's files, and finish_frame_noise after: a streamed noise image's
+// count is known then. print_frame_noise echoes C's photon count line (or the
+// detector model's lines), once the frame's turn to print has come.
+void make_frame_noise(FrameOutput& fo);
+void finish_frame_noise(FrameOutput& fo);
+void print_frame_noise(const FrameOutput& fo);
 
 // The files `which` selects for one image, named from cfg's patterns (frame
 // numbers in a series). `print` echoes C's scale lines (intfile_scale etc.).

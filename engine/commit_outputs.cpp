@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -115,17 +116,58 @@ OutputFile row_output(std::string path, std::string flag, std::shared_ptr<const 
     return f;
 }
 
-void commit_outputs(const std::vector<OutputFile>& files, const std::function<void()>& make_noise) {
+StagedOutputs::StagedOutputs(StagedOutputs&& o) noexcept
+    : temps_(std::move(o.temps_)), paths_(std::move(o.paths_)), flags_(std::move(o.flags_)) {
+    o.temps_.clear();
+}
+
+StagedOutputs& StagedOutputs::operator=(StagedOutputs&& o) noexcept {
+    if (this != &o) {
+        remove_temporaries();
+        temps_ = std::move(o.temps_);
+        paths_ = std::move(o.paths_);
+        flags_ = std::move(o.flags_);
+        o.temps_.clear();
+    }
+    return *this;
+}
+
+StagedOutputs::~StagedOutputs() { remove_temporaries(); }
+
+void StagedOutputs::remove_temporaries() noexcept {
+    for (const auto& t : temps_) std::remove(t.c_str());
+    temps_.clear();
+}
+
+void StagedOutputs::commit() {
+    for (size_t i = 0; i < temps_.size(); ++i) {
+        if (std::rename(temps_[i].c_str(), paths_[i].c_str()) != 0) {
+            const std::string why = std::strerror(errno);
+            remove_temporaries();
+            throw std::runtime_error(flags_[i] + ": cannot create '" + paths_[i] + "': " + why);
+        }
+    }
+    temps_.clear();
+}
+
+StagedOutputs stage_outputs(const std::vector<OutputFile>& files, const std::function<void()>& make_noise) {
     for (size_t i = 0; i < files.size(); ++i)
         for (size_t j = 0; j < i; ++j)
             if (files[i].path == files[j].path)
                 throw std::runtime_error(files[i].flag + ": '" + files[i].path + "' is also the " + files[j].flag +
                                          " file: give each output its own name");
-    std::vector<std::string> temps, errors(files.size());
-    for (const auto& f : files) temps.push_back(f.path + ".partial." + std::to_string(::getpid()));
-    auto cleanup = [&]() {
-        for (const auto& t : temps) std::remove(t.c_str());
-    };
+    // a name of this process and this staging: two frames staged at once may
+    // name the same target
+    static std::atomic<unsigned long long> stagings{0};
+    const std::string suffix = ".partial." + std::to_string(::getpid()) + "." + std::to_string(stagings++);
+    StagedOutputs staged;
+    std::vector<std::string> errors(files.size());
+    for (const auto& f : files) {
+        staged.temps_.push_back(f.path + suffix);
+        staged.paths_.push_back(f.path);
+        staged.flags_.push_back(f.flag);
+    }
+    const std::vector<std::string>& temps = staged.temps_;
     // Files other than the row formats (CBF, PNG, several panels) each on a
     // thread of its own, at once (the writers only read the frame); the
     // noise image is drawn meanwhile, here, and the files made from it start
@@ -141,8 +183,7 @@ void commit_outputs(const std::vector<OutputFile>& files, const std::function<vo
             make_noise();
         } catch (...) {
             for (auto& w : writers) w.wait();
-            cleanup();
-            throw;
+            throw;  // `staged` removes the temporaries
         }
         for (size_t i = 0; i < files.size(); ++i)
             if (!files[i].rows && files[i].needs_noise) start(i);
@@ -153,17 +194,12 @@ void commit_outputs(const std::vector<OutputFile>& files, const std::function<vo
     if (!row_files.empty()) write_row_files(files, temps, row_files, errors);
     for (auto& w : writers) w.get();
     for (const auto& err : errors)
-        if (!err.empty()) {
-            cleanup();
-            throw std::runtime_error(err);
-        }
-    for (size_t i = 0; i < files.size(); ++i) {
-        if (std::rename(temps[i].c_str(), files[i].path.c_str()) != 0) {
-            const std::string why = std::strerror(errno);
-            cleanup();
-            throw std::runtime_error(files[i].flag + ": cannot create '" + files[i].path + "': " + why);
-        }
-    }
+        if (!err.empty()) throw std::runtime_error(err);
+    return staged;
+}
+
+void commit_outputs(const std::vector<OutputFile>& files, const std::function<void()>& make_noise) {
+    stage_outputs(files, make_noise).commit();
 }
 
 }  // namespace nb

@@ -120,8 +120,32 @@ void write_smv_noise(std::FILE* f, const NoiseImage& noise, const std::string& h
 double auto_pgm_scale(double pgm_scale, double intfile_scale, double rmsd);
 void write_pgm(std::FILE* f, const Experiment& e, const std::vector<float>& image, double pgm_scale);
 
-// Writes each file to a temporary name beside its target, then renames them
-// all; on any failure removes the temporaries and throws naming the flag/file.
+// A frame's files written under temporary names beside their targets, not yet
+// in place: commit() renames them all (on a failure it removes the rest and
+// throws naming the flag and file); destroyed uncommitted, it removes them.
+// Two frames may be staged at once and committed in order.
+class StagedOutputs {
+public:
+    StagedOutputs() = default;
+    StagedOutputs(StagedOutputs&& o) noexcept;
+    StagedOutputs& operator=(StagedOutputs&& o) noexcept;
+    StagedOutputs(const StagedOutputs&) = delete;
+    StagedOutputs& operator=(const StagedOutputs&) = delete;
+    ~StagedOutputs();
+    void commit();
+
+private:
+    friend StagedOutputs stage_outputs(const std::vector<OutputFile>&, const std::function<void()>&);
+    void remove_temporaries() noexcept;
+    std::vector<std::string> temps_, paths_, flags_;
+};
+
+// Writes each file to its temporary name; on any failure removes them and
+// throws naming the flag/file. make_noise (may be null) runs meanwhile, before
+// the files made from the noise image.
+StagedOutputs stage_outputs(const std::vector<OutputFile>& files, const std::function<void()>& make_noise = nullptr);
+
+// stage_outputs, then commit.
 void commit_outputs(const std::vector<OutputFile>& files, const std::function<void()>& make_noise = nullptr);
 
 }  // namespace nb

@@ -5,8 +5,10 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -186,6 +188,41 @@ TEST(CommitOutputs, AFailedBlockLeavesNoFileAndKeepsTheOldOne) {
             << e.what();
     }
     EXPECT_EQ(file_bytes(path), "the user's file");
-    EXPECT_EQ(std::fopen((path + ".partial." + std::to_string(::getpid())).c_str(), "rb"), nullptr);
+    for (const auto& entry : std::filesystem::directory_iterator(testing::TempDir()))
+        EXPECT_NE(entry.path().filename().string().rfind("nb_rows_failing.bin.partial", 0), 0u) << entry.path();
     std::remove(path.c_str());
+}
+
+// Staged files are not in place until committed, and go when dropped
+// uncommitted (a series' frame after a failed one).
+TEST(CommitOutputs, StagedFilesAppearOnlyWhenCommitted) {
+    NoiseScene sc;
+    const std::string dir = testing::TempDir() + "/nb_staged";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    auto staged_files = [&](const std::string& name) {
+        return std::vector<OutputFile>{
+            row_output(dir + "/" + name, "-floatfile", std::make_shared<const RowFile>(float_rows(sc.e, sc.image)))};
+    };
+    auto names = [&] {
+        std::vector<std::string> n;
+        for (const auto& entry : std::filesystem::directory_iterator(dir)) n.push_back(entry.path().filename());
+        std::sort(n.begin(), n.end());
+        return n;
+    };
+    {
+        StagedOutputs a = stage_outputs(staged_files("a.bin"));
+        StagedOutputs b = stage_outputs(staged_files("a.bin"));  // the same target, staged twice at once
+        ASSERT_EQ(names().size(), 2u);
+        EXPECT_FALSE(std::filesystem::exists(dir + "/a.bin"));
+        a.commit();
+        EXPECT_EQ(file_bytes(dir + "/a.bin").size(), sc.image.size() * sizeof(float));
+        StagedOutputs c = std::move(b);  // the moved-from one removes nothing
+        const std::vector<std::string> n = names();
+        ASSERT_EQ(n.size(), 2u);
+        EXPECT_EQ(n[0], "a.bin");
+        EXPECT_EQ(n[1].rfind("a.bin.partial.", 0), 0u) << n[1];
+    }
+    EXPECT_EQ(names(), std::vector<std::string>{"a.bin"});  // b, moved into c, removed uncommitted
+    std::filesystem::remove_all(dir);
 }

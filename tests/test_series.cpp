@@ -2,6 +2,7 @@
 // rendered alone equals the same frame rendered in the series, byte for byte.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -97,6 +98,18 @@ TEST(Series, FramesInFlightWriteTheFilesOfOneAtATime) {
         }
     // frames print in order, each with its own phi
     EXPECT_LT(b.out.find("frame 2 of 5: phi = 11 deg"), b.out.find("frame 3 of 5: phi = 12 deg"));
+    // two frames' files are written at once behind a device, their lines still in frame order
+    size_t at = 0;
+    for (int i = 1; i <= 5; ++i)
+        for (const char* pattern : {"n_%02d.img", "f_%02d.bin"}) {
+            char line[48];
+            std::snprintf(line, sizeof line, "wrote %s", pattern);
+            std::snprintf(line, sizeof line, std::string(line).c_str(), i);
+            const size_t pos = b.out.find(line);
+            ASSERT_NE(pos, std::string::npos) << line;
+            if (pattern[0] == 'n') EXPECT_GT(pos, at) << line << " before the previous frame's lines";
+            at = std::max(at, pos);
+        }
     // a shot list, in float
     std::ofstream(d.file("cpu/shots.txt")) << "random 1\nrandom 2\nrandom 3\n";
     std::filesystem::copy_file(d.file("cpu/shots.txt"), d.file("pipe/shots.txt"));
@@ -109,5 +122,34 @@ TEST(Series, FramesInFlightWriteTheFilesOfOneAtATime) {
         const std::string name = "shot_" + std::to_string(i) + ".bin";
         SCOPED_TRACE(name);
         EXPECT_TRUE(read_file(d.file("cpu/" + name)) == read_file(d.file("pipe/" + name)));
+    }
+}
+
+// A frame whose file cannot be written stops the series: the frames before it
+// are in place, no later frame is (behind a device the next frame's files are
+// staged while this one's are written, and are removed unplaced), and no
+// temporary file is left.
+TEST(Series, AFailedFrameStopsTheFramesAfterIt) {
+    for (const bool pipeline : {false, true}) {
+        SCOPED_TRACE(pipeline ? "frame pipeline" : "cpu");
+        TempDir d(pipeline ? "series_fail_pipe" : "series_fail_cpu");
+        for (int i : {1, 2, 4, 5, 6}) std::filesystem::create_directories(d.file("d" + std::to_string(i)));
+        std::vector<std::pair<std::string, std::string>> env;
+        if (pipeline) env.push_back({"NB_PIPELINE_ON_HOST", "1"});
+        RunResult r = run_cli(with(kLyso, {"-nframes", "6", "-floatfile", "f_%d.bin", "-intfile", "d%d/s.img"}),
+                              d.path.string(), 600, cli_path(), env);
+        EXPECT_NE(r.exit_code, 0);
+        EXPECT_NE(r.err.find("-intfile"), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("d3/s.img"), std::string::npos) << r.err;
+        for (int i : {1, 2}) {
+            EXPECT_TRUE(std::filesystem::exists(d.file("d" + std::to_string(i) + "/s.img"))) << i;
+            EXPECT_TRUE(std::filesystem::exists(d.file("f_" + std::to_string(i) + ".bin"))) << i;
+        }
+        for (int i : {3, 4, 5, 6}) {
+            EXPECT_FALSE(std::filesystem::exists(d.file("d" + std::to_string(i) + "/s.img"))) << i;
+            EXPECT_FALSE(std::filesystem::exists(d.file("f_" + std::to_string(i) + ".bin"))) << i;
+        }
+        for (const auto& entry : std::filesystem::recursive_directory_iterator(d.path))
+            EXPECT_EQ(entry.path().string().find(".partial"), std::string::npos) << entry.path();
     }
 }
