@@ -153,10 +153,6 @@ std::string read_bytes(const std::string& path, const std::string& flag) {
     }
 }
 
-void put(std::FILE* f, const void* data, size_t bytes) {
-    if (bytes && std::fwrite(data, 1, bytes, f) != bytes) throw std::runtime_error("write failed (disk full?)");
-}
-
 int run(Options& o) {
     nb::DetectorResponse& r = o.resp;
     if (o.float_file.empty())
@@ -309,39 +305,45 @@ int run(Options& o) {
     hd.osc = o.osc;
     const std::string header = header_bytes.empty() ? nb::noisify_smv_header(hd) : header_bytes;
     const int bits = r.bits;
-    auto smv_writer = [images, header, bits](const nb::IntImages nb::DetectorImages::*which) {
-        return [images, header, bits, which](std::FILE* f) {
+    // the files by rows (engine/image_io.hpp, RowFile): each holds the images
+    const int w = o.xpixels, hgt = o.ypixels;
+    auto smv_rows = [images, header, bits, w, hgt](const nb::IntImages nb::DetectorImages::*which) {
+        nb::RowFile r;
+        r.header = header;
+        r.rows = hgt;
+        r.row_bytes = (size_t)w * (size_t)(bits / 8);
+        r.rows_at = [images, which, bits, w](int r0, int, void*) -> const void* {
             const nb::IntImages& im = (*images).*which;
-            put(f, header.data(), header.size());
-            if (bits == 16)
-                put(f, im.int16.data(), im.int16.size() * sizeof(uint16_t));
-            else
-                put(f, im.int32.data(), im.int32.size() * sizeof(uint32_t));
+            const size_t at = (size_t)r0 * w;
+            return bits == 16 ? (const void*)(im.int16.data() + at) : (const void*)(im.int32.data() + at);
         };
+        return std::make_shared<const nb::RowFile>(std::move(r));
     };
 
     std::vector<nb::OutputFile> files;
     std::fputs(out.noiseless_log.c_str(), stdout);
     std::printf("writing %s as %lld %d-byte integers\n", o.int_file.c_str(), npix, bits / 8);
-    files.push_back({o.int_file, "-intfile", smv_writer(&nb::DetectorImages::noiseless)});
+    files.push_back(nb::row_output(o.int_file, "-intfile", smv_rows(&nb::DetectorImages::noiseless)));
     if (o.write_pgm) {
         std::printf("writing %s as 1-byte integers\n", o.pgm_file.c_str());
-        const int w = o.xpixels, hgt = o.ypixels;
-        files.push_back({o.pgm_file, "-pgmfile", [images, w, hgt](std::FILE* f) {
-                             char head[128];
-                             int n = std::snprintf(head, sizeof head, "P5\n%d %d\n# pixels scaled by %g\n255\n", w, hgt,
-                                                   1.0);
-                             put(f, head, (size_t)n);
-                             std::vector<unsigned char> px(images->noiseless.int16.size());
-                             for (size_t i = 0; i < px.size(); ++i)
-                                 px[i] = (unsigned char)std::min<uint16_t>(images->noiseless.int16[i], 255);
-                             put(f, px.data(), px.size());
-                         }});
+        nb::RowFile r;
+        char head[128];
+        const int n = std::snprintf(head, sizeof head, "P5\n%d %d\n# pixels scaled by %g\n255\n", w, hgt, 1.0);
+        r.header.assign(head, (size_t)std::max(n, 0));
+        r.rows = hgt;
+        r.row_bytes = (size_t)w;
+        r.rows_at = [images, w](int r0, int n, void* scratch) -> const void* {
+            const uint16_t* in = images->noiseless.int16.data() + (size_t)r0 * w;
+            unsigned char* px = static_cast<unsigned char*>(scratch);
+            for (size_t i = 0; i < (size_t)n * w; ++i) px[i] = (unsigned char)std::min<uint16_t>(in[i], 255);
+            return scratch;
+        };
+        files.push_back(nb::row_output(o.pgm_file, "-pgmfile", std::make_shared<const nb::RowFile>(std::move(r))));
     }
     if (noise) {
         std::fputs(out.noise_log.c_str(), stdout);
         std::printf("writing %s as %d-byte integers\n", o.noise_file.c_str(), bits / 8);
-        files.push_back({o.noise_file, "-noisefile", smv_writer(&nb::DetectorImages::noisy)});
+        files.push_back(nb::row_output(o.noise_file, "-noisefile", smv_rows(&nb::DetectorImages::noisy)));
     }
     std::fflush(stdout);
     nb::StageTimer t_write("noisify: write files");

@@ -636,23 +636,28 @@ int run(Options& o) {
     const std::string header = nonbragg_smv_header(o, d, phi.range);
     auto exp = std::make_shared<nb::Experiment>(e);
     auto noise = std::make_shared<nb::NoiseImage>();
+    // the raw formats by rows (nanoBragg's, with nonBragg's SMV header); each
+    // file holds what its rows refer to
+    auto rows = [exp, image, noise](nb::RowFile r, const std::string* smv_header = nullptr) {
+        if (smv_header) r.header = *smv_header;
+        r.rows_at = [exp, image, noise, at = std::move(r.rows_at)](int r0, int n, void* scratch) {
+            return at(r0, n, scratch);
+        };
+        return std::make_shared<const nb::RowFile>(std::move(r));
+    };
     std::vector<nb::OutputFile> files;
-    files.push_back({o.float_file, "-floatfile", [image](std::FILE* f) { nb::write_float_image(f, *image); }});
-    files.push_back({o.int_file, "-intfile", [exp, image, int_scale, header](std::FILE* f) {
-                         nb::write_smv_int(f, *exp, *image, int_scale, header);
-                     }});
+    files.push_back(nb::row_output(o.float_file, "-floatfile", rows(nb::float_rows(*exp, *image))));
+    files.push_back(nb::row_output(o.int_file, "-intfile", rows(nb::smv_int_rows(*exp, *image, int_scale), &header)));
     if (o.write_pgm) {
         std::printf("pgm_scale = %g\n", pgm_scale);
         std::printf("writing %s as 1-byte integers\n", o.pgm_file.c_str());
-        files.push_back({o.pgm_file, "-pgmfile",
-                         [exp, image, pgm_scale](std::FILE* f) { nb::write_pgm(f, *exp, *image, pgm_scale); }});
+        files.push_back(nb::row_output(o.pgm_file, "-pgmfile", rows(nb::pgm_rows(*exp, *image, pgm_scale))));
     }
     if (o.noise) {
         *noise = nb::make_noise_image(*exp, *image, o.seed);
         std::printf("%.0f photons on noise image (%d overloads)\n", noise->photons, noise->overloads);
         std::printf("writing %s as 2-byte integers\n", o.noise_file.c_str());
-        files.push_back(
-            {o.noise_file, "-noisefile", [noise, header](std::FILE* f) { nb::write_smv_noise(f, *noise, header); }});
+        files.push_back(nb::row_output(o.noise_file, "-noisefile", rows(nb::smv_noise_rows(*exp, *noise), &header)));
     }
     std::fflush(stdout);
     nb::commit_outputs(files);

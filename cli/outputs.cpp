@@ -122,15 +122,6 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
     auto exp_of = [fo](const std::shared_ptr<Experiment>& pe) -> const Experiment& {
         return fo->exp.panels.empty() ? fo->exp : *pe;
     };
-    // One panel: the frame's own pixels, by reference (a copy of a 2048x2048
-    // image per file costs more in page faults than writing it). Several: the
-    // panel's pixels, made by the writer that needs them.
-    auto with_pixels = [fo](int k, const auto& use) {
-        if (fo->exp.panels.empty())
-            use(fo->result.image);
-        else
-            use(panel_pixels(fo->exp, fo->result.image, k));
-    };
     std::vector<OutputFile> files;
     const ImageStats& st = fo->result.stats;
     const double int_scale = auto_int_scale(cfg.intfile_scale, st.max_I);
@@ -147,42 +138,26 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
             return panel_file_name(name(pattern, flag), k, panels);
         };
         const std::shared_ptr<Experiment> pe = panel_exp(k);
-        // One panel: the raw formats by rows, from the frame's own pixels
-        // (which live in fo: each file holds it)
-        const bool by_rows = fo->exp.panels.empty();
-        auto rows = [fo](RowFile r) {
-            r.rows_at = [fo, at = std::move(r.rows_at)](int r0, int n, void* scratch) { return at(r0, n, scratch); };
+        const Experiment& ek = exp_of(pe);
+        // The raw formats by rows, straight from the frame's own pixels: a
+        // panel's rows start at its first row of the stacked image. The rows
+        // refer to the frame and the panel's experiment, which each file holds.
+        const int first_row = fo->exp.panels.empty() ? 0 : k * fo->exp.panel_rows();
+        auto rows = [fo, pe](RowFile r) {
+            r.rows_at = [fo, pe, at = std::move(r.rows_at)](int r0, int n, void* scratch) {
+                return at(r0, n, scratch);
+            };
             return std::make_shared<const RowFile>(std::move(r));
         };
-        if (which.float_file && by_rows)
+        if (which.float_file)
             files.push_back(row_output(pname(cfg.float_file, "-floatfile"), "-floatfile",
-                                       rows(float_rows(fo->exp, fo->result.image))));
-        else if (which.float_file)
-            files.push_back({pname(cfg.float_file, "-floatfile"), "-floatfile", [with_pixels, k](std::FILE* f) {
-                                 with_pixels(k, [f](const std::vector<float>& px) { write_float_image(f, px); });
-                             }});
-        if (which.int_file && by_rows)
+                                       rows(float_rows(ek, fo->result.image, first_row))));
+        if (which.int_file)
             files.push_back(row_output(pname(cfg.int_file, "-intfile"), "-intfile",
-                                       rows(smv_int_rows(fo->exp, fo->result.image, int_scale))));
-        else if (which.int_file)
-            files.push_back(
-                {pname(cfg.int_file, "-intfile"), "-intfile", [exp_of, pe, with_pixels, k, int_scale](std::FILE* f) {
-                     with_pixels(k, [&](const std::vector<float>& px) { write_smv_int(f, exp_of(pe), px, int_scale); });
-                 }});
-        if (which.pgm_file && by_rows)
+                                       rows(smv_int_rows(ek, fo->result.image, int_scale, first_row))));
+        if (which.pgm_file)
             files.push_back(row_output(pname(cfg.pgm_file, "-pgmfile"), "-pgmfile",
-                                       rows(pgm_rows(fo->exp, fo->result.image, pgm_scale))));
-        else if (which.pgm_file)
-            files.push_back(
-                {pname(cfg.pgm_file, "-pgmfile"), "-pgmfile", [exp_of, pe, with_pixels, k, pgm_scale](std::FILE* f) {
-                     with_pixels(k, [&](const std::vector<float>& px) { write_pgm(f, exp_of(pe), px, pgm_scale); });
-                 }});
-        auto with_noise = [fo, k](const auto& use) {
-            if (fo->exp.panels.empty())
-                use(fo->noise);
-            else
-                use(panel_noise(fo->exp, fo->noise, k));
-        };
+                                       rows(pgm_rows(ek, fo->result.image, pgm_scale, first_row))));
         if (which.noise_file && fo->stream_noise) {
             RowFile r;
             r.header = smv_header(fo->exp);
@@ -194,15 +169,16 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
             };
             files.push_back(row_output(pname(cfg.noise_file, "-noisefile"), "-noisefile",
                                        std::make_shared<const RowFile>(std::move(r)), true));
-        } else if (which.noise_file && by_rows) {
+        } else if (which.noise_file) {
             files.push_back(row_output(pname(cfg.noise_file, "-noisefile"), "-noisefile",
-                                       rows(smv_noise_rows(fo->exp, fo->noise)), true));
-        } else if (which.noise_file)
-            files.push_back({pname(cfg.noise_file, "-noisefile"), "-noisefile",
-                             [exp_of, pe, with_noise](std::FILE* f) {
-                                 with_noise([&](const NoiseImage& n) { write_smv_noise(f, exp_of(pe), n); });
-                             },
-                             true});
+                                       rows(smv_noise_rows(ek, fo->noise, first_row)), true));
+        }
+        auto with_noise = [fo, k](const auto& use) {
+            if (fo->exp.panels.empty())
+                use(fo->noise);
+            else
+                use(panel_noise(fo->exp, fo->noise, k));
+        };
         if (which.cbf_file) {
             const std::string path = pname(cfg.cbf_file, "-cbffile");
             files.push_back({path, "-cbffile",

@@ -168,10 +168,10 @@ StagedOutputs stage_outputs(const std::vector<OutputFile>& files, const std::fun
         staged.flags_.push_back(f.flag);
     }
     const std::vector<std::string>& temps = staged.temps_;
-    // Files other than the row formats (CBF, PNG, several panels) each on a
-    // thread of its own, at once (the writers only read the frame); the
-    // noise image is drawn meanwhile, here, and the files made from it start
-    // when it is there. Then the row files on the run's threads.
+    // Files other than the row formats (CBF, PNG) each on a thread of its
+    // own, at once (the writers only read the frame); the noise image is
+    // drawn meanwhile, here, and the files made from it start when it is
+    // there. Then the row files on the run's threads.
     std::vector<std::future<void>> writers;
     auto start = [&](size_t i) {
         writers.push_back(std::async(std::launch::async, [&, i]() { errors[i] = write_temp(files[i], temps[i]); }));

@@ -20,18 +20,6 @@
 
 namespace nb {
 
-namespace {
-
-void put(std::FILE* f, const void* data, size_t bytes) {
-    if (bytes && std::fwrite(data, 1, bytes, f) != bytes) throw std::runtime_error("write failed (disk full?)");
-}
-
-}  // namespace
-
-void write_float_image(std::FILE* f, const std::vector<float>& image) {
-    put(f, image.data(), image.size() * sizeof(float));
-}
-
 std::string smv_header(const Experiment& e) {
     const DetectorGeometry& d = e.det;
     const Sampling& s = e.samp;
@@ -120,35 +108,16 @@ struct PgmPixels {
 // pixels at a time) into `dst`, 0 outside the ROI: the conversion is per
 // pixel, so the bytes do not depend on how rows are shared among threads.
 template <typename P, typename Convert>
-void convert_rows(const Experiment& e, const std::vector<float>& image, int r0, int n, P* dst, Convert convert) {
+void convert_rows(const Experiment& e, const float* image, int r0, int n, P* dst, Convert convert) {
     const int fp = e.det.fpixels;
     const int f_lo = std::max(e.samp.roi_xmin, 0), f_hi = std::min(e.samp.roi_xmax, fp - 1);
     for (int r = 0; r < n; ++r) {
         const int s = r0 + r;
         P* row = dst + (size_t)r * fp;
-        const float* in = image.data() + (size_t)s * fp;
+        const float* in = image + (size_t)s * fp;
         const bool roi_row = s >= e.samp.roi_ymin && s <= e.samp.roi_ymax && f_hi >= f_lo;
         if (!roi_row || f_lo > 0 || f_hi < fp - 1) std::fill(row, row + fp, P(0));
         if (roi_row) convert(in + f_lo, row + f_lo, f_hi - f_lo + 1);
-    }
-}
-
-// Writes the converted pixels a block of rows at a time, the rows of a block
-// converted in parallel.
-template <typename P, typename Convert>
-void put_converted(std::FILE* f, const Experiment& e, const std::vector<float>& image, Convert convert) {
-    const int fp = e.det.fpixels, spn = e.det.spixels;
-    const int block = std::max(1, (1 << 18) / std::max(fp, 1));  // about 256 K pixels
-    std::vector<P> rows((size_t)std::min(block, spn) * fp);
-    // At most 4 threads: the conversion is bound by memory. A team as wide as
-    // the machine left its spinning workers competing with the writer itself
-    // (a 2048x2048 frame's files took 60 ms on 16 cores, against 20 ms on 2).
-    const int threads = std::min(4, omp_get_max_threads());
-    for (int s0 = 0; s0 < spn; s0 += block) {
-        const int n = std::min(block, spn - s0);
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (int r = 0; r < n; ++r) convert_rows(e, image, s0 + r, 1, rows.data() + (size_t)r * fp, convert);
-        put(f, rows.data(), (size_t)n * fp * sizeof(P));
     }
 }
 
@@ -160,13 +129,14 @@ std::string pgm_header(const Experiment& e, double pgm_scale) {
 }
 
 template <typename P, typename Convert>
-RowFile converted_rows(const Experiment& e, const std::vector<float>& image, std::string header, Convert convert) {
+RowFile converted_rows(const Experiment& e, const std::vector<float>& image, int first_row, std::string header,
+                       Convert convert) {
     RowFile r;
     r.header = std::move(header);
     r.rows = e.det.spixels;
     r.row_bytes = (size_t)e.det.fpixels * sizeof(P);
-    r.rows_at = [&e, &image, convert](int r0, int n, void* scratch) -> const void* {
-        convert_rows(e, image, r0, n, static_cast<P*>(scratch), convert);
+    r.rows_at = [&e, &image, first_row, convert](int r0, int n, void* scratch) -> const void* {
+        convert_rows(e, image.data() + (size_t)first_row * e.det.fpixels, r0, n, static_cast<P*>(scratch), convert);
         return scratch;
     };
     return r;
@@ -174,18 +144,8 @@ RowFile converted_rows(const Experiment& e, const std::vector<float>& image, std
 
 }  // namespace
 
-void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& image, double scale) {
-    write_smv_int(f, e, image, scale, smv_header(e));
-}
-
-void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& image, double scale,
-                   const std::string& h) {
-    put(f, h.data(), h.size());
-    put_converted<uint16_t>(f, e, image, SmvIntPixels{scale, e.cfg.adc_offset});
-}
-
-RowFile smv_int_rows(const Experiment& e, const std::vector<float>& image, double scale) {
-    return converted_rows<uint16_t>(e, image, smv_header(e), SmvIntPixels{scale, e.cfg.adc_offset});
+RowFile smv_int_rows(const Experiment& e, const std::vector<float>& image, double scale, int first_row) {
+    return converted_rows<uint16_t>(e, image, first_row, smv_header(e), SmvIntPixels{scale, e.cfg.adc_offset});
 }
 
 namespace {
@@ -369,15 +329,6 @@ NoiseImage make_noise_image(Experiment& e, const std::vector<float>& image, int6
     return out;
 }
 
-void write_smv_noise(std::FILE* f, const Experiment& e, const NoiseImage& noise) {
-    write_smv_noise(f, noise, smv_header(e));
-}
-
-void write_smv_noise(std::FILE* f, const NoiseImage& noise, const std::string& h) {
-    put(f, h.data(), h.size());
-    put(f, noise.pixels.data(), noise.pixels.size() * sizeof(uint16_t));
-}
-
 double auto_pgm_scale(double pgm_scale, double intfile_scale, double rmsd) {
     if (pgm_scale <= 0.0) {
         pgm_scale = intfile_scale;
@@ -386,33 +337,27 @@ double auto_pgm_scale(double pgm_scale, double intfile_scale, double rmsd) {
     return pgm_scale;
 }
 
-void write_pgm(std::FILE* f, const Experiment& e, const std::vector<float>& image, double pgm_scale) {
-    const std::string h = pgm_header(e, pgm_scale);
-    put(f, h.data(), h.size());
-    put_converted<unsigned char>(f, e, image, PgmPixels{pgm_scale});
+RowFile pgm_rows(const Experiment& e, const std::vector<float>& image, double pgm_scale, int first_row) {
+    return converted_rows<unsigned char>(e, image, first_row, pgm_header(e, pgm_scale), PgmPixels{pgm_scale});
 }
 
-RowFile pgm_rows(const Experiment& e, const std::vector<float>& image, double pgm_scale) {
-    return converted_rows<unsigned char>(e, image, pgm_header(e, pgm_scale), PgmPixels{pgm_scale});
-}
-
-RowFile float_rows(const Experiment& e, const std::vector<float>& image) {
+RowFile float_rows(const Experiment& e, const std::vector<float>& image, int first_row) {
     RowFile r;
     r.rows = e.det.spixels;
     r.row_bytes = (size_t)e.det.fpixels * sizeof(float);
-    r.rows_at = [&image, fp = e.det.fpixels](int r0, int, void*) -> const void* {
-        return image.data() + (size_t)r0 * fp;
+    r.rows_at = [&image, first_row, fp = e.det.fpixels](int r0, int, void*) -> const void* {
+        return image.data() + (size_t)(first_row + r0) * fp;
     };
     return r;
 }
 
-RowFile smv_noise_rows(const Experiment& e, const NoiseImage& noise) {
+RowFile smv_noise_rows(const Experiment& e, const NoiseImage& noise, int first_row) {
     RowFile r;
     r.header = smv_header(e);
     r.rows = e.det.spixels;
     r.row_bytes = (size_t)e.det.fpixels * sizeof(uint16_t);
-    r.rows_at = [&noise, fp = e.det.fpixels](int r0, int, void*) -> const void* {
-        return noise.pixels.data() + (size_t)r0 * fp;
+    r.rows_at = [&noise, first_row, fp = e.det.fpixels](int r0, int, void*) -> const void* {
+        return noise.pixels.data() + (size_t)(first_row + r0) * fp;
     };
     return r;
 }

@@ -58,27 +58,25 @@ struct OutputFile {
 OutputFile row_output(std::string path, std::string flag, std::shared_ptr<const RowFile> rows,
                       bool needs_noise = false);
 
-// The row forms of the files below, referring to `image` / `noise` and `e`.
-RowFile float_rows(const Experiment& e, const std::vector<float>& image);
-RowFile smv_int_rows(const Experiment& e, const std::vector<float>& image, double scale);
-RowFile pgm_rows(const Experiment& e, const std::vector<float>& image, double pgm_scale);
-RowFile smv_noise_rows(const Experiment& e, const NoiseImage& noise);
+// C's image files as rows, referring to `image` / `noise` and `e`: e's rows,
+// starting at row `first_row` of the image (a panel of a stacked multi-panel
+// image, with its panel experiment as e). Another program's SMV header (nonBragg's,
+// noisify's) replaces `header` in the result.
+// Raw float32, fast-major.
+RowFile float_rows(const Experiment& e, const std::vector<float>& image, int first_row = 0);
+// Noiseless SMV: pixel*scale + adc, rounded as C does, clipped to 0..65535
+// (pixels outside the ROI are 0).
+RowFile smv_int_rows(const Experiment& e, const std::vector<float>& image, double scale, int first_row = 0);
+// PGM: pixel*pgm_scale clipped to 0..255 (pixels outside the ROI are 0).
+RowFile pgm_rows(const Experiment& e, const std::vector<float>& image, double pgm_scale, int first_row = 0);
+// The noise image as C's SMV file.
+RowFile smv_noise_rows(const Experiment& e, const NoiseImage& noise, int first_row = 0);
 
 // C's SMV header text for this experiment, padded to 512 bytes.
 std::string smv_header(const Experiment& e);
 
-// Raw float32, fast-major.
-void write_float_image(std::FILE* f, const std::vector<float>& image);
-
 // C's intfile_scale rule: <= 0 selects 55000/max_I (1 when max_I <= 0).
 double auto_int_scale(double scale, double max_I);
-
-// Noiseless SMV: pixel*scale + adc, rounded as C does, clipped to 0..65535
-// (pixels outside the ROI are 0).
-void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& image, double scale);
-// the same under another program's header (nonBragg's)
-void write_smv_int(std::FILE* f, const Experiment& e, const std::vector<float>& image, double scale,
-                   const std::string& header);
 
 // That is -exact; the default mode draws each pixel from its own stream, in
 // parallel (engine/pixel_random.hpp): C's distribution, not C's values.
@@ -112,13 +110,8 @@ private:
     std::vector<int> row_overloads_;
 };
 
-// The noise image as C's SMV file.
-void write_smv_noise(std::FILE* f, const Experiment& e, const NoiseImage& noise);
-void write_smv_noise(std::FILE* f, const NoiseImage& noise, const std::string& header);
-
 // C's pgm_scale rule: <= 0 selects 250/(5 rmsd), or intfile_scale when rmsd is 0.
 double auto_pgm_scale(double pgm_scale, double intfile_scale, double rmsd);
-void write_pgm(std::FILE* f, const Experiment& e, const std::vector<float>& image, double pgm_scale);
 
 // A frame's files written under temporary names beside their targets, not yet
 // in place: commit() renames them all (on a failure it removes the rest and
