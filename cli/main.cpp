@@ -212,7 +212,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     if (cfg.nframes > 1 && frames_done > 0)
         std::printf(
             "frame timing: rendering %.2f ms/frame (render kernels %.2f), writing %.2f ms/frame, waiting for the "
-            "previous frame's files %.2f ms/frame\n",
+            "earlier frames' files %.2f ms/frame\n",
             1e3 * render_s / frames_done, kernel_ms / frames_done, 1e-3 * (double)*write_us / frames_done,
             1e3 * wait_s / frames_done);
     return 0;
