@@ -36,8 +36,7 @@ long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long lo
     long long first_failure = LLONG_MAX;
     if (span.empty()) return -1;
     std::atomic<long long> known_failure{LLONG_MAX};
-    const int rows = span.rows();
-    std::atomic<int> rows_done{0};
+    RowCount count{span.rows()};
     const int nthreads = threads > 0 ? threads : omp_get_max_threads();
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) reduction(min : first_failure)
@@ -49,18 +48,9 @@ long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long lo
             if (idx < from_pixel) continue;
             if (p.mask && p.mask[idx] == 0) continue;
             if (idx > known_failure.load(std::memory_order_relaxed)) break;
-            PixelResult r = render_pixel_reference(q, f, s, cutoff);
-            image[idx] = (float)r.value;
-            if (r.first_interp_failure >= 0 && idx < first_failure) {
-                first_failure = idx;
-                lower_failure_mark(known_failure, idx);
-            }
+            store_reference_pixel(q, f, s, cutoff, idx, image, first_failure, known_failure);
         }
-        // a row cut short by an interpolation failure is re-rendered (and reported) by the next pass
-        if (hooks.row_done && (long long)s * p.fpixels + f_hi <= known_failure.load(std::memory_order_relaxed))
-            hooks.row_done(s);
-        int done = ++rows_done;
-        if (hooks.progress && omp_get_thread_num() == 0) hooks.progress((double)done / rows);
+        row_finished(hooks, count, s, (long long)s * p.fpixels + f_hi <= known_failure.load(std::memory_order_relaxed));
     }
     return first_failure == LLONG_MAX ? -1 : first_failure;
 }
@@ -76,7 +66,7 @@ void render_amorphous_cpu(const PixelParams<T>& p, const AmorphousParams<T>& a, 
     const PixelSpan span = roi_span(p);
     if (span.empty()) return;
     const std::vector<PolarizationFrame<T>> frames = source_polarization_frames(p);
-    std::atomic<int> rows_done{0};
+    RowCount count{span.rows()};
     const int nthreads = threads > 0 ? threads : omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
     for (int s = span.s_lo; s <= span.s_hi; ++s) {
@@ -92,9 +82,7 @@ void render_amorphous_cpu(const PixelParams<T>& p, const AmorphousParams<T>& a, 
             row_sum += omega;
         }
         row_omega[s] = row_sum;
-        if (hooks.row_done) hooks.row_done(s);
-        const int done = ++rows_done;
-        if (hooks.progress && omp_get_thread_num() == 0) hooks.progress((double)done / span.rows());
+        row_finished(hooks, count, s);
     }
 }
 

@@ -150,9 +150,11 @@ NB_HD_INLINE Vec3<T> source_incident(const PixelParams<T>& p, int source) {
 }
 
 // Each source's polarization frame (the executors' per-image table, staged on
-// the host from host-side sources).
+// the host from host-side sources). Static, as every function of these headers:
+// the SIMD executor's file is compiled once per ISA, and a copy with external
+// linkage compiled for AVX-512 could be the one the linker keeps for all.
 template <typename T>
-std::vector<PolarizationFrame<T>> source_polarization_frames(const PixelParams<T>& p) {
+static std::vector<PolarizationFrame<T>> source_polarization_frames(const PixelParams<T>& p) {
     std::vector<PolarizationFrame<T>> frames((size_t)p.sources);
     for (int i = 0; i < p.sources; ++i) frames[i] = polarization_frame(source_incident(p, i), p.polar_vector);
     return frames;
