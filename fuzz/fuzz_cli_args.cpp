@@ -80,6 +80,14 @@ bool names_a_device_file(const std::string& t) {
            t.find("/sys") != std::string::npos;
 }
 
+// A row file's bytes, every row in one piece (what the writers' blocks hold).
+void put_rows(std::FILE* sink, const nb::RowFile& rf) {
+    std::vector<char> scratch((size_t)rf.rows * rf.row_bytes);
+    const void* rows = rf.rows_at(0, rf.rows, scratch.data());
+    std::fwrite(rf.header.data(), 1, rf.header.size(), sink);
+    std::fwrite(rows, 1, scratch.size(), sink);
+}
+
 void render_and_encode(const nb::SimConfig& cfg, const Workdir& work) {
     nb::SimConfig c = cfg;
     c.threads = 1;
@@ -110,10 +118,10 @@ void render_and_encode(const nb::SimConfig& cfg, const Workdir& work) {
     opt.precision = cfg.precision == "float" ? nb::Precision::Float : nb::Precision::Double;
     nb::RenderResult r = nb::render_image(e, opt);
     const double int_scale = nb::auto_int_scale(cfg.intfile_scale, r.stats.max_I);
-    nb::write_smv_int(sink, e, r.image, int_scale);
-    nb::write_pgm(sink, e, r.image, nb::auto_pgm_scale(cfg.pgm_scale, int_scale, r.stats.rmsd));
+    put_rows(sink, nb::smv_int_rows(e, r.image, int_scale));
+    put_rows(sink, nb::pgm_rows(e, r.image, nb::auto_pgm_scale(cfg.pgm_scale, int_scale, r.stats.rmsd)));
     const nb::NoiseImage noise = nb::make_noise_image(e, r.image, cfg.seed ? *cfg.seed : 1);
-    nb::write_smv_noise(sink, e, noise);
+    put_rows(sink, nb::smv_noise_rows(e, noise));
     nb::write_minicbf(sink, e, noise, "fuzz");
 }
 
