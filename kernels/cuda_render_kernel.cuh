@@ -61,7 +61,7 @@ cudaError_t launch_shape(const PixelParams<T>& p, InterpCutoff cutoff, long long
 // frame's timed render.
 template <typename T, int Shape>
 cudaError_t load_shape(cudaStream_t stream) {
-    PixelParams<T> none;
+    PixelParams<T> none{};
     render_kernel<T, Shape><<<1, 1, 0, stream>>>(none, InterpCutoff{-1, 0}, 0, nullptr, nullptr);
     return cudaGetLastError();
 }
