@@ -239,6 +239,14 @@ void cuda_use_device(int index) {
     if (n > 0) check(cudaSetDevice(index % n), "cudaSetDevice");
 }
 
+void cuda_start(int index) {
+    const int n = cuda_device_count();
+    if (n == 0) return;
+    // the primary context, which every thread of the process shares: the
+    // render thread's cudaSetDevice then finds it made
+    if (cudaSetDevice(index % n) != cudaSuccess || cudaFree(nullptr) != cudaSuccess) cudaGetLastError();
+}
+
 namespace {
 
 // The frame pipeline's Backend (kernels/frame_pipeline.hpp) on a GPU: every

@@ -17,6 +17,12 @@ int cuda_device_count();
 // Binds this process to GPU `index % count` (MPI ranks pick by local rank).
 void cuda_use_device(int index);
 
+// Starts CUDA ahead of the first render: the driver and GPU `index % count`'s
+// context, a large part of a GPU run's fixed time, so that a thread can do it
+// while the host reads its inputs. Any thread; reports nothing (a failure is
+// met again, and reported, by cuda_use_device or the render).
+void cuda_start(int index);
+
 struct DeviceStats {
     double sum = 0, sumsqr = 0, max_I = 0;
     long long max_index = -1, counted = 0;

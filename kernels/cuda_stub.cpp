@@ -11,6 +11,8 @@ int cuda_device_count() { return 0; }
 
 void cuda_use_device(int) {}
 
+void cuda_start(int) {}
+
 template <typename T>
 FrameTicket submit_image_cuda(const PixelParams<T>&, const std::vector<BackgroundPass<T>>&) {
     throw std::runtime_error("-device cuda: this build has no CUDA backend (nvcc was not found)");

@@ -32,7 +32,7 @@ sections=()      # report sections, in order (files under $work)
 threads=$(nproc)
 
 left() { echo $((budget - (SECONDS - t0))); }
-# NB_CHECK_ONLY=a,b: run only those GPU steps (gpu_tests, sanitizers, shapes, bench, series, ncu, cudaref)
+# NB_CHECK_ONLY=a,b: run only those GPU steps (gpu_tests, sanitizers, shapes, bench, startup, series, ncu, cudaref)
 want() { [ -z "${NB_CHECK_ONLY:-}" ] || [[ ",$NB_CHECK_ONLY," == *",$1,"* ]]; }
 note() { echo "$*" | tee -a "$log"; }
 row() { rows+=("$1|$2|$3|$4"); }
@@ -283,6 +283,34 @@ if [ $gpu = 1 ] && want bench; then
   fi
 else
   skip bench
+fi
+
+# ---------- where a single still's process time goes ----------
+# Every GPU process took 0.33-0.42 s whatever its work (2026-11-30), so that a
+# 2048x2048 still was 0.84x C at 16 threads as a whole process: NB_TIMINGS
+# splits it (CUDA's start, set-up, render, files) beside the process's wall time.
+if [ $gpu = 1 ] && want startup; then
+  startup() {
+    local args prec i s e
+    args=$(awk -F'\t' '$1 == "still_2048" {print $2}' "$work/workloads.tsv")
+    for prec in float double; do
+      for i in 1 2; do
+        s=$(date +%s%N)
+        (cd "$work" && NB_TIMINGS=1 "$B/bin/nanoBragg" $args -device $dev -precision $prec 2>&1 | grep '^\[timing\]')
+        e=$(date +%s%N)
+        echo "still_2048 $prec run $i: process $(( (e - s) / 1000000 )) ms"
+      done
+    done
+  }
+  export -f startup
+  export B work dev
+  step startup 60 bash -c startup
+  { echo "## A single still's process time (still_2048, NB_TIMINGS; files as nb-bench writes them)"; echo; echo '```';
+    cat "$work/startup.out"; echo '```'; echo; } >"$work/startup.md"
+  section "$work/startup.md"
+  row startup "$(status_of $step_rc)" "$step_s" "$(grep '^still_2048' "$work/startup.out" | sed 's/still_2048 //' | paste -sd';')"
+else
+  skip startup
 fi
 
 # ---------- throughput: a 100-frame 2048x2048 series and a 1000-shot list ----------
