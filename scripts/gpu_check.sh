@@ -423,6 +423,50 @@ if [ $dev = cuda ] && want cudaref && [ -x "$B/ref/nanoBraggCUDA" ] && [ "$(left
     section "$work/benchcu.md"
   fi
 fi
+# Kernel against kernel: both programs' whole runs are mostly CUDA's start
+# (2026-11-30: 0.3-0.4 s each), so the target (float >= 2x nanoBraggCUDA) is
+# read off Nsight Compute's kernel durations, summed over each run's launches.
+if [ $dev = cuda ] && want cudaref && [ -x "$B/ref/nanoBraggCUDA" ] && command -v ncu >/dev/null && [ "$(left)" -gt 60 ]; then
+  kernels_vs() {
+    local w args p
+    for w in cubic_4096 still_2048 divergence_dispersion lyso_2048_realistic; do
+      args=$(awk -F'\t' -v n="$w" '$1 == n {print $2}' "$work/workloads.tsv")
+      for p in ref float double; do
+        if [ $p = ref ]; then
+          (cd "$work" && ncu --clock-control none --metrics gpu__time_duration.sum -k regex:nanoBraggSpots \
+            "$B/ref/nanoBraggCUDA" $args -floatfile k.bin -nonoise -nopgm)
+        else
+          (cd "$work" && ncu --clock-control none --metrics gpu__time_duration.sum -k regex:render_kernel \
+            "$B/bin/nanoBragg" $args -device cuda -precision $p -floatfile k.bin -nonoise -nopgm)
+        fi | awk -v w="$w" -v p="$p" '/gpu__time_duration.sum/ {v = $NF; u = $(NF - 1); gsub(",", "", v);
+            f = (u ~ /^n/) ? 1e-6 : (u ~ /^u/) ? 1e-3 : (u ~ /^m/) ? 1 : 1000; t += v * f; n++}
+          END {printf "kernels %s %s %.4f %d\n", w, p, t, n}'
+      done
+    done
+  }
+  export -f kernels_vs
+  export B work
+  step kernels_cudaref 120 bash -c kernels_vs
+  python3 - "$work/kernels_cudaref.out" >"$work/kernelscu.md" <<'EOF2'
+import sys
+ms = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) == 5 and f[0] == "kernels" and int(f[4]) > 0:
+        ms[(f[1], f[2])] = float(f[3])
+print("## Kernels against nanoBraggCUDA's (Nsight Compute, gpu__time_duration summed over each run's launches, ms)\n")
+print("| workload | nanoBraggCUDA | ours float | ours double | nanoBraggCUDA / our float | nanoBraggCUDA / our double |")
+print("|---|---|---|---|---|---|")
+for w in sorted({k[0] for k in ms}):
+    r, fl, db = (ms.get((w, p)) for p in ("ref", "float", "double"))
+    cell = lambda v: f"{v:.3f}" if v else "-"
+    ratio = lambda a, b: f"{a / b:.2f}x" if a and b else "-"
+    print(f"| {w} | {cell(r)} | {cell(fl)} | {cell(db)} | {ratio(r, fl)} | {ratio(r, db)} |")
+print()
+EOF2
+  section "$work/kernelscu.md"
+  row kernels_cudaref "$(status_of $step_rc)" "$step_s" "$(grep -c '^kernels .* [1-9][0-9]*$' "$work/kernels_cudaref.out") kernel timings"
+fi
 fi
 
 # ---------- report and summary ----------
