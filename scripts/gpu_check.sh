@@ -17,7 +17,12 @@ root=$PWD
 mkdir -p "$1" && out=$(cd "$1" && pwd)
 B=$(cd "${NB_BUNDLE:-$root/gpu-bundle}" 2>/dev/null && pwd) || { echo "gpu_check: no bundle (run scripts/gpu_bundle.sh)" >&2; exit 2; }
 if [ ! -x "$B/bin/nanoBragg" ] && [ -f "$B/bundle.tar.xz" ]; then
-  tar -xJf "$B/bundle.tar.xz" -C "$B" || { echo "gpu_check: cannot unpack $B/bundle.tar.xz" >&2; exit 2; }
+  # unpacked outside the bundle folder, which stays small enough to carry
+  # to the GPU machine again (its programs and libraries are 56 MB)
+  unpacked=$(mktemp -d "${TMPDIR:-/tmp}/nb_gpu_bundle.XXXXXX")
+  trap 'rm -rf "$unpacked"' EXIT
+  tar -xJf "$B/bundle.tar.xz" -C "$unpacked" || { echo "gpu_check: cannot unpack $B/bundle.tar.xz" >&2; exit 2; }
+  B=$unpacked
 fi
 [ -x "$B/bin/nanoBragg" ] || { echo "gpu_check: $B holds no bin/nanoBragg (run scripts/gpu_bundle.sh)" >&2; exit 2; }
 G=$root/tests/golden
