@@ -20,23 +20,34 @@
 
 namespace nbtest {
 
-inline std::string cli_path() {
-    if (const char* e = std::getenv("NB_CLI_PATH")) return e;
-#ifdef NB_CLI_PATH
-    return NB_CLI_PATH;
-#else
-    return "nanoBragg";
+// The programs under test and the golden data: the environment's value (the
+// GPU bundle runs the tests away from the build tree), else the build's
+// (tests/CMakeLists.txt), else a name on PATH.
+#ifndef NB_CLI_PATH
+#define NB_CLI_PATH "nanoBragg"
 #endif
-}
+#ifndef NB_NOISIFY_PATH
+#define NB_NOISIFY_PATH "noisify"
+#endif
+#ifndef NB_NONBRAGG_PATH
+#define NB_NONBRAGG_PATH "nonBragg"
+#endif
+#ifndef NB_COMPARE_PATH
+#define NB_COMPARE_PATH "nb-compare"
+#endif
+#ifndef NB_GOLDEN_DIR
+#define NB_GOLDEN_DIR "tests/golden"
+#endif
 
-inline std::string golden_dir() {
-    if (const char* e = std::getenv("NB_GOLDEN_DIR")) return e;
-#ifdef NB_GOLDEN_DIR
-    return NB_GOLDEN_DIR;
-#else
-    return "tests/golden";
-#endif
+inline std::string env_or(const char* var, const char* fallback) {
+    const char* e = std::getenv(var);
+    return e ? e : fallback;
 }
+inline std::string cli_path() { return env_or("NB_CLI_PATH", NB_CLI_PATH); }
+inline std::string noisify_path() { return env_or("NB_NOISIFY_PATH", NB_NOISIFY_PATH); }
+inline std::string nonbragg_path() { return env_or("NB_NONBRAGG_PATH", NB_NONBRAGG_PATH); }
+inline std::string compare_path() { return env_or("NB_COMPARE_PATH", NB_COMPARE_PATH); }
+inline std::string golden_dir() { return env_or("NB_GOLDEN_DIR", NB_GOLDEN_DIR); }
 
 inline std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

@@ -11,14 +11,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string compare_path() {
-#ifdef NB_COMPARE_PATH
-    return NB_COMPARE_PATH;
-#else
-    return "nb-compare";
-#endif
-}
-
 const std::vector<std::string> kArgs = {"--",         "-cell", "100",        "100", "100",      "90",
                                         "90",         "90",    "-default_F", "100", "-N",       "5",
                                         "-detpixels", "48",    "-distance",  "100", "-nonoise", "-nopgm"};

@@ -23,15 +23,6 @@ using namespace nbtest;
 
 namespace {
 
-std::string noisify_path() {
-    if (const char* e = std::getenv("NB_NOISIFY_PATH")) return e;
-#ifdef NB_NOISIFY_PATH
-    return NB_NOISIFY_PATH;
-#else
-    return "noisify";
-#endif
-}
-
 std::string noisify_golden() { return golden_dir() + "/noisify"; }
 std::string inputs() { return noisify_golden() + "/inputs"; }
 

@@ -31,15 +31,6 @@ using namespace nbtest;
 
 namespace {
 
-std::string nonbragg_path() {
-    if (const char* e = std::getenv("NB_NONBRAGG_PATH")) return e;
-#ifdef NB_NONBRAGG_PATH
-    return NB_NONBRAGG_PATH;
-#else
-    return "nonBragg";
-#endif
-}
-
 // Absolute, as the program runs in a temporary folder.
 std::string nonbragg_golden() { return std::filesystem::absolute(golden_dir() + "/nonbragg").string(); }
 std::string inputs() { return nonbragg_golden() + "/inputs"; }

@@ -20,25 +20,6 @@ using namespace nbtest;
 
 namespace {
 
-std::string tool(const char* env, const char* fallback) {
-    if (const char* e = std::getenv(env)) return e;
-    return fallback;
-}
-std::string nonbragg_bin() {
-#ifdef NB_NONBRAGG_PATH
-    return tool("NB_NONBRAGG_PATH", NB_NONBRAGG_PATH);
-#else
-    return tool("NB_NONBRAGG_PATH", "nonBragg");
-#endif
-}
-std::string noisify_bin() {
-#ifdef NB_NOISIFY_PATH
-    return tool("NB_NOISIFY_PATH", NB_NOISIFY_PATH);
-#else
-    return tool("NB_NOISIFY_PATH", "noisify");
-#endif
-}
-
 std::string tables() { return golden_dir() + "/nonbragg/inputs"; }
 std::string lyso() { return golden_dir() + "/inputs/lyso.hkl"; }
 
@@ -81,12 +62,12 @@ TEST(Realistic, CombinedRunEqualsNanoBraggNonBraggAndNoisifyInExact) {
     // water 10 um and 20 mm of air, each from nonBragg
     RunResult w = run_cli(cat(cat(kGeometry, quiet), {"-stol", tables() + "/water.stol", "-thick", "0.01", "-exact",
                                                       "-floatfile", "water.bin", "-nonoise", "-intfile", "w.img"}),
-                          d, 600, nonbragg_bin());
+                          d, 600, nonbragg_path());
     expect_ok(w, "nonBragg (water)");
     RunResult air = run_cli(
         cat(cat(kGeometry, quiet), {"-stol", tables() + "/air.stol", "-thick", "20", "-density", "0.0012", "-MW", "29",
                                     "-exact", "-floatfile", "air.bin", "-nonoise", "-intfile", "x.img"}),
-        d, 600, nonbragg_bin());
+        d, 600, nonbragg_path());
     expect_ok(air, "nonBragg (air)");
     // the sum a user would feed to noisify (float32 additions, in this order)
     std::vector<float> spots = floats(dir.file("spots.bin")), water = floats(dir.file("water.bin")),
@@ -111,7 +92,7 @@ TEST(Realistic, CombinedRunEqualsNanoBraggNonBraggAndNoisifyInExact) {
     }
     RunResult n = run_cli(cat(kDetectorModel, {"-floatfile", "sum.bin", "-detpixels", "96", "-pixel", "0.25",
                                                "-noisefile", "noisify.img", "-intfile", "n.img", "-nopgm", "-exact"}),
-                          d, 600, noisify_bin());
+                          d, 600, noisify_path());
     expect_ok(n, "noisify");
 
     // one nanoBragg run

@@ -16,19 +16,13 @@
 #include "engine/setup.hpp"
 #include "engine/units.hpp"
 #include "kernels/cpu_launcher.hpp"
+#include "tests/run_cli.hpp"
 
 using namespace nb;
 
 namespace {
 
-std::string golden_dir() {
-    if (const char* e = std::getenv("NB_GOLDEN_DIR")) return e;
-#ifdef NB_GOLDEN_DIR
-    return NB_GOLDEN_DIR;
-#else
-    return "tests/golden";
-#endif
-}
+using nbtest::golden_dir;
 
 bool exists(const std::string& p) { return std::ifstream(p).good(); }
 
