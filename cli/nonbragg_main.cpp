@@ -640,10 +640,7 @@ int run(Options& o) {
     // file holds what its rows refer to
     auto rows = [exp, image, noise](nb::RowFile r, const std::string* smv_header = nullptr) {
         if (smv_header) r.header = *smv_header;
-        r.rows_at = [exp, image, noise, at = std::move(r.rows_at)](int r0, int n, void* scratch) {
-            return at(r0, n, scratch);
-        };
-        return std::make_shared<const nb::RowFile>(std::move(r));
+        return nb::rows_holding(std::move(r), exp, image, noise);
     };
     std::vector<nb::OutputFile> files;
     files.push_back(nb::row_output(o.float_file, "-floatfile", rows(nb::float_rows(*exp, *image))));

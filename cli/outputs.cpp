@@ -143,12 +143,7 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
         // panel's rows start at its first row of the stacked image. The rows
         // refer to the frame and the panel's experiment, which each file holds.
         const int first_row = fo->exp.panels.empty() ? 0 : k * fo->exp.panel_rows();
-        auto rows = [fo, pe](RowFile r) {
-            r.rows_at = [fo, pe, at = std::move(r.rows_at)](int r0, int n, void* scratch) {
-                return at(r0, n, scratch);
-            };
-            return std::make_shared<const RowFile>(std::move(r));
-        };
+        auto rows = [fo, pe](RowFile r) { return rows_holding(std::move(r), fo, pe); };
         if (which.float_file)
             files.push_back(row_output(pname(cfg.float_file, "-floatfile"), "-floatfile",
                                        rows(float_rows(ek, fo->result.image, first_row))));

@@ -41,6 +41,14 @@ struct RowFile {
     std::function<const void*(int r0, int n, void* scratch)> rows_at;
 };
 
+// `r`, shared, holding `owners` (what its rows point into) for as long as it
+// lives: a frame's files may be written after the code that made them returns.
+template <typename... Owners>
+std::shared_ptr<const RowFile> rows_holding(RowFile r, Owners... owners) {
+    r.rows_at = [owners..., at = std::move(r.rows_at)](int r0, int n, void* scratch) { return at(r0, n, scratch); };
+    return std::make_shared<const RowFile>(std::move(r));
+}
+
 // One output file: its path, the flag that named it (for messages) and how
 // its bytes are made: a writer that streams them (so no full copy of an image
 // is held twice), or, for the row formats, its rows.
