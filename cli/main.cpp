@@ -226,10 +226,10 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     if (cfg.nframes > 1 || job.size > 1) nb::job_summary(job, frames_done, seconds, evaluations);
     if (cfg.nframes > 1 && frames_done > 0)
         std::printf(
-            "frame timing: rendering %.2f ms/frame (render kernels %.2f), writing %.2f ms/frame, waiting for the "
-            "earlier frames' files %.2f ms/frame\n",
-            1e3 * render_s / frames_done, kernel_ms / frames_done, 1e-3 * (double)*write_us / frames_done,
-            1e3 * wait_s / frames_done);
+            "frame timing: rendering %.2f ms/frame (render kernels %.2f), writing %.2f ms/frame (%zu frame%s at "
+            "once), waiting for the earlier frames' files %.2f ms/frame\n",
+            1e3 * render_s / frames_done, kernel_ms / frames_done, 1e-3 * (double)*write_us / frames_done, writers,
+            writers == 1 ? "" : "s", 1e3 * wait_s / frames_done);
     return 0;
 }
 

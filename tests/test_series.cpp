@@ -78,8 +78,10 @@ TEST(Series, FramesInFlightWriteTheFilesOfOneAtATime) {
     TempDir d("series_in_flight");
     const auto files = with(kLyso, {"-phi", "10", "-seed", "3", "-mosaic", "0.3", "-mosaic_dom", "3", "-floatfile",
                                     "f_%02d.bin", "-intfile", "s_%02d.img", "-noisefile", "n_%02d.img"});
+    // 16 threads: a writer per 4 of them, 4 frames' files at once
     const std::vector<std::pair<std::string, std::string>> scalar = {{"NB_CPU_ISA", "scalar"}},
-                                                           pipeline = {{"NB_PIPELINE_ON_HOST", "1"}};
+                                                           pipeline = {{"NB_PIPELINE_ON_HOST", "1"},
+                                                                       {"OMP_NUM_THREADS", "16"}};
     std::filesystem::create_directories(d.file("cpu"));
     std::filesystem::create_directories(d.file("pipe"));
     RunResult a = run_cli(with(files, {"-nframes", "5"}), d.file("cpu"), 600, cli_path(), scalar);
@@ -98,7 +100,9 @@ TEST(Series, FramesInFlightWriteTheFilesOfOneAtATime) {
         }
     // frames print in order, each with its own phi
     EXPECT_LT(b.out.find("frame 2 of 5: phi = 11 deg"), b.out.find("frame 3 of 5: phi = 12 deg"));
-    // two frames' files are written at once behind a device, their lines still in frame order
+    EXPECT_NE(b.out.find("(4 frames at once)"), std::string::npos) << b.out;
+    EXPECT_NE(a.out.find("(1 frame at once)"), std::string::npos) << a.out;
+    // several frames' files are written at once behind a device, their lines still in frame order
     size_t at = 0;
     for (int i = 1; i <= 5; ++i)
         for (const char* pattern : {"n_%02d.img", "f_%02d.bin"}) {
