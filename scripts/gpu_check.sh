@@ -301,7 +301,7 @@ if [ $gpu = 1 ] && want startup; then
     for prec in float double; do
       for i in 1 2; do
         s=$(date +%s%N)
-        (cd "$work" && NB_TIMINGS=1 "$B/bin/nanoBragg" $args -device $dev -precision $prec 2>&1 | grep '^\[timing\]')
+        (cd "$work" && NB_TIMINGS=1 "$B/bin/nanoBragg" $args -device $dev -precision $prec 2>&1 | grep -E '^\[timing\]|render kernels')
         e=$(date +%s%N)
         echo "still_2048 $prec run $i: process $(( (e - s) / 1000000 )) ms"
       done
