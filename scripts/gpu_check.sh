@@ -321,7 +321,7 @@ fi
 # ---------- throughput: a 100-frame 2048x2048 series and a 1000-shot list ----------
 lyso="-cell 79.1 79.1 38.4 90 90 90 -hkl $G/inputs/lyso.hkl -lambda 1.0"
 frames_per_s() { # LOGFILE -> frames per second of the run (its job summary) and the render kernels' share
-  awk '/render kernels/ {match($0, /render kernels [0-9.]+/); k += substr($0, RSTART + 15, RLENGTH - 15)}
+  awk '/render kernels/ && !/^frame timing:/ {match($0, /render kernels [0-9.]+/); k += substr($0, RSTART + 15, RLENGTH - 15)}
     /^job summary:/ {n = $3; s = $6}
     /^frame timing:/ {sub(/^frame timing: /, ""); t = $0}
     END {if (s > 0) printf "%d frames in %.2f s, %.1f frames/s; render kernels %.2f s (%.0f%% of it); %s", n, s, n / s, k / 1000, k / 10 / s, t
