@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cli/flag_table.hpp"
+#include "cli/outputs.hpp"
 #include "engine/amorphous.hpp"
 #include "engine/build_info.hpp"
 #include "engine/heap_policy.hpp"
@@ -609,10 +610,7 @@ int run(Options& o) {
     nb::RenderOptions ro;
     ro.threads = o.threads;
     ro.precision = o.precision;
-    ro.device =
-        o.device == "cuda" || (o.device == "auto" && nb::cuda_device_count() > 0) ? nb::Device::Cuda : nb::Device::Cpu;
-    if (o.device == "cuda" && nb::cuda_device_count() == 0)
-        throw nb::UsageError("-device cuda: no CUDA device is available (use -device cpu)");
+    ro.device = nb::choose_device(o.device, false);
     nb::AmorphousScale scale;
     scale.fluence = fluence;
     scale.molecules = molecules;

@@ -20,20 +20,23 @@
 
 namespace nb {
 
+Device choose_device(const std::string& device, bool log) {
+    if (device == "cpu") return Device::Cpu;
+    if (cuda_device_count() > 0) return Device::Cuda;
+    const CudaUnavailable u = cuda_unavailable();
+    if (device == "cuda") throw UsageError("-device cuda: " + u.why + " (use -device cpu)");
+    if (u.problem)  // never silent: the user may think the GPU rendered
+        spdlog::warn("WARNING: -device auto: a CUDA GPU cannot be used ({}): rendering on the CPU", u.why);
+    else if (log)
+        spdlog::info("no CUDA GPU found: rendering on the CPU");
+    return Device::Cpu;
+}
+
 RenderOptions render_options(const SimConfig& cfg, int local_rank, bool log) {
     RenderOptions opt;
     opt.threads = cfg.threads;
     opt.precision = cfg.precision == "float" ? Precision::Float : Precision::Double;
-    const int gpus = cuda_device_count();
-    if (cfg.device == "cuda") {
-        if (gpus == 0) throw UsageError("-device cuda: no CUDA GPU is available on this machine");
-        opt.device = Device::Cuda;
-    } else if (cfg.device == "auto" && gpus > 0) {
-        opt.device = Device::Cuda;
-    } else {
-        if (cfg.device == "auto" && log) spdlog::info("no CUDA GPU found: rendering on the CPU");
-        opt.device = Device::Cpu;
-    }
+    opt.device = choose_device(cfg.device, log);
     if (opt.device == Device::Cuda) cuda_use_device(local_rank);
     // For tests of the GPU's orchestration without a GPU: -device cpu renders
     // through the GPU's frame pipeline on its host backend (two frames in

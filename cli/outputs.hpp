@@ -14,6 +14,12 @@
 
 namespace nb {
 
+// -device auto|cpu|cuda as a Device. Throws UsageError for cuda without a
+// usable GPU, saying why. auto's fall-back to the CPU is a warning when a
+// GPU may be there and cannot be used (an old driver); `log` also reports
+// the plain one.
+Device choose_device(const std::string& device, bool log);
+
 // -device and -precision as RenderOptions. Throws UsageError for -device cuda
 // without a GPU; selects GPU `local_rank` (modulo the count) when rendering
 // there. `log` reports the CPU fallback of -device auto.

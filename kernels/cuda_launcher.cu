@@ -239,6 +239,18 @@ void cuda_use_device(int index) {
     if (n > 0) check(cudaSetDevice(index % n), "cudaSetDevice");
 }
 
+CudaUnavailable cuda_unavailable() {
+    int n = 0, driver = 0, runtime = 0;
+    const cudaError_t e = cudaGetDeviceCount(&n);
+    cudaGetLastError();  // the sticky "no device" error
+    if (e == cudaSuccess && n > 0) return {};
+    cudaDriverGetVersion(&driver);
+    cudaRuntimeGetVersion(&runtime);
+    return describe_cuda_unavailable(
+        driver, runtime, e == cudaErrorNoDevice || (e == cudaSuccess && n == 0),
+        e == cudaSuccess ? std::string() : std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ")");
+}
+
 void cuda_start(int index) {
     const int n = cuda_device_count();
     if (n == 0) return;

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "kernels/amorphous_physics.hpp"
+#include "kernels/cuda_unavailable.hpp"
 #include "kernels/frame_ticket.hpp"
 #include "kernels/pixel_physics.hpp"
 
@@ -13,6 +15,10 @@ namespace nb {
 
 // Number of usable CUDA devices (0 without a CUDA build, driver or GPU).
 int cuda_device_count();
+
+// Why no CUDA GPU can be used, for the messages of -device auto and cuda
+// (kernels/cuda_unavailable.hpp).
+CudaUnavailable cuda_unavailable();
 
 // Binds this process to GPU `index % count` (MPI ranks pick by local rank).
 void cuda_use_device(int index);

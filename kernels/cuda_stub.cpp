@@ -13,6 +13,8 @@ void cuda_use_device(int) {}
 
 void cuda_start(int) {}
 
+CudaUnavailable cuda_unavailable() { return {false, "this build has no CUDA backend (nvcc was not found)"}; }
+
 template <typename T>
 FrameTicket submit_image_cuda(const PixelParams<T>&, const std::vector<BackgroundPass<T>>&) {
     throw std::runtime_error("-device cuda: this build has no CUDA backend (nvcc was not found)");

@@ -99,6 +99,27 @@ TEST(GpuBackendAbsent, CudaRequestWithoutGpuThrowsInsteadOfCrashing) {
     EXPECT_THROW(render_image(e, opt), std::runtime_error);
 }
 
+// Why no GPU can be used: an old driver is a problem to warn of (a GPU is
+// likely there); no driver or no device is simply none.
+TEST(GpuBackendAbsent, AnOldDriverIsSaidNotHidden) {
+    const CudaUnavailable none = describe_cuda_unavailable(0, 13000, false, "cudaErrorInsufficientDriver (x)");
+    EXPECT_FALSE(none.problem);
+    EXPECT_EQ(none.why, "no CUDA GPU found");
+    const CudaUnavailable old = describe_cuda_unavailable(12040, 13000, false, "cudaErrorInsufficientDriver (x)");
+    EXPECT_TRUE(old.problem);
+    EXPECT_NE(old.why.find("the NVIDIA driver supports CUDA 12.4, older than this build's CUDA runtime 13.0"),
+              std::string::npos)
+        << old.why;
+    const CudaUnavailable nodev = describe_cuda_unavailable(13000, 13000, true, "cudaErrorNoDevice (x)");
+    EXPECT_FALSE(nodev.problem);
+    const CudaUnavailable err = describe_cuda_unavailable(13010, 13000, false, "cudaErrorSystemNotReady (y)");
+    EXPECT_TRUE(err.problem);
+    EXPECT_EQ(err.why, "the CUDA runtime reports: cudaErrorSystemNotReady (y)");
+    // this machine: no GPU, no driver (or no CUDA build) is not a problem
+    if (cuda_device_count() > 0) GTEST_SKIP() << "a GPU is present";
+    EXPECT_FALSE(cuda_unavailable().problem) << cuda_unavailable().why;
+}
+
 // Several panels (-expt): a launch per panel, each with its frame; the
 // amorphous term too.
 TEST_F(GpuBackend, SeveralPanelsAsTheCpu) {
