@@ -233,48 +233,6 @@ fi
 
 "$B/bin/nb-bench" --golden "$G" --list >"$work/workloads.tsv" 2>>"$log"
 
-# ---------- the render kernel's launch shapes (NB_CUDA_LAUNCH, kernels/cuda_render_kernel.cuh) ----------
-if [ $gpu = 1 ] && want shapes; then
-  shapes() {
-    local w args shape prec k
-    for w in $shape_workloads; do
-      args=$(awk -F'\t' -v n="$w" '$1 == n {print $2}' "$work/workloads.tsv")
-      for prec in float double; do
-        for shape in 0 1 2; do
-          for k in 1 2; do
-            ms=$(cd "$work" && NB_CUDA_LAUNCH=$shape "$B/bin/nanoBragg" $args -device $dev -precision $prec \
-              -floatfile sh.bin -nonoise -nopgm 2>&1 | sed -n 's/.*render kernels \([0-9.]*\) ms.*/\1/p')
-            echo "shape $w $prec $shape ${ms:-none}"
-          done
-        done
-      done
-    done
-  }
-  export -f shapes
-  export dev shape_workloads
-  step shapes 90 bash -c shapes
-  python3 - "$work/shapes.out" >"$work/shapes.md" <<'EOF2'
-import sys
-best = {}
-for line in open(sys.argv[1]):
-    f = line.split()
-    if len(f) == 5 and f[0] == "shape" and f[4] != "none":
-        key = (f[1], f[2], int(f[3]))
-        best[key] = min(best.get(key, 1e30), float(f[4]))
-print("## Launch shapes of the render kernel (best of 2, render kernels ms)\n")
-print("Shape 0: 32x8 threads, no occupancy bound; 1: float 32x8 x 3 blocks/SM, double 32x4 x 3; 2: float 32x4 x 5, double 32x2 x 5.\n")
-print("| workload | precision | shape 0 | shape 1 | shape 2 |")
-print("|---|---|---|---|---|")
-for w, p in sorted({(k[0], k[1]) for k in best}):
-    print(f"| {w} | {p} | " + " | ".join(f"{best.get((w, p, s), float('nan')):.3f}" for s in range(3)) + " |")
-print()
-EOF2
-  section "$work/shapes.md"
-  row shapes "$(status_of $step_rc)" "$step_s" "$(grep -c '^shape .* [0-9.]*$' "$work/shapes.out") timed renders"
-else
-  skip shapes
-fi
-
 # ---------- nb-bench on the GPU against C nanoBragg at $threads threads ----------
 if [ $gpu = 1 ] && want bench; then
   ref=()
@@ -396,41 +354,11 @@ else
   skip series
 fi
 
-# ---------- Nsight Compute on the heaviest workload ----------
-if [ $gpu = 1 ] && want ncu && command -v ncu >/dev/null; then
-  heavy=$(awk -F'\t' '$1 == "lyso_2048_realistic" {print $2}' "$work/workloads.tsv")
-  [ -n "$heavy" ] || heavy=$(tail -1 "$work/workloads.tsv" | cut -f2)
-  step ncu 120 bash -c "cd '$work' && for p in float double; do echo \"### \$p\"; ncu --clock-control none \
-    --section SpeedOfLight --section LaunchStats --section Occupancy --section ComputeWorkloadAnalysis \
-    --section MemoryWorkloadAnalysis --section InstructionStats -k regex:render_kernel -c 1 \
-    '$B/bin/nanoBragg' $heavy -device $dev -precision \$p -floatfile n.bin -nonoise -nopgm; done"
-  cp "$work/ncu.out" "$out/ncu.txt"
-  sol=$(grep -E 'Compute \(SM\) Throughput|Duration' "$work/ncu.out" | awk '{print $1, $2, $3, $NF}' | paste -sd';')
-  row ncu "$(status_of $step_rc)" "$step_s" "${sol:-no metrics}"
-  { echo "## Nsight Compute, render kernel, lyso_2048_realistic (float, then double)"; echo; echo '```';
-    grep -E '^###|Duration|Throughput|Registers Per|Achieved Occupancy|Theoretical Occupancy|Block Limit|Local Memory|Executed Ipc|FP64|FMA|Warp Cycles' "$work/ncu.out" | head -60
-    echo '```'; echo; } >"$work/ncu.md"
-  section "$work/ncu.md"
-else
-  skip ncu ncu
-fi
-
-# ---------- nb-bench against nanoBraggCUDA, when the bundle has it and time is left ----------
-if [ $gpu = 1 ]; then
-if [ $dev = cuda ] && want cudaref && [ -x "$B/ref/nanoBraggCUDA" ] && [ "$(left)" -gt 60 ]; then
-  # nanoBraggCUDA has no -interpolate, -gauss_xtal or -fudge: the workloads it runs
-  wl=$(awk -F'\t' '$2 !~ /-interpolate|-gauss_xtal|-fudge/ {print $1}' "$work/workloads.tsv" | paste -sd,)
-  step bench_cudaref 90 bash -c "cd '$work' && '$B/bin/nb-bench' --nanobragg '$B/bin/nanoBragg' --golden '$G' --device $dev \
-    --threads $threads --precision double,float $cudaref_runs --workloads $wl --reference '$B/ref/nanoBraggCUDA' --out '$out/bench-cudaref'"
-  row bench_cudaref "$(status_of $step_rc)" "$step_s" "against nanoBraggCUDA ($wl)"
-  if [ -f "$out/bench-cudaref.md" ]; then
-    { echo "## nb-bench against nanoBraggCUDA (its default precision)"; echo; sed 1,2d "$out/bench-cudaref.md"; echo; } >"$work/benchcu.md"
-    section "$work/benchcu.md"
-  fi
-fi
+# ---------- the render kernels against nanoBraggCUDA's, when the bundle has it ----------
 # Kernel against kernel: both programs' whole runs are mostly CUDA's start
 # (2026-11-30: 0.3-0.4 s each), so the target (float >= 2x nanoBraggCUDA) is
 # read off Nsight Compute's kernel durations, summed over each run's launches.
+if [ $gpu = 1 ]; then
 if [ $dev = cuda ] && want cudaref && [ -x "$B/ref/nanoBraggCUDA" ] && command -v ncu >/dev/null && [ "$(left)" -gt 60 ]; then
   kernels_vs() {
     local w args p
@@ -472,6 +400,83 @@ EOF2
   section "$work/kernelscu.md"
   row kernels_cudaref "$(status_of $step_rc)" "$step_s" "$(grep -c '^kernels .* [1-9][0-9]*$' "$work/kernels_cudaref.out") kernel timings"
 fi
+fi
+
+# ---------- Nsight Compute on the heaviest workload ----------
+if [ $gpu = 1 ] && want ncu && command -v ncu >/dev/null; then
+  heavy=$(awk -F'\t' '$1 == "lyso_2048_realistic" {print $2}' "$work/workloads.tsv")
+  [ -n "$heavy" ] || heavy=$(tail -1 "$work/workloads.tsv" | cut -f2)
+  step ncu 120 bash -c "cd '$work' && for p in float double; do echo \"### \$p\"; ncu --clock-control none \
+    --section SpeedOfLight --section LaunchStats --section Occupancy --section ComputeWorkloadAnalysis \
+    --section MemoryWorkloadAnalysis --section InstructionStats -k regex:render_kernel -c 1 \
+    '$B/bin/nanoBragg' $heavy -device $dev -precision \$p -floatfile n.bin -nonoise -nopgm; done"
+  cp "$work/ncu.out" "$out/ncu.txt"
+  sol=$(grep -E 'Compute \(SM\) Throughput|Duration' "$work/ncu.out" | awk '{print $1, $2, $3, $NF}' | paste -sd';')
+  row ncu "$(status_of $step_rc)" "$step_s" "${sol:-no metrics}"
+  { echo "## Nsight Compute, render kernel, lyso_2048_realistic (float, then double)"; echo; echo '```';
+    grep -E '^###|Duration|Throughput|Registers Per|Achieved Occupancy|Theoretical Occupancy|Block Limit|Local Memory|Executed Ipc|FP64|FMA|Warp Cycles' "$work/ncu.out" | head -60
+    echo '```'; echo; } >"$work/ncu.md"
+  section "$work/ncu.md"
+else
+  skip ncu ncu
+fi
+
+# ---------- nb-bench against nanoBraggCUDA, when the bundle has it and time is left ----------
+if [ $gpu = 1 ]; then
+if [ $dev = cuda ] && want cudaref && [ -x "$B/ref/nanoBraggCUDA" ] && [ "$(left)" -gt 60 ]; then
+  # nanoBraggCUDA has no -interpolate, -gauss_xtal or -fudge: the workloads it runs
+  wl=$(awk -F'\t' '$2 !~ /-interpolate|-gauss_xtal|-fudge/ {print $1}' "$work/workloads.tsv" | paste -sd,)
+  step bench_cudaref 90 bash -c "cd '$work' && '$B/bin/nb-bench' --nanobragg '$B/bin/nanoBragg' --golden '$G' --device $dev \
+    --threads $threads --precision double,float $cudaref_runs --workloads $wl --reference '$B/ref/nanoBraggCUDA' --out '$out/bench-cudaref'"
+  row bench_cudaref "$(status_of $step_rc)" "$step_s" "against nanoBraggCUDA ($wl)"
+  if [ -f "$out/bench-cudaref.md" ]; then
+    { echo "## nb-bench against nanoBraggCUDA (its default precision)"; echo; sed 1,2d "$out/bench-cudaref.md"; echo; } >"$work/benchcu.md"
+    section "$work/benchcu.md"
+  fi
+fi
+fi
+
+# (the launch shapes were measured on 2026-11-30 and chose the default: last, as time allows)
+# ---------- the render kernel's launch shapes (NB_CUDA_LAUNCH, kernels/cuda_render_kernel.cuh) ----------
+if [ $gpu = 1 ] && want shapes; then
+  shapes() {
+    local w args shape prec k
+    for w in $shape_workloads; do
+      args=$(awk -F'\t' -v n="$w" '$1 == n {print $2}' "$work/workloads.tsv")
+      for prec in float double; do
+        for shape in 0 1 2; do
+          for k in 1 2; do
+            ms=$(cd "$work" && NB_CUDA_LAUNCH=$shape "$B/bin/nanoBragg" $args -device $dev -precision $prec \
+              -floatfile sh.bin -nonoise -nopgm 2>&1 | sed -n 's/.*render kernels \([0-9.]*\) ms.*/\1/p')
+            echo "shape $w $prec $shape ${ms:-none}"
+          done
+        done
+      done
+    done
+  }
+  export -f shapes
+  export dev shape_workloads
+  step shapes 90 bash -c shapes
+  python3 - "$work/shapes.out" >"$work/shapes.md" <<'EOF2'
+import sys
+best = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) == 5 and f[0] == "shape" and f[4] != "none":
+        key = (f[1], f[2], int(f[3]))
+        best[key] = min(best.get(key, 1e30), float(f[4]))
+print("## Launch shapes of the render kernel (best of 2, render kernels ms)\n")
+print("Shape 0: 32x8 threads, no occupancy bound; 1: float 32x8 x 3 blocks/SM, double 32x4 x 3; 2: float 32x4 x 5, double 32x2 x 5.\n")
+print("| workload | precision | shape 0 | shape 1 | shape 2 |")
+print("|---|---|---|---|---|")
+for w, p in sorted({(k[0], k[1]) for k in best}):
+    print(f"| {w} | {p} | " + " | ".join(f"{best.get((w, p, s), float('nan')):.3f}" for s in range(3)) + " |")
+print()
+EOF2
+  section "$work/shapes.md"
+  row shapes "$(status_of $step_rc)" "$step_s" "$(grep -c '^shape .* [0-9.]*$' "$work/shapes.out") timed renders"
+else
+  skip shapes
 fi
 
 # ---------- report and summary ----------
