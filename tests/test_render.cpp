@@ -16,6 +16,7 @@
 #include "engine/setup.hpp"
 #include "engine/units.hpp"
 #include "kernels/cpu_launcher.hpp"
+#include "tests/golden_agreement.hpp"
 #include "tests/run_cli.hpp"
 
 using namespace nb;
@@ -26,13 +27,7 @@ using nbtest::golden_dir;
 
 bool exists(const std::string& p) { return std::ifstream(p).good(); }
 
-std::vector<float> read_floats(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::vector<char> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<float> f(b.size() / 4);
-    std::memcpy(f.data(), b.data(), f.size() * 4);
-    return f;
-}
+std::vector<float> read_floats(const std::string& p) { return nbtest::floats(nbtest::read_file(p)); }
 
 // lyso_interp_out_of_range: tricubic interpolation hits the edge of the HKL grid
 SimConfig lyso_out_of_range() {
