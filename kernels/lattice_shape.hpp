@@ -74,7 +74,17 @@ NB_HD_INLINE V lattice_factor(const LatticeParams<T>& p, V h, V k, V l, V h0, V 
     V dz = dh * p.a_star.z + dk * p.b_star.z + dl * p.c_star.z;
     V rad_star_sqr = (dx * dx + dy * dy + dz * dz) * p.Na * p.Na * p.Nb * p.Nb * p.Nc * p.Nc;
     if (p.shape == Shape::Gauss) {
-        return V(p.Na * p.Nb * p.Nc) * lexp(V(T(0)) - (rad_star_sqr / T(0.63) * p.fudge));
+        const V x = rad_star_sqr / T(0.63) * p.fudge;
+        const V F = V(p.Na * p.Nb * p.Nc) * lexp(V(T(0)) - x);
+        if constexpr (sizeof(T) == sizeof(float)) {
+            // "F_latt == 0" is a branch of C's loop: a zero term is skipped, and
+            // skipping it also skips the -oversample_* multiplies of the running sum.
+            // C's double exp(-x) is nonzero up to x = 745.13, float's only to 103.97:
+            // in between keep the term nonzero, with a square that vanishes in float
+            // as C's does in double (found by a random line: 200x too bright).
+            return lselect((F == V(T(0))) & (x < V(T(745.13f))), V(T(1.17549435e-38f)), F);
+        }
+        return F;
     }
     // Tophat: flat-top spot with the height and volume of a square-crystal spot.
     return V(p.Na * p.Nb * p.Nc) * lselect(rad_star_sqr * p.fudge < V(T(0.3969)), V(T(1)), V(T(0)));
