@@ -432,10 +432,11 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
         if (v != "auto" && v != "cpu" && v != "cuda") bad("-device", "expected auto, cpu or cuda, got '" + v + "'");
         c.device = v;
     });
-    t.text("--precision", "double or float (default double)", [&](const std::string& v) {
-        if (v != "double" && v != "float") bad("-precision", "expected double or float, got '" + v + "'");
-        c.precision = v;
-    });
+    t.text("--precision", "double or float (default double; float warns on crystals over 3000 wavelengths long)",
+           [&](const std::string& v) {
+               if (v != "double" && v != "float") bad("-precision", "expected double or float, got '" + v + "'");
+               c.precision = v;
+           });
     t.integer("--threads", "CPU threads (default: all cores)", at_least(0, "0: all cores"),
               [&](int v) { c.threads = v; });
     app.add_flag("-h,--help,--usage", help, "print this help");

@@ -24,6 +24,7 @@
 #include "cli/shots.hpp"
 #include "engine/build_info.hpp"
 #include "engine/cbf_writer.hpp"
+#include "engine/float_precision.hpp"
 #include "engine/heap_policy.hpp"
 #include "engine/image_io.hpp"
 #include "engine/nexus_writer.hpp"
@@ -89,6 +90,8 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         device_start.get();
     }
     nb::RenderOptions opt = nb::render_options(cfg, job.local_rank, job.rank == 0);
+    if (opt.precision == nb::Precision::Float && job.rank == 0)
+        if (std::string w = nb::float_precision_warning(e); !w.empty()) spdlog::warn("{}", w);
     {
         // a runaway run nobody asked for stops here, before any file exists
         const bool gpu = opt.device == nb::Device::Cuda;

@@ -27,6 +27,7 @@
 #include "cli/outputs.hpp"
 #include "engine/build_info.hpp"
 #include "engine/detector_geometry.hpp"
+#include "engine/float_precision.hpp"
 #include "engine/hkl_io.hpp"
 #include "engine/nexus_writer.hpp"
 #include "engine/render.hpp"
@@ -215,7 +216,9 @@ Rendered finish(const nb::Experiment& e, nb::RenderResult&& r) {
     out.panels = e.panels.empty() ? 1 : (int)e.panels.size();
     out.panel_rows = e.panel_rows();
     out.notes = e.notes;
-    for (const std::string& w : {nb::interpolation_warning(e, r), nb::nonfinite_warning(r)})
+    const bool in_float = r.backend.size() > 6 && r.backend.compare(r.backend.size() - 6, 6, "/float") == 0;
+    for (const std::string& w : {in_float ? nb::float_precision_warning(e) : std::string(),
+                                 nb::interpolation_warning(e, r), nb::nonfinite_warning(r)})
         if (!w.empty()) out.warnings.push_back(w);
     out.r = std::move(r);
     return out;

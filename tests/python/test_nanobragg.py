@@ -92,6 +92,13 @@ def test_float_precision_and_threads_match_cli(tmp_path):
     assert np.corrcoef(r.image.ravel(), double.image.ravel())[0, 1] >= 0.9999
 
 
+def test_float_on_a_large_crystal_warns_as_the_cli_does():
+    args = ["-cell", "64", "72", "81", "90", "90", "90", "-default_F", "10", "-xtalsize", "0.001", "-detpixels", "16"]
+    said = [w for w in nanobragg.simulate(args + ["-precision", "float"]).warnings if "-precision float" in w]
+    assert len(said) == 1 and "10048 wavelengths long along a" in said[0], said
+    assert not [w for w in nanobragg.simulate(args).warnings if "-precision float" in w]
+
+
 def test_device_cuda_as_on_the_command_line(tmp_path):
     """-device cuda: the same image as the CLI's where there is a GPU, the same refusal where not."""
     args = SMALL + ["-device", "cuda"]
