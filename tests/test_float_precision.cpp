@@ -28,8 +28,8 @@ SimConfig micron_crystal() {
 }
 
 std::vector<std::string> micron_args(const std::string& precision) {
-    return {"-cell", "64",        "72",        "81", "90", "90", "90", "-default_F", "10", "-xtalsize", "0.001",
-            "-detpixels", "16", "-precision", precision};
+    return {"-cell", "64",        "72",    "81",         "90", "90",         "90",     "-default_F",
+            "10",    "-xtalsize", "0.001", "-detpixels", "16", "-precision", precision};
 }
 
 }  // namespace
@@ -39,7 +39,7 @@ TEST(FloatPrecision, TheCrystalIsMeasuredInWavelengthsAlongItsLongestAxis) {
     Experiment e = prepare_experiment(c);
     ASSERT_EQ(e.xtal.Na, 157);  // C rounds the size up to whole cells
     CrystalSpan s = crystal_span(e);
-    EXPECT_EQ(s.axis, 'a');     // 157 x 64 = 10048 A, b 139 x 72 = 10008, c 124 x 81 = 10044
+    EXPECT_EQ(s.axis, 'a');  // 157 x 64 = 10048 A, b 139 x 72 = 10008, c 124 x 81 = 10044
     EXPECT_NEAR(s.wavelengths, 10048, 1e-6);
     EXPECT_NEAR(s.size_um, 1.0048, 1e-9);
 
