@@ -90,8 +90,8 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         device_start.get();
     }
     nb::RenderOptions opt = nb::render_options(cfg, job.local_rank, job.rank == 0);
-    if (opt.precision == nb::Precision::Float && job.rank == 0)
-        if (std::string w = nb::float_precision_warning(e); !w.empty()) spdlog::warn("{}", w);
+    if (job.rank == 0)
+        if (std::string w = nb::float_precision_warning(e, opt.precision); !w.empty()) spdlog::warn("{}", w);
     {
         // a runaway run nobody asked for stops here, before any file exists
         const bool gpu = opt.device == nb::Device::Cuda;

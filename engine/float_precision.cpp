@@ -1,6 +1,5 @@
 #include "engine/float_precision.hpp"
 
-#include <algorithm>
 #include <cstdio>
 
 namespace nb {
@@ -20,7 +19,8 @@ CrystalSpan crystal_span(const Experiment& e) {
     return best;
 }
 
-std::string float_precision_warning(const Experiment& e) {
+std::string float_precision_warning(const Experiment& e, Precision precision) {
+    if (precision != Precision::Float) return "";
     const CrystalSpan c = crystal_span(e);
     if (!(c.wavelengths > kFloatSpanLimit)) return "";
     char buf[400];

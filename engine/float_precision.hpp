@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine/experiment.hpp"
+#include "engine/render.hpp"
 
 namespace nb {
 
@@ -23,7 +24,8 @@ CrystalSpan crystal_span(const Experiment& e);
 // (docs/precision.md).
 constexpr double kFloatSpanLimit = 3000;
 
-// "" below the limit; else a warning naming the axis, its size and the remedy.
-std::string float_precision_warning(const Experiment& e);
+// "" in double or below the limit; else a warning naming the axis, its size and
+// the remedy.
+std::string float_precision_warning(const Experiment& e, Precision precision);
 
 }  // namespace nb

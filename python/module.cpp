@@ -210,15 +210,14 @@ struct Rendered {
     std::vector<std::string> notes, warnings, files;
 };
 
-Rendered finish(const nb::Experiment& e, nb::RenderResult&& r) {
+Rendered finish(const nb::Experiment& e, nb::Precision precision, nb::RenderResult&& r) {
     Rendered out;
     out.geometry = geometry_of(e);
     out.panels = e.panels.empty() ? 1 : (int)e.panels.size();
     out.panel_rows = e.panel_rows();
     out.notes = e.notes;
-    const bool in_float = r.backend.size() > 6 && r.backend.compare(r.backend.size() - 6, 6, "/float") == 0;
-    for (const std::string& w : {in_float ? nb::float_precision_warning(e) : std::string(),
-                                 nb::interpolation_warning(e, r), nb::nonfinite_warning(r)})
+    for (const std::string& w :
+         {nb::float_precision_warning(e, precision), nb::interpolation_warning(e, r), nb::nonfinite_warning(r)})
         if (!w.empty()) out.warnings.push_back(w);
     out.r = std::move(r);
     return out;
@@ -262,7 +261,7 @@ Result simulate(const py::object& args_in, const py::object& structure_factors, 
         nb::check_output_names(cfg);
         nb::Experiment e = grid ? nb::prepare_experiment(cfg, std::move(*grid)) : nb::prepare_experiment(cfg);
         const nb::RenderOptions opt = nb::render_options(cfg, 0, false);
-        out = finish(e, nb::render_image(e, opt));
+        out = finish(e, opt.precision, nb::render_image(e, opt));
         const nb::OutputFlagsGiven& given = parsed.outputs_given;
         nb::OutputSelection which;
         which.float_file = given.floatfile;
@@ -336,7 +335,7 @@ public:
         {
             py::gil_scoped_release release;
             std::lock_guard<std::mutex> lock(mutex_);
-            out = finish(e_, nb::render_image(e_, opt_));
+            out = finish(e_, opt_.precision, nb::render_image(e_, opt_));
         }
         return to_python(std::move(out));
     }

@@ -51,10 +51,12 @@ TEST(FloatPrecision, TheCrystalIsMeasuredInWavelengthsAlongItsLongestAxis) {
     Experiment small = prepare_experiment(c);
     EXPECT_EQ(crystal_span(small).axis, 'c');
     EXPECT_NEAR(crystal_span(small).wavelengths, 810, 1e-6);
-    EXPECT_EQ(float_precision_warning(small), "");
-    EXPECT_NE(float_precision_warning(e).find("10048 wavelengths long along a (157 cells, 1 um; over 3000)"),
+    EXPECT_EQ(float_precision_warning(small, Precision::Float), "");
+    EXPECT_NE(float_precision_warning(e, Precision::Float)
+                  .find("10048 wavelengths long along a (157 cells, 1 um; over 3000)"),
               std::string::npos)
-        << float_precision_warning(e);
+        << float_precision_warning(e, Precision::Float);
+    EXPECT_EQ(float_precision_warning(e, Precision::Double), "");  // double carries h to 1e-16
 }
 
 TEST(FloatPrecision, AFloatRunOfALargeCrystalWarnsADoubleRunDoesNot) {
