@@ -8,7 +8,7 @@ set -euo pipefail
 # pybind11 with NumPy/pytest/matplotlib (the Python module), clang-format (CI's format check)
 packages=(build-essential cmake libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libpng-dev
           openmpi-bin libopenmpi-dev dials libhwy-dev nlohmann-json3-dev libhdf5-dev hdf5-filter-plugin bitshuffle
-          libfftw3-dev pkg-config
+          libfftw3-dev pkg-config zlib1g-dev
           libcbf-dev pybind11-dev python3-dev python3-numpy python3-pytest python3-matplotlib python3-h5py
           python3-pycbf
           clang-format)

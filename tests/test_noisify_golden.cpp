@@ -398,7 +398,7 @@ TEST(NoisifyGoldenSuite, ManifestHoldsEveryCaseWithItsFiles) {
     for (const auto& c : cases) {
         ASSERT_FALSE(c.outputs.empty()) << c.id;
         for (const auto& o : c.outputs)
-            EXPECT_TRUE(std::filesystem::exists(noisify_golden() + "/cases/" + c.id + "/" + o)) << c.id << " " << o;
+            EXPECT_TRUE(file_exists(noisify_golden() + "/cases/" + c.id + "/" + o)) << c.id << " " << o;
         for (const auto& a : split_ws(c.args))
             if (a.rfind("{in}/", 0) == 0)
                 EXPECT_TRUE(std::filesystem::exists(inputs() + a.substr(4))) << c.id << " " << a;
