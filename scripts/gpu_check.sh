@@ -124,7 +124,9 @@ skip() { # NAME [TOOL]: why a step did not run
 
 # ---------- the GPU tests: golden suite (double, float, -exact) and CPU/GPU agreement ----------
 if [ $gpu = 1 ] && want gpu_tests; then
-  shards=8
+  # 755 GPU tests (233 golden cases x 3 modes), most a CLI process with CUDA's
+  # start (about 0.2 s of CPU): 234 took 46 s in 8 shards on 2026-11-30
+  shards=$((threads < 8 ? 8 : threads > 16 ? 16 : threads))
   runner() {
     local pids=() i
     for i in $(seq 0 $((shards - 1))); do
@@ -154,7 +156,8 @@ for line in open(sys.argv[1], errors="replace"):
     m = re.match(r"\[parity gpu exact\] (\S+)\s+float image bit-identical: (\w+)", line)
     if m:
         rows.setdefault(m.group(1), {})["bits"] = m.group(2)
-fails = set(re.findall(r"\[  FAILED  \] Golden/Golden\.(\w+)/(\w+)", open(sys.argv[1], errors="replace").read()))
+# every failed GPU test (golden, nonBragg golden, agreement), by name
+fails = set(re.findall(r"^\[  FAILED  \] (\S+?)(?:,| \(|$)", open(sys.argv[1], errors="replace").read(), re.M)) - {"tests,"}
 print("## Golden suite on the GPU\n")
 print(f"{len(rows)} cases. Bars: double and -exact corr >= 0.99999 and |sum ratio - 1| <= 1e-5; float >= 0.9999 and <= 1e-3.\n")
 print("| case | double corr | double sum-1 | float corr | float sum-1 | exact corr | exact sum-1 | exact bit-identical |")
@@ -173,7 +176,7 @@ if rows:
             print(f"\n- {k}: {len(v)} cases, lowest corr {min(c for c, _ in v):.10f}, largest |sum-1| {max(abs(s) for _, s in v):.2e}, "
                   f"{sum(1 for c, s in v if c >= bar_c and abs(s) <= bar_s)} within the bar")
     print(f"- -exact bit-identical to C: {sum(1 for d in rows.values() if d.get('bits') == 'yes')} of {sum(1 for d in rows.values() if 'bits' in d)}")
-print("\nFailed tests:", ", ".join(f"{t}/{c}" for t, c in sorted(fails)) or "none")
+print("\nFailed tests:", ", ".join(sorted(fails)) or "none")
 EOF
   section "$work/parity.md"
   grep -E '^\[  FAILED  \] Gpu' "$work/gpu_tests.out" | sort -u >"$work/agree_fail.txt"
