@@ -363,13 +363,15 @@ fi
 # read off Nsight Compute's kernel durations, summed over each run's launches.
 if [ $gpu = 1 ]; then
 if [ $dev = cuda ] && want cudaref && [ -x "$B/ref/nanoBraggCUDA" ] && command -v ncu >/dev/null && [ "$(left)" -gt 60 ]; then
+  # its spots kernel alone, not its image-zeroing kernel (nanoBraggSpotsInitCUDAKernel):
+  # ours are timed without the image's memset
   kernels_vs() {
     local w args p
     for w in cubic_4096 still_2048 divergence_dispersion lyso_2048_realistic; do
       args=$(awk -F'\t' -v n="$w" '$1 == n {print $2}' "$work/workloads.tsv")
       for p in ref float double; do
         if [ $p = ref ]; then
-          (cd "$work" && ncu --clock-control none --metrics gpu__time_duration.sum -k regex:nanoBraggSpots \
+          (cd "$work" && ncu --clock-control none --metrics gpu__time_duration.sum -k regex:nanoBraggSpotsCUDAKernel \
             "$B/ref/nanoBraggCUDA" $args -floatfile k.bin -nonoise -nopgm)
         else
           (cd "$work" && ncu --clock-control none --metrics gpu__time_duration.sum -k regex:render_kernel \
