@@ -51,9 +51,9 @@ inline std::string nonbragg_path() { return env_or("NB_NONBRAGG_PATH", NB_NONBRA
 inline std::string compare_path() { return env_or("NB_COMPARE_PATH", NB_COMPARE_PATH); }
 inline std::string golden_dir() { return env_or("NB_GOLDEN_DIR", NB_GOLDEN_DIR); }
 
-// A file's bytes, or "" when it cannot be read. The golden suites keep their
-// larger C outputs gzip-compressed (tests/golden/README.md): a path that is
-// not there is read from path + ".gz", so that tests name C's files as C wrote them.
+// A file's bytes, or "" when it cannot be read. The golden suites keep C's
+// images gzip-compressed (tests/golden/README.md): a path that is not there
+// is read from path + ".gz", so that tests name C's files as C wrote them.
 inline std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (in) return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -65,8 +65,9 @@ inline std::string read_file(const std::string& path) {
     std::vector<char> buf(1 << 20);
     int n;
     while ((n = gzread(gz, buf.data(), (unsigned)buf.size())) > 0) out.append(buf.data(), (size_t)n);
-    gzclose(gz);
-    if (n < 0) throw std::runtime_error(packed + ": corrupt gzip data");
+    // gzclose says Z_BUF_ERROR when the data ended inside the stream (a cut file)
+    const int closed = gzclose(gz);
+    if (n < 0 || closed != Z_OK) throw std::runtime_error(packed + ": damaged gzip data");
     return out;
 }
 

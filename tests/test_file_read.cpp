@@ -63,3 +63,32 @@ TEST(FileRead, RegularFilesPipesAndErrors) {
         EXPECT_NE(std::string(e.what()).find("Is a directory"), std::string::npos) << e.what();
     }
 }
+
+// The tests' own reader of golden files (tests/run_cli.hpp): C's images are
+// stored as X.gz, and a damaged copy must fail the test, not read as short.
+TEST(GoldenFileRead, TakesTheGzipCopyAndRefusesADamagedOne) {
+    TempDir dir("golden_gz");
+    std::string bytes;
+    for (int i = 0; i < 200000; ++i) bytes += char((i * 7919) % 251);
+    gzFile gz = gzopen(dir.file("c.float.bin.gz").c_str(), "wb9");
+    ASSERT_NE(gz, nullptr);
+    ASSERT_EQ(gzwrite(gz, bytes.data(), (unsigned)bytes.size()), (int)bytes.size());
+    ASSERT_EQ(gzclose(gz), Z_OK);
+    EXPECT_TRUE(nbtest::file_exists(dir.file("c.float.bin")));
+    EXPECT_EQ(nbtest::read_file(dir.file("c.float.bin")), bytes);
+    // a plain file of the name wins over its .gz
+    std::ofstream(dir.file("c.float.bin"), std::ios::binary) << "plain";
+    EXPECT_EQ(nbtest::read_file(dir.file("c.float.bin")), "plain");
+
+    // cut in half: gzread reports the truncated stream
+    const std::string packed = nbtest::read_file(dir.file("c.float.bin.gz"));
+    std::ofstream(dir.file("cut.bin.gz"), std::ios::binary) << packed.substr(0, packed.size() / 2);
+    EXPECT_THROW(nbtest::read_file(dir.file("cut.bin")), std::runtime_error);
+    // one byte changed in the middle: the inflate or the CRC check fails
+    std::string flipped = packed;
+    flipped[flipped.size() / 2] ^= 0x5a;
+    std::ofstream(dir.file("flipped.bin.gz"), std::ios::binary) << flipped;
+    EXPECT_THROW(nbtest::read_file(dir.file("flipped.bin")), std::runtime_error);
+    EXPECT_FALSE(nbtest::file_exists(dir.file("absent.bin")));
+    EXPECT_EQ(nbtest::read_file(dir.file("absent.bin")), "");
+}
