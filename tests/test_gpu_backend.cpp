@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "engine/hkl_io.hpp"
 #include "engine/render.hpp"
 #include "engine/setup.hpp"
 #include "engine/units.hpp"
@@ -52,7 +53,60 @@ void expect_cpu_gpu_agree(const SimConfig& cfg, Precision prec, double min_corr)
     EXPECT_NEAR(b.stats.sum / a.stats.sum, 1.0, prec == Precision::Double ? 1e-9 : 1e-4);
 }
 
+// A grid of structure factors over -4..4 on each axis whose values follow
+// `pattern` (two patterns: two grids of the same shape and size).
+HklGrid patterned_grid(int pattern) {
+    std::vector<Reflection> refl;
+    for (int h = -4; h <= 4; ++h)
+        for (int k = -4; k <= 4; ++k)
+            for (int l = -4; l <= 4; ++l)
+                refl.push_back({h, k, l, 10.0 + ((pattern ? 5 * h + 11 * k + 3 * l : 7 * h + 3 * k + l) & 15)});
+    return hkl_grid_from_reflections(refl, 0, "test grid");
+}
+
+// The HKL grid stays on the device across renders and goes up again only
+// when its bytes change (a Python Simulator's set_structure_factors, shots):
+// renders that swap two grids of the same shape, one at a time and two in
+// flight, must each give the CPU's image of its own grid.
+void expect_each_render_uses_its_own_grid(Device device) {
+    SimConfig c = cubic(96);
+    c.default_F = 0;
+    c.misset_mode = 0;
+    c.lambda0 = 1.2e-10;
+    c.distance = 60e-3;
+    const Experiment one = prepare_experiment(c, patterned_grid(0)), two = prepare_experiment(c, patterned_grid(1));
+    ASSERT_EQ(one.hkl.F.size(), two.hkl.F.size());
+    for (Precision p : {Precision::Double, Precision::Float}) {
+        SCOPED_TRACE(p == Precision::Float ? "float" : "double");
+        RenderOptions cpu, dev;
+        cpu.device = Device::Cpu;
+        dev.device = device;
+        cpu.precision = dev.precision = p;
+        const RenderResult want_one = render_image(one, cpu), want_two = render_image(two, cpu);
+        // the two grids' images are far apart: a stale grid cannot pass for the other
+        ASSERT_LT(correlation(want_one.image, want_two.image), 0.99);
+        const double bar = p == Precision::Double ? 0.9999999 : 0.99999;
+        const RenderResult a = render_image(one, dev), b = render_image(two, dev), c1 = render_image(one, dev);
+        EXPECT_GE(correlation(want_one.image, a.image), bar);
+        EXPECT_GE(correlation(want_two.image, b.image), bar);
+        EXPECT_EQ(0, std::memcmp(a.image.data(), c1.image.data(), a.image.size() * sizeof(float)));
+        EXPECT_NEAR(b.stats.sum / want_two.stats.sum, 1.0, p == Precision::Double ? 1e-9 : 1e-4);
+        // two in flight: the second frame's grid goes up behind the first frame's kernels
+        FrameQueue q(dev);
+        q.submit(two);
+        q.submit(one);
+        const FrameQueue::Frame f2 = q.collect(), f1 = q.collect();
+        EXPECT_EQ(0, std::memcmp(b.image.data(), f2.result.image.data(), b.image.size() * sizeof(float)));
+        EXPECT_EQ(0, std::memcmp(a.image.data(), f1.result.image.data(), a.image.size() * sizeof(float)));
+    }
+}
+
 }  // namespace
+
+// The same on the host implementation of the GPU's frame pipeline, on every CI run.
+TEST(FramePipeline, EachRenderUsesItsOwnStructureFactors) {
+    expect_each_render_uses_its_own_grid(Device::HostPipeline);
+}
 
 class GpuBackend : public testing::Test {
 protected:
@@ -163,3 +217,5 @@ TEST_F(GpuBackend, TwoFramesInFlightAsOneAtATime) {
         }
     }
 }
+
+TEST_F(GpuBackend, EachRenderUsesItsOwnStructureFactors) { expect_each_render_uses_its_own_grid(Device::Cuda); }
