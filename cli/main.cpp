@@ -64,9 +64,10 @@ void write_frame(const std::shared_ptr<nb::FrameOutput>& fo, const std::vector<n
 int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& command_line) {
     nb::SimConfig cfg = parsed.config;
     // CUDA's start (driver and context, a large part of a GPU run's fixed
-    // time) on a thread of its own while the inputs are read and set up
+    // time) on a thread of its own while the inputs are read and set up;
+    // -device auto first asks whether the run is long enough to want it
     std::future<void> device_start;
-    if (cfg.device != "cpu")
+    if (cfg.device == "cuda")
         device_start = std::async(std::launch::async, [index = job.local_rank] {
             nb::StageTimer timer("device start (CUDA)");
             nb::cuda_start(index);
@@ -85,6 +86,20 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     // set-up once: the HKL grid and detector are shared by every frame or shot
     nb::Experiment e = nb::prepare_experiment(shots.empty() ? cfg : nb::apply_shot(cfg, shots[0]));
     if (job.rank == 0) nb::print_setup(e);
+    const int threads = cfg.threads > 0 ? cfg.threads : omp_get_max_threads();
+    const int frames = ((cfg.nframes > 0 ? cfg.nframes : 1) + job.size - 1) / job.size;  // this rank's share
+    if (cfg.device == "auto") {
+        // every rank decides alike (the same share), so that one series is
+        // rendered by one kind of device
+        const double evaluations = nb::evaluation_count(e) * frames;
+        if (nb::sooner_on_the_cpu(evaluations, threads)) {
+            if (job.rank == 0) spdlog::info("{}", nb::short_run_on_the_cpu(evaluations, threads));
+            cfg.device = "cpu";
+        } else {
+            nb::StageTimer timer("device start (CUDA)");
+            nb::cuda_start(job.local_rank);
+        }
+    }
     if (device_start.valid()) {
         nb::StageTimer timer("wait for the device start");
         device_start.get();
@@ -95,9 +110,6 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     {
         // a runaway run nobody asked for stops here, before any file exists
         const bool gpu = opt.device == nb::Device::Cuda;
-        const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
-        const int total = cfg.nframes > 0 ? cfg.nframes : 1;
-        const int frames = (total + job.size - 1) / job.size;  // this rank's share
         if (std::string why = nb::runaway_refusal(e, cfg, frames, gpu, threads); !why.empty())
             throw nb::UsageError(why);
         const double seconds = nb::best_case_seconds(e, frames, gpu, threads);

@@ -4,6 +4,7 @@
 // sees, over the detector with C nonBragg's geometry, sources and sampling
 // (the term itself: engine/amorphous.hpp), and writes C's float image, SMV
 // int and noise images and PGM, with C's printed statistics.
+#include <omp.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -23,6 +24,8 @@
 #include "engine/build_info.hpp"
 #include "engine/heap_policy.hpp"
 #include "engine/image_io.hpp"
+#include "engine/render.hpp"
+#include "engine/run_estimate.hpp"
 #include "engine/sampling_rules.hpp"
 #include "engine/sources.hpp"
 #include "kernels/cuda_launcher.hpp"
@@ -610,7 +613,16 @@ int run(Options& o) {
     nb::RenderOptions ro;
     ro.threads = o.threads;
     ro.precision = o.precision;
-    ro.device = nb::choose_device(o.device, false);
+    std::string device = o.device;
+    if (device == "auto") {
+        const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+        const double evaluations = nb::evaluation_count(e);
+        if (nb::sooner_on_the_cpu(evaluations, threads)) {
+            std::printf("%s\n", nb::short_run_on_the_cpu(evaluations, threads).c_str());
+            device = "cpu";
+        }
+    }
+    ro.device = nb::choose_device(device, false);
     nb::AmorphousScale scale;
     scale.fluence = fluence;
     scale.molecules = molecules;

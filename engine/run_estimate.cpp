@@ -27,6 +27,20 @@ double best_case_seconds(const Experiment& e, int frames, bool gpu, int cpu_thre
     return evaluation_count(e) * (frames > 0 ? frames : 1) / rate;
 }
 
+bool sooner_on_the_cpu(double evaluations, int cpu_threads) {
+    const double cores = cpu_threads > 0 ? cpu_threads : 1;
+    return evaluations / (kSlowCpuEvalsPerCoreSecond * cores) < kGpuProcessStartSeconds;
+}
+
+std::string short_run_on_the_cpu(double evaluations, int cpu_threads) {
+    char buf[240];
+    std::snprintf(buf, sizeof buf,
+                  "-device auto: a short run (%.3g evaluations, %d CPU thread%s) renders on the CPU, done before a "
+                  "GPU would have started (about %.2g s); -device cuda to use one",
+                  evaluations, cpu_threads, cpu_threads == 1 ? "" : "s", kGpuProcessStartSeconds);
+    return buf;
+}
+
 std::string human_duration(double seconds) {
     char buf[64];
     if (seconds < 120)

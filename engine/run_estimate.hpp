@@ -17,6 +17,23 @@ namespace nb {
 constexpr double kBestGpuEvalsPerSecond = 1e11;
 constexpr double kBestCpuEvalsPerCoreSecond = 3e8;
 
+// -device auto in a program that renders and exits (nanoBragg, nonBragg):
+// every GPU process took 0.33-0.42 s whatever its work (H200, 2026-11-30,
+// reports/gpu-2026-11-30.md), most of it CUDA's start, where the CPU's
+// set-up takes 20-30 ms. A run the CPU surely finishes before that stays on
+// the CPU. "Surely": at the slowest rate our CPU renders were measured at
+// per core (tricubic interpolation in double, 1.7e7 evaluations per core
+// second on a 2-core VM), and a start a quarter below the GPU's measured.
+constexpr double kGpuProcessStartSeconds = 0.25;
+constexpr double kSlowCpuEvalsPerCoreSecond = 1.5e7;
+
+// Whether `evaluations` (every frame's) render on `cpu_threads` cores before
+// a GPU process would have started.
+bool sooner_on_the_cpu(double evaluations, int cpu_threads);
+
+// The log line of -device auto's choice of the CPU for a short run.
+std::string short_run_on_the_cpu(double evaluations, int cpu_threads);
+
 // A run refused unless every count that makes it this long was given: one day
 // at the best rate.
 constexpr double kRunawaySeconds = 86400;

@@ -267,6 +267,13 @@ if [ $gpu = 1 ] && want startup; then
         echo "still_2048 $prec run $i: process $(( (e - s) / 1000000 )) ms"
       done
     done
+    # the same still on the CPU: -device auto keeps it there (engine/run_estimate.hpp)
+    for i in 1 2; do
+      s=$(date +%s%N)
+      (cd "$work" && NB_TIMINGS=1 "$B/bin/nanoBragg" $args -device cpu -precision float 2>&1 | grep -E '^\[timing\] (render_image|the run)')
+      e=$(date +%s%N)
+      echo "still_2048 float on the CPU run $i: process $(( (e - s) / 1000000 )) ms"
+    done
   }
   export -f startup
   export B work dev

@@ -121,12 +121,29 @@ TEST(CliBehaviour, FdumpCacheIsWrittenAndReadBack) {
     EXPECT_EQ(read_file(d.file("a.bin")), read_file(d.file("b.bin")));
 }
 
+// -device auto: a short run stays on the CPU, GPU or not (it would be done
+// before CUDA had started), and says so; a longer one looks for a GPU.
+TEST(CliBehaviour, AutoKeepsShortRunsOnTheCpu) {
+    TempDir d("cli_auto_short");
+    RunResult r = run_cli(with(kSmall, {"-device", "auto", "-threads", "1"}), d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // 32x32 pixels, 2x2 sub-pixels (auto-selected)
+    EXPECT_NE(r.out.find("-device auto: a short run (4.1e+03 evaluations, 1 CPU thread) renders on the CPU"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("rendered on cpu/double"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("no CUDA GPU found"), std::string::npos) << r.out;  // CUDA not asked
+}
+
 TEST(CliBehaviour, DeviceCudaWithoutGpuIsAnErrorAndAutoFallsBack) {
     TempDir d("cli_dev");
-    RunResult autor = run_cli(with(kSmall, {"-device", "auto"}), d.path.string());
+    // long enough for auto to look for a GPU: 32x32 pixels x 62x62 sub-pixels,
+    // 3.94e6 evaluations, over the 3.75e6 one thread renders in 0.25 s
+    RunResult autor = run_cli(with(kSmall, {"-device", "auto", "-threads", "1", "-oversample", "62"}), d.path.string());
     ASSERT_EQ(autor.exit_code, 0) << autor.err;
+    EXPECT_EQ(autor.out.find("a short run"), std::string::npos) << autor.out;
     if (autor.out.find("rendered on cuda") != std::string::npos) GTEST_SKIP() << "a GPU is present";
-    EXPECT_NE(autor.out.find("no CUDA GPU found: rendering on the CPU"), std::string::npos);
+    EXPECT_NE(autor.out.find("no CUDA GPU found: rendering on the CPU"), std::string::npos) << autor.out;
     TempDir d2("cli_dev2");
     RunResult cuda = run_cli(with(kSmall, {"-device", "cuda"}), d2.path.string());
     EXPECT_EQ(cuda.exit_code, 2);

@@ -523,4 +523,16 @@ TEST(NonBragg, WritesCsDefaultFileNames) {
     EXPECT_EQ(pgm.size(), h.length + 32u * 32);
 }
 
+// -device auto (the default) keeps a short run on the CPU and says so, as
+// nanoBragg does: 32x32 pixels, one source, no oversampling
+TEST(NonBragg, AutoKeepsShortRunsOnTheCpu) {
+    TempDir dir("nonbragg_auto");
+    RunResult r = run_cli({"-stol", water(), "-detpixels", "32", "-seed", "1", "-threads", "2", "-nonoise", "-nopgm"},
+                          dir.path.string(), 120, nonbragg_path());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("-device auto: a short run (1.02e+03 evaluations, 2 CPU threads) renders on the CPU"),
+              std::string::npos)
+        << r.out;
+}
+
 }  // namespace

@@ -89,3 +89,26 @@ TEST(RunEstimate, DurationsReadAsPeopleSayThem) {
     EXPECT_EQ(human_duration(5 * 86400), "5.0 days");
     EXPECT_EQ(human_duration(3.156e7 * 1000), "1e+03 years");
 }
+
+// -device auto keeps a run on the CPU only when the CPU, at its slowest
+// measured rate, is done before a GPU process would have started (0.25 s).
+TEST(RunEstimate, ShortRunsStayOnTheCpuUnderAuto) {
+    // 1.5e7 evaluations per core second: the line at 3.75e6 per core
+    EXPECT_TRUE(sooner_on_the_cpu(3.7e6, 1));
+    EXPECT_FALSE(sooner_on_the_cpu(3.8e6, 1));
+    EXPECT_TRUE(sooner_on_the_cpu(7.4e6, 2));
+    EXPECT_FALSE(sooner_on_the_cpu(7.6e6, 2));
+    EXPECT_TRUE(sooner_on_the_cpu(3.7e6, 0));  // 0 threads: one
+    // nb-bench's workloads on 16 cores: a single 2048x2048 still (4.19e6) and a
+    // 4096x4096 image (1.68e7) on the CPU; 30 mosaic domains with 2x2
+    // sub-pixels (5.03e8), or the still as a 100-frame series, on the GPU
+    EXPECT_TRUE(sooner_on_the_cpu(4194304, 16));
+    EXPECT_TRUE(sooner_on_the_cpu(16777216, 16));
+    EXPECT_FALSE(sooner_on_the_cpu(503316480, 16));
+    EXPECT_FALSE(sooner_on_the_cpu(100 * 4194304.0, 16));
+    const std::string line = short_run_on_the_cpu(4194304, 16);
+    EXPECT_NE(line.find("-device auto: a short run (4.19e+06 evaluations, 16 CPU threads) renders on the CPU"),
+              std::string::npos)
+        << line;
+    EXPECT_NE(line.find("-device cuda to use one"), std::string::npos) << line;
+}
