@@ -234,8 +234,9 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     }
     if (nexus) {
         nexus->finish();
-        std::printf("wrote %s (%d frame%s, NeXus/NXmx, %s compression)\n", nexus->path().c_str(), frames_done,
-                    frames_done == 1 ? "" : "s", nexus->compression().c_str());
+        std::printf("wrote %s (%d frame%s, NeXus/NXmx, %s compression%s)\n", nexus->path().c_str(), frames_done,
+                    frames_done == 1 ? "" : "s", nexus->compression().c_str(),
+                    nexus->parallel_compression() ? ", a frame's chunks at once" : "");
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (cfg.nframes > 1 || job.size > 1) nb::job_summary(job, frames_done, seconds, evaluations);

@@ -92,6 +92,9 @@ public:
     // Writes the per-frame axes, closes the files and renames them to their final names.
     virtual void finish() = 0;
     virtual const std::string& compression() const = 0;
+    // Whether a frame's chunks are compressed at once (bitshuffle+LZ4 with its
+    // plugin found), not one after another by HDF5.
+    virtual bool parallel_compression() const = 0;
     virtual const std::string& path() const = 0;
 };
 

@@ -207,6 +207,34 @@ def eiger_case():
     os.chdir(here)
 
 
+def parallel_compression_case():
+    """A frame over 4 MB is stored in bands of rows whose bitshuffle+LZ4 chunks are compressed at once, by the
+    plugin's own filter: the same bytes as HDF5's one-chunk-at-a-time pipeline (NB_NEXUS_SERIAL_FILTER=1)."""
+    args = ("-cell 79.1 79.1 38.4 90 90 90 -default_F 100 -N 5 -lambda 1.0 -detpixels_f 1024 -detpixels_s 1100 "
+            "-pixel 0.1 -distance 100 -seed 1 -nframes 2 -osc 0.5 -nexus_float -nopgm -noprogress "
+            "-floatfile band_%02d.bin -intfile band_%02d.img -noisefile band_noise_%02d.img").split()
+    serial = run(args + ["-nexusfile", "band_serial.h5"], env=dict(os.environ, NB_NEXUS_SERIAL_FILTER="1"))
+    par = run(args + ["-nexusfile", "band_parallel.h5"])
+    check("a frame's chunks at once" in par.stdout and "a frame's chunks at once" not in serial.stdout,
+          "bands: the default run compresses a frame's chunks at once, NB_NEXUS_SERIAL_FILTER=1 does not")
+    with h5py.File("band_serial.h5", "r") as a, h5py.File("band_parallel.h5", "r") as b:
+        for path in ("/entry/data/data", "/entry/nanobragg/float_image"):
+            da, db = a[path], b[path]
+            # 1100 rows of 4 KB: 3 bands of 367 rows, the last one short (padded as HDF5 pads it)
+            check(db.shape == (2, 1100, 1024) and db.chunks == (1, 367, 1024) and da.chunks == db.chunks,
+                  f"bands {path}: {db.shape}, chunks {db.chunks}")
+            keys = [(f, r, 0) for f in range(2) for r in (0, 367, 734)]
+            same = all(da.id.read_direct_chunk(k) == db.id.read_direct_chunk(k) for k in keys)
+            check(same, f"bands {path}: the 6 stored chunks are byte-identical to HDF5's own filtering")
+        noise = np.fromfile("band_noise_02.img", dtype="<u2", offset=512).reshape(1100, 1024)
+        check(np.array_equal(b["/entry/data/data"][1], noise), "bands: frame 2's pixels equal its SMV noise image")
+        floats = np.fromfile("band_02.bin", dtype="<f4").reshape(1100, 1024)
+        check(np.array_equal(b["/entry/nanobragg/float_image"][1], floats), "bands: frame 2's floats equal -floatfile")
+    _, ex = models(["band_parallel.h5"])
+    raw = np.array(ex.imageset.get_raw_data(1)[0]).reshape(1100, 1024)
+    check(np.array_equal(raw, noise), "bands: dxtbx reads frame 2 as its SMV noise image")
+
+
 def compression_choices():
     """Deflate when the bitshuffle plugin is missing; an explicit choice that cannot be met is refused."""
     env = dict(os.environ, HDF5_PLUGIN_PATH="/nonexistent_plugins")
@@ -298,6 +326,7 @@ def main():
     # distance, beam centre and scan still hold; readers put the axis along fast)
     series_case("dials", ["-dials"], origin_xyz=False, cbf_warning=True)
     shots_case()
+    parallel_compression_case()
     eiger_case()
     compression_choices()
     bad_inputs()
