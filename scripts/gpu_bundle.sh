@@ -57,7 +57,16 @@ is_system() {
     *) return 1 ;;
   esac
 }
-for p in $out.tmp/bin/* $out.tmp/lib/libnb_nexus.so; do
+# HDF5's bitshuffle plugin, so that -nexusfile writes Eiger's bitshuffle+LZ4 there
+# too (gpu_check.sh sets HDF5_PLUGIN_PATH); its liblz4 is found through the
+# programs' RPATH
+plugin=$(ls /usr/lib/*/hdf5/serial/plugins/libh5bshuf.so 2>/dev/null | head -1)
+if [ -n "$plugin" ]; then
+  mkdir -p $out.tmp/lib/hdf5-plugins
+  cp -L "$plugin" $out.tmp/lib/hdf5-plugins/
+fi
+for p in $out.tmp/bin/* $out.tmp/lib/libnb_nexus.so $out.tmp/lib/hdf5-plugins/*.so; do
+  [ -f "$p" ] || continue
   ldd "$p" | awk '/=>/ {print $3} !/=>/ && $1 ~ /^\// {print $1}' | while read -r lib; do
     [ -n "$lib" ] && [ -f "$lib" ] || continue
     is_system "$lib" && continue

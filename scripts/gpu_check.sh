@@ -25,6 +25,8 @@ if [ ! -x "$B/bin/nanoBragg" ] && [ -f "$B/bundle.tar.xz" ]; then
   B=$unpacked
 fi
 [ -x "$B/bin/nanoBragg" ] || { echo "gpu_check: $B holds no bin/nanoBragg (run scripts/gpu_bundle.sh)" >&2; exit 2; }
+# the bundle's bitshuffle plugin: -nexusfile writes bitshuffle+LZ4, as at home
+[ -d "$B/lib/hdf5-plugins" ] && export HDF5_PLUGIN_PATH=$B/lib/hdf5-plugins
 G=$root/tests/golden
 budget=${NB_CHECK_SECONDS:-480}
 t0=$SECONDS
@@ -86,7 +88,11 @@ status_of() { case $1 in 0) echo ok ;; 124 | 137) echo timeout ;; *) echo "FAIL(
 section "$work/machine.md"
 cat "$work/machine.md" >>"$log"
 
-missing=$(for p in "$B"/bin/* "$B"/ref/*.bin; do [ -f "$p" ] && ldd "$p" 2>&1 | grep 'not found' | sed "s|^|$(basename "$p"): |"; done)
+# programs by their own RPATH; the modules they load find the bundle's lib/ through it
+missing=$(for p in "$B"/bin/* "$B"/ref/*.bin "$B"/lib/libnb_nexus.so "$B"/lib/hdf5-plugins/*.so; do
+  [ -f "$p" ] || continue
+  case $p in */lib/*) LD_LIBRARY_PATH=$B/lib ldd "$p" 2>&1 ;; *) ldd "$p" 2>&1 ;; esac | grep 'not found' | sed "s|^|$(basename "$p"): |"
+done)
 if [ -n "$missing" ]; then
   note "bundle: libraries not found:"
   note "$missing"
@@ -354,7 +360,11 @@ print('one thread: %.1f ms per frame of 16 + 8 MB' % ((time.perf_counter() - t) 
   # the background materials, added on the device before the statistics (no image round trip)
   series_run series_background_float "$shm" 60 "$((nframes / 2))-frame 2048x2048 series with water and air (-amorphous), float, into $shm" \
     $light -amorphous water:0.1 -amorphous air:50 -nframes $((nframes / 2)) -intfile s_%04d.img -precision float
+  # NeXus beside: bitshuffle+LZ4, a frame's 8 bands compressed at once (docs/formats.md)
   series_env=$pipeline_env
+  series_run series_nexus_float "$shm" 60 "$nframes-frame 2048x2048 series, float, float image, SMV and NeXus (bitshuffle+LZ4) per frame into $shm" \
+    $light -nframes $nframes -intfile s_%04d.img -nexusfile s.h5 -precision float
+  grep -o 'NeXus/NXmx, [^)]*' "$work/series_nexus_float.out" | sed 's/^/- NeXus: /' >>"$work/thru.md"
   for i in $(seq 1 $nshots); do echo "random $i"; done >"$work/shots.txt"
   series_run shots "$shm" 90 "$nshots-shot list (random orientations), 1024x1024, float, float image and SMV per shot into $shm" \
     $lyso -N 10 -detpixels 1024 -pixel 0.1 -distance 100 -oversample 1 -shots shots.txt -seed 1 -intfile shot_%05d.img -precision float
@@ -424,13 +434,26 @@ if [ $gpu = 1 ] && want ncu && command -v ncu >/dev/null; then
   heavy=$(awk -F'\t' '$1 == "lyso_2048_realistic" {print $2}' "$work/workloads.tsv")
   [ -n "$heavy" ] || heavy=$(tail -1 "$work/workloads.tsv" | cut -f2)
   still=$(awk -F'\t' '$1 == "still_2048" {print $2}' "$work/workloads.tsv")
-  sections="--section SpeedOfLight --section LaunchStats --section Occupancy --section ComputeWorkloadAnalysis \
+  # (not "sections": that is the report's list of sections)
+  ncu_sections="--section SpeedOfLight --section LaunchStats --section Occupancy --section ComputeWorkloadAnalysis \
     --section MemoryWorkloadAnalysis --section InstructionStats --section WarpStateStats"
-  step ncu 120 bash -c "cd '$work' && for p in float double; do echo \"### lyso_2048_realistic \$p\"; ncu --clock-control none \
-    $sections -k regex:render_kernel -c 1 \
-    '$B/bin/nanoBragg' $heavy -device $dev -precision \$p -floatfile n.bin -nonoise -nopgm; done
-    if [ -n '$still' ]; then echo '### still_2048 float'; ncu --clock-control none $sections -k regex:render_kernel -c 1 \
-      '$B/bin/nanoBragg' $still -device $dev -precision float -floatfile n.bin -nonoise -nopgm; fi"
+  # workload:precision pairs, each profiled the same way
+  runs="lyso_2048_realistic:float lyso_2048_realistic:double"
+  [ -n "$still" ] && runs="$runs still_2048:float"
+  ncu_runs() {
+    local r w p args
+    for r in $runs; do
+      w=${r%%:*} p=${r#*:}
+      args=$(awk -F'\t' -v n="$w" '$1 == n {print $2}' "$work/workloads.tsv")
+      [ -n "$args" ] || args=$heavy
+      echo "### $w $p"
+      (cd "$work" && ncu --clock-control none $ncu_sections -k regex:render_kernel -c 1 \
+        "$B/bin/nanoBragg" $args -device $dev -precision "$p" -floatfile n.bin -nonoise -nopgm)
+    done
+  }
+  export -f ncu_runs
+  export B work dev runs ncu_sections heavy
+  step ncu 120 bash -c ncu_runs
   cp "$work/ncu.out" "$out/ncu.txt"
   sol=$(grep -E 'Compute \(SM\) Throughput|Duration' "$work/ncu.out" | awk '{print $1, $2, $3, $NF}' | paste -sd';')
   row ncu "$(status_of $step_rc)" "$step_s" "${sol:-no metrics}"
@@ -510,7 +533,9 @@ fi
   echo "|---|---|---|---|"
   for r in "${rows[@]}"; do echo "| ${r//|/ | } |"; done
   echo
-  for s in "${sections[@]}"; do cat "$s"; done
+  for s in "${sections[@]}"; do
+    if [ -f "$s" ]; then cat "$s"; else echo "gpu_check: report section '$s' is not a file (a step reused the list's name)" >&2; fi
+  done
 } >"$report"
 rm -rf "$work"
 echo
