@@ -91,11 +91,8 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     if (cfg.device == "auto") {
         // every rank decides alike (the same share), so that one series is
         // rendered by one kind of device
-        const double evaluations = nb::evaluation_count(e) * frames;
-        if (nb::sooner_on_the_cpu(evaluations, threads)) {
-            if (job.rank == 0) spdlog::info("{}", nb::short_run_on_the_cpu(evaluations, threads));
-            cfg.device = "cpu";
-        } else {
+        cfg.device = nb::device_for_run(cfg.device, nb::evaluation_count(e) * frames, threads, job.rank == 0);
+        if (cfg.device != "cpu") {
             nb::StageTimer timer("device start (CUDA)");
             nb::cuda_start(job.local_rank);
         }

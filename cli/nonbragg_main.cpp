@@ -25,7 +25,6 @@
 #include "engine/heap_policy.hpp"
 #include "engine/image_io.hpp"
 #include "engine/render.hpp"
-#include "engine/run_estimate.hpp"
 #include "engine/sampling_rules.hpp"
 #include "engine/sources.hpp"
 #include "kernels/cuda_launcher.hpp"
@@ -613,16 +612,8 @@ int run(Options& o) {
     nb::RenderOptions ro;
     ro.threads = o.threads;
     ro.precision = o.precision;
-    std::string device = o.device;
-    if (device == "auto") {
-        const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
-        const double evaluations = nb::evaluation_count(e);
-        if (nb::sooner_on_the_cpu(evaluations, threads)) {
-            std::printf("%s\n", nb::short_run_on_the_cpu(evaluations, threads).c_str());
-            device = "cpu";
-        }
-    }
-    ro.device = nb::choose_device(device, false);
+    const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+    ro.device = nb::choose_device(nb::device_for_run(o.device, nb::evaluation_count(e), threads, true), false);
     nb::AmorphousScale scale;
     scale.fluence = fluence;
     scale.molecules = molecules;

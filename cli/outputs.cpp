@@ -16,6 +16,7 @@
 #include "cli/frames.hpp"
 #include "engine/cbf_writer.hpp"
 #include "engine/png_preview.hpp"
+#include "engine/run_estimate.hpp"
 #include "kernels/cuda_launcher.hpp"
 
 namespace nb {
@@ -30,6 +31,12 @@ Device choose_device(const std::string& device, bool log) {
     else if (log)
         spdlog::info("no CUDA GPU found: rendering on the CPU");
     return Device::Cpu;
+}
+
+std::string device_for_run(const std::string& device, double evaluations, int cpu_threads, bool log) {
+    if (device != "auto" || !sooner_on_the_cpu(evaluations, cpu_threads)) return device;
+    if (log) spdlog::info("{}", short_run_on_the_cpu(evaluations, cpu_threads));
+    return "cpu";
 }
 
 RenderOptions render_options(const SimConfig& cfg, int local_rank, bool log) {

@@ -20,6 +20,12 @@ namespace nb {
 // the plain one.
 Device choose_device(const std::string& device, bool log);
 
+// -device auto in a program that renders once and exits (nanoBragg,
+// nonBragg): "cpu" for a run the CPU finishes before CUDA would have started
+// (engine/run_estimate.hpp), with a line that says so when `log`; else
+// `device` unchanged.
+std::string device_for_run(const std::string& device, double evaluations, int cpu_threads, bool log);
+
 // -device and -precision as RenderOptions. Throws UsageError for -device cuda
 // without a GPU; selects GPU `local_rank` (modulo the count) when rendering
 // there. `log` reports the CPU fallback of -device auto.

@@ -49,7 +49,8 @@ std::vector<ParallelFilter::Chunk> ParallelFilter::compress(hid_t dset, int slow
     if (dcpl < 0) return out;
     unsigned flags = 0, cd[16];
     size_t ncd = 16;
-    const bool alone = H5Pget_nfilters(dcpl) == 1 && H5Pget_filter_by_id2(dcpl, id_, &flags, &ncd, cd, 0, nullptr, nullptr) >= 0;
+    const bool alone =
+        H5Pget_nfilters(dcpl) == 1 && H5Pget_filter_by_id2(dcpl, id_, &flags, &ncd, cd, 0, nullptr, nullptr) >= 0;
     H5Pclose(dcpl);
     if (!alone) {
         H5Eclear2(H5E_DEFAULT);
