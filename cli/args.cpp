@@ -428,10 +428,13 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
             c.trace_fpixel = (int)v[1];
         },
         "", "INT");
-    t.text("--device", "auto, cpu or cuda (default auto: the GPU when one is present)", [&](const std::string& v) {
-        if (v != "auto" && v != "cpu" && v != "cuda") bad("-device", "expected auto, cpu or cuda, got '" + v + "'");
-        c.device = v;
-    });
+    t.text(
+        "--device",
+        "auto, cpu or cuda (default auto: the GPU when one is present, the CPU for a run shorter than a GPU's start)",
+        [&](const std::string& v) {
+            if (v != "auto" && v != "cpu" && v != "cuda") bad("-device", "expected auto, cpu or cuda, got '" + v + "'");
+            c.device = v;
+        });
     t.text("--precision", "double or float (default double; float warns on crystals over 3000 wavelengths long)",
            [&](const std::string& v) {
                if (v != "double" && v != "float") bad("-precision", "expected double or float, got '" + v + "'");

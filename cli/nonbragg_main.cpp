@@ -299,11 +299,14 @@ void register_flags(CLI::App& app, Options& o) {
         else
             nb::bad_flag("-precision", "expected double or float, got '" + v + "'");
     });
-    t.text("--device", "auto, cpu or cuda (default auto: the GPU when one is present)", [&](const std::string& v) {
-        if (v != "auto" && v != "cpu" && v != "cuda")
-            nb::bad_flag("-device", "expected auto, cpu or cuda, got '" + v + "'");
-        o.device = v;
-    });
+    t.text(
+        "--device",
+        "auto, cpu or cuda (default auto: the GPU when one is present, the CPU for a run shorter than a GPU's start)",
+        [&](const std::string& v) {
+            if (v != "auto" && v != "cpu" && v != "cuda")
+                nb::bad_flag("-device", "expected auto, cpu or cuda, got '" + v + "'");
+            o.device = v;
+        });
     t.flag("--exact", "C's rounding in every operation: C's images bit for bit (double)", [&] { o.exact = true; });
     t.integer("--threads", "CPU threads (default: all cores)", at_least(0, "0: all cores"),
               [&](int v) { o.threads = v; });
