@@ -61,8 +61,30 @@ inline void touch_in_parallel(void* p, size_t bytes) {
     }
 }
 
+// value over [p, p + n) on the threads, in 2 MB pieces: a recycled frame's
+// 16 MB image took 3-5 ms to fill with assign() on this 2-core VM, 1.4-1.7 ms
+// so; a series frame's render on 16 cores takes about 10 ms.
+template <typename T>
+void fill_in_parallel(T* p, size_t n, T value) {
+    constexpr size_t chunk = (2u << 20) / sizeof(T);
+    if (n * sizeof(T) < (4u << 20)) {
+        std::fill(p, p + n, value);
+        return;
+    }
+    const long long chunks = (long long)((n + chunk - 1) / chunk);
+#pragma omp parallel for schedule(static)
+    for (long long k = 0; k < chunks; ++k) {
+        const size_t off = (size_t)k * chunk;
+        std::fill(p + off, p + std::min(n, off + chunk), value);
+    }
+}
+
 template <typename T>
 void allocate_filled(std::vector<T>& buffer, size_t n, T value) {
+    if (buffer.size() == n) {  // a recycled buffer: its elements exist
+        fill_in_parallel(buffer.data(), n, value);
+        return;
+    }
     if (buffer.capacity() < n) {
         std::vector<T>().swap(buffer);
         reserve_huge(buffer, n);

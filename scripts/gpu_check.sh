@@ -6,7 +6,8 @@
 # script's bugs are found before any GPU time is spent.
 #
 # Usage: scripts/gpu_check.sh OUTDIR
-#   NB_BUNDLE   the bundle folder (default gpu-bundle in the repository root)
+#   NB_BUNDLE   the bundle folder (default gpu-bundle in the repository root;
+#               a build folder serves for a dry run: tests/gpu_check_dry_run.sh)
 # Writes OUTDIR/gpu-report.md (everything measured), OUTDIR/check.log (all
 # output), OUTDIR/bench-gpu.{json,md}, OUTDIR/bench-cudaref.{json,md} (when the
 # bundle has nanoBraggCUDA) and OUTDIR/ncu.txt; prints a summary table last.
@@ -39,6 +40,7 @@ sections=()      # report sections, in order (files under $work)
 threads=$(nproc)
 
 left() { echo $((budget - (SECONDS - t0))); }
+manifest() { head -1 "$B/MANIFEST.txt" 2>/dev/null || echo "$B (a build folder: no MANIFEST.txt)"; }
 # NB_CHECK_ONLY=a,b: run only those GPU steps (gpu_tests, sanitizers, shapes, bench, startup, series, ncu, cudaref)
 want() { [ -z "${NB_CHECK_ONLY:-}" ] || [[ ",$NB_CHECK_ONLY," == *",$1,"* ]]; }
 note() { echo "$*" | tee -a "$log"; }
@@ -82,7 +84,7 @@ status_of() { case $1 in 0) echo ok ;; 124 | 137) echo timeout ;; *) echo "FAIL(
   echo "- OS: $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"), $(ldd --version 2>/dev/null | head -1)"
   echo "- compute-sanitizer: $(compute-sanitizer --version 2>/dev/null | grep -m1 -i version || echo none)"
   echo "- ncu: $(ncu --version 2>/dev/null | tail -1 || echo none)"
-  echo "- Bundle: $(head -1 "$B/MANIFEST.txt")"
+  echo "- Bundle: $(manifest)"
   echo
 } >"$work/machine.md"
 section "$work/machine.md"
@@ -527,7 +529,7 @@ fi
 {
   echo "# GPU check, $(date -u +%F)"
   echo
-  echo "Command: \`scripts/gpu_check.sh OUTDIR\` from the bundle ($(sed -n 1p "$B/MANIFEST.txt")), budget ${budget}s, took $((SECONDS - t0))s."
+  echo "Command: \`scripts/gpu_check.sh OUTDIR\` from the bundle ($(manifest)), budget ${budget}s, took $((SECONDS - t0))s."
   echo
   echo "| step | status | seconds | result |"
   echo "|---|---|---|---|"

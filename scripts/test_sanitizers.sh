@@ -16,7 +16,7 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNB_ENABLE_CUDA=OFF -DNB_BUIL
 cmake --build build-asan -j"$(nproc)" --target nb_tests nanoBragg noisify nb-compare
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 unset NB_CPU_ISA
-ctest --test-dir build-asan -j"$(nproc)" --output-on-failure --no-tests=error -LE 'e2e|docker|mpi|python|formats|symbols' \
+ctest --test-dir build-asan -j"$(nproc)" --output-on-failure --no-tests=error -LE 'e2e|docker|mpi|python|formats|symbols|gpu_check' \
   -E 'Golden\.|Gpu' --timeout 900
 # Every golden case on the SIMD executor (AVX2) in double, float and -exact, and on the scalar
 # reference in -exact and in double: each set takes 80-100 s on 2 cores.
