@@ -65,13 +65,16 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     nb::SimConfig cfg = parsed.config;
     // CUDA's start (driver and context, a large part of a GPU run's fixed
     // time) on a thread of its own while the inputs are read and set up;
-    // -device auto first asks whether the run is long enough to want it
+    // -device auto first asks whether the run is long enough to want it,
+    // once the geometry is set up and before the HKL file is read
     std::future<void> device_start;
-    if (cfg.device == "cuda")
-        device_start = std::async(std::launch::async, [index = job.local_rank] {
+    auto start_device = [&device_start, index = job.local_rank] {
+        device_start = std::async(std::launch::async, [index] {
             nb::StageTimer timer("device start (CUDA)");
             nb::cuda_start(index);
         });
+    };
+    if (cfg.device == "cuda") start_device();
     std::vector<nb::Shot> shots;
     if (!cfg.shots_file.empty()) {
         if (cfg.nframes > 1) throw nb::UsageError("-shots: cannot be combined with -nframes");
@@ -83,20 +86,23 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     if (!cfg.nexus_file.empty() && job.size > 1)
         throw nb::UsageError("-nexusfile: one file cannot be written by " + std::to_string(job.size) +
                              " MPI ranks; run one process, or use per-frame outputs (-cbffile, -noisefile)");
-    // set-up once: the HKL grid and detector are shared by every frame or shot
-    nb::Experiment e = nb::prepare_experiment(shots.empty() ? cfg : nb::apply_shot(cfg, shots[0]));
-    if (job.rank == 0) nb::print_setup(e);
     const int threads = cfg.threads > 0 ? cfg.threads : omp_get_max_threads();
     const int frames = ((cfg.nframes > 0 ? cfg.nframes : 1) + job.size - 1) / job.size;  // this rank's share
-    if (cfg.device == "auto") {
-        // every rank decides alike (the same share), so that one series is
-        // rendered by one kind of device
-        cfg.device = nb::device_for_run(cfg.device, nb::evaluation_count(e) * frames, threads, job.rank == 0);
-        if (cfg.device != "cpu") {
-            nb::StageTimer timer("device start (CUDA)");
-            nb::cuda_start(job.local_rank);
-        }
+    // every rank decides alike (the same share), so that one series is
+    // rendered by one kind of device
+    std::string device = cfg.device;
+    auto choose = [&](const nb::Experiment& g) {
+        if (device != "auto") return;
+        device = nb::device_for_run(device, nb::evaluation_count(g) * frames, threads, false);
+        if (device != "cpu") start_device();
+    };
+    // set-up once: the HKL grid and detector are shared by every frame or shot
+    nb::Experiment e = nb::prepare_experiment(shots.empty() ? cfg : nb::apply_shot(cfg, shots[0]), choose);
+    if (job.rank == 0) nb::print_setup(e);
+    if (cfg.device == "auto" && device == "cpu") {  // the line saying why, after the set-up's lines
+        nb::device_for_run(cfg.device, nb::evaluation_count(e) * frames, threads, job.rank == 0);
     }
+    cfg.device = device;
     if (device_start.valid()) {
         nb::StageTimer timer("wait for the device start");
         device_start.get();

@@ -160,22 +160,27 @@ void load_structure_factors(Experiment& e, const SimConfig& cfg) {
 }  // namespace
 
 namespace {
-Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded, HklGrid* movable);
+using GeometryReady = std::function<void(const Experiment&)>;
+Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded, HklGrid* movable, const GeometryReady* ready);
 }  // namespace
 
-Experiment prepare_experiment(const SimConfig& cfg) { return prepare(cfg, nullptr, nullptr); }
+Experiment prepare_experiment(const SimConfig& cfg) { return prepare(cfg, nullptr, nullptr, nullptr); }
 
 Experiment prepare_experiment(const SimConfig& cfg, const HklGrid& preloaded) {
-    return prepare(cfg, &preloaded, nullptr);
+    return prepare(cfg, &preloaded, nullptr, nullptr);
 }
 
 Experiment prepare_experiment(const SimConfig& cfg, HklGrid&& preloaded) {
-    return prepare(cfg, &preloaded, &preloaded);
+    return prepare(cfg, &preloaded, &preloaded, nullptr);
+}
+
+Experiment prepare_experiment(const SimConfig& cfg, const GeometryReady& geometry_ready) {
+    return prepare(cfg, nullptr, nullptr, &geometry_ready);
 }
 
 namespace {
 
-Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded, HklGrid* movable) {
+Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded, HklGrid* movable, const GeometryReady* ready) {
     Experiment e;
     e.cfg = cfg_in;
     SimConfig cfg = cfg_in;
@@ -225,14 +230,9 @@ Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded, HklGrid* m
     e.xtal = build_crystal(cfg, e.ran, misset_seed, e.notes);
     resolve_oversample(e, cfg);
 
-    if (movable) {
-        // taken over at the end, once nothing else can fail
-    } else if (preloaded) {
-        e.hkl = *preloaded;
-    } else {
-        load_structure_factors(e, cfg);
-    }
-    e.interpolate = interpolate == 1 && (movable ? movable->hkls : e.hkl.hkls) > 0;
+    // the structure factors are read last (after the geometry a GPU's start
+    // waits on); their notes keep C's place, here
+    const size_t hkl_notes_at = e.notes.size();
 
     if (!cfg.stol_file.empty()) read_text_table(cfg.stol_file, 2, "-stol");
 
@@ -258,6 +258,18 @@ Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded, HklGrid* m
     e.steps = (double)e.src.direction.size() * s.mosaic_domains * s.phisteps * s.oversample * s.oversample;
     e.I_bg = kWaterF * kWaterF * kThomsonSqr * e.fluence * cfg.water_size * cfg.water_size * cfg.water_size * 1e6 *
              kAvogadro / kWaterMW;
+    if (ready) (*ready)(e);
+    if (movable) {
+        // taken over at the end, once nothing else can fail
+    } else if (preloaded) {
+        e.hkl = *preloaded;
+    } else {
+        std::vector<std::string> later(e.notes.begin() + (std::ptrdiff_t)hkl_notes_at, e.notes.end());
+        e.notes.resize(hkl_notes_at);
+        load_structure_factors(e, cfg);
+        e.notes.insert(e.notes.end(), later.begin(), later.end());
+    }
+    e.interpolate = interpolate == 1 && (movable ? movable->hkls : e.hkl.hkls) > 0;
     if (movable) e.hkl = std::move(*movable);
     return e;
 }

@@ -3,6 +3,8 @@
 // random draw into the mosaic domains and on to the noise image).
 #pragma once
 
+#include <functional>
+
 #include <stdexcept>
 
 #include "engine/config.hpp"
@@ -25,5 +27,11 @@ Experiment prepare_experiment(const SimConfig& cfg, const HklGrid& preloaded);
 // The same, taking the grid over without a copy (moved from only when the
 // set-up succeeds: a refused set-up leaves it intact).
 Experiment prepare_experiment(const SimConfig& cfg, HklGrid&& preloaded);
+
+// The same, calling `geometry_ready` once everything but the structure factors
+// is set up (the detector, sampling, sources and mosaic domains: what
+// evaluation_count reads), before the HKL file is read: a GPU can start
+// meanwhile once the run's size says it is wanted.
+Experiment prepare_experiment(const SimConfig& cfg, const std::function<void(const Experiment&)>& geometry_ready);
 
 }  // namespace nb

@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "engine/render.hpp"
 #include "engine/run_estimate.hpp"
 #include "engine/setup.hpp"
 #include "run_cli.hpp"
@@ -111,4 +113,50 @@ TEST(RunEstimate, ShortRunsStayOnTheCpuUnderAuto) {
               std::string::npos)
         << line;
     EXPECT_NE(line.find("-device cuda to use one"), std::string::npos) << line;
+}
+
+// -device auto decides from the geometry and starts a GPU while the HKL file
+// is read: the hook sees everything evaluation_count reads, no structure
+// factors yet, and the set-up's notes come out in the order they did.
+TEST(RunEstimate, GeometryIsReadyBeforeTheHklFileIsRead) {
+    TempDir d("geometry_ready");
+    std::ofstream(d.file("f.hkl")) << "0 0 1 10\n1 0 0.5 20\n";  // a note from the HKL read
+    std::ofstream(d.file("s.txt")) << "-10 0 0 1 1e-10\n-10 0.02 0 1 1e-10\n";
+    SimConfig c;
+    c.user_cell = true;
+    c.cell_a = c.cell_b = c.cell_c = 100;
+    c.Na = c.Nb = c.Nc = 5;
+    c.fpixels = c.spixels = 48;
+    c.oversample = 3;
+    c.mosaic_spread = 0.01 * 3.141592653589793 / 180;
+    c.mosaic_domains = 4;
+    c.hkl_file = d.file("f.hkl");
+    c.fdump_file = d.file("Fdump.bin");
+    c.source_file = d.file("s.txt");
+    c.dispersion = 0.1;  // ignored beside -sourcefile, with a note after the HKL's
+    int calls = 0;
+    double seen = -1;
+    long long hkls_then = 99;
+    Experiment hooked = prepare_experiment(c, [&](const Experiment& g) {
+        ++calls;
+        seen = evaluation_count(g);
+        hkls_then = g.hkl.hkls;
+        EXPECT_FALSE(std::filesystem::exists(d.file("Fdump.bin")));  // not written yet either
+    });
+    EXPECT_EQ(calls, 1);
+    EXPECT_EQ(hkls_then, 0);
+    EXPECT_GT(hooked.hkl.hkls, 0);
+    // 48x48 pixels, 3x3 sub-pixels, 2 sources, 4 domains
+    EXPECT_EQ(seen, 48.0 * 48 * 9 * 2 * 4);
+    EXPECT_EQ(seen, evaluation_count(hooked));
+    Experiment plain = prepare_experiment(c);
+    EXPECT_EQ(hooked.notes, plain.notes);
+    const auto at = [&](const char* s) {
+        for (size_t i = 0; i < plain.notes.size(); ++i)
+            if (plain.notes[i].find(s) != std::string::npos) return (long)i;
+        return -1L;
+    };
+    ASSERT_GE(at("non-integer value for l"), 0) << ::testing::PrintToString(plain.notes);
+    ASSERT_GE(at("-sourcefile given"), 0) << ::testing::PrintToString(plain.notes);
+    EXPECT_LT(at("non-integer value for l"), at("-sourcefile given"));  // C's order: the HKL file first
 }
