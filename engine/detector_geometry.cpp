@@ -117,33 +117,23 @@ DetectorGeometry resolve_detector(const SimConfig& cfg, std::vector<std::string>
             break;
         }
         case Convention::Xds:
+        case Convention::Dials: {
             if (std::isnan(Xbeam)) Xbeam = Xclose;
             if (std::isnan(Ybeam)) Ybeam = Yclose;
             beam = {0, 0, 1};
             fdet = {1, 0, 0};
             sdet = {0, 1, 0};
             odet = {0, 0, 1};
-            twotheta_axis = {1, 0, 0};
-            polar = {1, 0, 0};
-            spindle = {1, 0, 0};
+            // the two differ in their rotation axis alone: XDS's x, DIALS' y
+            const Vec3D axis = cfg.convention == Convention::Xds ? Vec3D{1, 0, 0} : Vec3D{0, 1, 0};
+            twotheta_axis = axis;
+            polar = axis;
+            spindle = axis;
             Fbeam = Xbeam;
             Sbeam = Ybeam;
             pivot = Pivot::Sample;
             break;
-        case Convention::Dials:
-            if (std::isnan(Xbeam)) Xbeam = Xclose;
-            if (std::isnan(Ybeam)) Ybeam = Yclose;
-            beam = {0, 0, 1};
-            fdet = {1, 0, 0};
-            sdet = {0, 1, 0};
-            odet = {0, 0, 1};
-            twotheta_axis = {0, 1, 0};
-            polar = {0, 1, 0};
-            spindle = {0, 1, 0};
-            Fbeam = Xbeam;
-            Sbeam = Ybeam;
-            pivot = Pivot::Sample;
-            break;
+        }
         case Convention::Custom:
             if (std::isnan(Xbeam)) Xbeam = Xclose;
             if (std::isnan(Ybeam)) Ybeam = Yclose;

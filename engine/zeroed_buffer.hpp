@@ -46,21 +46,6 @@ void reserve_huge(std::vector<T>& buffer, size_t n) {
 #endif
 }
 
-// The first touch of a new buffer's pages spread over the threads: each
-// takes its own page faults (the kernel's zeroing of a page is most of a
-// fault's cost; 64 MB in huge pages: 4.7 ms on one thread, 2.6 on two).
-inline void touch_in_parallel(void* p, size_t bytes) {
-    if (bytes < (4u << 20)) return;
-    char* c = static_cast<char*>(p);
-    constexpr size_t chunk = 2u << 20;
-    const long long chunks = (long long)((bytes + chunk - 1) / chunk);
-#pragma omp parallel for schedule(static)
-    for (long long k = 0; k < chunks; ++k) {
-        const size_t off = (size_t)k * chunk;
-        std::memset(c + off, 0, std::min(chunk, bytes - off));
-    }
-}
-
 // value over [p, p + n) on the threads, in 2 MB pieces: a recycled frame's
 // 16 MB image took 3-5 ms to fill with assign() on this 2-core VM, 1.4-1.7 ms
 // so; a series frame's render on 16 cores takes about 10 ms.
@@ -77,6 +62,13 @@ void fill_in_parallel(T* p, size_t n, T value) {
         const size_t off = (size_t)k * chunk;
         std::fill(p + off, p + std::min(n, off + chunk), value);
     }
+}
+
+// The first touch of a new buffer's pages spread over the threads: each
+// takes its own page faults (the kernel's zeroing of a page is most of a
+// fault's cost; 64 MB in huge pages: 4.7 ms on one thread, 2.6 on two).
+inline void touch_in_parallel(void* p, size_t bytes) {
+    if (bytes >= (4u << 20)) fill_in_parallel(static_cast<char*>(p), bytes, char(0));
 }
 
 template <typename T>

@@ -32,22 +32,32 @@ void render_amorphous_cpu(const PixelParams<T>&, const AmorphousParams<T>&, floa
     }
 // The build defines NB_ISA_<isa> for each ISA it compiled the SIMD executor
 // for (CMake's NB_CPU_ISAS; a sanitizer build compiles one to save time).
-#if NB_ISA_sse4
-NB_DECLARE_SIMD(simd_exact, sse4)
-NB_DECLARE_SIMD(simd_fast, sse4)
+// NB_EACH_ISA(X) expands X(isa) for each of them, widest first.
+#if NB_ISA_avx512
+#define NB_IF_avx512(x) x
+#else
+#define NB_IF_avx512(x)
 #endif
 #if NB_ISA_avx2
-NB_DECLARE_SIMD(simd_exact, avx2)
-NB_DECLARE_SIMD(simd_fast, avx2)
+#define NB_IF_avx2(x) x
+#else
+#define NB_IF_avx2(x)
 #endif
-#if NB_ISA_avx512
-NB_DECLARE_SIMD(simd_exact, avx512)
-NB_DECLARE_SIMD(simd_fast, avx512)
+#if NB_ISA_sse4
+#define NB_IF_sse4(x) x
+#else
+#define NB_IF_sse4(x)
 #endif
 #if NB_ISA_generic
-NB_DECLARE_SIMD(simd_exact, generic)
-NB_DECLARE_SIMD(simd_fast, generic)
+#define NB_IF_generic(x) x
+#else
+#define NB_IF_generic(x)
 #endif
+#define NB_EACH_ISA(X) NB_IF_avx512(X(avx512)) NB_IF_avx2(X(avx2)) NB_IF_sse4(X(sse4)) NB_IF_generic(X(generic))
+
+#define NB_DECLARE_BOTH(isa) NB_DECLARE_SIMD(simd_exact, isa) NB_DECLARE_SIMD(simd_fast, isa)
+NB_EACH_ISA(NB_DECLARE_BOTH)
+#undef NB_DECLARE_BOTH
 
 #if defined(__x86_64__) && (NB_ISA_sse4 || NB_ISA_avx2 || NB_ISA_avx512)
 // F16C from CPUID: clang before 16 (the fuzz build) has no "f16c" for __builtin_cpu_supports
@@ -102,18 +112,7 @@ long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long lo
         return p.exact ? simd_exact::name::render_rows(p, cutoff, from_pixel, image, threads, hooks) \
                        : simd_fast::name::render_rows(p, cutoff, from_pixel, image, threads, hooks); \
     }
-#if NB_ISA_avx512
-    NB_RUN_SIMD(avx512)
-#endif
-#if NB_ISA_avx2
-    NB_RUN_SIMD(avx2)
-#endif
-#if NB_ISA_sse4
-    NB_RUN_SIMD(sse4)
-#endif
-#if NB_ISA_generic
-    NB_RUN_SIMD(generic)
-#endif
+    NB_EACH_ISA(NB_RUN_SIMD)
 #undef NB_RUN_SIMD
     return scalar::render_image_cpu(p, cutoff, from_pixel, image, threads, hooks);
 }
@@ -136,18 +135,7 @@ void render_amorphous_cpu(const PixelParams<T>& p, const AmorphousParams<T>& a, 
             simd_fast::name::render_amorphous_rows(p, a, image, row_omega, threads, hooks);  \
         return;                                                                              \
     }
-#if NB_ISA_avx512
-    NB_RUN_SIMD(avx512)
-#endif
-#if NB_ISA_avx2
-    NB_RUN_SIMD(avx2)
-#endif
-#if NB_ISA_sse4
-    NB_RUN_SIMD(sse4)
-#endif
-#if NB_ISA_generic
-    NB_RUN_SIMD(generic)
-#endif
+    NB_EACH_ISA(NB_RUN_SIMD)
 #undef NB_RUN_SIMD
     scalar::render_amorphous_cpu(p, a, image, row_omega, threads, hooks);
 }
