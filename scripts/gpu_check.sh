@@ -8,6 +8,8 @@
 # Usage: scripts/gpu_check.sh OUTDIR
 #   NB_BUNDLE   the bundle folder (default gpu-bundle in the repository root;
 #               a build folder serves for a dry run: tests/gpu_check_dry_run.sh)
+#   NB_CHECK_CUDAREF  nanoBraggCUDA (default the bundle's ref/nanoBraggCUDA; a
+#               dry run may name a stand-in)
 # Writes OUTDIR/gpu-report.md (everything measured), OUTDIR/check.log (all
 # output), OUTDIR/bench-gpu.{json,md}, OUTDIR/bench-cudaref.{json,md} (when the
 # bundle has nanoBraggCUDA) and OUTDIR/ncu.txt; prints a summary table last.
@@ -32,6 +34,9 @@ G=$root/tests/golden
 budget=${NB_CHECK_SECONDS:-480}
 t0=$SECONDS
 work=$(mktemp -d "${TMPDIR:-/tmp}/nb_gpu_check.XXXXXX")
+# the steps' functions run in shells of their own (step NAME LIMIT bash -c FN),
+# each step alone too (NB_CHECK_ONLY)
+export B G work
 log=$out/check.log
 report=$out/gpu-report.md
 : >"$log"
@@ -105,11 +110,13 @@ fi
 
 shape_workloads="lyso_2048_realistic divergence_dispersion cubic_4096 lyso_tricubic_4096 still_2048"
 gpu=0 dev=cuda nframes=100 nshots=1000 pipeline_env="" series_env="" bench_runs="--warmup 1 --repeats 2" cudaref_runs="--warmup 0 --repeats 1"
+dry=0 kernel_workloads="cubic_4096 still_2048 divergence_dispersion lyso_2048_realistic" cudaref_workloads=""
+cudaref=${NB_CHECK_CUDAREF:-$B/ref/nanoBraggCUDA}
 if nvidia-smi -L >/dev/null 2>&1; then gpu=1; fi
 if [ "${NB_CHECK_DRY_RUN:-0}" = 1 ] && [ $gpu = 0 ]; then
   # the GPU steps' own logic on the CPU, smaller: finds this script's bugs for free
-  gpu=1 dev=cpu nframes=4 nshots=5 shape_workloads=integration bench_runs="--warmup 0 --repeats 1 --workloads divergence_dispersion"
-  cudaref_runs="--warmup 0 --repeats 1"
+  gpu=1 dev=cpu dry=1 nframes=4 nshots=5 shape_workloads=integration bench_runs="--warmup 0 --repeats 1 --workloads divergence_dispersion"
+  cudaref_runs="--warmup 0 --repeats 1" kernel_workloads=divergence_dispersion cudaref_workloads=divergence_dispersion
   note "gpu_check: NB_CHECK_DRY_RUN=1 without a GPU: GPU steps run on the CPU (-device cpu), series and shots shortened"
   # the light series and the shots go through the GPU's frame pipeline on its host backend
   # (two frames in flight), serial and scalar: slow, so not the heavy ones
@@ -149,7 +156,7 @@ if [ $gpu = 1 ] && want gpu_tests; then
     return $rc
   }
   export -f runner
-  export B G work shards
+  export shards
   step gpu_tests 200 bash -c runner
   passed=$(grep -c '^\[       OK \]' "$work/gpu_tests.out")
   failed=$(grep '^\[  FAILED  \]' "$work/gpu_tests.out" | grep -v 'listed below\|tests, listed' | sort -u | grep -c .)
@@ -235,7 +242,9 @@ if [ $gpu = 1 ] && want sanitizers && command -v compute-sanitizer >/dev/null; t
     echo
   } >"$work/san.md"
   section "$work/san.md"
-  clean=$(grep -l 'ERROR SUMMARY: 0 errors\|RACECHECK SUMMARY: 0 hazards' "$work"/san_*.log 2>/dev/null | wc -l)
+  # clean: no errors or hazards, and the program itself ended well
+  clean=$(grep -l 'ERROR SUMMARY: 0 errors\|RACECHECK SUMMARY: 0 hazards' "$work"/san_*.log 2>/dev/null |
+    xargs -r grep -lx 'rc=0' | wc -l)
   total=$(ls "$work"/san_*.log 2>/dev/null | wc -l)
   row sanitizers "$(status_of $step_rc)" "$step_s" "$clean of $total runs clean"
 else
@@ -284,7 +293,7 @@ if [ $gpu = 1 ] && want startup; then
     done
   }
   export -f startup
-  export B work dev
+  export dev
   step startup 60 bash -c startup
   { echo "## A single still's process time (still_2048, NB_TIMINGS; files as nb-bench writes them)"; echo; echo '```';
     cat "$work/startup.out"; echo '```'; echo; } >"$work/startup.md"
@@ -381,20 +390,20 @@ fi
 # (2026-11-30: 0.3-0.4 s each), so the target (float >= 2x nanoBraggCUDA) is
 # read off Nsight Compute's kernel durations, summed over each run's launches.
 if [ $gpu = 1 ]; then
-if [ $dev = cuda ] && want cudaref && [ -x "$B/ref/nanoBraggCUDA" ] && command -v ncu >/dev/null && [ "$(left)" -gt 60 ]; then
+if { [ $dev = cuda ] || [ $dry = 1 ]; } && want cudaref && [ -x "$cudaref" ] && command -v ncu >/dev/null && [ "$(left)" -gt 60 ]; then
   # its spots kernel alone, not its image-zeroing kernel (nanoBraggSpotsInitCUDAKernel):
   # ours are timed without the image's memset
   kernels_vs() {
     local w args p
-    for w in cubic_4096 still_2048 divergence_dispersion lyso_2048_realistic; do
+    for w in $kernel_workloads; do
       args=$(awk -F'\t' -v n="$w" '$1 == n {print $2}' "$work/workloads.tsv")
       for p in ref float double; do
         if [ $p = ref ]; then
           (cd "$work" && ncu --clock-control none --metrics gpu__time_duration.sum -k regex:nanoBraggSpotsCUDAKernel \
-            "$B/ref/nanoBraggCUDA" $args -floatfile k.bin -nonoise -nopgm)
+            "$cudaref" $args -floatfile k.bin -nonoise -nopgm)
         else
           (cd "$work" && ncu --clock-control none --metrics gpu__time_duration.sum -k regex:render_kernel \
-            "$B/bin/nanoBragg" $args -device cuda -precision $p -floatfile k.bin -nonoise -nopgm)
+            "$B/bin/nanoBragg" $args -device $dev -precision $p -floatfile k.bin -nonoise -nopgm)
         fi | awk -v w="$w" -v p="$p" '/gpu__time_duration.sum/ {v = $NF; u = $(NF - 1); gsub(",", "", v);
             f = (u ~ /^n/) ? 1e-6 : (u ~ /^u/) ? 1e-3 : (u ~ /^m/) ? 1 : 1000; t += v * f; n++}
           END {printf "kernels %s %s %.4f %d\n", w, p, t, n}'
@@ -402,7 +411,7 @@ if [ $dev = cuda ] && want cudaref && [ -x "$B/ref/nanoBraggCUDA" ] && command -
     done
   }
   export -f kernels_vs
-  export B work
+  export dev cudaref kernel_workloads
   step kernels_cudaref 120 bash -c kernels_vs
   python3 - "$work/kernels_cudaref.out" >"$work/kernelscu.md" <<'EOF2'
 import sys
@@ -454,7 +463,7 @@ if [ $gpu = 1 ] && want ncu && command -v ncu >/dev/null; then
     done
   }
   export -f ncu_runs
-  export B work dev runs ncu_sections heavy
+  export dev runs ncu_sections heavy
   step ncu 120 bash -c ncu_runs
   cp "$work/ncu.out" "$out/ncu.txt"
   sol=$(grep -E 'Compute \(SM\) Throughput|Duration' "$work/ncu.out" | awk '{print $1, $2, $3, $NF}' | paste -sd';')
@@ -469,11 +478,11 @@ fi
 
 # ---------- nb-bench against nanoBraggCUDA, when the bundle has it and time is left ----------
 if [ $gpu = 1 ]; then
-if [ $dev = cuda ] && want cudaref && [ -x "$B/ref/nanoBraggCUDA" ] && [ "$(left)" -gt 60 ]; then
+if { [ $dev = cuda ] || [ $dry = 1 ]; } && want cudaref && [ -x "$cudaref" ] && [ "$(left)" -gt 60 ]; then
   # nanoBraggCUDA has no -interpolate, -gauss_xtal or -fudge: the workloads it runs
-  wl=$(awk -F'\t' '$2 !~ /-interpolate|-gauss_xtal|-fudge/ {print $1}' "$work/workloads.tsv" | paste -sd,)
+  wl=${cudaref_workloads:-$(awk -F'\t' '$2 !~ /-interpolate|-gauss_xtal|-fudge/ {print $1}' "$work/workloads.tsv" | paste -sd,)}
   step bench_cudaref 90 bash -c "cd '$work' && '$B/bin/nb-bench' --nanobragg '$B/bin/nanoBragg' --golden '$G' --device $dev \
-    --threads $threads --precision double,float $cudaref_runs --workloads $wl --reference '$B/ref/nanoBraggCUDA' --out '$out/bench-cudaref'"
+    --threads $threads --precision double,float $cudaref_runs --workloads $wl --reference '$cudaref' --out '$out/bench-cudaref'"
   row bench_cudaref "$(status_of $step_rc)" "$step_s" "against nanoBraggCUDA ($wl)"
   if [ -f "$out/bench-cudaref.md" ]; then
     { echo "## nb-bench against nanoBraggCUDA (its default precision)"; echo; sed 1,2d "$out/bench-cudaref.md"; echo; } >"$work/benchcu.md"

@@ -10,8 +10,11 @@ build=$(cd "$1" && pwd)
 cd "$(dirname "$0")/.."
 out=$(mktemp -d "${TMPDIR:-/tmp}/nb_gpu_dry.XXXXXX")
 trap 'rm -rf "$out"' EXIT
-# a stand-in ncu, so that the Nsight Compute step runs too
-PATH=$PWD/tests/stand_in:$PATH NB_BUNDLE=$build NB_CHECK_DRY_RUN=1 NB_CHECK_SECONDS=400 scripts/gpu_check.sh "$out" >"$out/stdout" 2>"$out/stderr"
+# stand-ins for ncu, compute-sanitizer and nanoBraggCUDA (tests/stand_in), so
+# that the steps that need them run too
+PATH=$PWD/tests/stand_in:$PATH NB_BUNDLE=$build NB_CHECK_DRY_RUN=1 NB_CHECK_SECONDS=400 \
+  NB_CHECK_CUDAREF=$PWD/tests/stand_in/nanoBraggCUDA NB_STAND_IN_NANOBRAGG=$build/bin/nanoBragg \
+  scripts/gpu_check.sh "$out" >"$out/stdout" 2>"$out/stderr"
 rc=$?
 fail=0
 bad() { echo "FAIL $*"; fail=1; }
@@ -21,7 +24,8 @@ report=$out/gpu-report.md
 [ -f "$report" ] || bad "no report"
 for s in "## Machine" "## Golden suite on the GPU" "## CPU/GPU agreement tests" "## nb-bench on the GPU" \
   "## A single still's process time" "## Series and shot lists" "## Nsight Compute, render kernel" \
-  "## Launch shapes of the render kernel"; do
+  "## Launch shapes of the render kernel" "## compute-sanitizer" "## Kernels against nanoBraggCUDA's" \
+  "## nb-bench against nanoBraggCUDA"; do
   grep -qF "$s" "$report" 2>/dev/null || bad "the report has no section '$s'"
 done
 # every step that ran ended well; those skipped say why
@@ -33,10 +37,32 @@ while read -r name status _; do
     *) bad "step $name: $status" ;;
   esac
 done < <(echo "$summary" | tail -n +2)
-for s in smoke gpu_tests bench startup series_float series_nexus_float shots ncu shapes; do
+for s in smoke gpu_tests sanitizers bench startup series_float series_nexus_float shots kernels_cudaref ncu \
+  bench_cudaref shapes; do
   echo "$summary" | grep -q "^$s  *ok " || bad "step $s did not run to ok"
 done
+# the report's tables hold what the stand-ins gave: 12 clean sanitizer runs, and
+# the kernel timings of both programs (1.25 ms each, one launch)
+grep -q "^| mask | memcheck | ========= ERROR SUMMARY: 0 errors | rc=0 |" "$report" ||
+  bad "the compute-sanitizer table lacks mask's memcheck run"
+echo "$summary" | grep -q "^sanitizers .*12 of 12 runs clean" || bad "the sanitizer row does not count 12 clean runs"
+grep -q "^| divergence_dispersion | 1.250 | 1.250 | 1.250 | 1.00x | 1.00x |" "$report" ||
+  bad "the kernel table lacks divergence_dispersion's timings"
 grep -q "NeXus: NeXus/NXmx, bitshuffle+lz4 compression, a frame's chunks at once" "$report" ||
   bad "the NeXus series did not compress a frame's chunks at once"
+# steps run alone (NB_CHECK_ONLY), as a GPU session's rerun of a few would:
+# each finds its programs and inputs without the steps before it
+only=$out/only
+mkdir -p "$only"
+PATH=$PWD/tests/stand_in:$PATH NB_BUNDLE=$build NB_CHECK_DRY_RUN=1 NB_CHECK_SECONDS=200 NB_CHECK_ONLY=sanitizers,cudaref,shapes \
+  NB_CHECK_CUDAREF=$PWD/tests/stand_in/nanoBraggCUDA NB_STAND_IN_NANOBRAGG=$build/bin/nanoBragg \
+  scripts/gpu_check.sh "$only" >"$only/stdout" 2>"$only/stderr" || bad "gpu_check.sh with NB_CHECK_ONLY exited $?"
+[ -s "$only/stderr" ] && bad "gpu_check.sh with NB_CHECK_ONLY wrote to stderr"
+for s in sanitizers kernels_cudaref bench_cudaref shapes; do
+  grep -q "^$s  *ok " "$only/stdout" || bad "step $s alone did not run to ok"
+done
+grep -q "^sanitizers .*12 of 12 runs clean" "$only/stdout" || bad "step sanitizers alone: not 12 clean runs"
+grep -q "^| divergence_dispersion | 1.250 | 1.250 | 1.250 | 1.00x | 1.00x |" "$only/gpu-report.md" ||
+  bad "step kernels_cudaref alone: no timings"
 [ $fail -eq 0 ] && echo "gpu_check dry run: report complete, every step ok or skipped"
 exit $fail
