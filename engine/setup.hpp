@@ -4,7 +4,6 @@
 #pragma once
 
 #include <functional>
-
 #include <stdexcept>
 
 #include "engine/config.hpp"
