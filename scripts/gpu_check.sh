@@ -117,6 +117,8 @@ if [ "${NB_CHECK_DRY_RUN:-0}" = 1 ] && [ $gpu = 0 ]; then
   # the GPU steps' own logic on the CPU, smaller: finds this script's bugs for free
   gpu=1 dev=cpu dry=1 nframes=4 nshots=5 shape_workloads=integration bench_runs="--warmup 0 --repeats 1 --workloads divergence_dispersion"
   cudaref_runs="--warmup 0 --repeats 1" kernel_workloads=divergence_dispersion cudaref_workloads=divergence_dispersion
+  # the bundle's nanoBraggCUDA needs a GPU: only a stand-in runs here
+  [ -n "${NB_CHECK_CUDAREF:-}" ] || cudaref=""
   note "gpu_check: NB_CHECK_DRY_RUN=1 without a GPU: GPU steps run on the CPU (-device cpu), series and shots shortened"
   # the light series and the shots go through the GPU's frame pipeline on its host backend
   # (two frames in flight), serial and scalar: slow, so not the heavy ones
