@@ -324,7 +324,8 @@ series_run() { # NAME FOLDER LIMIT DESCRIPTION ARGS...
   local d
   d=$(mktemp -d "$base/nb_$name.XXXX")
   [ -f "$work/shots.txt" ] && cp "$work/shots.txt" "$d/"
-  step "$name" "$limit" bash -c "cd '$d' && env $series_env '$B/bin/nanoBragg' $* -nonoise -nopgm -device $dev"
+  # the float image and the int SMV, unless series_outputs says otherwise
+  step "$name" "$limit" bash -c "cd '$d' && env $series_env '$B/bin/nanoBragg' $* ${series_outputs--nonoise -nopgm} -device $dev"
   local r
   r=$(frames_per_s "$work/$name.out")
   row "$name" "$(status_of $step_rc)" "$step_s" "$r"
@@ -378,6 +379,13 @@ print('one thread: %.1f ms per frame of 16 + 8 MB' % ((time.perf_counter() - t) 
   series_run series_nexus_float "$shm" 60 "$nframes-frame 2048x2048 series, float, float image, SMV and NeXus (bitshuffle+LZ4) per frame into $shm" \
     $light -nframes $nframes -intfile s_%04d.img -nexusfile s.h5 -precision float
   grep -o 'NeXus/NXmx, [^)]*' "$work/series_nexus_float.out" | sed 's/^/- NeXus: /' >>"$work/thru.md"
+  # C's default outputs (float, int, PGM and the noise image, drawn on the
+  # host) plus a miniCBF of the noise image: a drop-in user's series, and what
+  # drawing the noise costs the host beside the kernel
+  series_outputs=""
+  series_run series_noise_float "$shm" 60 "$nframes-frame 2048x2048 series, float, C's default files (float, int, PGM, noise SMV) and a miniCBF per frame into $shm" \
+    $light -nframes $nframes -cbffile c_%04d.cbf -precision float
+  unset series_outputs
   for i in $(seq 1 $nshots); do echo "random $i"; done >"$work/shots.txt"
   series_run shots "$shm" 90 "$nshots-shot list (random orientations), 1024x1024, float, float image and SMV per shot into $shm" \
     $lyso -N 10 -detpixels 1024 -pixel 0.1 -distance 100 -oversample 1 -shots shots.txt -seed 1 -intfile shot_%05d.img -precision float

@@ -37,7 +37,7 @@ while read -r name status _; do
     *) bad "step $name: $status" ;;
   esac
 done < <(echo "$summary" | tail -n +2)
-for s in smoke gpu_tests sanitizers bench startup series_float series_nexus_float shots kernels_cudaref ncu \
+for s in smoke gpu_tests sanitizers bench startup series_float series_nexus_float series_noise_float shots kernels_cudaref ncu \
   bench_cudaref shapes; do
   echo "$summary" | grep -q "^$s  *ok " || bad "step $s did not run to ok"
 done
