@@ -293,14 +293,24 @@ if [ $gpu = 1 ] && want startup; then
       e=$(date +%s%N)
       echo "still_2048 float on the CPU run $i: process $(( (e - s) / 1000000 )) ms"
     done
+    # a run -device auto sends to the GPU: CUDA starts while the HKL file is
+    # read ("device start (CUDA)" beside "set-up: -hkl file"); a dry run
+    # renders a corner of it on the CPU
+    args=$(awk -F'\t' '$1 == "lyso_2048_realistic" {print $2}' "$work/workloads.tsv")
+    [ "$dry" = 1 ] && args="$args -roi 0 63 0 63"
+    s=$(date +%s%N)
+    (cd "$work" && NB_TIMINGS=1 "$B/bin/nanoBragg" $args -device auto -precision float 2>&1 |
+      grep -E '^\[timing\] (device start|wait for the device|set-up|render_image|the run)|^-device auto|rendered on')
+    e=$(date +%s%N)
+    echo "lyso_2048_realistic float under -device auto: process $(( (e - s) / 1000000 )) ms"
   }
   export -f startup
-  export dev
+  export dev dry
   step startup 60 bash -c startup
-  { echo "## A single still's process time (still_2048, NB_TIMINGS; files as nb-bench writes them)"; echo; echo '```';
+  { echo "## A single still's process time (still_2048, NB_TIMINGS; files as nb-bench writes them), and a heavy run under -device auto"; echo; echo '```';
     cat "$work/startup.out"; echo '```'; echo; } >"$work/startup.md"
   section "$work/startup.md"
-  row startup "$(status_of $step_rc)" "$step_s" "$(grep '^still_2048' "$work/startup.out" | sed 's/still_2048 //' | paste -sd';')"
+  row startup "$(status_of $step_rc)" "$step_s" "$(grep -E '^(still_2048|lyso_2048_realistic) .*process' "$work/startup.out" | sed 's/still_2048 //' | paste -sd';')"
 else
   skip startup
 fi
