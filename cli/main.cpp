@@ -91,17 +91,19 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     // every rank decides alike (the same share), so that one series is
     // rendered by one kind of device
     std::string device = cfg.device;
+    double evaluations_seen = 0;
     auto choose = [&](const nb::Experiment& g) {
         if (device != "auto") return;
-        device = nb::device_for_run(device, nb::evaluation_count(g) * frames, threads, false);
+        evaluations_seen = nb::evaluation_count(g) * frames;
+        device = nb::device_for_run(device, evaluations_seen, threads, false);
         if (device != "cpu") start_device();
     };
     // set-up once: the HKL grid and detector are shared by every frame or shot
     nb::Experiment e = nb::prepare_experiment(shots.empty() ? cfg : nb::apply_shot(cfg, shots[0]), choose);
     if (job.rank == 0) nb::print_setup(e);
-    if (cfg.device == "auto" && device == "cpu") {  // the line saying why, after the set-up's lines
-        nb::device_for_run(cfg.device, nb::evaluation_count(e) * frames, threads, job.rank == 0);
-    }
+    // the line saying why, after the set-up's lines
+    if (cfg.device == "auto" && device == "cpu" && job.rank == 0)
+        spdlog::info("{}", nb::short_run_on_the_cpu(evaluations_seen, threads));
     cfg.device = device;
     if (device_start.valid()) {
         nb::StageTimer timer("wait for the device start");

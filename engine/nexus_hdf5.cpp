@@ -523,7 +523,8 @@ void Hdf5NexusWriter::append(const Experiment& e, const NoiseImage& noise, const
     };
     if (!(parallel_ &&
           append_frame_parallel(b, parallel_, data_, index, spixels_, fpixels_, chunk_rows_, counts_rows))) {
-        std::vector<int32_t> counts(noise.pixels.begin(), noise.pixels.end());
+        std::vector<int32_t> counts(noise.pixels.size());
+        counts_rows(0, spixels_, counts.data());
         append_frame(b, data_, index, spixels_, fpixels_, H5T_NATIVE_INT32, counts.data());
     }
     auto float_rows = [&](int r0, int n, void* dst) {
