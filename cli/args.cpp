@@ -45,6 +45,8 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
            [&] { c.source_weights = true; });
     t.text("--stol,--4stol", "amorphous F vs sin(theta)/lambda table (read; unused, as in C)",
            [&](const std::string& v) { c.stol_file = v; });
+    t.text("--stolout", "file name C keeps for an F vs sin(theta)/lambda output (unused, as in C)",
+           [](const std::string&) {});
     t.text("-Q", "amorphous F vs Q table (read; unused, as in C)", [&](const std::string& v) { c.stol_file = v; });
 
     // ---- crystal ----
@@ -91,10 +93,11 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
              at_least(0, "0: size from -N"), [&](double v) { c.sample_x = v / mm; });
     t.number("--xtal_width,--xtal_y,--sample_width,--sample_y,--width", "crystal size along y (mm)",
              at_least(0, "0: size from -N"), [&](double v) { c.sample_y = v / mm; });
-    t.number("--xtal_height,--xtal_z,--sample_height,--sample_z,--height", "crystal size along z (mm)",
-             at_least(0, "0: size from -N"), [&](double v) { c.sample_z = v / mm; });
-    t.number("--density,--sample_density", "sample density (g/cm^3; printed only, as in C)", above(0), [](double) {});
-    t.number("--MW,--molecular_weight", "molecular weight (printed only, as in C)", above(0), [](double) {});
+    t.number("--xtal_height,--xtal_z,--sample_height,--sample_z,--height,--xtal_heigh,--sample_heigh,--heigh",
+             "crystal size along z (mm)", at_least(0, "0: size from -N"), [&](double v) { c.sample_z = v / mm; });
+    t.number("--density,--sample_density,--sample_den", "sample density (g/cm^3; printed only, as in C)", above(0),
+             [](double) {});
+    t.number("--MW,--molecular_weight,--molec", "molecular weight (printed only, as in C)", above(0), [](double) {});
     t.flag("--square_xtal", "parallelepiped crystal: sincg spots (default)", [&] { c.xtal_shape = XtalShape::Square; });
     t.flag("--round_xtal", "ellipsoidal crystal: sinc3 spots", [&] { c.xtal_shape = XtalShape::Round; });
     t.flag("--gauss_xtal", "Gaussian spots, no inter-Bragg maxima", [&] { c.xtal_shape = XtalShape::Gauss; });
@@ -103,8 +106,8 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     t.number("--fudge", "spot-shape scale factor (default 1)", above(0), [&](double v) { c.fudge = v; });
     t.number("--default_F", "F for reflections absent from -hkl (default 0)", at_least(0),
              [&](double v) { c.default_F = v; });
-    t.number("--mosaic,--mosaic_spread,--mosaicity", "isotropic mosaic spread (deg)", at_least(0),
-             [&](double v) { c.mosaic_spread = v / RTD; });
+    t.number("--mosaic,--mosaic_spread,--mosaicity,--mosaic_spr,--mosaici", "isotropic mosaic spread (deg)",
+             at_least(0), [&](double v) { c.mosaic_spread = v / RTD; });
     t.integer("--mosaic_dom,--mosaic_domains", "number of mosaic domains (default 10 when -mosaic is set)",
               at_least(0, "0: auto"), [&](int v) { c.mosaic_domains = v; });
     t.integer("--mosaic_seed", "random seed for mosaic domains (default 12345678)", kAny,
@@ -221,6 +224,7 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     t.number("--twotheta", "detector swing about the twotheta axis (deg); pivot sample", kAny, [&](double v) {
         c.twotheta = v / RTD;
         c.pivot = Pivot::Sample;
+        c.twotheta_from_axis = false;
     });
     t.flag("--curved_det", "all pixels at the same distance from the sample", [&] { c.curved_detector = true; });
     t.flag("--point_pixel", "solid angle 1/R^2 only (no obliquity)", [&] { c.point_pixel = true; });
@@ -282,8 +286,16 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     t.numbers("--polar_vector", 3, "E-vector of the beam (selects CUSTOM)", {kAny},
               custom(c.polar_vec, "-polar_vector"));
     t.numbers("--spindle_axis", 3, "spindle axis (selects CUSTOM)", {kAny}, custom(c.spindle, "-spindle_axis"));
-    t.numbers("--twotheta_axis", 3, "twotheta axis (selects CUSTOM)", {kAny},
-              custom(c.twotheta_axis, "-twotheta_axis"));
+    // C reads "-twotheta_axis X Y Z" as "-twotheta X" too (its flags match by
+    // substring): the swing becomes X degrees about the sample, kept for parity
+    // and named by a warning (engine/detector_geometry.cpp)
+    t.numbers("--twotheta_axis", 3, "twotheta axis (selects CUSTOM; as in C, also sets -twotheta to its first number)",
+              {kAny}, [&, set_axis = custom(c.twotheta_axis, "-twotheta_axis")](const std::vector<double>& v) {
+                  set_axis(v);
+                  c.twotheta = v[0] / RTD;
+                  c.pivot = Pivot::Sample;
+                  c.twotheta_from_axis = true;
+              });
     t.numbers("--pix0_vector", 3, "sample to first pixel (m; selects CUSTOM; recomputed from the beam centre, as C)",
               {kAny}, [&](const std::vector<double>& v) {
                   c.convention = Convention::Custom;

@@ -105,8 +105,8 @@ void register_flags(CLI::App& app, Options& o) {
              [&](double v) { r.flicker_noise = v; });
     t.number("--calibration", "static calibration error: fractional, per pixel (default 0.03; 0: none)",
              nb::at_least(0), [&](double v) { r.calibration_noise = v; });
-    t.number("--readout,--readout_noise,--readnoise", "read-out noise: Gaussian, ADU rms (default 0)", nb::at_least(0),
-             [&](double v) { r.readout_noise = v; });
+    t.number("--readout,--readout_noise,--readnoise,--readnoi", "read-out noise: Gaussian, ADU rms (default 0)",
+             nb::at_least(0), [&](double v) { r.readout_noise = v; });
     t.number("--gain", "ADU per photon (default 1)", nb::at_least(0), [&](double v) { r.quantum_gain = v; });
     t.number("--adc", "offset added to every pixel (ADU, default 40)", nb::at_least(0),
              [&](double v) { r.adc_offset = v; });
@@ -129,10 +129,10 @@ void register_flags(CLI::App& app, Options& o) {
             nb::bad_flag("-psf", "expected gauss or fiber, got '" + v + "'");
     });
     t.number(
-        "--psf_fwhm,--psf_width,--psf_sigma",
+        "--psf_fwhm,--psf_width,--psf_sigma,--psf_fw,--psf_wi,--psf_si",
         "PSF full width at half maximum (um, default 46; 0: no PSF; -psf_width and -psf_sigma set the same, as in C)",
         nb::at_least(0), [&](double v) { r.psf_fwhm = (float)(v / 1e6); });
-    t.integer("--psf_radius", "PSF rendering radius (pixels, default 0: from each pixel's photons)",
+    t.integer("--psf_radius,--psf_rad", "PSF rendering radius (pixels, default 0: from each pixel's photons)",
               nb::at_least(0, "0: automatic"), [&](int v) { r.psf_radius = v; });
 
     t.flag("--exact", "the PSF by C's direct spreading: C's bytes (default: by FFT where faster, docs/noisify.md)",

@@ -70,6 +70,7 @@ struct Options {
     int fpixels = 0, spixels = 0;
     nb::Vec3D fdet{0, 0, 1}, sdet{0, -1, 0}, odet{1, 0, 0};
     double rotx = 0, roty = 0, rotz = 0, twotheta = 0;
+    bool twotheta_from_axis = false;  // -twotheta_axis was the last to set the swing
     PivotChoice pivot = PivotChoice::Beam;
     double Xbeam = NAN, Ybeam = NAN, Xclose = NAN, Yclose = NAN, ORGX = NAN, ORGY = NAN;
     bool curved = false, point_pixel = false, fmap = false;
@@ -130,9 +131,9 @@ void register_flags(CLI::App& app, Options& o) {
              "sample height (mm, default 0.1; clipped to -beamsize)", above(0), [&](double v) { o.sample_z = v / mm; });
     t.number("--samplesize,--sample_size", "thickness, width and height of a cube-shaped sample (mm)", above(0),
              [&](double v) { o.sample_x = o.sample_y = o.sample_z = v / mm; });
-    t.number("--density,--sample_density", "sample density (g/cm^3, default 1)", above(0),
+    t.number("--density,--sample_density,--sample_den", "sample density (g/cm^3, default 1)", above(0),
              [&](double v) { o.density = v * 1e6; });
-    t.number("--MW,--molecular_weight", "molecular weight of the material (g/mol, default 18)", above(0),
+    t.number("--MW,--molecular_weight,--molecular", "molecular weight of the material (g/mol, default 18)", above(0),
              [&](double v) { o.molecular_weight = v; });
     t.number("--molecules,--sample_molecules",
              "number of molecules in the beam (default: from size, density and -MW; sets the density)", above(0),
@@ -234,10 +235,20 @@ void register_flags(CLI::App& app, Options& o) {
     vec("--fdet_vector", "fast axis of the detector (default 0 0 1)", o.fdet);
     vec("--sdet_vector", "slow axis of the detector (default 0 -1 0)", o.sdet);
     vec("--odet_vector", "detector normal (accepted; as in C it is fast x slow)", o.odet);
-    vec("--twotheta_axis", "two-theta rotation axis (default 0 1 0)", o.twotheta_axis);
+    // C reads "-twotheta_axis X Y Z" as "-twotheta X" too (substring flags):
+    // kept for parity, with a warning
+    t.numbers("--twotheta_axis", 3,
+              "two-theta rotation axis (default 0 1 0; as in C, also sets -twotheta to its first number)", {kAny},
+              [&](const std::vector<double>& x) {
+                  o.twotheta_axis = nb::Vec3D{x[0], x[1], x[2]};
+                  o.twotheta = x[0] / kRTD;
+                  o.pivot = PivotChoice::Sample;
+                  o.twotheta_from_axis = true;
+              });
     t.number("--twotheta", "detector two-theta swing (deg; pivot: sample)", kAny, [&](double v) {
         o.twotheta = v / kRTD;
         o.pivot = PivotChoice::Sample;
+        o.twotheta_from_axis = false;
     });
     t.number("--detector_rotx", "detector rotation about x (deg)", kAny, [&](double v) { o.rotx = v / kRTD; });
     t.number("--detector_roty", "detector rotation about y (deg)", kAny, [&](double v) { o.roty = v / kRTD; });
@@ -325,6 +336,15 @@ void register_flags(CLI::App& app, Options& o) {
     });
     t.flag("--printout", "not offered: C's per-pixel debug print (use -floatfile)",
            [] { nb::bad_flag("-printout", "C's per-pixel debug print is not offered; read the -floatfile image"); });
+    t.numbers("--printout_pixel", 2, "not offered: C's debug print of one pixel (use -floatfile)", {kAny},
+              [](const std::vector<double>&) {
+                  nb::bad_flag("-printout_pixel",
+                               "C's per-pixel debug print is not offered; read the -floatfile image");
+              });
+    t.number("--gain", "accepted and unused: C reads it only in its inverse mode (-img), not offered", kAny,
+             [](double) {});
+    t.numbers("--pix0_vector", 3, "accepted and unused: C computes the first pixel from the beam centre", {kAny},
+              [](const std::vector<double>&) {});
 
     app.add_flag("-h,--help,--usage", o.help, "print this help");
     app.add_flag("--version", o.version, "print version, git commit and build type");
@@ -485,6 +505,11 @@ int run(Options& o) {
     nb::unitize(o.polar, polar);
     nb::unitize(nb::cross(beam, polar), vert);
     axis = o.twotheta_axis;
+    if (o.twotheta_from_axis)
+        std::printf(
+            "WARNING: -twotheta_axis also set -twotheta to %g degrees (its first number, as C reads it) "
+            "and the pivot to sample; give -twotheta after -twotheta_axis\n",
+            o.twotheta * kRTD);
     for (const auto& [v, flag] : {std::pair<const nb::Vec3D&, const char*>{beam, "-beam_vector"},
                                   {fdet, "-fdet_vector"},
                                   {sdet, "-sdet_vector"},

@@ -137,6 +137,9 @@ struct SimConfig {
     Vec3d pix0{0, 0, 0};
     double detector_rotx = 0, detector_roty = 0, detector_rotz = 0;  // radians
     double twotheta = 0.0;                                           // radians
+    // C matches flags by substring, so "-twotheta_axis X Y Z" is also read as
+    // "-twotheta X": set when the last of the two on the line was the axis
+    bool twotheta_from_axis = false;
     Pivot pivot = Pivot::Beam;
     Convention convention = Convention::Mosflm;
     bool curved_detector = false;

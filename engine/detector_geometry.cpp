@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "engine/units.hpp"
 #include "kernels/rotation.hpp"
 
 namespace nb {
@@ -144,6 +145,14 @@ DetectorGeometry resolve_detector(const SimConfig& cfg, std::vector<std::string>
             break;
     }
 
+    if (cfg.twotheta_from_axis) {
+        char buf[240];
+        std::snprintf(buf, sizeof buf,
+                      "WARNING: -twotheta_axis also set -twotheta to %g degrees (its first number, as C reads it) "
+                      "and the pivot to sample; give -twotheta after -twotheta_axis",
+                      cfg.twotheta * RTD);
+        notes.push_back(buf);
+    }
     unitize(beam, beam);
     unitize(fdet, fdet);
     unitize(sdet, sdet);

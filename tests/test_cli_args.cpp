@@ -5,6 +5,7 @@
 #include <initializer_list>
 
 #include "cli/args.hpp"
+#include "engine/detector_geometry.hpp"
 #include "engine/units.hpp"
 
 using namespace nb;
@@ -67,6 +68,43 @@ TEST(CliArgs, LaterFlagsWinAndSideEffectsFollowCommandLineOrder) {
     EXPECT_EQ(c.Nb, 7);
     EXPECT_DOUBLE_EQ(c.lambda0, 2e-10);
     EXPECT_EQ(parse({"-detpixels", "100", "-detpixels_s", "50"}).config.spixels, 50);
+}
+
+// C matches flags by substring: "-twotheta_axis X Y Z" is also "-twotheta X"
+// (X degrees, pivot sample), unless a -twotheta follows it. A note says so.
+TEST(CliArgs, TwothetaAxisAlsoSetsTheSwingAsC) {
+    SimConfig c = parse({"-twotheta", "20", "-twotheta_axis", "3", "1", "0"}).config;
+    EXPECT_DOUBLE_EQ(c.twotheta, 3 / RTD);
+    EXPECT_EQ(c.pivot, Pivot::Sample);
+    EXPECT_EQ(c.convention, Convention::Custom);
+    EXPECT_TRUE(c.twotheta_from_axis);
+    std::vector<std::string> notes;
+    resolve_detector(c, notes);
+    bool named = false;
+    for (const std::string& n : notes)
+        named = named || n.rfind("WARNING: -twotheta_axis also set -twotheta to 3 degrees", 0) == 0;
+    EXPECT_TRUE(named) << testing::PrintToString(notes);
+
+    c = parse({"-twotheta_axis", "3", "1", "0", "-twotheta", "20"}).config;
+    EXPECT_DOUBLE_EQ(c.twotheta, 20 / RTD);
+    EXPECT_FALSE(c.twotheta_from_axis);
+    notes.clear();
+    resolve_detector(c, notes);
+    for (const std::string& n : notes) EXPECT_EQ(n.find("-twotheta_axis"), std::string::npos) << n;
+
+    // a later -pivot still wins, as in C
+    EXPECT_EQ(parse({"-twotheta_axis", "0", "1", "0", "-pivot", "beam"}).config.pivot, Pivot::Beam);
+    EXPECT_DOUBLE_EQ(parse({"-twotheta_axis", "0", "1", "0"}).config.twotheta, 0.0);
+}
+
+// The stems C's substring matching accepts are flags here too.
+TEST(CliArgs, CsFlagStemsAreAccepted) {
+    SimConfig c = parse({"-xtal_heigh", "0.5", "-sample_den", "1.2", "-molec", "40", "-stolout", "out.stol"}).config;
+    EXPECT_DOUBLE_EQ(c.sample_z, 0.5e-3);
+    EXPECT_DOUBLE_EQ(parse({"-sample_heigh", "0.25"}).config.sample_z, 0.25e-3);
+    EXPECT_DOUBLE_EQ(parse({"-heigh", "0.125"}).config.sample_z, 0.125e-3);
+    EXPECT_DOUBLE_EQ(parse({"-mosaic_spr", "0.5"}).config.mosaic_spread, 0.5 / RTD);
+    EXPECT_DOUBLE_EQ(parse({"-mosaici", "0.25"}).config.mosaic_spread, 0.25 / RTD);
 }
 
 TEST(CliArgs, VectorsMissetCellAndRoi) {

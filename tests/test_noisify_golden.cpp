@@ -521,6 +521,26 @@ TEST(Noisify, HelpListsEveryFlagWithUnitsAndDefaults) {
     EXPECT_EQ(r.out.find("--"), std::string::npos) << "flags are shown with one dash";
 }
 
+// The stems C's substring matching accepts (-psf_fw, -psf_si, -psf_wi,
+// -psf_rad, -readnoi) are the same flags as their full names.
+TEST(Noisify, CsFlagStemsAreTheSameFlags) {
+    TempDir dir("noisify_stems");
+    const std::vector<std::string> base = {
+        "-floatfile", inputs() + "/spots_256.bin", "-psf", "gauss", "-seed", "5", "-nopgm", "-intfile", "i.img"};
+    std::vector<std::string> full = base, stems = base;
+    full.insert(full.end(), {"-psf_fwhm", "90", "-psf_radius", "3", "-readout", "2", "-noisefile", "full.img"});
+    ASSERT_EQ(run_cli(full, dir.path.string(), 60, noisify_path()).exit_code, 0);
+    const std::string expected = read_file(dir.file("full.img"));
+    EXPECT_EQ(expected.size(), 512u + 2 * 65536);
+    for (const char* width : {"-psf_fw", "-psf_si", "-psf_wi"}) {
+        std::vector<std::string> args = stems;
+        args.insert(args.end(), {width, "90", "-psf_rad", "3", "-readnoi", "2", "-noisefile", "stem.img"});
+        RunResult r = run_cli(args, dir.path.string(), 60, noisify_path());
+        ASSERT_EQ(r.exit_code, 0) << width << r.err;
+        EXPECT_EQ(read_file(dir.file("stem.img")), expected) << width;
+    }
+}
+
 TEST(Noisify, WritesCsDefaultFilesAndSkipsNoiseUnderNonoise) {
     TempDir dir("noisify_defaults");
     RunResult r =

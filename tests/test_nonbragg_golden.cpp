@@ -315,7 +315,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, NonBraggGolden, testing::ValuesIn(load_cases()),
 // leaves NonBraggGolden uninstantiated, and this test fails with the reason.
 TEST(NonBraggGoldenSuite, ManifestHoldsEveryCaseWithItsFiles) {
     const auto cases = load_cases();
-    ASSERT_EQ(cases.size(), 24u) << "cases in " << nonbragg_golden() << "/manifest.json";
+    ASSERT_EQ(cases.size(), 25u) << "cases in " << nonbragg_golden() << "/manifest.json";
     size_t dirs = 0;
     for (const auto& e : std::filesystem::directory_iterator(nonbragg_golden() + "/cases"))
         if (e.is_directory()) ++dirs;
@@ -417,6 +417,10 @@ TEST(NonBraggBadInput, NegativeSampleProperties) {
         expect_refused({"-stol", water(), flag, "-1"}, {flag});
 }
 
+TEST(NonBraggBadInput, PrintoutPixelIsNotOffered) {
+    expect_refused({"-stol", water(), "-printout_pixel", "3", "4"}, {"-printout_pixel"});
+}
+
 TEST(NonBraggBadInput, NonFiniteValues) {
     expect_refused({"-stol", water(), "-fluence", "nan"}, {"-fluence"});
     expect_refused({"-stol", water(), "-distance", "inf"}, {"-distance"});
@@ -505,6 +509,22 @@ TEST(NonBragg, HelpListsEveryFlagWithUnitsAndDefaults) {
         EXPECT_TRUE(found) << flag << ": no 'default ... " << value << "' on its help line";
     }
     EXPECT_EQ(help.find("--"), std::string::npos) << "flags are shown with one dash";
+}
+
+// C's -gain serves only its inverse mode, and C recomputes -pix0_vector from
+// the beam centre: both are accepted and change nothing, as in C.
+TEST(NonBragg, GainAndPix0VectorChangeNothingAsInC) {
+    TempDir dir("nonbragg_ignored");
+    const std::vector<std::string> base = {"-stol", water(), "-detpixels", "24", "-nonoise", "-nopgm", "-noprogress"};
+    std::vector<std::string> a = base, b = base;
+    a.insert(a.end(), {"-floatfile", "a.bin"});
+    b.insert(b.end(), {"-gain", "3", "-pix0_vector", "0.1", "0.02", "-0.03", "-floatfile", "b.bin"});
+    ASSERT_EQ(run_cli(a, dir.path.string(), 60, nonbragg_path()).exit_code, 0);
+    RunResult r = run_cli(b, dir.path.string(), 60, nonbragg_path());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string ia = read_file(dir.file("a.bin"));
+    EXPECT_EQ(ia.size(), 4u * 24 * 24);
+    EXPECT_EQ(ia, read_file(dir.file("b.bin")));
 }
 
 TEST(NonBragg, WritesCsDefaultFileNames) {
