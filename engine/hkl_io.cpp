@@ -78,8 +78,11 @@ bool small_integer(const char* at, const char* end, double& v) {
 namespace {
 
 // The lines of [begin, end), the first of them numbered first_line + 1.
+// `c_reading` gets the first line that C reads otherwise than line by line
+// (a fifth column, an index not written as a whole number); the caller then
+// reads the file as C does (read_hkl_as_c).
 void parse_hkl_lines(const char* begin, const char* text_end, int first_line, const std::string& path,
-                     std::vector<Reflection>& refl, std::vector<std::string>& notes) {
+                     std::vector<Reflection>& refl, std::string& c_reading) {
     reserve_huge(refl, (size_t)std::count(begin, text_end, '\n') + 1);
     int lineno = first_line;
     const double limit = 1e6;  // |index| beyond this is not a real reflection list
@@ -120,6 +123,8 @@ void parse_hkl_lines(const char* begin, const char* text_end, int first_line, co
                 if (end != tok_end || !std::isfinite(v[i])) {
                     throw std::runtime_error(where(path, lineno) + ": '" + std::string(tok[i]) + "' is not a number");
                 }
+                if (i < 3 && c_reading.empty())
+                    c_reading = "line " + std::to_string(lineno) + ": index '" + std::string(tok[i]) + "'";
             }
             at = tok_end;
         }
@@ -128,14 +133,22 @@ void parse_hkl_lines(const char* begin, const char* text_end, int first_line, co
                 throw std::runtime_error(where(path, lineno) + ": Miller index " + std::string(tok[i]) +
                                          " out of range (|index| > 1e6)");
             }
-            if (v[i] != std::ceil(v[i] - 0.4)) {
-                const char* name = i == 0 ? "h" : (i == 1 ? "k" : "l");
-                char buf[160];
-                std::snprintf(buf, sizeof buf, "WARNING: non-integer value for %s (%g) at line %d", name, v[i], lineno);
-                notes.push_back(buf);
-            }
         }
-        // C's second pass reads the indices with %d: the integer part.
+        // more columns: numbers still, or the file is not a reflection list
+        for (int column = 5;; ++column) {
+            while (at < line_end && is_blank(*at)) ++at;
+            if (at == line_end) break;
+            const char* tok_end = at;
+            while (tok_end < line_end && !is_blank(*tok_end)) ++tok_end;
+            const std::string t(at, tok_end);
+            char* e = nullptr;
+            const double x = std::strtod(t.c_str(), &e);
+            if (e != t.c_str() + t.size() || !std::isfinite(x))
+                throw std::runtime_error(where(path, lineno) + ": '" + t + "' is not a number");
+            if (c_reading.empty())
+                c_reading = "line " + std::to_string(lineno) + ": " + std::to_string(column) + " columns";
+            at = tok_end;
+        }
         refl.push_back(Reflection{(int)v[0], (int)v[1], (int)v[2], v[3]});
     }
 }
@@ -164,26 +177,35 @@ HklGrid parse_hkl_text(std::string_view text, const std::string& path, double de
     std::vector<int> first_line(n, 0);
     for (int k = 1; k < n; ++k) first_line[k] = first_line[k - 1] + (int)std::count(starts[k - 1], starts[k], '\n');
     std::vector<std::vector<Reflection>> chunks(n);
-    std::vector<std::vector<std::string>> chunk_notes(n);
+    std::vector<std::string> c_reading(n);
     std::vector<std::exception_ptr> failed(n);
 #pragma omp parallel for schedule(static, 1) num_threads(n) if (n > 1)
     for (int k = 0; k < n; ++k) {
         try {
-            parse_hkl_lines(starts[k], starts[k + 1], first_line[k], path, chunks[k], chunk_notes[k]);
+            parse_hkl_lines(starts[k], starts[k + 1], first_line[k], path, chunks[k], c_reading[k]);
         } catch (...) {
             failed[k] = std::current_exception();
         }
     }
-    for (int k = 0; k < n; ++k) {
+    for (int k = 0; k < n; ++k)
         if (failed[k]) std::rethrow_exception(failed[k]);  // the first bad line of the file
-        notes.insert(notes.end(), chunk_notes[k].begin(), chunk_notes[k].end());
-    }
+    for (int k = 0; k < n; ++k)
+        if (!c_reading[k].empty()) return read_hkl_as_c(text, path, default_F, notes, c_reading[k]);
     std::vector<const std::vector<Reflection>*> in_order;
     for (const auto& c : chunks) in_order.push_back(&c);
     return grid_from_chunks(in_order, default_F, "-hkl: '" + path + "'");
 }
 
 namespace {
+
+// The grid over g's ranges, default_F where no reflection sets a value.
+void fill_chunks(HklGrid& g, const std::vector<const std::vector<Reflection>*>& chunks, double default_F,
+                 const std::string& what) {
+    allocate(g, default_F, what);
+    const long long kr = g.k_range(), lr = g.l_range();
+    for (const auto* c : chunks)
+        for (const auto& r : *c) g.F[((long long)(r.h - g.h_min) * kr + (r.k - g.k_min)) * lr + (r.l - g.l_min)] = r.F;
+}
 
 HklGrid grid_from_chunks(const std::vector<const std::vector<Reflection>*>& chunks, double default_F,
                          const std::string& what) {
@@ -202,15 +224,17 @@ HklGrid grid_from_chunks(const std::vector<const std::vector<Reflection>*>& chun
             g.l_min = std::min(g.l_min, r.l);
             g.l_max = std::max(g.l_max, r.l);
         }
-    allocate(g, default_F, what);
-    const long long kr = g.k_range(), lr = g.l_range();
-    for (const auto* c : chunks)
-        for (const auto& r : *c) g.F[((long long)(r.h - g.h_min) * kr + (r.k - g.k_min)) * lr + (r.l - g.l_min)] = r.F;
+    fill_chunks(g, chunks, default_F, what);
     g.hkls = count;
     return g;
 }
 
 }  // namespace
+
+void fill_hkl_grid(HklGrid& g, const std::vector<Reflection>& refl, double default_F, const std::string& what) {
+    fill_chunks(g, {&refl}, default_F, what);
+    g.hkls = (long long)refl.size();
+}
 
 HklGrid hkl_grid_from_reflections(const std::vector<Reflection>& refl, double default_F, const std::string& what) {
     return grid_from_chunks({&refl}, default_F, what);

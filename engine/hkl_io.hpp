@@ -1,4 +1,4 @@
-// Structure factors: the -hkl text format ("h k l F", extra columns ignored)
+// Structure factors: the -hkl text format ("h k l F"; other layouts read as C reads them)
 // and C nanoBragg's Fdump.bin cache.
 #pragma once
 
@@ -21,6 +21,16 @@ struct Reflection {
 // (a repeated index keeps its last F). `what` names the source in messages.
 // Throws std::runtime_error for an empty list or a grid beyond memory.
 HklGrid hkl_grid_from_reflections(const std::vector<Reflection>& refl, double default_F, const std::string& what);
+
+// Fills g (its ranges set) with default_F and then the reflections, each
+// inside the ranges; hkls becomes their count.
+void fill_hkl_grid(HklGrid& g, const std::vector<Reflection>& refl, double default_F, const std::string& what);
+
+// C nanoBragg's own reading of an HKL file (engine/hkl_c_reading.cpp): two
+// passes over one stream of numbers, for a file that is not four plain columns
+// (`why` says how; it goes into the WARNING the reading adds to `notes`).
+HklGrid read_hkl_as_c(std::string_view text, const std::string& path, double default_F, std::vector<std::string>& notes,
+                      const std::string& why);
 
 // Reads an HKL text file into a dense grid prefilled with default_F.
 // Throws std::runtime_error naming the file and line on malformed input.
