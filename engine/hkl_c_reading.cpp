@@ -134,13 +134,10 @@ HklGrid read_hkl_as_c(std::string_view file_text, const std::string& path, doubl
     g.h_min = h_min, g.h_max = h_max, g.k_min = k_min, g.k_max = k_max, g.l_min = l_min, g.l_max = l_max;
     fill_hkl_grid(g, refl, default_F, what);
     g.hkls = counted;
-    char buf[400];
-    std::snprintf(buf, sizeof buf,
-                  "WARNING: -hkl: '%s' is not four columns of whole-number h k l and F (%s): read as C nanoBragg reads "
-                  "it, as one stream of numbers (%lld sets of four numbers in its first reading, %zu structure factors set in its "
-                  "second)",
-                  path.c_str(), why.c_str(), counted, refl.size());
-    notes.push_back(buf);
+    notes.push_back("WARNING: " + what + " is not four columns of whole-number h k l and F (" + why +
+                    "): read as C nanoBragg reads it, as one stream of numbers (" + std::to_string(counted) +
+                    " sets of four numbers in its first reading, " + std::to_string(refl.size()) +
+                    " structure factors set in its second)");
     return g;
 }
 
