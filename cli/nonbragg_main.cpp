@@ -22,6 +22,7 @@
 #include "cli/outputs.hpp"
 #include "engine/amorphous.hpp"
 #include "engine/build_info.hpp"
+#include "engine/detector_geometry.hpp"
 #include "engine/heap_policy.hpp"
 #include "engine/image_io.hpp"
 #include "engine/render.hpp"
@@ -505,11 +506,7 @@ int run(Options& o) {
     nb::unitize(o.polar, polar);
     nb::unitize(nb::cross(beam, polar), vert);
     axis = o.twotheta_axis;
-    if (o.twotheta_from_axis)
-        std::printf(
-            "WARNING: -twotheta_axis also set -twotheta to %g degrees (its first number, as C reads it) "
-            "and the pivot to sample; give -twotheta after -twotheta_axis\n",
-            o.twotheta * kRTD);
+    if (o.twotheta_from_axis) std::printf("%s\n", nb::twotheta_from_axis_warning(o.twotheta).c_str());
     for (const auto& [v, flag] : {std::pair<const nb::Vec3D&, const char*>{beam, "-beam_vector"},
                                   {fdet, "-fdet_vector"},
                                   {sdet, "-sdet_vector"},

@@ -33,6 +33,15 @@ const char* convention_name(Convention c) {
     return "?";
 }
 
+std::string twotheta_from_axis_warning(double twotheta) {
+    char buf[240];
+    std::snprintf(buf, sizeof buf,
+                  "WARNING: -twotheta_axis also set -twotheta to %g degrees (its first number, as C reads it) "
+                  "and the pivot to sample; give -twotheta after -twotheta_axis",
+                  twotheta * RTD);
+    return buf;
+}
+
 void resolve_pixel_counts(const SimConfig& cfg, int& fpixels, int& spixels, double& detsize_f, double& detsize_s) {
     detsize_f = cfg.detsize_f;
     detsize_s = cfg.detsize_s;
@@ -145,14 +154,7 @@ DetectorGeometry resolve_detector(const SimConfig& cfg, std::vector<std::string>
             break;
     }
 
-    if (cfg.twotheta_from_axis) {
-        char buf[240];
-        std::snprintf(buf, sizeof buf,
-                      "WARNING: -twotheta_axis also set -twotheta to %g degrees (its first number, as C reads it) "
-                      "and the pivot to sample; give -twotheta after -twotheta_axis",
-                      cfg.twotheta * RTD);
-        notes.push_back(buf);
-    }
+    if (cfg.twotheta_from_axis) notes.push_back(twotheta_from_axis_warning(cfg.twotheta));
     unitize(beam, beam);
     unitize(fdet, fdet);
     unitize(sdet, sdet);

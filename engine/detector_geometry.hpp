@@ -20,4 +20,8 @@ void resolve_pixel_counts(const SimConfig& cfg, int& fpixels, int& spixels, doub
 
 const char* convention_name(Convention c);
 
+// The WARNING printed when C's substring matching made "-twotheta_axis X Y Z"
+// also "-twotheta X" (nanoBragg and nonBragg).
+std::string twotheta_from_axis_warning(double twotheta);  // radians
+
 }  // namespace nb

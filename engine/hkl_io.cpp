@@ -233,7 +233,6 @@ HklGrid grid_from_chunks(const std::vector<const std::vector<Reflection>*>& chun
 
 void fill_hkl_grid(HklGrid& g, const std::vector<Reflection>& refl, double default_F, const std::string& what) {
     fill_chunks(g, {&refl}, default_F, what);
-    g.hkls = (long long)refl.size();
 }
 
 HklGrid hkl_grid_from_reflections(const std::vector<Reflection>& refl, double default_F, const std::string& what) {

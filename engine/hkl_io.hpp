@@ -23,7 +23,7 @@ struct Reflection {
 HklGrid hkl_grid_from_reflections(const std::vector<Reflection>& refl, double default_F, const std::string& what);
 
 // Fills g (its ranges set) with default_F and then the reflections, each
-// inside the ranges; hkls becomes their count.
+// inside the ranges (g.hkls is the caller's).
 void fill_hkl_grid(HklGrid& g, const std::vector<Reflection>& refl, double default_F, const std::string& what);
 
 // C nanoBragg's own reading of an HKL file (engine/hkl_c_reading.cpp): two
