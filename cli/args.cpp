@@ -396,11 +396,14 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
         dm.psf_fwhm = v / 1e6;
         dm.enabled = true;
     });
-    t.integer("--psf_radius", "PSF rendering radius (pixels, default 0: from each pixel's photons)",
-              at_least(0, "0: automatic"), [&](int v) {
-                  dm.psf_radius = v;
-                  dm.enabled = true;
-              });
+    t.integer(
+        "--psf_radius", "PSF rendering radius (pixels, default 0: from each pixel's photons)",
+        at_least(0, "0: automatic"),
+        [&](int v) {
+            dm.psf_radius = v;
+            dm.enabled = true;
+        },
+        /*c_atoi=*/false);  // as noisify, which reads it with atof
     t.number("--readout,--readout_noise", "read-out noise on the noise image: Gaussian, ADU rms (default 0)",
              at_least(0), [&](double v) {
                  dm.readout = v;

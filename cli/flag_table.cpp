@@ -68,7 +68,7 @@ double parse_number(const std::string& flag, const std::string& raw, const Range
     return x;
 }
 
-int parse_integer(const std::string& flag, const std::string& raw, const Range& r) {
+int parse_integer(const std::string& flag, const std::string& raw, const Range& r, bool c_atoi) {
     std::string v = raw.substr(raw.find_first_not_of(' ') == std::string::npos ? 0 : raw.find_first_not_of(' '));
     double x = parse_number(flag, v, kAny);
     if (x != std::floor(x)) bad_flag(flag, v + " is not a whole number");
@@ -76,6 +76,12 @@ int parse_integer(const std::string& flag, const std::string& raw, const Range& 
         Range shown = r;
         if (shown.unbounded()) shown = within(INT_MIN, INT_MAX);
         bad_flag(flag, v + " is out of range (must be " + shown.text() + ")");
+    }
+    if (c_atoi) {
+        const long digits = std::strtol(v.c_str(), nullptr, 10);  // atoi's reading, without its overflow
+        if (digits != (long)x)
+            bad_flag(flag, v + " is " + num_text(x) + ", but C reads " + std::to_string(digits) +
+                               " (only the leading digits): write " + num_text(x) + " or " + std::to_string(digits));
     }
     return (int)x;
 }
@@ -87,10 +93,12 @@ void FlagTable::number(const std::string& names, const std::string& help, const 
     add(app_.add_option_function<std::string>(names, checked, help + r.help())->type_name("FLOAT"));
 }
 
-void FlagTable::integer(const std::string& names, const std::string& help, const Range& r,
-                        std::function<void(int)> fn) {
+void FlagTable::integer(const std::string& names, const std::string& help, const Range& r, std::function<void(int)> fn,
+                        bool c_atoi) {
     std::string flag = display_name(names);
-    auto checked = [fn = std::move(fn), flag, r](const std::string& v) { fn(parse_integer(flag, v, r)); };
+    auto checked = [fn = std::move(fn), flag, r, c_atoi](const std::string& v) {
+        fn(parse_integer(flag, v, r, c_atoi));
+    };
     add(app_.add_option_function<std::string>(names, checked, help + r.help())->type_name("INT"));
 }
 

@@ -54,7 +54,11 @@ Range inside(double lo, double hi, std::string note = "");
 
 // The text as a finite number in `r`; UsageError naming `flag` otherwise.
 double parse_number(const std::string& flag, const std::string& raw, const Range& r);
-int parse_integer(const std::string& flag, const std::string& raw, const Range& r);
+// c_atoi: C reads this flag with atoi, which stops at the first character that
+// is not a digit ("1e1" is 1 to C); a text whose number differs from what atoi
+// reads is refused rather than read either way. Flags C reads with atof and
+// then truncates (noisify's -psf_radius) pass false.
+int parse_integer(const std::string& flag, const std::string& raw, const Range& r, bool c_atoi = true);
 
 // Registers flags on `app`, each applying its effect as it is parsed
 // (trigger_on_parse), so later flags override earlier ones exactly as in C's
@@ -64,7 +68,8 @@ public:
     explicit FlagTable(CLI::App& app) : app_(app) {}
 
     void number(const std::string& names, const std::string& help, const Range& r, std::function<void(double)> fn);
-    void integer(const std::string& names, const std::string& help, const Range& r, std::function<void(int)> fn);
+    void integer(const std::string& names, const std::string& help, const Range& r, std::function<void(int)> fn,
+                 bool c_atoi = true);
     void text(const std::string& names, const std::string& help, std::function<void(const std::string&)> fn);
     // n numbers; ranges[i] (the last one repeats) checks number i.
     void numbers(const std::string& names, int n, const std::string& help, std::vector<Range> ranges,

@@ -132,8 +132,9 @@ void register_flags(CLI::App& app, Options& o) {
         "--psf_fwhm,--psf_width,--psf_sigma,--psf_fw,--psf_wi,--psf_si",
         "PSF full width at half maximum (um, default 46; 0: no PSF; -psf_width and -psf_sigma set the same, as in C)",
         nb::at_least(0), [&](double v) { r.psf_fwhm = (float)(v / 1e6); });
-    t.integer("--psf_radius,--psf_rad", "PSF rendering radius (pixels, default 0: from each pixel's photons)",
-              nb::at_least(0, "0: automatic"), [&](int v) { r.psf_radius = v; });
+    t.integer(
+        "--psf_radius,--psf_rad", "PSF rendering radius (pixels, default 0: from each pixel's photons)",
+        nb::at_least(0, "0: automatic"), [&](int v) { r.psf_radius = v; }, /*c_atoi=*/false);  // C: atof
 
     t.flag("--exact", "the PSF by C's direct spreading: C's bytes (default: by FFT where faster, docs/noisify.md)",
            [&] { r.exact = true; });

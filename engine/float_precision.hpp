@@ -1,7 +1,7 @@
-// Where -precision float stops meeting its accuracy bar: a spot is 1/N wide in
-// the Miller index, and float rounds a pixel's direction (and so h = a.S) to
-// about 1e-7 of 1/lambda: N |a| / lambda, the crystal's size in wavelengths
-// along an axis, sets how far a spot's flank moves.
+// Where -precision float stops meeting its accuracy bar: float rounds a pixel's
+// direction (and so the scattering vector S) to about 1e-7 of 1/lambda, and a
+// spot is 1/W wide in S, W the length its lattice shape gives it: W / lambda,
+// the spot's sharpness in wavelengths, sets how far a spot's flank moves.
 #pragma once
 #include <string>
 
@@ -10,22 +10,29 @@
 
 namespace nb {
 
-// The crystal axis that is the most wavelengths long (the shortest wavelength).
+// How sharp the spots are, as the length of a crystal in wavelengths (at the
+// shortest wavelength):
+// - square and round crystals: N |a| along the longest axis (round ones times
+//   sqrt(-fudge), which multiplies their hrad^2);
+// - Gaussian and tophat spots: C scales |dS|^2 by (Na Nb Nc)^2 and -fudge, so a
+//   spot is 1 / (Na Nb Nc sqrt(fudge)) A^-1 wide whatever the cell.
 struct CrystalSpan {
-    double wavelengths = 0;  // N |a| / lambda
-    char axis = 'a';         // 'a', 'b' or 'c'
-    double N = 1;            // cells along that axis
-    double size_um = 0;      // N |a|, micrometres
+    double wavelengths = 0;
+    char axis = 'a';         // square and round: 'a', 'b' or 'c'; Gaussian and tophat: 0
+    double N = 1;            // cells along that axis; Gaussian and tophat: Na Nb Nc
+    double size_um = 0;      // square and round: N |a|, micrometres
+    double fudge = 1;        // -fudge where the shape uses it, else 1
+    const char* shape = "";  // "-round_xtal", "-gauss_xtal", "-tophat_spots" or "" (square)
 };
 CrystalSpan crystal_span(const Experiment& e);
 
 // Beyond this many wavelengths float images of a few sharp spots missed the
-// float bar (|sum ratio - 1| <= 1e-3) against C in a random sweep
+// float bar (|sum ratio - 1| <= 1e-3) against C in random sweeps
 // (docs/precision.md).
 constexpr double kFloatSpanLimit = 3000;
 
-// "" in double or below the limit; else a warning naming the axis, its size and
-// the remedy.
+// "" in double or below the limit; else a warning naming what makes the spots
+// that sharp, and the remedy.
 std::string float_precision_warning(const Experiment& e, Precision precision);
 
 }  // namespace nb

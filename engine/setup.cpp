@@ -111,10 +111,22 @@ void resolve_oversample(Experiment& e, const SimConfig& cfg) {
     // so the finest grid the detector allows is INT_MAX / its longest edge.
     const int det_edge = std::max(std::max(e.det.fpixels, e.det.spixels), 1);
     const int finest = INT_MAX / det_edge;
-    int rec = rec_wanted >= 1 ? (int)std::min(rec_wanted, (double)finest) : 1;  // NaN: 1
+    // C stores the count in an int: on x86-64 a double past INT_MAX (or NaN)
+    // converts to INT_MIN, which its "<= 0" test turns into 1. A detector edge-on
+    // to the beam (distance ~0) gets there, and C renders it at 1-fold.
+    const bool fits_int = rec_wanted < 2147483648.0;  // false for NaN
+    int rec = rec_wanted >= 1 && fits_int ? (int)std::min(rec_wanted, (double)finest) : 1;
     e.samp.recommended_oversample = rec;
     e.samp.oversample = cfg.oversample;
-    if (e.samp.oversample <= 0 && rec_wanted > finest) {  // NaN (a non-finite geometry) falls back to 1, as C
+    if (e.samp.oversample <= 0 && !fits_int && !std::isnan(rec_wanted)) {
+        char buf[240];
+        std::snprintf(buf, sizeof buf,
+                      "WARNING: the crystal (%g um across) would need %.3g sub-pixels per pixel edge, past C's integer "
+                      "range: C then takes 1, and so does this run; give -oversample to choose",
+                      xmax * 1e6, rec_wanted);
+        e.notes.push_back(buf);
+    }
+    if (e.samp.oversample <= 0 && fits_int && rec_wanted > finest) {
         char buf[240];
         std::snprintf(buf, sizeof buf,
                       "-oversample: the crystal (%g um across) needs more than %d sub-pixels per pixel edge on this "

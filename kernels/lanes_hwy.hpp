@@ -264,9 +264,16 @@ HWY_INLINE void ldiv3(Lane<D>& x, Lane<D>& y, Lane<D>& z, Lane<D> d) {
 // sinc3 with vector sin/cos: the cancellation-free form (kernels/sincg.hpp),
 // C's expression in double near x = 0. (ADL prefers this overload to the
 // generic template for lanes.)
+// Highway's Sin and Cos hold for |x| < 39000 only; past that (a round crystal
+// far from its nearest node: a 9e18 A cell gave +inf pixels where C's are 0)
+// the lanes take C's expression with libm.
 template <class D>
 HWY_INLINE Lane<D> sinc3(Lane<D> x) {
-    return sinc3_stable(x);
+    using T = hn::TFromD<D>;
+    Lane<D> r = sinc3_stable(x);
+    const LaneMask<D> far = x * x > Lane<D>(T(39000.0 * 39000.0));
+    if (any_lane(far)) r = lselect(far, sinc3_c_lanes(x), r);
+    return r;
 }
 // polint4 (kernels/structure_factor.hpp) for the tricubic lookup, whose
 // abscissae are always four consecutive integers: the denominators are the

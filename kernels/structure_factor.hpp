@@ -31,10 +31,15 @@ NB_HD_INLINE int nearest_index(T h) {
     return (r >= T(INT_MIN) && r < -T(INT_MIN)) ? (int)r : INT_MIN;  // -INT_MIN: 2^31, exact in float
 }
 
-// The same as a floating-point number, for lanes (no int conversion).
+// The same as a floating-point number, for lanes (no int conversion). C's h0
+// is an int, so past int's range it is INT_MIN here too: the round, Gaussian
+// and tophat shapes take h - h0, which is then h + 2^31 (found by a line with a
+// 9e18 A cell, where C's spots came from that difference).
 template <typename V>
 NB_HD_INLINE V nearest_index_fp(V h) {
-    return lceil(h - V(0.5));
+    const V r = lceil(h - V(0.5));
+    const V lowest(-2147483648.0);  // INT_MIN, exact in float
+    return lselect((r >= lowest) & (r < -lowest), r, lowest);
 }
 
 template <typename T>

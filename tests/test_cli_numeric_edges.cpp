@@ -206,6 +206,9 @@ TEST(CliNumericEdges, IssueCasesAreRefused) {
          "-beam_vector: 0 0 0 is not a direction"},
         {cmd({"-cell", "100", "100", "100", "90", "90", "90", "-N", "2.5"}), "-N: 2.5 is not a whole number"},
         {cmd({"-cell", "100", "100", "100", "90", "90", "90", "-N", "3000000000"}), "-N: 3000000000 is out of range"},
+        // C reads counts with atoi, which stops at the 'e': 1 cell, not 10
+        {cmd({"-cell", "100", "100", "100", "90", "90", "90", "-N", "1e1"}),
+         "-N: 1e1 is 10, but C reads 1 (only the leading digits): write 10 or 1"},
     };
     for (const Case& c : cases) {
         SCOPED_TRACE(c.message);
@@ -227,6 +230,37 @@ TEST(CliNumericEdges, CsMeaningfulEdgeValuesAreAccepted) {
     RunResult r = run_cli(args, d.path.string(), 120);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_TRUE(std::filesystem::exists(d.file("out.bin")));
+}
+
+// A detector edge-on to the beam (distance ~0) asks for ~1e17-fold
+// oversampling; C's int holds INT_MIN, its "<= 0" test makes it 1 and it
+// renders. So do we, and we say why (golden case edge_on_detector_auto_oversample).
+TEST(CliNumericEdges, OversamplingPastIntsRangeFallsBackToOneAsInC) {
+    TempDir d("edge_on");
+    const std::vector<std::string> args = {
+        "-cell",      "50", "60",     "70",  "90",        "90", "90",        "-N", "5",          "-default_F", "100",
+        "-detpixels", "16", "-pixel", "0.2", "-distance", "20", "-twotheta", "90", "-floatfile", "out.bin"};
+    RunResult r = run_cli(args, d.path.string(), 120);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string said = r.out + r.err;
+    EXPECT_NE(said.find("sub-pixels per pixel edge, past C's integer range: C then takes 1, and so does this run"),
+              std::string::npos)
+        << said;
+    EXPECT_NE(said.find("auto-selected 1-fold oversampling"), std::string::npos) << said;
+    EXPECT_EQ(read_file(d.file("out.bin")).size(), 16u * 16u * sizeof(float));
+}
+
+// Where C's atoi and the number agree the text is accepted: "10.0" is 10 to
+// both, "8e0" is 8 to both. noisify's -psf_radius is read with atof in C, so
+// "3e0" there is 3 without any question.
+TEST(CliNumericEdges, WholeNumbersAsCReadsThemAreAccepted) {
+    TempDir d("edges_atoi");
+    RunResult r = run_cli({"-cell", "100", "100", "100", "90", "90", "90", "-N", "10.0", "-default_F", "1",
+                           "-detpixels", "8e0", "-floatfile", "out.bin"},
+                          d.path.string(), 60);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_file(d.file("out.bin")).size(), 8u * 8u * sizeof(float));
+    EXPECT_NE((r.out + r.err).find("xtal: 10x10x10 cells"), std::string::npos) << r.out;
 }
 
 // The crash of issue 10 (exit 139 in the render): negative N, and an origin
@@ -267,8 +301,11 @@ TEST(CliNumericEdges, FuzzFindingsInTheSetUpAreRefused) {
     const std::vector<std::string> base = {"-default_F", "100",        "-lambda", "1",          "-distance",
                                            "100",        "-detpixels", "128",     "-floatfile", "o.bin"};
     const std::vector<Case> cases = {
-        // auto-oversampling for a 9e8 m crystal: ceil(3 xmax / pixel) overflowed
-        {{"-cell", "9e18", "100", "100", "90", "90", "90", "-N", "8", "-gauss_xtal"}, "-oversample: the crystal"},
+        // auto-oversampling for a 7 m crystal: 2.2e8 sub-pixels per edge, an int for C
+        // (which runs for ever) but past the sub-pixel grid of 128 pixels. (Past int's
+        // range C takes 1-fold: golden case edge_on_detector_auto_oversample.)
+        {{"-cell", "9e9", "100", "100", "90", "90", "90", "-N", "8", "-gauss_xtal"},
+         "-oversample: the crystal (7.2e+06 um across) needs more than 16777215 sub-pixels per pixel edge"},
         {{"-cell", "100", "100", "100", "90", "90", "90", "-N", "5", "-oversample", "20000000"},
          "-oversample: 20000000 sub-pixels per edge on a 128-pixel detector exceed the sub-pixel grid"},
         // a 2e9 mrad divergence range in 0.02 mrad steps: ceil(range / step) overflowed

@@ -4,6 +4,7 @@
 // The run says so instead of leaving it to be found (docs/precision.md).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -71,4 +72,53 @@ TEST(FloatPrecision, AFloatRunOfALargeCrystalWarnsADoubleRunDoesNot) {
     RunResult dbl = run_cli(micron_args("double"), d.path.string(), 60);
     ASSERT_EQ(dbl.exit_code, 0) << dbl.err;
     EXPECT_EQ((dbl.out + dbl.err).find("-precision float"), std::string::npos) << dbl.out;
+}
+
+// The line that found it: `-gauss_xtal -fudge 1000 -N 5` on a 50 x 60 x 70 A
+// cell missed the float bar by 2.3e-3 in the sum with no warning. Gaussian and
+// tophat spots take their width from Na Nb Nc and -fudge, not from the cell; a
+// round crystal's -fudge multiplies its hrad^2. A random sweep of the three
+// shapes missed the bar only past 3000 such wavelengths (docs/precision.md).
+TEST(FloatPrecision, TheSpotShapeAndFudgeSetHowSharpTheSpotsAre) {
+    SimConfig c;
+    c.user_cell = true;
+    c.cell_a = 50, c.cell_b = 60, c.cell_c = 70;
+    c.default_F = 100;
+    c.Na = c.Nb = c.Nc = 5;
+    c.fpixels = c.spixels = 16;
+    c.fudge = 1000;  // a square crystal has no use for it
+    EXPECT_EQ(crystal_span(prepare_experiment(c)).axis, 'c');
+    EXPECT_NEAR(crystal_span(prepare_experiment(c)).wavelengths, 350, 1e-9);
+    EXPECT_EQ(float_precision_warning(prepare_experiment(c), Precision::Float), "");
+
+    c.xtal_shape = XtalShape::Round;  // 350 x sqrt(1000)
+    EXPECT_NEAR(crystal_span(prepare_experiment(c)).wavelengths, 350 * std::sqrt(1000.0), 1e-9);
+    EXPECT_NE(float_precision_warning(prepare_experiment(c), Precision::Float)
+                  .find("the crystal is 11068 wavelengths long along c (5 cells, 0.035 um, -fudge 1000; over 3000)"),
+              std::string::npos)
+        << float_precision_warning(prepare_experiment(c), Precision::Float);
+
+    c.xtal_shape = XtalShape::Gauss;  // 125 cells x sqrt(1000) at 1 A, whatever the cell
+    Experiment g = prepare_experiment(c);
+    EXPECT_NEAR(crystal_span(g).wavelengths, 125 * std::sqrt(1000.0), 1e-9);
+    EXPECT_NE(
+        float_precision_warning(g, Precision::Float)
+            .find("with -gauss_xtal the spots are as sharp as a crystal 3953 wavelengths long (Na Nb Nc = 125 cells, "
+                  "-fudge 1000; over 3000)"),
+        std::string::npos)
+        << float_precision_warning(g, Precision::Float);
+    c.lambda0 = 2e-10;  // at 2 A half as many: no warning
+    EXPECT_EQ(float_precision_warning(prepare_experiment(c), Precision::Float), "");
+
+    c.lambda0 = 1e-10;
+    c.fudge = 1;
+    c.Na = c.Nb = c.Nc = 15;  // 3375 cells: tophat too
+    c.xtal_shape = XtalShape::Tophat;
+    EXPECT_NE(
+        float_precision_warning(prepare_experiment(c), Precision::Float)
+            .find(
+                "with -tophat_spots the spots are as sharp as a crystal 3375 wavelengths long (Na Nb Nc = 3375 cells; "
+                "over 3000)"),
+        std::string::npos)
+        << float_precision_warning(prepare_experiment(c), Precision::Float);
 }

@@ -532,6 +532,16 @@ TEST(Noisify, CsFlagStemsAreTheSameFlags) {
     ASSERT_EQ(run_cli(full, dir.path.string(), 60, noisify_path()).exit_code, 0);
     const std::string expected = read_file(dir.file("full.img"));
     EXPECT_EQ(expected.size(), 512u + 2 * 65536);
+    // C reads -psf_radius with atof: "1e1" is 10 there, where an atoi count
+    // would be 1 (refused: tests/test_cli_numeric_edges.cpp)
+    for (const char* radius : {"10", "1e1"}) {
+        std::vector<std::string> args = base;
+        args.insert(args.end(), {"-psf_fwhm", "90", "-psf_radius", radius, "-noisefile", radius + std::string(".img")});
+        RunResult r = run_cli(args, dir.path.string(), 60, noisify_path());
+        ASSERT_EQ(r.exit_code, 0) << radius << r.err;
+    }
+    EXPECT_EQ(read_file(dir.file("1e1.img")), read_file(dir.file("10.img")));
+    EXPECT_NE(read_file(dir.file("10.img")), expected);  // 10, not 3
     for (const char* width : {"-psf_fw", "-psf_si", "-psf_wi"}) {
         std::vector<std::string> args = stems;
         args.insert(args.end(), {width, "90", "-psf_rad", "3", "-readnoi", "2", "-noisefile", "stem.img"});

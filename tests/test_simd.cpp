@@ -145,4 +145,21 @@ std::string name_of(const testing::TestParamInfo<SimdCase>& info) { return info.
 
 INSTANTIATE_TEST_SUITE_P(Corners, Simd, testing::ValuesIn(cases()), name_of);
 
+// C's nearest index is an int: past 2^31 it is INT_MIN, so a round crystal's
+// h - h0 is ~2^31 and sinc3's argument ~1e19, far beyond vector sin's range.
+// C gives 0 on every pixel of this 9e18 A cell; the vector lanes gave +inf on
+// 4064 of 4096 before they took libm there.
+TEST(SimdLimits, RoundCrystalFarFromEveryNodeIsZeroAsInC) {
+    const std::string args =
+        "-cell 9e18 100 100 90 90 90 -N 8 -round_xtal -default_F 100 -lambda 1 -distance 100 -detpixels 64";
+    for (const char* precision : {"double", "float"})
+        for (const char* isa : {(const char*)nullptr, "scalar"}) {
+            const std::vector<float> img = render(args, isa, {"-precision", precision});
+            ASSERT_EQ(img.size(), 64u * 64u);
+            size_t nonzero = 0;
+            for (float v : img) nonzero += v != 0.0f;
+            EXPECT_EQ(nonzero, 0u) << precision << " " << (isa ? isa : "default");
+        }
+}
+
 }  // namespace
