@@ -1,5 +1,6 @@
 #include "cli/flag_table.hpp"
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -162,7 +163,33 @@ bool known_flag(CLI::App& app, const std::string& user_flag) {
 }
 }  // namespace
 
-void parse_flag_table(CLI::App& app, const std::vector<std::string>& args, const std::function<bool()>& early_exit) {
+// C sets -curved_det only when an argument follows it (its "argc > i+1" test)
+// and reads none: last on the line it does nothing, and a value after it is a
+// stray token that C skips ("-curved_det 1"). Flags after it stay flags.
+static std::vector<std::string> curved_det_as_c(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    out.reserve(args.size());
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] != "-curved_det") {
+            out.push_back(args[i]);
+            continue;
+        }
+        if (i + 1 == args.size()) {
+            spdlog::warn(
+                "WARNING: -curved_det is the last argument: C nanoBragg then leaves the detector flat (it "
+                "needs an argument after it), and so does this run");
+            continue;
+        }
+        out.push_back(args[i]);
+        const std::string& next = args[i + 1];
+        if (next.empty() || next[0] != '-' || is_number(next)) ++i;  // C's stray value, skipped
+    }
+    return out;
+}
+
+void parse_flag_table(CLI::App& app, const std::vector<std::string>& raw_args,
+                      const std::function<bool()>& early_exit) {
+    const std::vector<std::string> args = known_flag(app, "-curved_det") ? curved_det_as_c(raw_args) : raw_args;
     std::vector<std::string> translated = translate_flags(args);
     // CLI11 takes "-inf" or "-nan" for a short flag, not a value; a leading
     // space keeps it a value, which the number check then refuses by name.

@@ -254,8 +254,8 @@ void register_flags(CLI::App& app, Options& o) {
     t.number("--detector_rotx", "detector rotation about x (deg)", kAny, [&](double v) { o.rotx = v / kRTD; });
     t.number("--detector_roty", "detector rotation about y (deg)", kAny, [&](double v) { o.roty = v / kRTD; });
     t.number("--detector_rotz", "detector rotation about z (deg)", kAny, [&](double v) { o.rotz = v / kRTD; });
-    t.text("--curved_det", "pixels on a sphere around the sample (C reads and ignores a value after it)",
-           [&](const std::string&) { o.curved = true; });
+    t.flag("--curved_det", "pixels on a sphere around the sample (as in C, only with an argument after it)",
+           [&] { o.curved = true; });
     t.flag("--point_pixel", "solid angle by the inverse square law only (no obliquity)", [&] { o.point_pixel = true; });
     t.integer("--oversample", "sub-pixels per pixel edge (default 1)", at_least(0, "0: 1"),
               [&](int v) { o.oversample = v; });

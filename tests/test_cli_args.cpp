@@ -72,6 +72,16 @@ TEST(CliArgs, LaterFlagsWinAndSideEffectsFollowCommandLineOrder) {
 
 // C matches flags by substring: "-twotheta_axis X Y Z" is also "-twotheta X"
 // (X degrees, pivot sample), unless a -twotheta follows it. A note says so.
+// C sets -curved_det only when an argument follows it and reads none
+// (cli/flag_table.cpp, curved_det_as_c; nonBragg's images: NonBragg.CurvedDetIsReadAsC).
+TEST(CliArgs, CurvedDetNeedsAnArgumentAfterItAsInC) {
+    EXPECT_TRUE(parse({"-curved_det", "-distance", "20"}).config.curved_detector);
+    SimConfig c = parse({"-curved_det", "1", "-distance", "20"}).config;  // the 1 is skipped
+    EXPECT_TRUE(c.curved_detector);
+    EXPECT_DOUBLE_EQ(c.distance, 0.020);
+    EXPECT_FALSE(parse({"-distance", "20", "-curved_det"}).config.curved_detector);
+}
+
 TEST(CliArgs, TwothetaAxisAlsoSetsTheSwingAsC) {
     SimConfig c = parse({"-twotheta", "20", "-twotheta_axis", "3", "1", "0"}).config;
     EXPECT_DOUBLE_EQ(c.twotheta, 3 / RTD);

@@ -527,6 +527,33 @@ TEST(NonBragg, GainAndPix0VectorChangeNothingAsInC) {
     EXPECT_EQ(ia, read_file(dir.file("b.bin")));
 }
 
+// C sets -curved_det only when some argument follows it, and reads none: a
+// value after it is skipped, a flag after it stays a flag (we had taken
+// "-floatfile" for its value), and last on the line it does nothing.
+TEST(NonBragg, CurvedDetIsReadAsC) {
+    TempDir dir("nonbragg_curved");
+    const std::vector<std::string> base = {"-stol", water(),    "-detpixels", "24",         "-distance",
+                                           "5",     "-nonoise", "-nopgm",     "-noprogress"};
+    auto render = [&](std::vector<std::string> extra, const std::string& file, bool last) {
+        std::vector<std::string> a = base;
+        if (!last) a.insert(a.end(), extra.begin(), extra.end());
+        a.insert(a.end(), {"-floatfile", file});
+        if (last) a.insert(a.end(), extra.begin(), extra.end());
+        RunResult r = run_cli(a, dir.path.string(), 60, nonbragg_path());
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return std::make_pair(read_file(dir.file(file)), r.out + r.err);
+    };
+    const auto flat = render({}, "flat.bin", false);
+    const auto value = render({"-curved_det", "1"}, "value.bin", false);
+    const auto flag = render({"-curved_det"}, "flag.bin", false);  // followed by -floatfile
+    const auto last = render({"-curved_det"}, "last.bin", true);
+    ASSERT_EQ(flat.first.size(), 4u * 24 * 24);
+    EXPECT_NE(value.first, flat.first);  // curved at 5 mm: the corners move
+    EXPECT_EQ(flag.first, value.first);
+    EXPECT_EQ(last.first, flat.first);
+    EXPECT_NE(last.second.find("WARNING: -curved_det is the last argument"), std::string::npos) << last.second;
+}
+
 TEST(NonBragg, WritesCsDefaultFileNames) {
     TempDir dir("nonbragg_defaults");
     RunResult r =
