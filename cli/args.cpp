@@ -382,14 +382,18 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
                }
            });
     DetectorModel& dm = c.detector_model;
-    t.text("--psf", "detector point-spread function on the noise image: gauss or fiber (default: none)",
+    t.text("--psf", "detector point-spread function on the noise image: gauss, fiber or none (default: none)",
            [&](const std::string& v) {
+               if (v == "none") {  // the default, named: no PSF (nothing else of the detector model is turned on)
+                   dm.psf = 0;
+                   return;
+               }
                if (v.find("gauss") != std::string::npos)
                    dm.psf = 1;
                else if (v.find("fiber") != std::string::npos)
                    dm.psf = 2;
                else
-                   bad("-psf", "expected gauss or fiber, got '" + v + "'");
+                   bad("-psf", "expected gauss, fiber or none, got '" + v + "'");
                dm.enabled = true;
            });
     t.number("--psf_fwhm", "PSF full width at half maximum (um, default 46)", at_least(0), [&](double v) {

@@ -120,13 +120,15 @@ void register_flags(CLI::App& app, Options& o) {
     t.integer("--hotpix_seed", "accepted, unused (as in C)", nb::kAny, [](int) {});
 
     // ---- point-spread function ----
-    t.text("--psf", "point-spread function: gauss or fiber (default: none)", [&](const std::string& v) {
-        if (v.find("gauss") != std::string::npos)
+    t.text("--psf", "point-spread function: gauss, fiber or none (default: none)", [&](const std::string& v) {
+        if (v == "none")  // the default, named (C warns "unknown psf type" and applies none)
+            r.psf = nb::PsfType::None;
+        else if (v.find("gauss") != std::string::npos)
             r.psf = nb::PsfType::Gauss;
         else if (v.find("fiber") != std::string::npos)
             r.psf = nb::PsfType::Fiber;
         else
-            nb::bad_flag("-psf", "expected gauss or fiber, got '" + v + "'");
+            nb::bad_flag("-psf", "expected gauss, fiber or none, got '" + v + "'");
     });
     t.number(
         "--psf_fwhm,--psf_width,--psf_sigma,--psf_fw,--psf_wi,--psf_si",

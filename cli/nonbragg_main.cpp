@@ -48,7 +48,7 @@ struct Options {
 
     // beam
     nb::Vec3D beam{1, 0, 0}, polar{0, 0, 1}, spindle{0, 0, 1}, twotheta_axis{0, 1, 0};
-    double lambda0 = 1.0e-10, dispersion = -1, dispstep = -1;
+    double lambda0 = 1.0e-10, dispersion = 0, dispstep = -1;  // C's 0: -dispsteps alone keeps one wavelength
     int dispsteps = -1;
     double source_distance = 10.0;
     double hdivrange = -1, hdivstep = -1, vdivrange = -1, vdivstep = -1;
@@ -286,7 +286,10 @@ void register_flags(CLI::App& app, Options& o) {
     t.text("--pgmfile,--pgmimage", "8-bit PGM preview (default image.pgm)",
            [&](const std::string& v) { o.pgm_file = v; });
     t.text("--noisefile,--noiseimage", "SMV image with Poisson noise (default noiseimage.img)",
-           [&](const std::string& v) { o.noise_file = v; });
+           [&](const std::string& v) {
+               o.noise_file = v;
+               o.noise = true;  // as in C, a later -noisefile undoes -nonoise
+           });
     t.flag("--nonoise", "no noise image", [&] { o.noise = false; });
     t.flag("--nopgm", "no PGM image (C writes it anyway)", [&] { o.write_pgm = false; });
     t.number("--scale", "SMV counts per photon (default 0: 55000 / the brightest pixel)", at_least(0, "0: auto"),

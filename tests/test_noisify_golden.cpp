@@ -551,6 +551,27 @@ TEST(Noisify, CsFlagStemsAreTheSameFlags) {
     }
 }
 
+// "-psf none" names the default (our -h says so); C warns "unknown psf type"
+// and applies none. A later -psf wins, as in C.
+TEST(Noisify, PsfNoneIsTheDefaultNamed) {
+    TempDir dir("noisify_psf_none");
+    auto noise = [&](std::vector<std::string> extra, const std::string& name) {
+        std::vector<std::string> args = {
+            "-floatfile", inputs() + "/spots_256.bin", "-seed", "5", "-nopgm", "-intfile", "i.img", "-noisefile", name};
+        args.insert(args.end(), extra.begin(), extra.end());
+        RunResult r = run_cli(args, dir.path.string(), 60, noisify_path());
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return read_file(dir.file(name));
+    };
+    const std::string plain = noise({}, "plain.img"), none = noise({"-psf", "none"}, "none.img");
+    EXPECT_EQ(plain.size(), 512u + 2 * 65536);
+    EXPECT_EQ(none, plain);
+    const std::string gauss = noise({"-psf", "gauss"}, "gauss.img");
+    EXPECT_NE(gauss, plain);
+    EXPECT_EQ(noise({"-psf", "none", "-psf", "gauss"}, "later.img"), gauss);
+    EXPECT_EQ(noise({"-psf", "gauss", "-psf", "none"}, "off.img"), plain);
+}
+
 TEST(Noisify, WritesCsDefaultFilesAndSkipsNoiseUnderNonoise) {
     TempDir dir("noisify_defaults");
     RunResult r =

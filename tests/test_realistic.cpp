@@ -156,6 +156,24 @@ TEST(Realistic, BackgroundAndDetectorModelReachEverySeriesFrame) {
     EXPECT_NE(read_file(dir.file("n_001.img")), read_file(dir.file("n_002.img")));
 }
 
+// "-psf none" names the default: no PSF, and nothing else of the detector
+// model turned on (the noise image is the plain Poisson one).
+TEST(Realistic, PsfNoneNamesTheDefault) {
+    TempDir dir("realistic_psf_none");
+    auto noise = [&](std::vector<std::string> extra, const std::string& name) {
+        RunResult r =
+            run_cli(cat(cat(kCrystal, kGeometry), cat(extra, {"-seed", "3", "-noisefile", name})), dir.path.string());
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return read_file(dir.file(name));
+    };
+    const std::string plain = noise({}, "plain.img");
+    EXPECT_GT(plain.size(), 512u);
+    EXPECT_EQ(noise({"-psf", "none"}, "none.img"), plain);
+    const std::string fiber = noise({"-psf", "fiber"}, "fiber.img");
+    EXPECT_NE(fiber, plain);
+    EXPECT_EQ(noise({"-psf", "fiber", "-psf", "none"}, "off.img"), noise({"-psf_fwhm", "46"}, "fwhm.img"));
+}
+
 TEST(Realistic, BadSpecificationsAreRefusedWithNothingWritten) {
     const std::vector<std::vector<std::string>> bad = {
         {"-amorphous", "water"},
