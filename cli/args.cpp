@@ -553,6 +553,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     r.outputs_given.floatfile = app.count("--floatfile") > 0;
     r.outputs_given.intfile = app.count("--intfile") > 0;
     r.outputs_given.noisefile = app.count("--noisefile") > 0;
+    r.nframes_given = app.count("--nframes") > 0;
     r.outputs_given.pgmfile = app.count("--pgmfile") > 0;
     r.outputs_given.pngfile = app.count("--pngfile") > 0;
     r.help = p.help;

@@ -22,7 +22,8 @@ struct ParsedArgs {
     SimConfig config;
     OutputFlagsGiven outputs_given;
     bool help = false;
-    bool version = false;  // -version / --version: print the build line and stop
+    bool version = false;        // -version / --version: print the build line and stop
+    bool nframes_given = false;  // -nframes on the line (-expt's scan sets nframes too)
     std::string help_text;
 };
 

@@ -83,6 +83,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     }
     auto start = std::chrono::steady_clock::now();
     nb::check_output_names(cfg);  // bad output names stop the run before any rendering
+    nb::check_output_targets(cfg, nb::cli_outputs(cfg));
     if (!cfg.nexus_file.empty() && job.size > 1)
         throw nb::UsageError("-nexusfile: one file cannot be written by " + std::to_string(job.size) +
                              " MPI ranks; run one process, or use per-frame outputs (-cbffile, -noisefile)");

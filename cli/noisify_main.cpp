@@ -249,6 +249,7 @@ int run(Options& o) {
         if (noise) names.push_back({o.noise_file, "-noisefile"});
         for (size_t i = 0; i < names.size(); ++i) {
             if (names[i].first.empty()) throw nb::UsageError(names[i].second + ": empty file name");
+            nb::check_output_target(names[i].first, names[i].second);
             if (names[i].first == o.float_file)
                 throw nb::UsageError(names[i].second + ": '" + names[i].first + "' is the input -floatfile");
             for (size_t j = 0; j < i; ++j)
@@ -306,7 +307,9 @@ int run(Options& o) {
     hd.detsize_y = o.detsize_y;
     hd.phi = o.phi;
     hd.osc = o.osc;
-    const std::string header = header_bytes.empty() ? nb::noisify_smv_header(hd) : header_bytes;
+    const std::string header = header_bytes.empty() ? nb::noisify_smv_header(hd, r.exact) : header_bytes;
+    if (std::string w = nb::smv_header_overrun_warning(header, "-intfile/-noisefile"); !w.empty())
+        spdlog::warn("{}", w);
     const int bits = r.bits;
     // the files by rows (engine/image_io.hpp, RowFile): each holds the images
     const int w = o.xpixels, hgt = o.ypixels;

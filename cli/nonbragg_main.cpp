@@ -27,6 +27,7 @@
 #include "engine/image_io.hpp"
 #include "engine/render.hpp"
 #include "engine/sampling_rules.hpp"
+#include "engine/smv_io.hpp"
 #include "engine/sources.hpp"
 #include "kernels/cuda_launcher.hpp"
 #include "kernels/rotation.hpp"
@@ -411,10 +412,7 @@ std::string nonbragg_smv_header(const Options& o, const nb::DetectorGeometry& d,
         d.fpixels, d.spixels, d.pixel_size * 1000.0, d.distance * 1000.0, o.lambda0 * 1e10, d.Xbeam * 1000.0,
         (d.detsize_s - d.Ybeam) * 1000, d.Xclose / d.pixel_size, d.Yclose / d.pixel_size, d.close_distance * 1000.0,
         o.phi0 * kRTD, o.phi0 * kRTD, osc * kRTD, o.twotheta * kRTD);
-    std::string h(buf, (size_t)std::max(n, 0));
-    if (h.size() > 512) throw std::runtime_error("SMV header longer than 512 bytes");
-    h.resize(512, ' ');
-    return h;
+    return nb::smv_header_block(std::string(buf, (size_t)std::max(n, 0)), o.exact);
 }
 
 void check_finite(const char* flag, double v) {
@@ -431,6 +429,7 @@ int run(Options& o) {
         if (o.noise) names.push_back({o.noise_file, "-noisefile"});
         for (size_t i = 0; i < names.size(); ++i) {
             if (names[i].first.empty()) throw nb::UsageError(names[i].second + ": empty file name");
+            nb::check_output_target(names[i].first, names[i].second);
             for (const std::string& in : {o.table_file, o.source_file})
                 if (names[i].first == in)
                     throw nb::UsageError(names[i].second + ": '" + in + "' is an input file of this run");
@@ -663,6 +662,8 @@ int run(Options& o) {
     const double pgm_scale = nb::auto_pgm_scale(o.pgm_scale, int_scale, st.rmsd);
 
     const std::string header = nonbragg_smv_header(o, d, phi.range);
+    if (std::string w = nb::smv_header_overrun_warning(header, "-intfile/-noisefile"); !w.empty())
+        spdlog::warn("{}", w);
     auto exp = std::make_shared<nb::Experiment>(e);
     auto noise = std::make_shared<nb::NoiseImage>();
     // the raw formats by rows (nanoBragg's, with nonBragg's SMV header); each

@@ -1,15 +1,18 @@
 #include "cli/outputs.hpp"
 
 #include "engine/panels.hpp"
+#include "engine/smv_io.hpp"
 #include "engine/stage_timer.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "cli/args.hpp"
@@ -143,6 +146,7 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
     fo->stream_noise = which.noise_file && !which.cbf_file && !fo->needs_noise && fo->exp.panels.empty() &&
                        NoiseRows::applies(fo->exp);
     if (which.noise_file || which.cbf_file) fo->needs_noise = true;
+    bool warned_header = false;
     for (int k = 0; k < panels; ++k) {
         auto pname = [&](const std::string& pattern, const char* flag) {
             return panel_file_name(name(pattern, flag), k, panels);
@@ -153,6 +157,11 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
         // panel's rows start at its first row of the stacked image. The rows
         // refer to the frame and the panel's experiment, which each file holds.
         const int first_row = fo->exp.panels.empty() ? 0 : k * fo->exp.panel_rows();
+        if (print && (which.int_file || which.noise_file) && !warned_header) {
+            const std::string w = smv_header_overrun_warning(smv_header(ek), "-intfile/-noisefile");
+            if (!w.empty()) spdlog::warn("{}", w);
+            warned_header = !w.empty();
+        }
         auto rows = [fo, pe](RowFile r) { return rows_holding(std::move(r), fo, pe); };
         if (which.float_file)
             files.push_back(row_output(pname(cfg.float_file, "-floatfile"), "-floatfile",
@@ -232,6 +241,28 @@ void check_output_names(const SimConfig& cfg) {
     if (!cfg.cbf_file.empty() && cfg.nframes > 1 && cfg.cbf_file.find('%') == std::string::npos)
         throw UsageError("-cbffile: '" + cfg.cbf_file + "' has no frame number, but the run writes " +
                          std::to_string(cfg.nframes) + " frames: use a pattern such as name_%04d.cbf");
+}
+
+void check_output_targets(const SimConfig& cfg, const OutputSelection& which) {
+    // bad input, before anything runs (the Python module's UsageError)
+    auto check_target = [](const std::string& path, const char* flag) {
+        try {
+            check_output_target(path, flag);
+        } catch (const std::runtime_error& e) {
+            throw UsageError(e.what());
+        }
+    };
+    const int frames = std::max(1, cfg.nframes);
+    for (const auto& [selected, pattern, flag] : {std::tuple{which.float_file, cfg.float_file, "-floatfile"},
+                                                  {which.int_file, cfg.int_file, "-intfile"},
+                                                  {which.noise_file, cfg.noise_file, "-noisefile"},
+                                                  {which.pgm_file, cfg.pgm_file, "-pgmfile"},
+                                                  {which.png_file, cfg.png_file, "-pngfile"},
+                                                  {which.cbf_file, cfg.cbf_file, "-cbffile"}}) {
+        if (!selected || pattern.empty()) continue;
+        for (int i = 1; i <= frames; ++i) check_target(frame_file_name(pattern, i, frames, flag), flag);
+    }
+    if (!cfg.nexus_file.empty()) check_target(cfg.nexus_file, "-nexusfile");
 }
 
 }  // namespace nb

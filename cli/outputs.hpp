@@ -82,4 +82,9 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
 // -cbffile without a frame number when several frames are written).
 void check_output_names(const SimConfig& cfg);
 
+// Every file the selected outputs (and -nexusfile) will write, each frame's
+// name: none may be a folder or lie in a folder that does not exist
+// (check_output_target), checked before anything renders.
+void check_output_targets(const SimConfig& cfg, const OutputSelection& which);
+
 }  // namespace nb

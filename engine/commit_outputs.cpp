@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <future>
 #include <stdexcept>
 
@@ -132,6 +133,17 @@ StagedOutputs& StagedOutputs::operator=(StagedOutputs&& o) noexcept {
     return *this;
 }
 
+void check_output_target(const std::string& path, const std::string& flag) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path p(path);
+    if (fs::is_directory(p, ec)) throw std::runtime_error(flag + ": '" + path + "' is a folder, not a file");
+    const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+    if (fs::is_directory(dir, ec)) return;
+    throw std::runtime_error(flag + ": cannot create '" + path + "': '" + dir.string() + "' " +
+                             (fs::exists(dir, ec) ? "is not a folder" : "does not exist"));
+}
+
 StagedOutputs::~StagedOutputs() { remove_temporaries(); }
 
 void StagedOutputs::remove_temporaries() noexcept {
@@ -140,6 +152,16 @@ void StagedOutputs::remove_temporaries() noexcept {
 }
 
 void StagedOutputs::commit() {
+    // every target first: a rename that fails after others would leave a
+    // frame's files half in place
+    for (size_t i = 0; i < temps_.size(); ++i) {
+        try {
+            check_output_target(paths_[i], flags_[i]);
+        } catch (...) {
+            remove_temporaries();
+            throw;
+        }
+    }
     for (size_t i = 0; i < temps_.size(); ++i) {
         if (std::rename(temps_[i].c_str(), paths_[i].c_str()) != 0) {
             const std::string why = std::strerror(errno);
@@ -156,6 +178,7 @@ StagedOutputs stage_outputs(const std::vector<OutputFile>& files, const std::fun
             if (files[i].path == files[j].path)
                 throw std::runtime_error(files[i].flag + ": '" + files[i].path + "' is also the " + files[j].flag +
                                          " file: give each output its own name");
+    for (const auto& f : files) check_output_target(f.path, f.flag);
     // a name of this process and this staging: two frames staged at once may
     // name the same target
     static std::atomic<unsigned long long> stagings{0};

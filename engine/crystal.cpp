@@ -144,6 +144,11 @@ Crystal build_crystal(const SimConfig& cfg, Ran1& ran, int64_t& misset_seed, std
 
     Vec3D axb = cross(a_star, b_star), bxc = cross(b_star, c_star), cxa = cross(c_star, a_star);
     double V_star = dot(a_star, bxc);
+    // C divides by zero here and renders NaN: a matrix must span a cell
+    if ((cfg.mat_values || !cfg.mat_file.empty()) && !std::isfinite(1.0 / V_star))
+        throw std::runtime_error(
+            "-mat: " + (cfg.mat_values ? std::string("the orientation matrix") : "'" + cfg.mat_file + "'") +
+            " is singular: its columns a*, b*, c* span no volume, so there is no unit cell");
     if (cfg.user_cell) {
         // make sure the user's cell lengths take
         bxc = rescale(bxc, a_len / V_cell);

@@ -10,6 +10,7 @@
 #include "engine/pixel_random.hpp"
 #include "engine/psf_fft.hpp"
 #include "engine/random.hpp"
+#include "engine/smv_io.hpp"
 #include "engine/stage_timer.hpp"
 #include "engine/zeroed_buffer.hpp"
 
@@ -559,7 +560,7 @@ DetectorImages detector_response(DetectorResponse& p, const float* input) {
     return out;
 }
 
-std::string noisify_smv_header(const NoisifyHeader& h) {
+std::string noisify_smv_header(const NoisifyHeader& h, bool c_bytes) {
     char buf[1024];
     int n = std::snprintf(buf, sizeof buf,
                           "{\nHEADER_BYTES=512;\nDIM=2;\nBYTE_ORDER=little_endian;\nTYPE=%s;\n"
@@ -570,9 +571,7 @@ std::string noisify_smv_header(const NoisifyHeader& h) {
                           h.bits == 32 ? "long_integer" : "unsigned_short", h.xpixels, h.ypixels, h.pixel_size * 1000.0,
                           h.distance * 1000.0, h.lambda, h.Xbeam * 1000.0, (h.detsize_y - h.Ybeam) * 1000, h.phi, h.phi,
                           h.osc);
-    std::string s(buf, (size_t)std::max(n, 0));
-    if (s.size() < 512) s.append(512 - s.size(), ' ');
-    return s;
+    return smv_header_block(std::string(buf, (size_t)std::max(n, 0)), c_bytes);
 }
 
 }  // namespace nb

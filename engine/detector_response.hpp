@@ -124,6 +124,7 @@ struct NoisifyHeader {
     double detsize_y = 0;                 // m
     double phi = 0, osc = 1;              // deg
 };
-std::string noisify_smv_header(const NoisifyHeader& h);
+// As smv_header_block writes it (c_bytes: -exact).
+std::string noisify_smv_header(const NoisifyHeader& h, bool c_bytes);
 
 }  // namespace nb

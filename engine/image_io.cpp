@@ -14,6 +14,7 @@
 
 #include "engine/detector_response.hpp"
 #include "engine/pixel_random.hpp"
+#include "engine/smv_io.hpp"
 #include "engine/units.hpp"
 #include "engine/vector_clones.hpp"
 #include "engine/zeroed_buffer.hpp"
@@ -46,9 +47,7 @@ std::string smv_header(const Experiment& e) {
                           (d.Sbeam - 0.0 * d.pixel_size) * 1000.0, (d.Fbeam - 0.0 * d.pixel_size) * 1000,
                           d.dials_origin.x, d.dials_origin.y, d.dials_origin.z, d.ORGX, d.ORGY,
                           d.close_distance * 1000.0, s.phi0 * RTD, s.phi0 * RTD, s.osc * RTD, d.twotheta * RTD);
-    std::string h(buf, (size_t)std::max(n, 0));
-    if (h.size() < 512) h.append(512 - h.size(), ' ');
-    return h;
+    return smv_header_block(std::string(buf, (size_t)std::max(n, 0)), e.cfg.exact);
 }
 
 namespace {

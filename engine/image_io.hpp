@@ -80,7 +80,7 @@ RowFile pgm_rows(const Experiment& e, const std::vector<float>& image, double pg
 // The noise image as C's SMV file.
 RowFile smv_noise_rows(const Experiment& e, const NoiseImage& noise, int first_row = 0);
 
-// C's SMV header text for this experiment, padded to 512 bytes.
+// C's SMV header text for this experiment, as smv_header_block writes it.
 std::string smv_header(const Experiment& e);
 
 // C's intfile_scale rule: <= 0 selects 55000/max_I (1 when max_I <= 0).
@@ -145,6 +145,12 @@ private:
 // throws naming the flag/file. make_noise (may be null) runs meanwhile, before
 // the files made from the noise image.
 StagedOutputs stage_outputs(const std::vector<OutputFile>& files, const std::function<void()>& make_noise = nullptr);
+
+// Refuses (naming the flag) a target that is a folder, or whose folder does
+// not exist: the front ends call it before rendering, and staging again before
+// any file of a frame is written, so that no output is put in place by a run
+// that then fails on another.
+void check_output_target(const std::string& path, const std::string& flag);
 
 // stage_outputs, then commit.
 void commit_outputs(const std::vector<OutputFile>& files, const std::function<void()>& make_noise = nullptr);

@@ -307,7 +307,7 @@ Hdf5NexusWriter::Hdf5NexusWriter(Options opt, const Experiment& first) : opt_(st
     module_rows_ = first.panel_rows();
     chunk_rows_ = chunk_rows(module_rows_, fpixels_, first.panels.size() <= 1);
     if (compression_ == "bitshuffle+lz4") parallel_ = ParallelFilter::find(kBitshuffle);
-    const McStasFrame m = first.cfg.expt ? McStasFrame::dials() : McStasFrame(d);
+    const McStasFrame m = first.cfg.expt ? McStasFrame::dials(d) : McStasFrame(d);
     unitize(m(d.spindle), spindle_);
     try {
         file_ = H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);

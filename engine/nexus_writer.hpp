@@ -38,12 +38,29 @@ struct McStasFrame {
         y = cross(z, x);
     }
     // -expt: DIALS's own lab frame (engine_from_dials), so that dials.import
-    // gives back the file's models whatever its rotation axis
-    static McStasFrame dials() {
+    // gives back the file's models whatever its rotation axis. NXmx puts the
+    // beam on McStas +z, and DIALS's reader takes that for granted (dxtbx 3.11
+    // reads no beam direction): a beam off that axis turns the whole frame,
+    // rigidly, by the least rotation that puts the beam on it (the beam centre
+    // and every angle kept; the models come back turned).
+    static McStasFrame dials(const DetectorGeometry& d) {
         McStasFrame m;
         m.x = Vec3D{0, 0, -1};
         m.y = Vec3D{0, 1, 0};
         m.z = Vec3D{1, 0, 0};
+        Vec3D beam;
+        unitize(d.beam, beam);
+        const Vec3D k = cross(m.z, beam);
+        const double sin_a = magnitude(k), cos_a = dot(m.z, beam);
+        if (sin_a < 1e-15 && cos_a > 0) return m;
+        Vec3D axis = m.y;  // a beam against z: half a turn about y
+        if (sin_a >= 1e-15) unitize(k, axis);
+        auto turn = [&](const Vec3D& v) {  // Rodrigues: z onto the beam
+            return add(add(scale(v, cos_a), scale(cross(axis, v), sin_a)), scale(axis, dot(axis, v) * (1 - cos_a)));
+        };
+        m.x = turn(m.x);
+        m.y = turn(m.y);
+        m.z = beam;
         return m;
     }
     Vec3D operator()(const Vec3D& v) const { return Vec3D{dot(x, v), dot(y, v), dot(z, v)}; }

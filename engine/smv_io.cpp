@@ -78,4 +78,32 @@ void apply_smv_header(SimConfig& cfg, const SmvImage& img, bool is_mask) {
     if (!std::isnan(t = img.value_of("TWOTHETA"))) cfg.header_twotheta = t / RTD;
 }
 
+std::string smv_header_block(std::string text, bool c_bytes) {
+    const std::string key = "HEADER_BYTES=512;";
+    const size_t at = text.find(key);
+    if (text.size() > 512 && !c_bytes && at != std::string::npos) {
+        size_t bytes = 512;
+        std::string said;
+        for (int i = 0; i < 3; ++i) {  // the new value's digits may lengthen the text past the next block
+            said = "HEADER_BYTES=" + std::to_string(bytes) + ";";
+            const size_t length = text.size() - key.size() + said.size();
+            if (length <= bytes) break;
+            bytes = (length + 511) / 512 * 512;
+        }
+        text.replace(at, key.size(), said);
+        text.append(bytes - text.size(), ' ');
+        return text;
+    }
+    if (text.size() < 512) text.append(512 - text.size(), ' ');
+    return text;
+}
+
+std::string smv_header_overrun_warning(const std::string& header, const std::string& flag) {
+    if (header.size() <= 512 || header.find("HEADER_BYTES=512;") == std::string::npos) return "";
+    return "WARNING: " + flag + ": the SMV header is " + std::to_string(header.size()) +
+           " bytes; -exact writes it as C does, saying HEADER_BYTES=512, so readers take its last " +
+           std::to_string(header.size() - 512) + " bytes for pixels (without -exact it says HEADER_BYTES=" +
+           std::to_string((header.size() + 1 + 511) / 512 * 512) + ")";
+}
+
 }  // namespace nb

@@ -27,6 +27,7 @@
 #include "cli/outputs.hpp"
 #include "engine/build_info.hpp"
 #include "engine/detector_geometry.hpp"
+#include "engine/expt.hpp"
 #include "engine/float_precision.hpp"
 #include "engine/hkl_io.hpp"
 #include "engine/nexus_writer.hpp"
@@ -60,7 +61,7 @@ nb::ParsedArgs parse(const std::vector<std::string>& args) {
     if (p.help) throw nb::UsageError("-h: nanobragg.help() returns the list of flags");
     if (p.version) throw nb::UsageError("-version: nanobragg.version() returns the version line");
     // -expt with a scan: the module renders the scan's first image (set_phi for the others)
-    if (p.config.expt && p.config.nframes > 1) p.config.nframes = 1;
+    if (p.config.expt && p.config.nframes > 1 && !p.nframes_given) p.config.nframes = 1;
     if (p.config.nframes > 1)
         throw nb::UsageError(
             "-nframes: the Python module renders one image per call; use Simulator.set_phi for a series");
@@ -89,6 +90,7 @@ public:
             list = el();
             list.attr("append")(expt);
         }
+        if (py::len(list) == 0) throw nb::UsageError("expt: the experiment list holds no experiment");
         py::tuple fd = py::module_::import("tempfile").attr("mkstemp")(py::arg("suffix") = ".expt");
         py::module_::import("os").attr("close")(fd[0]);
         path_ = fd[1].cast<std::string>();
@@ -102,6 +104,9 @@ public:
     ExptFile& operator=(const ExptFile&) = delete;
     void add_to(std::vector<std::string>& args) const {
         if (path_.empty()) return;
+        for (const std::string& a : args)
+            if (a == "-expt" || a == "--expt")
+                throw nb::UsageError("expt: the arguments hold -expt too: give the experiment list once");
         args.push_back("-expt");
         args.push_back(path_);
     }
@@ -134,6 +139,7 @@ nb::HklGrid grid_from_arrays(const py::object& h_in, const py::object& k_in, con
         throw nb::UsageError(std::string(what) + ": h, k, l and F must be one-dimensional arrays of one length (got " +
                              std::to_string(hd.size()) + ", " + std::to_string(kd.size()) + ", " +
                              std::to_string(ld.size()) + ", " + std::to_string(n) + ")");
+    if (n == 0) throw nb::UsageError(std::string(what) + ": the arrays hold no reflection");
     std::vector<nb::Reflection> refl;
     refl.reserve((size_t)n);
     const double* idx[3] = {hd.data(), kd.data(), ld.data()};
@@ -241,27 +247,30 @@ Result to_python(Rendered&& x) {
     return res;
 }
 
+// structure_factors=(h, k, l, F): instead of -hkl, not beside it
+std::optional<nb::HklGrid> grid_argument(const py::object& structure_factors, const nb::SimConfig& cfg) {
+    if (structure_factors.is_none()) return std::nullopt;
+    if (!cfg.hkl_file.empty())
+        throw nb::UsageError("structure_factors: the arguments hold -hkl " + cfg.hkl_file +
+                             " too: give the structure factors once");
+    py::tuple t = structure_factors.cast<py::tuple>();
+    if (t.size() != 4) throw nb::UsageError("structure factors: expected a tuple (h, k, l, F)");
+    return grid_from_arrays(t[0], t[1], t[2], t[3], cfg.default_F);
+}
+
 // ---- simulate ----
 
 Result simulate(const py::object& args_in, const py::object& structure_factors, const py::object& expt) {
     std::vector<std::string> args = to_args(args_in);
     const ExptFile expt_file(expt);
     expt_file.add_to(args);
-    std::optional<nb::HklGrid> grid;
     nb::ParsedArgs parsed = parse(args);
-    if (!structure_factors.is_none()) {
-        py::tuple t = structure_factors.cast<py::tuple>();
-        if (t.size() != 4) throw nb::UsageError("structure factors: expected a tuple (h, k, l, F)");
-        grid = grid_from_arrays(t[0], t[1], t[2], t[3], parsed.config.default_F);
-    }
+    std::optional<nb::HklGrid> grid = grid_argument(structure_factors, parsed.config);
     Rendered out;
     {
         py::gil_scoped_release release;
         nb::SimConfig& cfg = parsed.config;
         nb::check_output_names(cfg);
-        nb::Experiment e = grid ? nb::prepare_experiment(cfg, std::move(*grid)) : nb::prepare_experiment(cfg);
-        const nb::RenderOptions opt = nb::render_options(cfg, 0, false);
-        out = finish(e, opt.precision, nb::render_image(e, opt));
         const nb::OutputFlagsGiven& given = parsed.outputs_given;
         nb::OutputSelection which;
         which.float_file = given.floatfile;
@@ -270,6 +279,10 @@ Result simulate(const py::object& args_in, const py::object& structure_factors, 
         which.pgm_file = given.pgmfile && cfg.write_pgm;
         which.png_file = given.pngfile;
         which.cbf_file = !cfg.cbf_file.empty();
+        nb::check_output_targets(cfg, which);
+        nb::Experiment e = grid ? nb::prepare_experiment(cfg, std::move(*grid)) : nb::prepare_experiment(cfg);
+        const nb::RenderOptions opt = nb::render_options(cfg, 0, false);
+        out = finish(e, opt.precision, nb::render_image(e, opt));
         const bool nexus = !cfg.nexus_file.empty();
         if (which.float_file || which.int_file || which.noise_file || which.pgm_file || which.png_file ||
             which.cbf_file || nexus) {
@@ -318,12 +331,7 @@ public:
         // -misset random without a seed draws from the clock: draw once, keep it
         if (parsed.config.misset_mode == -1 && !parsed.config.misset_seed)
             pinned_misset_seed_ = -(long)std::time(nullptr);
-        std::optional<nb::HklGrid> grid;
-        if (!structure_factors.is_none()) {
-            py::tuple t = structure_factors.cast<py::tuple>();
-            if (t.size() != 4) throw nb::UsageError("structure factors: expected a tuple (h, k, l, F)");
-            grid = grid_from_arrays(t[0], t[1], t[2], t[3], parsed.config.default_F);
-        }
+        std::optional<nb::HklGrid> grid = grid_argument(structure_factors, parsed.config);
         py::gil_scoped_release release;
         nb::SimConfig cfg = configure(std::move(parsed.config));
         e_ = grid ? nb::prepare_experiment(cfg, std::move(*grid)) : nb::prepare_experiment(cfg);
@@ -364,6 +372,9 @@ public:
         }
         py::gil_scoped_release release;
         std::lock_guard<std::mutex> lock(mutex_);
+        if (e_.cfg.expt && e_.cfg.expt->has_crystal)  // as -mat beside it on the command line
+            throw nb::UsageError("-mat: the experiment list (-expt " + e_.cfg.expt_file +
+                                 ") gives the crystal and its orientation: change it there");
         std::optional<std::array<double, 9>> before = matrix_;
         matrix_ = a;
         try {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/smv_io.hpp"
 #include "tests/run_cli.hpp"
 
 using namespace nbtest;
@@ -108,6 +109,37 @@ TEST(CliBehaviour, FailedRunLeavesExistingFilesUntouched) {
     EXPECT_FALSE(std::filesystem::exists(d.file("intimage.img")));
     for (const auto& entry : std::filesystem::directory_iterator(d.path))
         EXPECT_EQ(entry.path().filename().string().find(".partial"), std::string::npos) << entry.path();
+}
+
+// A target that is a folder, or in a folder that is not there, stops the run
+// before rendering: no other output is written or replaced (every file kind).
+TEST(CliBehaviour, AFolderAsAnOutputStopsTheRunBeforeAnyFileIsWritten) {
+    TempDir d("cli_folder_target");
+    write_text(d.file("keep.bin"), "precious");
+    std::filesystem::create_directories(d.file("adir"));
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"-intfile", "adir"}, "-intfile: 'adir' is a folder, not a file"},
+        {{"-noisefile", "adir"}, "-noisefile: 'adir' is a folder, not a file"},
+        {{"-pgmfile", "adir"}, "-pgmfile: 'adir' is a folder, not a file"},
+        {{"-nexusfile", "adir"}, "-nexusfile: 'adir' is a folder, not a file"},
+        {{"-pngfile", "adir"}, "-pngfile: 'adir' is a folder, not a file"},
+        {{"-cbffile", "adir"}, "-cbffile: 'adir' is a folder, not a file"},
+        {{"-intfile", "nodir/x.img"}, "-intfile: cannot create 'nodir/x.img': 'nodir' does not exist"},
+        {{"-intfile", "keep.bin/x.img"}, "-intfile: cannot create 'keep.bin/x.img': 'keep.bin' is not a folder"},
+        {{"-nframes", "3", "-intfile", "s_%d.img", "-nonoise"}, "-intfile: 's_2.img' is a folder, not a file"},
+    };
+    std::filesystem::create_directories(d.file("s_2.img"));
+    for (const auto& [extra, message] : cases) {
+        std::vector<std::string> args = with(kSmall, {"-floatfile", "keep.bin"});
+        args.insert(args.end(), extra.begin(), extra.end());
+        RunResult r = run_cli(args, d.path.string());
+        EXPECT_EQ(r.exit_code, 2) << extra[1];
+        EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+        EXPECT_EQ(r.out.find("max_I"), std::string::npos) << "rendered before refusing " << extra[1];
+        EXPECT_EQ(read_file(d.file("keep.bin")), "precious") << extra[1];
+        EXPECT_TRUE(no_images(d)) << extra[1];
+        EXPECT_FALSE(std::filesystem::exists(d.file("s_1.img")));
+    }
 }
 
 TEST(CliBehaviour, FdumpCacheIsWrittenAndReadBack) {
@@ -222,4 +254,51 @@ TEST(CliBehaviour, NoiseDrawnIntoTheFilesBlocksIsTheWholeNoiseImage) {
     };
     EXPECT_FALSE(photons_line(a.out).empty()) << a.out;
     EXPECT_EQ(photons_line(a.out), photons_line(b.out));
+}
+
+// A header text past 512 bytes (a turned detector, long numbers): C writes on
+// past byte 512 while saying HEADER_BYTES=512, and readers (DIALS) take the
+// tail for pixels. -exact keeps C's bytes, with a WARNING; otherwise the file
+// says HEADER_BYTES=1024 and holds the same pixels after it.
+TEST(CliBehaviour, AnSmvHeaderPast512BytesSaysItsSize) {
+    EXPECT_EQ(nb::smv_header_block("{\nHEADER_BYTES=512;\n}\f", false).size(), 512u);
+    const std::string text = "{\nHEADER_BYTES=512;\n" + std::string(500, 'x') + "\n}\f";
+    EXPECT_EQ(nb::smv_header_block(text, true), text);
+    const std::string block = nb::smv_header_block(text, false);
+    EXPECT_EQ(block.size(), 1024u);
+    EXPECT_EQ(block.rfind("{\nHEADER_BYTES=1024;\n", 0), 0u);
+
+    TempDir d("cli_long_header");
+    const std::vector<std::string> turned = {
+        "-pixel",         "0.1723", "-distance",      "123.4567", "-lambda",   "1.23456", "-detector_rotx", "3.123",
+        "-detector_roty", "-2.777", "-detector_rotz", "1.555",    "-twotheta", "12.3456", "-nopgm"};
+    std::vector<std::string> args = kSmall;
+    args.insert(args.end(), turned.begin(), turned.end());
+    std::vector<std::string> exact = args;
+    args.insert(args.end(), {"-intfile", "i.img", "-noisefile", "n.img"});
+    exact.insert(exact.end(), {"-exact", "-intfile", "ci.img", "-noisefile", "cn.img"});
+    RunResult r = run_cli(args, d.path.string()), c = run_cli(exact, d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+    EXPECT_EQ((r.out + r.err).find("WARNING: -intfile/-noisefile: the SMV header"), std::string::npos);
+    const size_t pixels_bytes = 32 * 32 * 2;
+    const size_t c_header = read_file(d.file("ci.img")).size() - pixels_bytes;
+    ASSERT_GT(c_header, 512u);
+    EXPECT_NE((c.out + c.err)
+                  .find("WARNING: -intfile/-noisefile: the SMV header is " + std::to_string(c_header) +
+                        " bytes; -exact writes it as C does, saying HEADER_BYTES=512, so readers take its last " +
+                        std::to_string(c_header - 512) + " bytes for pixels"),
+              std::string::npos)
+        << c.out << c.err;
+    for (const char* f : {"i.img", "n.img"}) {
+        const std::string ours = read_file(d.file(f)), cs = read_file(d.file(std::string("c") + f));
+        ASSERT_EQ(ours.size(), 1024 + pixels_bytes) << f;
+        ASSERT_EQ(cs.size(), c_header + pixels_bytes) << f;
+        // the same pixels (the default mode's noise is drawn otherwise than C's)
+        if (std::string(f) == "i.img") EXPECT_TRUE(ours.substr(1024) == cs.substr(c_header));
+        const nb::SmvImage img = nb::parse_smv(ours, f, "-intfile");
+        EXPECT_EQ(img.header_size, 1024);
+        EXPECT_EQ(img.width, 32);
+        EXPECT_NEAR(img.value_of("TWOTHETA"), 12.3456, 1e-9);
+    }
 }

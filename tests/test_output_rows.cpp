@@ -220,3 +220,33 @@ TEST(CommitOutputs, StagedFilesAppearOnlyWhenCommitted) {
     EXPECT_EQ(names(), std::vector<std::string>{"a.bin"});  // b, moved into c, removed uncommitted
     std::filesystem::remove_all(dir);
 }
+
+// A frame whose targets include a folder puts none of its files in place,
+// whether the folder is there when staging or appears before the commit.
+TEST(CommitOutputs, AFolderAmongTheTargetsPutsNoFileInPlace) {
+    NoiseScene sc;
+    const std::string dir = testing::TempDir() + "/nb_staged_folder";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir + "/adir");
+    auto file = [&](const std::string& name, const char* flag) {
+        return row_output(dir + "/" + name, flag, std::make_shared<const RowFile>(float_rows(sc.e, sc.image)));
+    };
+    try {
+        stage_outputs({file("a.bin", "-floatfile"), file("adir", "-intfile")});
+        ADD_FAILURE() << "a folder as a target was staged";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), ("-intfile: '" + dir + "/adir' is a folder, not a file").c_str());
+    }
+    StagedOutputs staged = stage_outputs({file("a.bin", "-floatfile"), file("b.bin", "-intfile")});
+    std::filesystem::create_directories(dir + "/b.bin");
+    EXPECT_THROW(staged.commit(), std::runtime_error);
+    size_t entries = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        ++entries;
+        EXPECT_TRUE(entry.is_directory()) << entry.path();
+    }
+    EXPECT_EQ(entries, 2u);  // adir and b.bin: no a.bin, no temporaries
+    EXPECT_THROW(check_output_target(dir + "/missing/x.bin", "-floatfile"), std::runtime_error);
+    EXPECT_NO_THROW(check_output_target(dir + "/x.bin", "-floatfile"));
+    std::filesystem::remove_all(dir);
+}

@@ -138,6 +138,9 @@ TEST(Series, AFailedFrameStopsTheFramesAfterIt) {
         SCOPED_TRACE(pipeline ? "frame pipeline" : "cpu");
         TempDir d(pipeline ? "series_fail_pipe" : "series_fail_cpu");
         for (int i : {1, 2, 4, 5, 6}) std::filesystem::create_directories(d.file("d" + std::to_string(i)));
+        // a folder no file can be made in, not even by root: the targets pass
+        // the check before rendering, and frame 3's files fail when staged
+        std::filesystem::create_directory_symlink("/proc", d.file("d3"));
         std::vector<std::pair<std::string, std::string>> env;
         if (pipeline) env.push_back({"NB_PIPELINE_ON_HOST", "1"});
         RunResult r = run_cli(with(kLyso, {"-nframes", "6", "-floatfile", "f_%d.bin", "-intfile", "d%d/s.img"}),

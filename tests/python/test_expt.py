@@ -69,3 +69,30 @@ def test_dxtbx_objects_render_as_their_file(tmp_path):
 def test_bad_expt_object_is_refused():
     with pytest.raises(Exception, match="expt: give a path to a .expt file"):
         nanobragg.simulate(CRYSTAL, expt=42)
+
+
+def test_conflicting_or_empty_inputs_are_refused(tmp_path):
+    path = three_panels(tmp_path)
+    # a scan makes a series; -nframes on the line asks for one, which a call cannot return
+    with pytest.raises(nanobragg.UsageError, match="^-nframes:"):
+        nanobragg.simulate(CRYSTAL + ["-nframes", "2"], expt=str(path))
+    with pytest.raises(nanobragg.UsageError, match="^expt: the arguments hold -expt too"):
+        nanobragg.simulate(CRYSTAL + ["-expt", str(path)], expt=str(path))
+    pytest.importorskip("dxtbx")
+    from dxtbx.model.experiment_list import ExperimentList
+    with pytest.raises(nanobragg.UsageError, match="^expt: the experiment list holds no experiment$"):
+        nanobragg.simulate(CRYSTAL, expt=ExperimentList())
+
+
+def test_set_orientation_is_refused_when_the_expt_gives_the_crystal(tmp_path):
+    pytest.importorskip("dxtbx")
+    from dxtbx.model import Crystal
+    from dxtbx.model.experiment_list import ExperimentListFactory
+    el = ExperimentListFactory.from_json_file(str(three_panels(tmp_path)), check_format=False)
+    el[0].crystal = Crystal((79.1, 0, 0), (0, 79.1, 0), (0, 0, 38.4), space_group_symbol="P 1")
+    sim = nanobragg.Simulator("-default_F 100 -N 6 -oversample 1".split(), expt=el)
+    before = sim.render().image
+    # as -mat beside such a list on the command line
+    with pytest.raises(nanobragg.UsageError, match="^-mat: the experiment list .* gives the crystal"):
+        sim.set_orientation(np.eye(3) * 0.01)
+    assert np.array_equal(sim.render().image, before)

@@ -253,7 +253,7 @@ def test_structure_factor_arrays_are_checked():
         sim.set_structure_factors([0, 1], [0, 0], [0, 0], [1.0])
     with pytest.raises(nanobragg.UsageError, match="not an integer"):
         sim.set_structure_factors([0.5], [0], [0], [1.0])
-    with pytest.raises(RuntimeError, match="holds no reflections"):
+    with pytest.raises(nanobragg.UsageError, match="hold no reflection"):
         sim.set_structure_factors([], [], [], [])
 
 
@@ -300,6 +300,33 @@ def test_module_refusals():
         nanobragg.Simulator(SMALL + ["-floatfile", "x.bin"])
     assert "-detpixels" in nanobragg.help()
     assert nanobragg.version().startswith("nanoBragg")
+
+
+def test_a_folder_as_an_output_is_refused_before_any_file_is_written(tmp_path):
+    keep = tmp_path / "keep.bin"
+    keep.write_text("precious")
+    (tmp_path / "adir").mkdir()
+    for flag in ["-intfile", "-nexusfile", "-pngfile"]:
+        with pytest.raises(nanobragg.UsageError, match=f"^{flag}: '.*adir' is a folder, not a file$"):
+            nanobragg.simulate(SMALL + ["-floatfile", str(keep), flag, str(tmp_path / "adir")])
+        assert keep.read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "keep.bin"]
+
+
+def test_structure_factors_once_and_a_cell_from_every_matrix(tmp_path):
+    hkl = tmp_path / "one.hkl"
+    hkl.write_text("1 2 3 40\n")
+    sf = (np.array([1]), np.array([2]), np.array([3]), np.array([40.0]))
+    with pytest.raises(nanobragg.UsageError, match="^structure_factors: the arguments hold -hkl .*one.hkl too"):
+        nanobragg.simulate(SMALL + ["-hkl", str(hkl)], structure_factors=sf)
+    with pytest.raises(nanobragg.UsageError, match="^structure factors: the arrays hold no reflection$"):
+        nanobragg.simulate(SMALL, structure_factors=(np.array([]), np.array([]), np.array([]), np.array([])))
+    sim = nanobragg.Simulator(SMALL)
+    before = sim.render().image
+    for singular in (np.zeros((3, 3)), np.array([[0.01, 0.02, 0.03], [0.02, 0.04, 0.06], [0.01, 0, 0.01]])):
+        with pytest.raises(RuntimeError, match="^-mat: the orientation matrix is singular"):
+            sim.set_orientation(singular)
+    assert np.array_equal(sim.render().image, before)
 
 
 def test_rendering_from_several_threads_is_safe():
