@@ -127,7 +127,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     if (bar.enabled()) opt.progress = [&bar](double f) { bar.update(f); };
 
     if (!cfg.cbf_file.empty()) {
-        const std::string limits = nb::minicbf_geometry_limits(e.det);
+        const std::string limits = nb::minicbf_geometry_limits(e.det, e.cfg.expt != nullptr);
         if (!limits.empty() && job.rank == 0)
             spdlog::warn(
                 "WARNING: -cbffile: a miniCBF header holds no detector orientation and readers assume "

@@ -53,7 +53,7 @@ std::vector<unsigned char> cbf_byte_offset(const std::vector<int32_t>& pixels) {
     return out;
 }
 
-std::string minicbf_geometry_limits(const DetectorGeometry& d) {
+std::string minicbf_geometry_limits(const DetectorGeometry& d, bool from_expt) {
     Vec3D beam, f, s, axis;
     unitize(d.beam, beam);
     unitize(d.fdet, f);
@@ -61,7 +61,9 @@ std::string minicbf_geometry_limits(const DetectorGeometry& d) {
     unitize(d.spindle, axis);
     std::string why;
     const Vec3D normal = cross(f, s);  // a reader's fast x slow is +x x -y = -z, the beam direction
-    if (dot(normal, beam) < 1 - 1e-9) why += "the detector is not normal to the beam (-twotheta, -detector_rot*)";
+    if (dot(normal, beam) < 1 - 1e-9)
+        why += std::string("the detector is not normal to the beam (") +
+               (from_expt ? "as the experiment list places it" : "-twotheta, -detector_rot*") + ")";
     if (dot(axis, f) < 1 - 1e-9) {
         if (!why.empty()) why += "; ";
         why += "the rotation axis is not the detector's fast axis";

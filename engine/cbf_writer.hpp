@@ -24,6 +24,6 @@ void write_minicbf(std::FILE* f, const Experiment& e, const NoiseImage& noise, c
 // Empty when a miniCBF header (a detector normal to the beam, fast axis +x,
 // slow axis -y, rotation about +x, as readers assume) describes this
 // geometry; otherwise what it cannot hold, for a warning.
-std::string minicbf_geometry_limits(const DetectorGeometry& d);
+std::string minicbf_geometry_limits(const DetectorGeometry& d, bool from_expt = false);
 
 }  // namespace nb

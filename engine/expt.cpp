@@ -1,5 +1,6 @@
 #include "engine/expt.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -220,6 +221,14 @@ ExptModel parse_expt(const std::string& text, const std::string& path, int index
     try {
         doc = json::parse(text);
     } catch (const json::exception& e) {
+        // Python's json writes a non-finite float as NaN or Infinity, which is not JSON
+        for (const char* word : {"NaN", "Infinity"}) {
+            const size_t at = text.find(word);
+            if (at == std::string::npos) continue;
+            const size_t line = 1 + (size_t)std::count(text.begin(), text.begin() + (long)at, '\n');
+            r.fail("JSON", std::string("line ") + std::to_string(line) + " holds " + word +
+                               ", a value that is not a finite number (Python's json writes it for one)");
+        }
         // parse_error, and out_of_range for a number beyond a double (e.g. 1E999)
         r.fail("JSON", std::string("not valid JSON (") + e.what() + ")");
     }

@@ -38,6 +38,36 @@ TEST(DetectorFormats, McStasFramePutsTheBeamAlongZAndTheSpindleAlongMinusX) {
     }
 }
 
+// -expt: DIALS's own frame while its beam runs along -z (engine +x); a beam
+// off that axis turns the frame by the least rotation that puts it on McStas z
+// (readers take the beam along z for granted), against it half a turn.
+TEST(DetectorFormats, ExptMcStasFrameKeepsDialsAxesAndPutsTheBeamOnZ) {
+    nb::DetectorGeometry d;
+    d.beam = {1, 0, 0};
+    const nb::McStasFrame same = nb::McStasFrame::dials(d);
+    EXPECT_EQ(same.x.z, -1.0);
+    EXPECT_EQ(same.y.y, 1.0);
+    EXPECT_EQ(same.z.x, 1.0);
+    for (const nb::Vec3D& beam : {nb::Vec3D{0.999, 0.02, 0.03}, nb::Vec3D{0.2, -0.9, 0.1}, nb::Vec3D{-1, 0, 0}}) {
+        d.beam = beam;
+        const nb::McStasFrame m = nb::McStasFrame::dials(d);
+        const nb::Vec3D b = m(nb::scale(beam, 1.0 / nb::magnitude(beam)));
+        EXPECT_NEAR(b.z, 1.0, 1e-12);
+        EXPECT_NEAR(nb::dot(nb::cross(m.z, m.x), m.y), 1.0, 1e-12);  // a proper rotation
+        EXPECT_NEAR(nb::dot(m.x, m.z), 0.0, 1e-12);
+        EXPECT_NEAR(nb::dot(m.x, m.y), 0.0, 1e-12);
+        // the least rotation: DIALS's axis normal to both beams stays where it was
+        const nb::Vec3D k = nb::cross(nb::Vec3D{1, 0, 0}, beam);
+        if (nb::magnitude(k) > 1e-9) {
+            const nb::Vec3D kk = nb::scale(k, 1.0 / nb::magnitude(k));
+            const nb::Vec3D a = m(kk), a0 = same(kk);
+            EXPECT_NEAR(a.x, a0.x, 1e-12);
+            EXPECT_NEAR(a.y, a0.y, 1e-12);
+            EXPECT_NEAR(a.z, a0.z, 1e-12);
+        }
+    }
+}
+
 TEST(DetectorFormats, MiniCbfLimitsNameWhatTheHeaderCannotHold) {
     nb::DetectorGeometry d;  // MOSFLM: beam +x, fast +z, slow -y, spindle +z
     d.beam = {1, 0, 0};
@@ -49,7 +79,10 @@ TEST(DetectorFormats, MiniCbfLimitsNameWhatTheHeaderCannotHold) {
     EXPECT_NE(nb::minicbf_geometry_limits(d).find("rotation axis"), std::string::npos);
     d.spindle = {0, 0, 1};
     d.sdet = {0.1, -0.99498743710662, 0};  // tilted
-    EXPECT_NE(nb::minicbf_geometry_limits(d).find("not normal"), std::string::npos);
+    EXPECT_NE(nb::minicbf_geometry_limits(d).find("not normal to the beam (-twotheta, -detector_rot*)"),
+              std::string::npos);
+    EXPECT_NE(nb::minicbf_geometry_limits(d, true).find("not normal to the beam (as the experiment list places it)"),
+              std::string::npos);
 }
 
 TEST(DetectorFormats, DataFilesAreNamedAfterTheMasterAsEigerNamesThem) {

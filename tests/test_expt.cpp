@@ -160,6 +160,11 @@ TEST(ExptReader, BadFilesNameTheFileTheObjectAndTheProblem) {
     EXPECT_NE(error_of("{\"__id__\": \"ExperimentList\", ").find("-expt bad.expt: JSON: not valid JSON"),
               std::string::npos);
     EXPECT_NE(error_of("[1, 2]").find("the top level is not an object"), std::string::npos);
+    // Python's json.dump writes float("nan") as NaN, which JSON has not
+    EXPECT_EQ(error_of("{\"__id__\": \"ExperimentList\",\n \"beam\": [{\"wavelength\": NaN}]}"),
+              "-expt bad.expt: JSON: line 2 holds NaN, a value that is not a finite number (Python's json writes it "
+              "for one)");
+    EXPECT_NE(error_of("{\"x\": [1, -Infinity]}").find("line 1 holds Infinity"), std::string::npos);
     // a number beyond a double is nlohmann's out_of_range, not a parse_error (found by fuzz_expt)
     EXPECT_NE(error_of("{\"__id__\": \"ExperimentList\", \"x\": -99E99499999999}").find("not valid JSON"),
               std::string::npos);
