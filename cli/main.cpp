@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <deque>
@@ -176,7 +177,11 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
             shot = nb::prepare_experiment(nb::apply_shot(cfg, shots[i]), e.hkl);
             frame = &shot;
         } else {
+            // a frame meant at phi 0 (-phi -0.3 -osc 0.1, frame 4) is that, not a
+            // rounding residue: C takes phi == 0 on its own path (docs/parity.md),
+            // and -phi 0 is how one renders that frame alone
             e.samp.phi0 = phi_start + i * e.samp.osc;
+            if (std::fabs(e.samp.phi0) <= 1e-12 * (std::fabs(phi_start) + i * std::fabs(e.samp.osc))) e.samp.phi0 = 0;
         }
         frame_evaluations[submitted] = nb::evaluation_count(*frame);
         bar.start_frame(i + 1, cfg.nframes, frame_evaluations[submitted]);

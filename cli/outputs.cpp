@@ -260,7 +260,10 @@ void check_output_targets(const SimConfig& cfg, const OutputSelection& which) {
                                                   {which.png_file, cfg.png_file, "-pngfile"},
                                                   {which.cbf_file, cfg.cbf_file, "-cbffile"}}) {
         if (!selected || pattern.empty()) continue;
-        for (int i = 1; i <= frames; ++i) check_target(frame_file_name(pattern, i, frames, flag), flag);
+        // the first 10000 frames' names and the last (a later folder that is not
+        // there still stops the series at that frame, with nothing half-written)
+        for (int i = 1; i <= frames; i = i < 10000 ? i + 1 : (i < frames ? frames : frames + 1))
+            check_target(frame_file_name(pattern, i, frames, flag), flag);
     }
     if (!cfg.nexus_file.empty()) check_target(cfg.nexus_file, "-nexusfile");
 }

@@ -60,6 +60,24 @@ TEST(Series, FrameAloneEqualsFrameInSeries) {
     EXPECT_FALSE(std::filesystem::exists(d.file("f_05.bin")));
 }
 
+// -phi -0.3 -osc 0.1: frame 4 is at phi 0, as -phi 0 renders it alone (not at
+// the sum's 5e-17 deg, which takes C's phi != 0 path: sum 7.8e-5 off C's).
+TEST(Series, AFrameMeantAtPhiZeroIsAtZero) {
+    TempDir d("series_phi_zero");
+    const std::vector<std::string> base = {"-cell", "50", "60", "70",         "90", "90",   "90",  "-default_F",
+                                           "100",   "-N", "4",  "-detpixels", "32", "-osc", "0.1", "-exact"};
+    RunResult series = run_cli(with(base, {"-phi", "-0.3", "-nframes", "4", "-floatfile", "f_%d.bin", "-intfile",
+                                           "s_%d.img", "-nonoise", "-nopgm"}),
+                               d.path.string());
+    ASSERT_EQ(series.exit_code, 0) << series.err;
+    RunResult alone = run_cli(
+        with(base, {"-phi", "0", "-floatfile", "f.bin", "-intfile", "s.img", "-nonoise", "-nopgm"}), d.path.string());
+    ASSERT_EQ(alone.exit_code, 0) << alone.err;
+    EXPECT_TRUE(read_file(d.file("f_4.bin")) == read_file(d.file("f.bin")));
+    const std::string h = read_file(d.file("s_4.img")).substr(0, 512);
+    EXPECT_NE(h.find("\nPHI=0;"), std::string::npos) << h;
+}
+
 TEST(Series, BadPatternIsRefusedBeforeRendering) {
     TempDir d("series_bad");
     RunResult r = run_cli(with(kLyso, {"-nframes", "2", "-intfile", "s_%s.img"}), d.path.string());
