@@ -124,6 +124,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
             std::printf("estimated time: at least %s (%.3g evaluations per frame)\n",
                         nb::human_duration(seconds).c_str(), nb::evaluation_count(e));
     }
+    std::fflush(stdout);  // the set-up and the estimate reach a log file before a long render, not after it
     nb::ProgressBar bar(cfg.progress && ::isatty(STDOUT_FILENO) && job.size == 1);
     if (bar.enabled()) opt.progress = [&bar](double f) { bar.update(f); };
 

@@ -43,8 +43,8 @@ struct Options {
     std::string ours, other, ref_image, name = "compare", out_root = "reports";
     std::vector<std::string> args;
     int roi[4] = {-1, -1, -1, -1};
-    bool have_roi = false, save_diff = false, have_threshold = false;
-    double threshold = 0;
+    bool have_roi = false, save_diff = false, have_threshold = false, have_sum_tolerance = false;
+    double threshold = 0, sum_tolerance = 0;
     int peaks = 20;
     int fpixels = 0, spixels = 0;  // for --ref-image without a run of ours... taken from our run
 };
@@ -58,7 +58,9 @@ void usage(FILE* to) {
         "  --name NAME         bundle name: reports/NAME/<UTC timestamp>/ (default: compare)\n"
         "  --out-root DIR      where bundles go (default: reports)\n"
         "  --roi xmin xmax ymin ymax   compare only this pixel rectangle (inclusive)\n"
-        "  --threshold C       exit 3 when the correlation is below C\n"
+        "  --threshold C       exit 3 when the correlation is below C (or not a number)\n"
+        "  --sum-tolerance E   exit 3 when |sum ratio - 1| is over E (the parity bar: --threshold 0.99999\n"
+        "                      --sum-tolerance 1e-5 in double, 0.9999 and 1e-3 in float)\n"
         "  --peaks N           peaks matched for the position error (default 20)\n"
         "  --save-diff         also write diff.float.bin (ours - other)\n"
         "exit codes: 0 ok, 1 usage, 2 a runner failed, 3 below threshold, 4 image sizes differ, 5 I/O error\n",
@@ -165,7 +167,8 @@ int run(int argc, char** argv) {
         std::string v = need(flag);
         char* end = nullptr;
         double x = std::strtod(v.c_str(), &end);
-        if (end == v.c_str() || *end) throw Failure{kUsage, flag + ": '" + v + "' is not a number"};
+        if (end == v.c_str() || *end || !std::isfinite(x))
+            throw Failure{kUsage, flag + ": '" + v + "' is not a finite number"};
         return x;
     };
     for (; i < argc; ++i) {
@@ -187,9 +190,16 @@ int run(int argc, char** argv) {
         else if (a == "--threshold") {
             o.threshold = number(a);
             o.have_threshold = true;
-        } else if (a == "--peaks")
-            o.peaks = (int)number(a);
-        else if (a == "--save-diff")
+        } else if (a == "--sum-tolerance") {
+            o.sum_tolerance = number(a);
+            o.have_sum_tolerance = true;
+            if (o.sum_tolerance < 0) throw Failure{kUsage, "--sum-tolerance: must be >= 0"};
+        } else if (a == "--peaks") {
+            const double n = number(a);
+            if (n < 0 || n > 100000 || n != std::floor(n))
+                throw Failure{kUsage, "--peaks: a whole number from 0 to 100000"};
+            o.peaks = (int)n;
+        } else if (a == "--save-diff")
             o.save_diff = true;
         else if (a == "--roi") {
             for (int k = 0; k < 4; ++k) o.roi[k] = (int)number(a);
@@ -280,6 +290,8 @@ int run(int argc, char** argv) {
                                       {"roi", {roi.xmin, roi.xmax, roi.ymin, roi.ymax}},
                                       {"threshold", nullptr}};
     if (o.have_threshold) summary["threshold"] = o.threshold;
+    summary["sum_tolerance"] = nullptr;
+    if (o.have_sum_tolerance) summary["sum_tolerance"] = o.sum_tolerance;
     write_file(bundle / "summary.json", summary.dump(2) + "\n");
     std::snprintf(
         buf, sizeof buf,
@@ -330,6 +342,11 @@ int run(int argc, char** argv) {
                 bundle.string().c_str());
     if (o.have_threshold && !(c.correlation >= o.threshold)) {
         std::fprintf(stderr, "nb-compare: correlation %.10f is below the threshold %g\n", c.correlation, o.threshold);
+        return kBelowThreshold;
+    }
+    if (o.have_sum_tolerance && !(std::fabs(c.sum_ratio - 1) <= o.sum_tolerance)) {
+        std::fprintf(stderr, "nb-compare: |sum ratio - 1| = %.3e is over the tolerance %g\n",
+                     std::fabs(c.sum_ratio - 1), o.sum_tolerance);
         return kBelowThreshold;
     }
     return kOk;

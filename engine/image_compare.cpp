@@ -47,9 +47,11 @@ ImageComparison compare_images(const std::vector<float>& a, const std::vector<fl
     r.ymax = std::min(r.ymax, sp - 1);
     ImageComparison c;
     double n = 0, sab = 0, saa = 0, sbb = 0, se = 0;
+    bool nonfinite = false;
     for (int s = r.ymin; s <= r.ymax; ++s)
         for (int f = r.xmin; f <= r.xmax; ++f) {
             double x = a[(size_t)s * fp + f], y = b[(size_t)s * fp + f];
+            nonfinite = nonfinite || !std::isfinite(x) || !std::isfinite(y);
             c.sum_a += x;
             c.sum_b += y;
             saa += x * x;
@@ -65,7 +67,11 @@ ImageComparison compare_images(const std::vector<float>& a, const std::vector<fl
             (va > 0 && vb > 0) ? (sab - c.sum_a * c.sum_b / n) / std::sqrt(va * vb) : (c.max_abs_diff == 0 ? 1.0 : 0.0);
         c.rmse = std::sqrt(se / n);
     }
+    // a NaN or infinite pixel agrees with nothing (std::max above would drop a
+    // NaN difference, and the fallback call two NaN images a perfect match)
+    if (nonfinite) c.correlation = c.max_abs_diff = NAN;
     c.sum_ratio = c.sum_b != 0 ? c.sum_a / c.sum_b : (c.sum_a == 0 ? 1.0 : INFINITY);
+    if (nonfinite) c.sum_ratio = NAN;
 
     std::vector<Peak> pb = top_peaks(b, fp, sp, r, npeaks), pa = top_peaks(a, fp, sp, r, npeaks * 2);
     c.peaks_compared = (int)pb.size();

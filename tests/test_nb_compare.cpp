@@ -1,6 +1,8 @@
 // nb-compare: every exit code, and the evidence bundle's files.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -104,4 +106,42 @@ TEST(NbCompare, UsageRunnerAndIoErrors) {
     RunResult unwritable = run_cli(opts({"--c-bin", cli_path(), "--out-root", "/proc/nb_no_such_dir"}), d.path.string(),
                                    300, compare_path());
     EXPECT_EQ(unwritable.exit_code, 5) << unwritable.err;
+}
+
+// The parity bar is correlation and sum: a reference of half our photons has
+// correlation 1 and fails --sum-tolerance; a NaN reference fails both (it had
+// come out as a perfect match).
+TEST(NbCompare, SumToleranceAndNonFiniteImagesFail) {
+    TempDir d("cmp_sum");
+    RunResult first = run_cli({"-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100", "-N", "5",
+                               "-detpixels", "48", "-distance", "100", "-floatfile", "ref.bin", "-nonoise", "-nopgm"},
+                              d.path.string());
+    ASSERT_EQ(first.exit_code, 0);
+    std::string bytes = read_file(d.file("ref.bin"));
+    std::vector<float> px(bytes.size() / 4);
+    std::memcpy(px.data(), bytes.data(), bytes.size());
+    auto write = [&](const std::string& name, auto f) {
+        std::vector<float> v = px;
+        for (float& x : v) x = f(x);
+        std::ofstream(d.file(name), std::ios::binary).write(reinterpret_cast<const char*>(v.data()), v.size() * 4);
+    };
+    write("half.bin", [](float x) { return x * 0.5f; });
+    write("nan.bin", [](float) { return NAN; });
+    const std::vector<std::string> bar = {"--threshold", "0.99999", "--sum-tolerance", "1e-5"};
+    auto compare = [&](const std::string& ref, std::vector<std::string> gates) {
+        std::vector<std::string> a = {"--ref-image", d.file(ref), "--out-root", d.file("reports")};
+        a.insert(a.end(), gates.begin(), gates.end());
+        a.insert(a.end(), kArgs.begin(), kArgs.end());
+        return run_cli(a, d.path.string(), 300, compare_path());
+    };
+    EXPECT_EQ(compare("ref.bin", bar).exit_code, 0);
+    EXPECT_EQ(compare("half.bin", {"--threshold", "0.99999"}).exit_code, 0);  // the correlation alone is 1
+    RunResult half = compare("half.bin", bar);
+    EXPECT_EQ(half.exit_code, 3);
+    EXPECT_NE(half.err.find("|sum ratio - 1| = 1.000e+00 is over the tolerance 1e-05"), std::string::npos) << half.err;
+    RunResult nan = compare("nan.bin", {"--threshold", "0.99999"});
+    EXPECT_EQ(nan.exit_code, 3) << nan.out;
+    EXPECT_NE(nan.out.find("correlation=nan"), std::string::npos) << nan.out;
+    EXPECT_EQ(compare("ref.bin", {"--peaks", "-3"}).exit_code, 1);
+    EXPECT_EQ(compare("ref.bin", {"--threshold", "nan"}).exit_code, 1);
 }
