@@ -65,6 +65,20 @@ std::vector<Workload> workloads() {
     };
 }
 
+// What a failed run said: its "error:" line, else its last line.
+std::string last_line(const std::string& out) {
+    if (size_t e = out.find("error: "); e != std::string::npos) {
+        const size_t start = out.rfind('\n', e);
+        const size_t from = start == std::string::npos ? 0 : start + 1;
+        return out.substr(from, out.find('\n', e) - from);
+    }
+    size_t end = out.find_last_not_of("\n ");
+    if (end == std::string::npos) return "(no output)";
+    size_t start = out.rfind('\n', end);
+    return out.substr(start == std::string::npos ? 0 : start + 1,
+                      end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
 struct Run {
     double seconds = 0;
     double cpu_seconds = 0;  // user + system time of the process, every thread
@@ -282,8 +296,15 @@ int main(int argc, char** argv) {
                 our_double_s = r.seconds;
                 our_double_kernel_ms = r.kernel_ms;
             }
-            std::printf("%-24s %-8s %-6s %2d thr  %9.3f s  %10.3g eval/s  %6ld MB  %s\n", w.name.c_str(), "ours",
-                        prec.c_str(), threads, r.seconds, r.evals_per_s, r.peak_mb, r.backend.c_str());
+            if (!r.ok) {  // a failed run is no measurement: say so, with what it printed last
+                r.evals_per_s = 0;
+                std::printf("%-24s %-8s %-6s %2d thr  FAILED: %s\n", w.name.c_str(), "ours", prec.c_str(), threads,
+                            last_line(out).c_str());
+            } else {
+                std::printf("%-24s %-8s %-6s %2d thr  %9.3f s  %10.3g eval/s  %6ld MB  %s\n", w.name.c_str(), "ours",
+                            prec.c_str(), threads, r.seconds, r.evals_per_s, r.peak_mb, r.backend.c_str());
+            }
+            if (prec == "double" && !r.ok) our_double_s = 0;
             std::fflush(stdout);
             results.push_back(r);
         }
@@ -311,10 +332,16 @@ int main(int argc, char** argv) {
             r.evals_per_s = r.seconds > 0 ? evals / r.seconds : 0;
             r.peak_mb = peak / 1024;
             r.backend = "OMP_NUM_THREADS=" + std::to_string(threads);
-            r.ratio = our_double_s > 0 ? r.seconds / our_double_s : 0;
-            r.kernel_ratio = our_double_kernel_ms > 0 ? r.seconds / (our_double_kernel_ms / 1000) : 0;
-            std::printf("%-24s %-8s %-6s %2d thr  %9.3f s  %10.3g eval/s  %6ld MB  ours is %.2fx faster\n",
-                        w.name.c_str(), "ref", "double", threads, r.seconds, r.evals_per_s, r.peak_mb, r.ratio);
+            r.ratio = our_double_s > 0 && r.ok ? r.seconds / our_double_s : 0;
+            r.kernel_ratio = our_double_kernel_ms > 0 && r.ok ? r.seconds / (our_double_kernel_ms / 1000) : 0;
+            if (!r.ok) {
+                r.evals_per_s = 0;
+                std::printf("%-24s %-8s %-6s %2d thr  FAILED (the reference program did not run: %s)\n", w.name.c_str(),
+                            "ref", "double", threads, reference.c_str());
+            } else {
+                std::printf("%-24s %-8s %-6s %2d thr  %9.3f s  %10.3g eval/s  %6ld MB  ours is %.2fx faster\n",
+                            w.name.c_str(), "ref", "double", threads, r.seconds, r.evals_per_s, r.peak_mb, r.ratio);
+            }
             std::fflush(stdout);
             results.push_back(r);
         }
@@ -400,9 +427,16 @@ int main(int argc, char** argv) {
         char line[512];
         std::string kernel = r.kernel_ms >= 0 ? std::to_string(r.kernel_ms).substr(0, 8) : "";
         std::string ratio;
-        if (r.label == "reference") {
-            ratio = std::to_string(r.ratio).substr(0, 5) + "x";
-            if (r.kernel_ratio > 0) ratio += " (" + std::to_string(r.kernel_ratio).substr(0, 7) + "x over kernels)";
+        char buf[96];
+        if (!r.ok) {
+            ratio = "FAILED";
+        } else if (r.label == "reference" && r.ratio > 0) {
+            std::snprintf(buf, sizeof buf, "%.2fx", r.ratio);
+            ratio = buf;
+            if (r.kernel_ratio > 0) {
+                std::snprintf(buf, sizeof buf, " (%.1fx over kernels)", r.kernel_ratio);
+                ratio += buf;
+            }
         }
         std::snprintf(line, sizeof line, "| %s | %s | %s | %s | %d | %s | %lld | %.3f | %.3g | %ld | %s | %s |\n",
                       r.workload.c_str(), r.label.c_str(), r.backend.c_str(), r.precision.c_str(), r.threads,

@@ -104,7 +104,17 @@ void FlagTable::integer(const std::string& names, const std::string& help, const
 }
 
 void FlagTable::text(const std::string& names, const std::string& help, std::function<void(const std::string&)> fn) {
-    add(app_.add_option_function<std::string>(names, std::move(fn), help));
+    // translate_flags made "-name" into "--name" before CLI11 saw it; a value
+    // so made would silently name another file (C takes "-foo.bin" as it is)
+    auto checked = [fn = std::move(fn), flag = display_name(names)](const std::string& v) {
+        if (v.size() > 2 && v[0] == '-' && v[1] == '-')
+            throw UsageError(flag + ": '" + v.substr(1) +
+                             "' looks like a flag, not a value (a file name may not begin "
+                             "with '-': write ./" +
+                             v.substr(1) + ")");
+        fn(v);
+    };
+    add(app_.add_option_function<std::string>(names, std::move(checked), help));
 }
 
 void FlagTable::numbers(const std::string& names, int n, const std::string& help, std::vector<Range> ranges,

@@ -202,7 +202,12 @@ int run(int argc, char** argv) {
         } else if (a == "--save-diff")
             o.save_diff = true;
         else if (a == "--roi") {
-            for (int k = 0; k < 4; ++k) o.roi[k] = (int)number(a);
+            for (int k = 0; k < 4; ++k) {
+                const double v = number(a);
+                if (v != std::floor(v) || std::fabs(v) > 1e9)
+                    throw Failure{kUsage, "--roi: pixel indices are whole numbers"};
+                o.roi[k] = (int)v;
+            }
             o.have_roi = true;
         } else if (a == "-h" || a == "--help") {
             usage(stdout);
@@ -218,11 +223,42 @@ int run(int argc, char** argv) {
         if (a == "-floatfile" || a == "-floatimage")
             throw Failure{kUsage, "do not pass -floatfile: nb-compare names it"};
 
-    fs::path bundle = fs::path(o.out_root) / o.name / utc_stamp();
+    // Each program runs in an empty folder of its own: the files it reads are
+    // named by absolute paths (an argument or program that names an existing
+    // file relative to here)
+    auto absolute_if_here = [](std::string& a) {
+        std::error_code e;
+        if (!a.empty() && a[0] != '-' && a[0] != '/' && fs::exists(a, e)) a = fs::absolute(a, e).string();
+    };
+    for (std::string& a : o.args) absolute_if_here(a);
+    if (o.ours.find('/') != std::string::npos) absolute_if_here(o.ours);
+    if (o.other.find('/') != std::string::npos) absolute_if_here(o.other);
+    for (const std::string& bin : {o.ours, o.other})
+        if (!bin.empty() && bin.find('/') != std::string::npos && ::access(bin.c_str(), X_OK) != 0)
+            throw Failure{kUsage, "'" + bin + "' is not an executable program"};
+
+    // a bundle of its own: a second run in the same second gets "-2", ...
     std::error_code ec;
-    fs::create_directories(bundle, ec);
-    if (ec) throw Failure{kIoError, "cannot create bundle folder '" + bundle.string() + "': " + ec.message()};
-    fs::path work = fs::temp_directory_path() / ("nb_compare_" + std::to_string(::getpid()));
+    fs::create_directories(fs::path(o.out_root) / o.name, ec);
+    if (ec)
+        throw Failure{kIoError, "cannot create bundle folder '" + (fs::path(o.out_root) / o.name).string() +
+                                    "': " + ec.message()};
+    const fs::path stamp = fs::path(o.out_root) / o.name / utc_stamp();
+    fs::path bundle = stamp;
+    for (int k = 2; !fs::create_directory(bundle, ec); ++k) {
+        if (ec || k > 1000) throw Failure{kIoError, "cannot create bundle folder '" + bundle.string() + "'"};
+        bundle = stamp.string() + "-" + std::to_string(k);
+    }
+    std::string work_name = (fs::temp_directory_path() / "nb_compare_XXXXXX").string();
+    if (!::mkdtemp(work_name.data())) throw Failure{kIoError, "cannot create a temporary folder"};
+    const fs::path work = work_name;
+    struct RemoveWork {
+        fs::path p;
+        ~RemoveWork() {
+            std::error_code e;
+            fs::remove_all(p, e);
+        }
+    } remove_work{work};
     fs::create_directories(work / "ours");
     fs::create_directories(work / "other");
 
@@ -267,7 +303,16 @@ int run(int argc, char** argv) {
     }
 
     nb::CompareRegion roi{0, fp - 1, 0, sp - 1};
-    if (o.have_roi) roi = {o.roi[0], o.roi[1], o.roi[2], o.roi[3]};
+    if (o.have_roi) {
+        roi = {o.roi[0], o.roi[1], o.roi[2], o.roi[3]};
+        if (roi.xmin < 0 || roi.xmin > roi.xmax || roi.xmax >= fp || roi.ymin < 0 || roi.ymin > roi.ymax ||
+            roi.ymax >= sp)
+            throw Failure{kUsage, "--roi " + std::to_string(roi.xmin) + " " + std::to_string(roi.xmax) + " " +
+                                      std::to_string(roi.ymin) + " " + std::to_string(roi.ymax) +
+                                      ": not a rectangle of the " + std::to_string(fp) + "x" + std::to_string(sp) +
+                                      " image (xmin <= xmax < " + std::to_string(fp) + ", ymin <= ymax < " +
+                                      std::to_string(sp) + ")"};
+    }
     ImageComparison c = nb::compare_images(a, b, fp, sp, roi, o.peaks);
 
     char buf[4096];

@@ -266,6 +266,24 @@ void check_output_targets(const SimConfig& cfg, const OutputSelection& which) {
             check_target(frame_file_name(pattern, i, frames, flag), flag);
     }
     if (!cfg.nexus_file.empty()) check_target(cfg.nexus_file, "-nexusfile");
+    // two outputs of one name (refused again when staged, but that is after
+    // the render and the HKL grid's Fdump.bin)
+    for (const int i : {1, frames}) {
+        std::vector<std::pair<std::string, const char*>> names;
+        for (const auto& [selected, pattern, flag] : {std::tuple{which.float_file, cfg.float_file, "-floatfile"},
+                                                      {which.int_file, cfg.int_file, "-intfile"},
+                                                      {which.noise_file, cfg.noise_file, "-noisefile"},
+                                                      {which.pgm_file, cfg.pgm_file, "-pgmfile"},
+                                                      {which.png_file, cfg.png_file, "-pngfile"},
+                                                      {which.cbf_file, cfg.cbf_file, "-cbffile"}})
+            if (selected && !pattern.empty()) names.push_back({frame_file_name(pattern, i, frames, flag), flag});
+        if (!cfg.nexus_file.empty()) names.push_back({cfg.nexus_file, "-nexusfile"});
+        for (size_t a = 0; a < names.size(); ++a)
+            for (size_t b = 0; b < a; ++b)
+                if (names[a].first == names[b].first)
+                    throw UsageError(std::string(names[a].second) + ": '" + names[a].first + "' is also the " +
+                                     names[b].second + " file: give each output its own name");
+    }
 }
 
 }  // namespace nb

@@ -49,6 +49,7 @@ inline std::string cli_path() { return env_or("NB_CLI_PATH", NB_CLI_PATH); }
 inline std::string noisify_path() { return env_or("NB_NOISIFY_PATH", NB_NOISIFY_PATH); }
 inline std::string nonbragg_path() { return env_or("NB_NONBRAGG_PATH", NB_NONBRAGG_PATH); }
 inline std::string compare_path() { return env_or("NB_COMPARE_PATH", NB_COMPARE_PATH); }
+inline std::string bench_path() { return env_or("NB_BENCH_PATH", NB_BENCH_PATH); }
 inline std::string golden_dir() { return env_or("NB_GOLDEN_DIR", NB_GOLDEN_DIR); }
 
 // A file's bytes, or "" when it cannot be read. The golden suites keep C's

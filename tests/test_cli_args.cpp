@@ -29,6 +29,15 @@ std::string error_of(std::initializer_list<const char*> args) {
 
 }  // namespace
 
+// A file name that begins with '-' had been doubled ("-floatfile -foo.bin"
+// wrote "--foo.bin"; "-floatfile -nopgm" wrote "--nopgm"): it is refused.
+TEST(CliArgs, AValueThatLooksLikeAFlagIsRefused) {
+    EXPECT_EQ(error_of({"-floatfile", "-nopgm"}),
+              "-floatfile: '-nopgm' looks like a flag, not a value (a file name may not begin with '-': write "
+              "./-nopgm)");
+    EXPECT_EQ(parse({"-floatfile", "./-foo.bin"}).config.float_file, "./-foo.bin");
+}
+
 TEST(CliArgs, TranslatesSingleDashLongFlagsButNotNumbers) {
     auto t = translate_flags({"-hkl", "x.hkl", "-N", "5", "-misset", "-89.9", "-1e-3", ".5", "--device"});
     std::vector<std::string> expect{"--hkl", "x.hkl", "-N", "5", "--misset", "-89.9", "-1e-3", ".5", "--device"};

@@ -127,6 +127,7 @@ TEST(CliBehaviour, AFolderAsAnOutputStopsTheRunBeforeAnyFileIsWritten) {
         {{"-intfile", "nodir/x.img"}, "-intfile: cannot create 'nodir/x.img': 'nodir' does not exist"},
         {{"-intfile", "keep.bin/x.img"}, "-intfile: cannot create 'keep.bin/x.img': 'keep.bin' is not a folder"},
         {{"-nframes", "3", "-intfile", "s_%d.img", "-nonoise"}, "-intfile: 's_2.img' is a folder, not a file"},
+        {{"-intfile", "keep.bin"}, "-intfile: 'keep.bin' is also the -floatfile file: give each output its own name"},
     };
     std::filesystem::create_directories(d.file("s_2.img"));
     for (const auto& [extra, message] : cases) {

@@ -1,6 +1,7 @@
 // nb-compare: every exit code, and the evidence bundle's files.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -144,4 +145,35 @@ TEST(NbCompare, SumToleranceAndNonFiniteImagesFail) {
     EXPECT_NE(nan.out.find("correlation=nan"), std::string::npos) << nan.out;
     EXPECT_EQ(compare("ref.bin", {"--peaks", "-3"}).exit_code, 1);
     EXPECT_EQ(compare("ref.bin", {"--threshold", "nan"}).exit_code, 1);
+}
+
+// Each program runs in an empty folder: files named relative to where
+// nb-compare runs are passed by absolute path. Two runs of one name in one
+// second get bundles of their own; a ROI outside the image is refused; no
+// temporary folder is left behind.
+TEST(NbCompare, RelativePathsBundlesOfTheirOwnAndRoiChecks) {
+    TempDir d("cmp_rel");
+    std::ofstream(d.file("rel.hkl")) << "1 0 0 100\n0 1 0 80\n1 1 0 60\n";
+    std::vector<std::string> rel = {"--",     "-cell",    "100",        "100",     "100",       "90",
+                                    "90",     "90",       "-hkl",       "rel.hkl", "-N",        "5",
+                                    "-nopgm", "-nonoise", "-detpixels", "48",      "-distance", "100"};
+    // nb-compare's temporary folders go under tmp/ here
+    fs::create_directories(d.file("tmp"));
+    const std::vector<std::pair<std::string, std::string>> env = {{"TMPDIR", d.file("tmp")}};
+    for (int k = 0; k < 2; ++k) {
+        RunResult r = run_cli(opts({"--c-bin", cli_path(), "--name", "rel", "--out-root", d.file("reports"),
+                                    "--threshold", "0.99999", "--sum-tolerance", "1e-5"},
+                                   rel),
+                              d.path.string(), 300, compare_path(), env);
+        EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    }
+    size_t bundles = 0;
+    for (const auto& e : fs::directory_iterator(d.path / "reports" / "rel")) bundles += e.is_directory();
+    EXPECT_EQ(bundles, 2u);
+    RunResult roi =
+        run_cli(opts({"--c-bin", cli_path(), "--out-root", d.file("reports"), "--roi", "40", "10", "0", "47"}),
+                d.path.string(), 300, compare_path());
+    EXPECT_EQ(roi.exit_code, 1);
+    EXPECT_NE(roi.err.find("--roi 40 10 0 47: not a rectangle of the 48x48 image"), std::string::npos) << roi.err;
+    EXPECT_TRUE(fs::is_empty(d.file("tmp")));
 }
