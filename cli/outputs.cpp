@@ -253,30 +253,27 @@ void check_output_targets(const SimConfig& cfg, const OutputSelection& which) {
         }
     };
     const int frames = std::max(1, cfg.nframes);
-    for (const auto& [selected, pattern, flag] : {std::tuple{which.float_file, cfg.float_file, "-floatfile"},
-                                                  {which.int_file, cfg.int_file, "-intfile"},
-                                                  {which.noise_file, cfg.noise_file, "-noisefile"},
-                                                  {which.pgm_file, cfg.pgm_file, "-pgmfile"},
-                                                  {which.png_file, cfg.png_file, "-pngfile"},
-                                                  {which.cbf_file, cfg.cbf_file, "-cbffile"}}) {
-        if (!selected || pattern.empty()) continue;
+    std::vector<std::pair<const std::string*, const char*>> patterns;  // the selected outputs' name patterns
+    for (const auto& [selected, pattern, flag] : {std::tuple{which.float_file, &cfg.float_file, "-floatfile"},
+                                                  {which.int_file, &cfg.int_file, "-intfile"},
+                                                  {which.noise_file, &cfg.noise_file, "-noisefile"},
+                                                  {which.pgm_file, &cfg.pgm_file, "-pgmfile"},
+                                                  {which.png_file, &cfg.png_file, "-pngfile"},
+                                                  {which.cbf_file, &cfg.cbf_file, "-cbffile"}})
+        if (selected && !pattern->empty()) patterns.push_back({pattern, flag});
+    for (const auto& [pattern, flag] : patterns) {
         // the first 10000 frames' names and the last (a later folder that is not
         // there still stops the series at that frame, with nothing half-written)
         for (int i = 1; i <= frames; i = i < 10000 ? i + 1 : (i < frames ? frames : frames + 1))
-            check_target(frame_file_name(pattern, i, frames, flag), flag);
+            check_target(frame_file_name(*pattern, i, frames, flag), flag);
     }
     if (!cfg.nexus_file.empty()) check_target(cfg.nexus_file, "-nexusfile");
     // two outputs of one name (refused again when staged, but that is after
     // the render and the HKL grid's Fdump.bin)
     for (const int i : {1, frames}) {
         std::vector<std::pair<std::string, const char*>> names;
-        for (const auto& [selected, pattern, flag] : {std::tuple{which.float_file, cfg.float_file, "-floatfile"},
-                                                      {which.int_file, cfg.int_file, "-intfile"},
-                                                      {which.noise_file, cfg.noise_file, "-noisefile"},
-                                                      {which.pgm_file, cfg.pgm_file, "-pgmfile"},
-                                                      {which.png_file, cfg.png_file, "-pngfile"},
-                                                      {which.cbf_file, cfg.cbf_file, "-cbffile"}})
-            if (selected && !pattern.empty()) names.push_back({frame_file_name(pattern, i, frames, flag), flag});
+        for (const auto& [pattern, flag] : patterns)
+            names.push_back({frame_file_name(*pattern, i, frames, flag), flag});
         if (!cfg.nexus_file.empty()) names.push_back({cfg.nexus_file, "-nexusfile"});
         for (size_t a = 0; a < names.size(); ++a)
             for (size_t b = 0; b < a; ++b)

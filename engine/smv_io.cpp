@@ -78,8 +78,13 @@ void apply_smv_header(SimConfig& cfg, const SmvImage& img, bool is_mask) {
     if (!std::isnan(t = img.value_of("TWOTHETA"))) cfg.header_twotheta = t / RTD;
 }
 
+namespace {
+// what every header of the suite says of its size, as C writes it
+const std::string kHeaderBytes512 = "HEADER_BYTES=512;";
+}  // namespace
+
 std::string smv_header_block(std::string text, bool c_bytes) {
-    const std::string key = "HEADER_BYTES=512;";
+    const std::string& key = kHeaderBytes512;
     const size_t at = text.find(key);
     if (text.size() > 512 && !c_bytes && at != std::string::npos) {
         size_t bytes = 512;
@@ -99,7 +104,7 @@ std::string smv_header_block(std::string text, bool c_bytes) {
 }
 
 std::string smv_header_overrun_warning(const std::string& header, const std::string& flag) {
-    if (header.size() <= 512 || header.find("HEADER_BYTES=512;") == std::string::npos) return "";
+    if (header.size() <= 512 || header.find(kHeaderBytes512) == std::string::npos) return "";
     return "WARNING: " + flag + ": the SMV header is " + std::to_string(header.size()) +
            " bytes; -exact writes it as C does, saying HEADER_BYTES=512, so readers take its last " +
            std::to_string(header.size() - 512) + " bytes for pixels (without -exact it says HEADER_BYTES=" +
