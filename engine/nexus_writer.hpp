@@ -10,6 +10,7 @@
 // of a 2048x2048 still's whole run.
 #pragma once
 
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include "engine/experiment.hpp"
 #include "engine/image_io.hpp"
+#include "kernels/rotation.hpp"
 
 namespace nb {
 
@@ -55,11 +57,9 @@ struct McStasFrame {
         if (sin_a < 1e-15 && cos_a > 0) return m;
         Vec3D axis = m.y;  // a beam against z: half a turn about y
         if (sin_a >= 1e-15) unitize(k, axis);
-        auto turn = [&](const Vec3D& v) {  // Rodrigues: z onto the beam
-            return add(add(scale(v, cos_a), scale(cross(axis, v), sin_a)), scale(axis, dot(axis, v) * (1 - cos_a)));
-        };
-        m.x = turn(m.x);
-        m.y = turn(m.y);
+        const double angle = std::atan2(sin_a, cos_a);  // z onto the beam
+        m.x = rotate_axis(m.x, axis, angle);
+        m.y = rotate_axis(m.y, axis, angle);
         m.z = beam;
         return m;
     }
