@@ -310,7 +310,8 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     t.flag("--oversample_polar", "polarization per sub-pixel", [&] { c.oversample_polar = true; });
     t.flag("--oversample_omega", "solid angle per sub-pixel", [&] { c.oversample_omega = true; });
     t.numbers(
-        "--roi", 4, "render only xmin xmax ymin ymax (pixels, inclusive)", {at_least(0)},
+        "--roi", 4, "render only xmin xmax ymin ymax (pixels, inclusive; -1: that edge of the detector, as in C)",
+        {at_least(-1)},
         [&](const std::vector<double>& v) {
             c.roi_xmin = (int)v[0];
             c.roi_xmax = (int)v[1];
@@ -435,13 +436,20 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     // ---- run control ----
     t.flag("--progress", "progress bar on terminals (default)", [&] { c.progress = true; });
     t.flag("--noprogress", "no progress bar", [&] { c.progress = false; });
-    t.flag("--printout", "verbose pixel prints (accepted; not implemented)", [&] { c.printout = true; });
+    t.flag("--printout", "print C's block of intermediate values for every rendered pixel (or -printout_pixel's)",
+           [&] { c.printout = true; });
     t.flag("--coherent", "coherent addition (accepted; unused by C's renderer)", [] {});
     t.numbers(
-        "--printout_pixel", 2, "pixel to print: fast slow (accepted)", {at_least(0)},
-        [&](const std::vector<double>&) {}, "", "INT");
+        "--printout_pixel", 2, "-printout for this pixel only: fast slow", {at_least(0)},
+        [&](const std::vector<double>& v) {
+            // C's -printout_pixel also matches "-printout" (strstr): it turns the printout on
+            c.printout = true;
+            c.printout_fpixel = (int)v[0];
+            c.printout_spixel = (int)v[1];
+        },
+        "", "INT");
     t.numbers(
-        "--trace_pixel,--dump_pixel", 2, "pixel to trace: slow fast (accepted)", {at_least(0)},
+        "--trace_pixel,--dump_pixel", 2, "print the TRACE_C lines of this pixel's render: slow fast", {at_least(0)},
         [&](const std::vector<double>& v) {
             c.trace_spixel = (int)v[0];
             c.trace_fpixel = (int)v[1];

@@ -29,6 +29,7 @@
 #include "engine/heap_policy.hpp"
 #include "engine/image_io.hpp"
 #include "engine/nexus_writer.hpp"
+#include "engine/pixel_report.hpp"
 #include "engine/render.hpp"
 #include "engine/run_estimate.hpp"
 #include "engine/setup.hpp"
@@ -60,6 +61,31 @@ void write_frame(const std::shared_ptr<nb::FrameOutput>& fo, const std::vector<n
     std::fflush(stdout);
     if (nexus) nexus->append(fo->exp, fo->noise, fo->result.image);
     add_busy();
+}
+
+// -printout and -trace_pixel: the pixels' intermediate values, after the
+// render and before the statistics (C prints them from its pixel loop).
+void print_pixel_reports(const nb::SimConfig& cfg, const nb::Experiment& frame, const nb::HklGrid& hkl,
+                         nb::Precision precision, const nb::RenderResult& result) {
+    if (!cfg.printout && cfg.trace_fpixel < 0) return;
+    nb::PixelReportInput in{&frame, &hkl, precision, &result};
+    auto rendered = [&](const char* flag, int f, int s) {
+        const std::string why = nb::pixel_report_skipped(frame, f, s);
+        if (!why.empty())
+            spdlog::warn("WARNING: {}: pixel (fast {}, slow {}) is {}: nothing rendered to print", flag, f, s, why);
+        return why.empty();
+    };
+    nb::PixelReports what;
+    what.printout = cfg.printout &&
+                    (cfg.printout_fpixel < 0 || rendered("-printout_pixel", cfg.printout_fpixel, cfg.printout_spixel));
+    what.printout_f = cfg.printout_fpixel;
+    what.printout_s = cfg.printout_spixel;
+    if (cfg.trace_fpixel >= 0 && rendered("-trace_pixel", cfg.trace_fpixel, cfg.trace_spixel)) {
+        what.trace_f = cfg.trace_fpixel;
+        what.trace_s = cfg.trace_spixel;
+    }
+    nb::print_pixel_reports(stdout, in, what);
+    std::fflush(stdout);
 }
 
 int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& command_line) {
@@ -111,6 +137,15 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         nb::StageTimer timer("wait for the device start");
         device_start.get();
     }
+    if (cfg.printout && cfg.printout_fpixel >= 0)
+        if (std::string why =
+                nb::pixel_report_target_problem(e, "-printout_pixel", cfg.printout_fpixel, cfg.printout_spixel);
+            !why.empty())
+            throw nb::UsageError(why);
+    if (cfg.trace_fpixel >= 0)
+        if (std::string why = nb::pixel_report_target_problem(e, "-trace_pixel", cfg.trace_fpixel, cfg.trace_spixel);
+            !why.empty())
+            throw nb::UsageError(why);
     nb::RenderOptions opt = nb::render_options(cfg, job.local_rank, job.rank == 0);
     if (job.rank == 0)
         if (std::string w = nb::float_precision_warning(e, opt.precision); !w.empty()) spdlog::warn("{}", w);
@@ -212,6 +247,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         else
             spdlog::info("rendered on {}", fo->result.backend);
         if (std::string w = nb::interpolation_warning(fo->exp, fo->result); !w.empty()) spdlog::warn("{}", w);
+        print_pixel_reports(cfg, fo->exp, e.hkl, opt.precision, fo->result);
         nb::print_stats(fo->result.stats);
         if (std::string w = nb::nonfinite_warning(fo->result); !w.empty()) spdlog::warn("{}", w);
         fo->needs_noise = nexus != nullptr;

@@ -359,7 +359,11 @@ int run(int argc, char** argv) {
         {"nb_compare", nb::version_line()},
         {"git_commit", trimmed_output("git -C " + shell_quote(fs::path(o.ours).parent_path().string()) +
                                       " rev-parse HEAD 2>/dev/null")},
-        {"ours", {{"path", o.ours}, {"sha256", sha256_of(o.ours)}}},
+        // the binary's own build (its commit can differ from the folder's checkout)
+        {"ours",
+         {{"path", o.ours},
+          {"sha256", sha256_of(o.ours)},
+          {"version", trimmed_output(shell_quote(o.ours) + " -version 2>/dev/null")}}},
         {"other", {{"path", other_path}, {"sha256", sha256_of(other_path)}}}};
     write_file(bundle / "env.json", env.dump(2) + "\n");
 

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "cli/flag_table.hpp"
 #include "engine/units.hpp"
 
 namespace nb {
@@ -18,6 +19,16 @@ double number(const std::string& tok, const std::string& where) {
     if (end == tok.c_str() || *end != '\0' || !std::isfinite(v))
         throw std::runtime_error(where + ": '" + tok + "' is not a number");
     return v;
+}
+
+// A key's value checked as its flag's is; the message as every -shots error.
+template <typename F>
+auto as_shot_error(F&& parse) {
+    try {
+        return parse();
+    } catch (const UsageError& e) {
+        throw std::runtime_error(e.what());
+    }
 }
 
 }  // namespace
@@ -61,26 +72,28 @@ std::vector<Shot> read_shots(const std::string& path) {
         } else {
             throw std::runtime_error(where + ": expected 'misset', 'random' or 'amat', found '" + tok[0] + "'");
         }
+        std::vector<std::string> seen;
         for (size_t k = next; k < tok.size(); ++k) {
             size_t eq = tok[k].find('=');
             if (eq == std::string::npos)
                 throw std::runtime_error(where + ": expected key=value, found '" + tok[k] + "'");
-            std::string key = tok[k].substr(0, eq);
-            double v = number(tok[k].substr(eq + 1), where);
-            auto positive = [&](double x) {
-                if (!(x > 0)) throw std::runtime_error(where + ": " + key + " must be positive");
-                return x;
-            };
+            std::string key = tok[k].substr(0, eq), value = tok[k].substr(eq + 1);
+            for (const std::string& was : seen)
+                if (was == key) throw std::runtime_error(where + ": " + key + "= is given twice");
+            seen.push_back(key);
+            // the ranges of the flags each key stands for (-fluence, -N, -mosaic, -lambda, -xtalsize)
+            const std::string what = where + ": " + key;
+            auto real = [&](const Range& r) { return as_shot_error([&] { return parse_number(what, value, r); }); };
             if (key == "fluence")
-                s.fluence = positive(v);
+                s.fluence = real(above(0));
             else if (key == "N")
-                s.N = positive(v);
+                s.N = as_shot_error([&] { return parse_integer(what, value, at_least(0), false); });
             else if (key == "mosaic")
-                s.mosaic_deg = v;
+                s.mosaic_deg = real(at_least(0));
             else if (key == "lambda")
-                s.lambda_A = positive(v);
+                s.lambda_A = real(above(0));
             else if (key == "xtalsize")
-                s.xtalsize_mm = positive(v);
+                s.xtalsize_mm = real(at_least(0, "0: size from N"));
             else
                 throw std::runtime_error(where + ": unknown key '" + key + "' (fluence, N, mosaic, lambda, xtalsize)");
         }

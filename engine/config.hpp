@@ -179,8 +179,9 @@ struct SimConfig {
     bool progress = true;
     std::string device = "auto";
     std::string precision = "double";
-    int trace_fpixel = -1, trace_spixel = -1;
-    bool printout = false;
+    int trace_fpixel = -1, trace_spixel = -1;        // -trace_pixel (slow fast)
+    bool printout = false;                           // -printout: every pixel, or printout_fpixel/spixel's
+    int printout_fpixel = -1, printout_spixel = -1;  // -printout_pixel
 };
 
 }  // namespace nb

@@ -69,7 +69,7 @@ struct Staged {
     std::vector<PanelFrame<double>> panels;
 };
 
-void stage(const Experiment& e, Staged& st) {
+void stage(const Experiment& e, Staged& st, const HklGrid& g) {
     const DetectorGeometry& d = e.det;
     const Sampling& s = e.samp;
     PixelParams<double>& p = st.p;
@@ -115,7 +115,6 @@ void stage(const Experiment& e, Staged& st) {
     p.lattice.c_exact_sincg = e.cfg.exact_sincg;
     p.exact = e.cfg.exact;
 
-    const HklGrid& g = e.hkl;
     p.hkl.F = g.F.empty() ? nullptr : g.F.data();
     p.hkl.h_min = g.h_min;
     p.hkl.h_max = g.h_max;
@@ -339,7 +338,7 @@ long long render_two_pass_cpu(const PixelParams<T>& p, const RenderOptions& opt,
 // -exact sums in C's order.
 void render_spots_cpu(const Experiment& e, const RenderOptions& opt, RenderResult& r) {
     Staged st;
-    stage(e, st);
+    stage(e, st, e.hkl);
     allocate_zeroed(r.image, (size_t)e.det.fpixels * e.det.spixels);
     const bool row_sums = !e.cfg.exact;
     StatsRows rows;
@@ -368,7 +367,7 @@ FrameTicket submit_staged(const Experiment& e, Device device, const PixelParams<
 // pipeline): the host's staging is not needed once this returns.
 FrameTicket submit_spots(const Experiment& e, const RenderOptions& opt, Device device) {
     Staged st;
-    stage(e, st);
+    stage(e, st, e.hkl);
     if (opt.precision == Precision::Float) {
         FloatStaged fs;
         to_float(st, fs);
@@ -417,6 +416,20 @@ void render_frame_cpu(const Experiment& e, const RenderOptions& opt, RenderResul
 }
 
 }  // namespace
+
+void with_staged_params(const Experiment& e, const HklGrid& hkl, Precision precision,
+                        const std::function<void(const PixelParams<double>&)>& in_double,
+                        const std::function<void(const PixelParams<float>&)>& in_float) {
+    Staged st;
+    stage(e, st, hkl);
+    if (precision == Precision::Float) {
+        FloatStaged fs;
+        to_float(st, fs);
+        in_float(fs.p);
+    } else {
+        in_double(st.p);
+    }
+}
 
 RenderResult render_image(const Experiment& e, const RenderOptions& opt) {
     const Device device = resolve_device(opt.device);

@@ -82,6 +82,16 @@ private:
     std::vector<std::vector<float>> spare_;
 };
 
+template <typename T>
+struct PixelParams;
+// The parameters the render of e reads, staged as for a render in `precision`
+// with `hkl` for e's grid (a frame's geometry_copy has none), handed to the
+// callback of that precision: for a host-side look at single pixels
+// (engine/pixel_report.hpp).
+void with_staged_params(const Experiment& e, const HklGrid& hkl, Precision precision,
+                        const std::function<void(const PixelParams<double>&)>& in_double,
+                        const std::function<void(const PixelParams<float>&)>& in_float);
+
 // pixels x sub-pixels x sources x mosaic domains x phi steps x sensor layers
 double evaluation_count(const Experiment& e);
 

@@ -215,10 +215,34 @@ NB_HD inline bool pixel_on_direct_beam(const PixelParams<T>& p, int f, int s) {
     return any_evaluation(p, f, s, OnDirectBeam{});
 }
 
-template <typename T>
-NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, InterpCutoff cutoff) {
+// What render_pixel shows an observer of one pixel: the host's pixel reports
+// (-printout, -trace_pixel: engine/pixel_report.cpp) replay a pixel with one.
+// The renders pass NoObserver, whose empty hooks compile to nothing.
+//   subpixel(p, thick_tic, subS, subF, pos, airpath, diffracted, omega, capture)
+//   source(source, incident, lambda, scattering, stol)       before the -dmin cut
+//   polarization()                                           C's polarization step ran for this source
+//   evaluation(source, j, table, pairs, h, k, l, F_latt)     j: (phi, mosaic) pair, before the F_latt == 0 skip
+//   structure_factor(F_cell, I, polar, diffracted)           I: the running sum after this term; diffracted
+//                                                            as C's polarization step re-normalized it
+//   finish(I, capture, polar, omega, value)
+struct NoObserver {
+    template <typename... A>
+    NB_HD_METHOD void subpixel(const A&...) const {}
+    template <typename... A>
+    NB_HD_METHOD void source(const A&...) const {}
+    NB_HD_METHOD void polarization() const {}
+    template <typename... A>
+    NB_HD_METHOD void evaluation(const A&...) const {}
+    template <typename... A>
+    NB_HD_METHOD void structure_factor(const A&...) const {}
+    template <typename... A>
+    NB_HD_METHOD void finish(const A&...) const {}
+};
+
+template <typename T, typename Observer>
+NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, InterpCutoff cutoff, Observer& obs) {
 #ifndef __CUDA_ARCH__  // the GPU launches each panel with its own parameters (frame_pipeline.hpp)
-    if (p.panels) return render_pixel(panel_params(p, s), f, s, cutoff);
+    if (p.panels) return render_pixel(panel_params(p, s), f, s, cutoff, obs);
 #endif
     const long long pixel = (long long)s * p.fpixels + f;
     PixelResult out{0.0, -1, false};
@@ -246,12 +270,14 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                 if (capture == T(0) || p.oversample_thick) {
                     capture = capture_fraction(p, thick_tic, dot(diffracted, p.odet));
                 }
+                obs.subpixel(p, thick_tic, subS, subF, pos, airpath, diffracted, omega, capture);
 
                 for (int source = 0; source < p.sources; ++source, eval += per_source) {
                     Vec3<T> incident = source_incident(p, source);
                     T lambda = p.source_lambda[source];
                     Vec3<T> scattering = scattering_vector(diffracted, incident, lambda);
                     T stol = T(0.5) * magnitude(scattering);
+                    obs.source(source, incident, lambda, scattering, stol);
                     if (p.dmin > T(0) && beyond_dmin(p.dmin, stol)) continue;
                     if (p.lattice.shape == Shape::Round && on_direct_beam(stol, lambda)) out.on_beam = true;
 
@@ -260,6 +286,7 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                         unitize(diffracted, diffracted);
                         polar = polarization_factor(p.polarization, polarization_frame(incident, p.polar_vector),
                                                     diffracted);
+                        obs.polarization();
                     }
 
                     const T* table = first_sweep ? p.cells_first : p.cells;
@@ -282,6 +309,7 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                         for (int j = 0; j < n; ++j) {
                             const long long e = eval + base + j;
                             T F_latt = fl[j];
+                            obs.evaluation(source, base + j, table, per_source, hb[j], kb[j], lb[j], F_latt);
                             if (F_latt == T(0) && !p.water) continue;
                             T h = hb[j], k = kb[j], l = lb[j];
 
@@ -307,6 +335,7 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                             if (p.oversample_thick) I *= capture;
                             if (p.oversample_polar) I *= polar;
                             if (p.oversample_omega) I *= omega;
+                            obs.structure_factor(F_cell, I, polar, diffracted);
                         }
                     }
                 }
@@ -318,8 +347,15 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
     if (!p.oversample_thick) value *= (double)capture;
     if (!p.oversample_polar) value *= (double)polar;
     if (!p.oversample_omega) value *= (double)omega;
+    obs.finish(I, capture, polar, omega, value);
     out.value = value;
     return out;
+}
+
+template <typename T>
+NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, InterpCutoff cutoff) {
+    NoObserver none;
+    return render_pixel(p, f, s, cutoff, none);
 }
 
 }  // namespace nb

@@ -67,6 +67,10 @@ nb::ParsedArgs parse(const std::vector<std::string>& args) {
             "-nframes: the Python module renders one image per call; use Simulator.set_phi for a series");
     if (!p.config.shots_file.empty())
         throw nb::UsageError("-shots: the Python module renders one image per call; use Simulator's setters per shot");
+    if (p.config.printout || p.config.trace_fpixel >= 0)
+        throw nb::UsageError(std::string(p.config.printout ? "-printout" : "-trace_pixel") +
+                             ": the Python module prints no per-pixel lines; run nanoBragg with the same arguments "
+                             "for them (Result.image holds every pixel's value)");
     p.config.write_fdump = false;  // nothing on disk unless an output flag asks
     p.config.progress = false;
     return p;

@@ -141,7 +141,7 @@ skip() { # NAME [TOOL]: why a step did not run
 
 # ---------- the GPU tests: golden suite (double, float, -exact) and CPU/GPU agreement ----------
 if [ $gpu = 1 ] && want gpu_tests; then
-  # 790 GPU tests (243 golden cases x 3 modes, nonBragg's 26 x 2, ...), most a CLI process with CUDA's
+  # 799 GPU tests (246 golden cases x 3 modes, nonBragg's 26 x 2, ...), most a CLI process with CUDA's
   # start (about 0.2 s of CPU): 234 took 46 s in 8 shards on 2026-11-30
   shards=$((threads < 8 ? 8 : threads > 16 ? 16 : threads))
   runner() {

@@ -303,3 +303,45 @@ TEST(CliBehaviour, AnSmvHeaderPast512BytesSaysItsSize) {
         EXPECT_NEAR(img.value_of("TWOTHETA"), 12.3456, 1e-9);
     }
 }
+
+// -printout_pixel and -trace_pixel outside the detector stop the run before
+// anything is written; outside the -roi or masked they warn and render; -roi's
+// -1 is that edge of the detector, as in C.
+TEST(CliBehaviour, PixelReportsNameBadPixelsAndRoiTakesMinusOneAsTheEdge) {
+    TempDir d("cli_pixel_reports");
+    for (const auto& bad : std::vector<std::vector<std::string>>{
+             {"-printout_pixel", "32", "0"}, {"-printout_pixel", "0", "40"}, {"-trace_pixel", "32", "1"}}) {
+        RunResult r = run_cli(with(with(kSmall, {"-floatfile", "out.bin"}), {bad[0], bad[1], bad[2]}), d.path.string());
+        EXPECT_EQ(r.exit_code, 2) << bad[0];
+        EXPECT_NE(r.err.find(bad[0] + ": pixel (fast "), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("outside the 32x32 detector"), std::string::npos) << r.err;
+        EXPECT_TRUE(no_images(d)) << bad[0];
+    }
+    RunResult r = run_cli(with(kSmall, {"-roi", "4", "9", "4", "9", "-printout_pixel", "2", "2", "-trace_pixel", "5",
+                                        "6", "-floatfile", "out.bin"}),
+                          d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("WARNING: -printout_pixel: pixel (fast 2, slow 2) is outside the -roi"), std::string::npos)
+        << r.out;
+    EXPECT_EQ(r.out.find(" : stol = "), std::string::npos);
+    EXPECT_NE(r.out.find("TRACE_CONFIG: tracing pixel (spixel=5, fpixel=6)"), std::string::npos);
+    EXPECT_NE(r.out.find("TRACE_C: floatimage_accumulated "), std::string::npos);
+
+    // -printout alone: one block per rendered pixel, 6x6 of them
+    r = run_cli(with(kSmall, {"-roi", "4", "9", "4", "9", "-printout", "-floatfile", "out.bin"}), d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    size_t blocks = 0;
+    for (size_t p = 0; (p = r.out.find(" : stol = ", p)) != std::string::npos; ++p) ++blocks;
+    EXPECT_EQ(blocks, 36u);
+    EXPECT_NE(r.out.find("   4    4 : stol = "), std::string::npos);
+    EXPECT_NE(r.out.find("   9    9 : stol = "), std::string::npos);
+
+    const std::string whole =
+        read_file((run_cli(with(kSmall, {"-floatfile", "whole.bin"}), d.path.string()), d.file("whole.bin")));
+    r = run_cli(with(kSmall, {"-roi", "-1", "-1", "-1", "-1", "-floatfile", "roi.bin"}), d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_file(d.file("roi.bin")), whole);
+    r = run_cli(with(kSmall, {"-roi", "-2", "5", "0", "5"}), d.path.string());
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("-roi"), std::string::npos) << r.err;
+}

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -63,6 +64,24 @@ std::string name_of(const testing::TestParamInfo<Case>& info) {
     for (char& c : n)
         if (!std::isalnum((unsigned char)c)) c = '_';
     return n;
+}
+
+// The lines of -printout's blocks (from "f s : stol = " to "Z: ") and of
+// -trace_pixel (TRACE_C..., TRACE_CONFIG), in order.
+std::vector<std::string> pixel_report_lines(const std::string& text) {
+    std::vector<std::string> out;
+    bool in_block = false;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        const std::string line = text.substr(pos, end - pos);
+        pos = end + 1;
+        if (line.find(" : stol = ") != std::string::npos) in_block = true;
+        if (in_block || line.rfind("TRACE_C", 0) == 0 || line.rfind("TRACE_CONFIG", 0) == 0) out.push_back(line);
+        if (line.rfind("Z: ", 0) == 0) in_block = false;
+    }
+    return out;
 }
 
 class Golden : public testing::TestWithParam<Case> {
@@ -144,6 +163,11 @@ TEST_P(Golden, ExactModeIsByteIdenticalToC) {
     for (const char* prefix : {"max_I = ", "mean= "}) {
         EXPECT_EQ(line_starting(rr.out, prefix), line_starting(c_out, prefix)) << c.id;
     }
+    // -printout and -trace_pixel: every line of C's pixel reports, digit for digit
+    const std::vector<std::string> theirs = pixel_report_lines(c_out), mine = pixel_report_lines(rr.out);
+    EXPECT_EQ(mine.size(), theirs.size()) << c.id;
+    for (size_t i = 0; i < std::min(mine.size(), theirs.size()); ++i)
+        EXPECT_EQ(mine[i], theirs[i]) << c.id << ": pixel report line " << i;
 }
 
 // The scalar reference executor (render_pixel, NB_CPU_ISA=scalar) in exact
@@ -215,7 +239,7 @@ TEST(GoldenSuite, ManifestHoldsEveryCaseWithItsFiles) {
     for (const auto& e : std::filesystem::directory_iterator(golden_dir() + "/cases"))
         if (e.is_directory()) ++dirs;
     EXPECT_EQ(cases.size(), dirs) << "every folder under cases/ is a case of the manifest";
-    EXPECT_EQ(cases.size(), 243u) << "the C reference suite has 243 command lines";
+    EXPECT_EQ(cases.size(), 246u) << "the C reference suite has 246 command lines";
     for (const Case& c : cases)
         for (const std::string& f : c.outputs)
             EXPECT_FALSE(read_file(golden_dir() + "/cases/" + c.id + "/" + f).empty()) << c.id << ": " << f;

@@ -18,6 +18,13 @@ const std::vector<std::string> kArgs = {"--",         "-cell", "100",        "10
                                         "90",         "90",    "-default_F", "100", "-N",       "5",
                                         "-detpixels", "48",    "-distance",  "100", "-nonoise", "-nopgm"};
 
+// kArgs' image by our CLI, as ref.bin in d; the exit status
+int write_reference(const TempDir& d) {
+    std::vector<std::string> args(kArgs.begin() + 1, kArgs.end());
+    args.insert(args.end(), {"-floatfile", "ref.bin"});
+    return run_cli(args, d.path.string()).exit_code;
+}
+
 std::vector<std::string> opts(std::initializer_list<std::string> head, std::vector<std::string> tail = kArgs) {
     std::vector<std::string> v(head);
     v.insert(v.end(), tail.begin(), tail.end());
@@ -56,7 +63,9 @@ TEST(NbCompare, IdenticalRunsPassAndWriteTheBundle) {
     std::string summary = read_file((b / "summary.json").string());
     EXPECT_NE(summary.find("\"max_abs_diff\": 0"), std::string::npos) << summary;
     EXPECT_NE(summary.find("\"peaks_matched\": 20"), std::string::npos) << summary;
-    EXPECT_NE(read_file((b / "env.json").string()).find("sha256"), std::string::npos);
+    const std::string env = read_file((b / "env.json").string());
+    EXPECT_NE(env.find("sha256"), std::string::npos);
+    EXPECT_NE(env.find("\"version\": \"nanoBragg engine "), std::string::npos) << env;
     EXPECT_NE(read_file((b / "commands.txt").string()).find("-floatfile float.bin"), std::string::npos);
 }
 
@@ -74,10 +83,7 @@ TEST(NbCompare, PerturbedRunFallsBelowThresholdWithExitThree) {
 
 TEST(NbCompare, ReferenceImageAndSizeMismatch) {
     TempDir d("cmp_ref");
-    RunResult first = run_cli({"-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100", "-N", "5",
-                               "-detpixels", "48", "-distance", "100", "-floatfile", "ref.bin", "-nonoise", "-nopgm"},
-                              d.path.string());
-    ASSERT_EQ(first.exit_code, 0);
+    ASSERT_EQ(write_reference(d), 0);
     RunResult ok = run_cli(
         opts({"--ref-image", d.file("ref.bin"), "--out-root", d.file("reports"), "--roi", "0", "47", "0", "20"}),
         d.path.string(), 300, compare_path());
@@ -114,10 +120,7 @@ TEST(NbCompare, UsageRunnerAndIoErrors) {
 // come out as a perfect match).
 TEST(NbCompare, SumToleranceAndNonFiniteImagesFail) {
     TempDir d("cmp_sum");
-    RunResult first = run_cli({"-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100", "-N", "5",
-                               "-detpixels", "48", "-distance", "100", "-floatfile", "ref.bin", "-nonoise", "-nopgm"},
-                              d.path.string());
-    ASSERT_EQ(first.exit_code, 0);
+    ASSERT_EQ(write_reference(d), 0);
     std::string bytes = read_file(d.file("ref.bin"));
     std::vector<float> px(bytes.size() / 4);
     std::memcpy(px.data(), bytes.data(), bytes.size());

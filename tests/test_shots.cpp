@@ -41,9 +41,15 @@ TEST(Shots, MalformedLinesNameFileAndLine) {
         {"\nrandom\n", "line 2: 'random' needs a seed"},
         {"amat 1 2 3\n", "'amat' needs 9 numbers"},
         {"spin 1 2 3\n", "expected 'misset', 'random' or 'amat'"},
-        {"misset 1 2 3 colour=red\n", "'red' is not a number"},
+        {"misset 1 2 3 N=red\n", "'red' is not a number"},
         {"misset 1 2 3 speed=4\n", "unknown key 'speed'"},
-        {"misset 1 2 3 N=0\n", "N must be positive"},
+        {"misset 1 2 3 N=2.5\n", "line 1: N: 2.5 is not a whole number"},
+        {"misset 1 2 3 N=-1\n", "N: -1 is out of range (must be >= 0"},
+        {"random 4 mosaic=-1\n", "mosaic: -1 is out of range (must be >= 0"},
+        {"misset 1 2 3 lambda=0\n", "lambda: 0 is out of range (must be > 0"},
+        {"misset 1 2 3 fluence=inf\n", "fluence: inf is not a finite number"},
+        {"misset 1 2 3 xtalsize=-0.1\n", "xtalsize: -0.1 is out of range"},
+        {"misset 1 2 3 N=5 mosaic=0.1 N=6\n", "line 1: N= is given twice"},
         {"# nothing\n", "lists no shots"},
     };
     for (const auto& [text, expect] : cases) {

@@ -114,6 +114,14 @@ def test_device_cuda_as_on_the_command_line(tmp_path):
         assert str(info.value).startswith("-device cuda:")
 
 
+def test_per_pixel_prints_are_the_cli_s():
+    """-printout and -trace_pixel print from the CLI only: the module says so instead of ignoring them."""
+    for extra, flag in ((["-printout"], "-printout"), (["-printout_pixel", "3", "4"], "-printout"),
+                        (["-trace_pixel", "3", "4"], "-trace_pixel")):
+        with pytest.raises(nanobragg.UsageError, match="^" + flag + ": the Python module prints no per-pixel lines"):
+            nanobragg.simulate(SMALL + extra)
+
+
 def test_image_wraps_engine_buffer():
     r = nanobragg.simulate(SMALL)
     assert r.image.shape == (96, 96)
