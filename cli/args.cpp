@@ -218,48 +218,59 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     t.number("--detector_thick", "sensor thickness (um)", at_least(0), [&](double v) { c.detector_thick = v * 1e-6; });
     t.integer("--detector_thicksteps,--thicksteps", "sensor layers", at_least(0, "0: auto"),
               [&](int v) { c.detector_thicksteps = v; });
-    t.number("--detector_rotx", "detector rotation about x (deg)", kAny, [&](double v) { c.detector_rotx = v / RTD; });
-    t.number("--detector_roty", "detector rotation about y (deg)", kAny, [&](double v) { c.detector_roty = v / RTD; });
-    t.number("--detector_rotz", "detector rotation about z (deg)", kAny, [&](double v) { c.detector_rotz = v / RTD; });
-    t.number("--twotheta", "detector swing about the twotheta axis (deg); pivot sample", kAny, [&](double v) {
-        c.twotheta = v / RTD;
-        c.pivot = Pivot::Sample;
-        c.twotheta_from_axis = false;
-    });
+    t.number("--detector_rotx", "detector rotation about x (deg, default 0)", kAny,
+             [&](double v) { c.detector_rotx = v / RTD; });
+    t.number("--detector_roty", "detector rotation about y (deg, default 0)", kAny,
+             [&](double v) { c.detector_roty = v / RTD; });
+    t.number("--detector_rotz", "detector rotation about z (deg, default 0)", kAny,
+             [&](double v) { c.detector_rotz = v / RTD; });
+    t.number("--twotheta", "detector swing about the twotheta axis (deg, default 0); pivot sample", kAny,
+             [&](double v) {
+                 c.twotheta = v / RTD;
+                 c.pivot = Pivot::Sample;
+                 c.twotheta_from_axis = false;
+             });
     t.flag("--curved_det", "all pixels at the same distance from the sample", [&] { c.curved_detector = true; });
     t.flag("--point_pixel", "solid angle 1/R^2 only (no obliquity)", [&] { c.point_pixel = true; });
-    t.number("--Xbeam", "beam centre, fast (mm); pivot beam", kAny, [&](double v) {
-        c.Xbeam = v / mm;
-        c.pivot = Pivot::Beam;
-    });
-    t.number("--Ybeam", "beam centre, slow (mm); pivot beam", kAny, [&](double v) {
-        c.Ybeam = v / mm;
-        c.pivot = Pivot::Beam;
-    });
-    t.number("--Xclose", "closest point, fast (mm); pivot sample", kAny, [&](double v) {
+    t.number("--Xbeam",
+             "beam centre, fast (mm; default: the convention's; MOSFLM: (detector size + 1 pixel) / 2); pivot beam",
+             kAny, [&](double v) {
+                 c.Xbeam = v / mm;
+                 c.pivot = Pivot::Beam;
+             });
+    t.number("--Ybeam",
+             "beam centre, slow (mm; default: the convention's; MOSFLM: (detector size + 1 pixel) / 2); pivot beam",
+             kAny, [&](double v) {
+                 c.Ybeam = v / mm;
+                 c.pivot = Pivot::Beam;
+             });
+    t.number("--Xclose", "closest point, fast (mm; default: from the beam centre); pivot sample", kAny, [&](double v) {
         c.Xclose = v / mm;
         c.pivot = Pivot::Sample;
     });
-    t.number("--Yclose", "closest point, slow (mm); pivot sample", kAny, [&](double v) {
+    t.number("--Yclose", "closest point, slow (mm; default: from the beam centre); pivot sample", kAny, [&](double v) {
         c.Yclose = v / mm;
         c.pivot = Pivot::Sample;
     });
-    t.number("--ORGX", "XDS origin, fast (pixels); pivot sample", kAny, [&](double v) {
+    t.number("--ORGX", "XDS origin, fast (pixels; default: from the beam centre); pivot sample", kAny, [&](double v) {
         c.ORGX = v;
         c.pivot = Pivot::Sample;
     });
-    t.number("--ORGY", "XDS origin, slow (pixels); pivot sample", kAny, [&](double v) {
+    t.number("--ORGY", "XDS origin, slow (pixels; default: from the beam centre); pivot sample", kAny, [&](double v) {
         c.ORGY = v;
         c.pivot = Pivot::Sample;
     });
-    t.text("--pivot", "detector pivot: beam or sample", [&](const std::string& v) {
-        if (v.find("sample") != std::string::npos)
-            c.pivot = Pivot::Sample;
-        else if (v.find("beam") != std::string::npos)
-            c.pivot = Pivot::Beam;
-        else
-            bad("-pivot", "expected 'beam' or 'sample', got '" + v + "'");
-    });
+    t.text(
+        "--pivot",
+        "detector pivot: beam or sample (CUSTOM only; MOSFLM, DENZO, ADXV pivot on the beam, XDS, DIALS on the sample)",
+        [&](const std::string& v) {
+            if (v.find("sample") != std::string::npos)
+                c.pivot = Pivot::Sample;
+            else if (v.find("beam") != std::string::npos)
+                c.pivot = Pivot::Beam;
+            else
+                bad("-pivot", "expected 'beam' or 'sample', got '" + v + "'");
+        });
     auto conv = [&](Convention cv, Pivot pv) {
         return [&c, cv, pv] {
             c.convention = cv;

@@ -183,9 +183,8 @@ PixelObserver observer_for(const Experiment& e, std::FILE* trace) {
 template <typename T>
 double replay(const PixelParams<T>& p, const RenderResult& r, int f, int s, PixelObserver& obs) {
     const long long idx = (long long)s * p.fpixels + f;
-    const InterpCutoff cutoff = (r.interp_disabled_at < 0 || idx <= r.interp_disabled_at)
-                                    ? InterpCutoff{LLONG_MAX, 0}
-                                    : InterpCutoff{-1, 0};
+    const InterpCutoff cutoff =
+        (r.interp_disabled_at < 0 || idx <= r.interp_disabled_at) ? InterpCutoff{LLONG_MAX, 0} : InterpCutoff{-1, 0};
     if (p.reference && p.lattice.shape == Shape::Round && pixel_on_direct_beam(p, f, s))
         return render_pixel(*p.reference, f, s, cutoff, obs).value;
     return render_pixel(p, f, s, cutoff, obs).value;
@@ -208,8 +207,7 @@ void printout_block(std::FILE* out, const Experiment& e, const PixelParams<T>& p
     const float pixel = r.image[(size_t)s * e.det.fpixels + f];
     std::fprintf(out, "%4d %4d : stol = %g or %g\n", f, s, o.stol, stol_nominal);
     std::fprintf(out, "at %g %g %g\n", o.pos.x, o.pos.y, o.pos.z);
-    std::fprintf(out, "hkl= %f %f %f  hkl0= %d %d %d\n", o.h, o.k, o.l, o.nearest(o.h), o.nearest(o.k),
-                 o.nearest(o.l));
+    std::fprintf(out, "hkl= %f %f %f  hkl0= %d %d %d\n", o.h, o.k, o.l, o.nearest(o.h), o.nearest(o.k), o.nearest(o.l));
     std::fprintf(out, " F_cell=%g  F_latt=%g   I = %g\n", o.F_cell, o.F_latt, o.I);
     std::fprintf(out, "I/steps %15.10g\n", o.I / (double)(long long)e.steps);
     std::fprintf(out, "polar   %15.10g\n", o.polar);
