@@ -55,6 +55,7 @@ void write_frame(const std::shared_ptr<nb::FrameOutput>& fo, const std::vector<n
     add_busy();
     if (previous.valid()) previous.get();  // its failure stops this frame too (its temporaries are removed)
     t = clock::now();
+    std::fputs(fo->log.c_str(), stdout);
     staged.commit();
     nb::print_frame_noise(*fo);
     for (const auto& f : files) std::printf("wrote %s\n", f.path.c_str());
@@ -226,7 +227,9 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     };
     for (size_t k = 0; k < mine.size(); ++k) {
         const int i = mine[k];
-        if (!shots.empty()) std::printf("shot %d of %d (line %d)\n", i + 1, cfg.nframes, shots[i].line);
+        // this frame's lines, printed after the earlier frames' (FrameOutput::log)
+        std::string log;
+        if (!shots.empty()) log += fmt::format("shot {} of {} (line {})\n", i + 1, cfg.nframes, shots[i].line);
         auto fo = std::make_shared<nb::FrameOutput>();
         fo->index = i;
         const auto render_start = clock::now();
@@ -240,19 +243,32 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         render_s += std::chrono::duration<double>(clock::now() - render_start).count();
         if (fo->result.kernel_ms > 0) kernel_ms += fo->result.kernel_ms;
         bar.finish();
-        if (cfg.nframes > 1 && shots.empty())
-            std::printf("frame %d of %d: phi = %g deg\n", i + 1, cfg.nframes, fo->exp.samp.phi0 * 57.29577951308232);
+        if (cfg.nframes > 1 && shots.empty()) {
+            char phi[64];
+            std::snprintf(phi, sizeof phi, "%g", fo->exp.samp.phi0 * 57.29577951308232);
+            log += fmt::format("frame {} of {}: phi = {} deg\n", i + 1, cfg.nframes, phi);
+        }
         if (fo->result.kernel_ms >= 0)
-            spdlog::info("rendered on {} (render kernels {:.3f} ms)", fo->result.backend, fo->result.kernel_ms);
+            log += fmt::format("rendered on {} (render kernels {:.3f} ms)\n", fo->result.backend, fo->result.kernel_ms);
         else
-            spdlog::info("rendered on {}", fo->result.backend);
-        if (std::string w = nb::interpolation_warning(fo->exp, fo->result); !w.empty()) spdlog::warn("{}", w);
-        print_pixel_reports(cfg, fo->exp, e.hkl, opt.precision, fo->result);
-        nb::print_stats(fo->result.stats);
-        if (std::string w = nb::nonfinite_warning(fo->result); !w.empty()) spdlog::warn("{}", w);
+            log += fmt::format("rendered on {}\n", fo->result.backend);
+        if (std::string w = nb::interpolation_warning(fo->exp, fo->result); !w.empty()) log += w + "\n";
+        if (cfg.printout || cfg.trace_fpixel >= 0) {
+            // per-pixel lines can be many: printed now, once the earlier frames' lines are out
+            while (!writing.empty()) {
+                writing.front().get();
+                writing.pop_front();
+            }
+            std::fputs(log.c_str(), stdout);
+            log.clear();
+            print_pixel_reports(cfg, fo->exp, e.hkl, opt.precision, fo->result);
+        }
+        log += nb::stats_text(fo->result.stats);
+        if (std::string w = nb::nonfinite_warning(fo->result); !w.empty()) log += w + "\n";
         fo->needs_noise = nexus != nullptr;
         fo->seed = nb::frame_seed(seed_base, i);
-        std::vector<nb::OutputFile> files = nb::image_output_files(cfg, fo, nb::cli_outputs(cfg), true);
+        std::vector<nb::OutputFile> files = nb::image_output_files(cfg, fo, nb::cli_outputs(cfg), &log);
+        fo->log = std::move(log);
         const auto wait_start = clock::now();
         while (writing.size() >= writers) {  // the oldest frame is on disk before another starts
             writing.front().get();

@@ -123,7 +123,7 @@ std::string base_name(const std::string& path) {
 }  // namespace
 
 std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shared_ptr<FrameOutput>& fo,
-                                           const OutputSelection& which, bool print) {
+                                           const OutputSelection& which, std::string* log) {
     const int number = fo->index + 1, n = cfg.nframes;
     auto name = [&](const std::string& pattern, const char* flag) { return frame_file_name(pattern, number, n, flag); };
     // several panels (-expt): each image file once per panel (engine/panels.hpp)
@@ -139,8 +139,13 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
     const ImageStats& st = fo->result.stats;
     const double int_scale = auto_int_scale(cfg.intfile_scale, st.max_I);
     const double pgm_scale = auto_pgm_scale(cfg.pgm_scale, int_scale, st.rmsd);
-    if (print) std::printf("intfile_scale = %g\n", int_scale);
-    if (print && which.pgm_file) std::printf("pgm_scale = %g\n", pgm_scale);
+    auto say = [log](const char* key, double v) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%s = %g\n", key, v);
+        *log += buf;
+    };
+    if (log) say("intfile_scale", int_scale);
+    if (log && which.pgm_file) say("pgm_scale", pgm_scale);
     // the noise drawn into its file's blocks when nothing else reads it (no
     // NeXus slice, which set needs_noise before, no miniCBF, one panel)
     fo->stream_noise = which.noise_file && !which.cbf_file && !fo->needs_noise && fo->exp.panels.empty() &&
@@ -157,9 +162,9 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
         // panel's rows start at its first row of the stacked image. The rows
         // refer to the frame and the panel's experiment, which each file holds.
         const int first_row = fo->exp.panels.empty() ? 0 : k * fo->exp.panel_rows();
-        if (print && (which.int_file || which.noise_file) && !warned_header) {
+        if (log && (which.int_file || which.noise_file) && !warned_header) {
             const std::string w = smv_header_overrun_warning(smv_header(ek), "-intfile/-noisefile");
-            if (!w.empty()) spdlog::warn("{}", w);
+            if (!w.empty()) *log += w + "\n";
             warned_header = !w.empty();
         }
         auto rows = [fo, pe](RowFile r) { return rows_holding(std::move(r), fo, pe); };
@@ -205,7 +210,7 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
     }
     if (which.png_file) {
         const double level = cfg.png_level > 0 ? cfg.png_level : png_default_white_level(fo->result.image);
-        if (print) std::printf("png_level = %g\n", level);
+        if (log) say("png_level", level);
         files.push_back(
             {name(cfg.png_file, "-pngfile"), "-pngfile", [fo, level](std::FILE* f) {
                  std::vector<char> png;

@@ -59,6 +59,10 @@ struct FrameOutput {
     // blocks as they are written (noise.pixels stays empty)
     bool stream_noise = false;
     std::shared_ptr<NoiseRows> noise_rows;
+    // the frame's lines before its files' (heading, backend, warnings, statistics):
+    // printed by its writer once the frame before it is on disk, so that a
+    // series' log keeps frame order
+    std::string log;
 };
 
 // The run's noise seed base: -seed, or C's -time() when none is given.
@@ -73,10 +77,11 @@ void finish_frame_noise(FrameOutput& fo);
 void print_frame_noise(const FrameOutput& fo);
 
 // The files `which` selects for one image, named from cfg's patterns (frame
-// numbers in a series). `print` echoes C's scale lines (intfile_scale etc.).
-// Marks fo->needs_noise when a selected file holds the noise image.
+// numbers in a series). `log` (may be null) gains C's scale lines
+// (intfile_scale etc.) and header warnings. Marks fo->needs_noise when a
+// selected file holds the noise image.
 std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shared_ptr<FrameOutput>& fo,
-                                           const OutputSelection& which, bool print);
+                                           const OutputSelection& which, std::string* log);
 
 // Refuses a bad output file name pattern before anything renders (and a
 // -cbffile without a frame number when several frames are written).

@@ -54,10 +54,14 @@ void print_setup(const Experiment& e) {
     std::fflush(stdout);
 }
 
-void print_stats(const ImageStats& s) {
-    std::printf("max_I = %g  at %g %g\n", s.max_I, s.max_I_x, s.max_I_y);
-    std::printf("mean= %g rms= %g rmsd= %g\n", s.mean, s.rms, s.rmsd);
+std::string stats_text(const ImageStats& s) {
+    char buf[256];
+    int n = std::snprintf(buf, sizeof buf, "max_I = %g  at %g %g\nmean= %g rms= %g rmsd= %g\n", s.max_I, s.max_I_x,
+                          s.max_I_y, s.mean, s.rms, s.rmsd);
+    return std::string(buf, (size_t)std::clamp(n, 0, (int)sizeof buf - 1));
 }
+
+void print_stats(const ImageStats& s) { std::fputs(stats_text(s).c_str(), stdout); }
 
 namespace {
 

@@ -12,6 +12,8 @@ namespace nb {
 
 void print_setup(const Experiment& e);
 void print_stats(const ImageStats& s);
+// C's two statistics lines, as print_stats prints them
+std::string stats_text(const ImageStats& s);
 
 // One line redrawn in place on terminals: the bar, the frame of a series,
 // evaluations per second and the time left (for a series, to its end).

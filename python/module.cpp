@@ -296,7 +296,7 @@ Result simulate(const py::object& args_in, const py::object& structure_factors, 
             fo->result = std::move(out.r);
             fo->seed = nb::frame_seed(nb::noise_seed_base(cfg), 0);
             fo->needs_noise = nexus;
-            const std::vector<nb::OutputFile> files = nb::image_output_files(cfg, fo, which, false);
+            const std::vector<nb::OutputFile> files = nb::image_output_files(cfg, fo, which, nullptr);
             nb::commit_outputs(files, [&fo] { nb::make_frame_noise(*fo); });
             nb::finish_frame_noise(*fo);
             for (const auto& f : files) out.files.push_back(f.path);

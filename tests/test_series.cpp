@@ -132,6 +132,21 @@ TEST(Series, FramesInFlightWriteTheFilesOfOneAtATime) {
             if (pattern[0] == 'n') EXPECT_GT(pos, at) << line << " before the previous frame's lines";
             at = std::max(at, pos);
         }
+    // each frame's heading and statistics come after the previous frame's files' lines
+    // and before its own (its writer prints them): the log reads frame by frame
+    for (const RunResult* r : {&a, &b}) {
+        size_t last = 0;
+        for (int i = 1; i <= 5; ++i) {
+            char head[32], wrote[32];
+            std::snprintf(head, sizeof head, "frame %d of 5: phi", i);
+            std::snprintf(wrote, sizeof wrote, "wrote f_%02d.bin", i);
+            const size_t h = r->out.find(head), m = r->out.find("max_I = ", h), w = r->out.find(wrote);
+            ASSERT_NE(h, std::string::npos) << head;
+            EXPECT_GT(h, last) << head << " before the previous frame's files:\n" << r->out;
+            EXPECT_LT(m, w) << head;
+            last = w;
+        }
+    }
     // a shot list, in float
     std::ofstream(d.file("cpu/shots.txt")) << "random 1\nrandom 2\nrandom 3\n";
     std::filesystem::copy_file(d.file("cpu/shots.txt"), d.file("pipe/shots.txt"));
