@@ -408,20 +408,21 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
                    bad("-psf", "expected gauss, fiber or none, got '" + v + "'");
                dm.enabled = true;
            });
-    t.number("--psf_fwhm", "PSF full width at half maximum (um, default 46)", at_least(0), [&](double v) {
-        dm.psf_fwhm = v / 1e6;
-        dm.enabled = true;
-    });
+    t.number("--psf_fwhm,--psf_width,--psf_sigma",
+             "PSF full width at half maximum (um, default 46; noisify's names too)", at_least(0), [&](double v) {
+                 dm.psf_fwhm = v / 1e6;
+                 dm.enabled = true;
+             });
     t.integer(
-        "--psf_radius", "PSF rendering radius (pixels, default 0: from each pixel's photons)",
+        "--psf_radius,--psf_rad", "PSF rendering radius (pixels, default 0: from each pixel's photons)",
         at_least(0, "0: automatic"),
         [&](int v) {
             dm.psf_radius = v;
             dm.enabled = true;
         },
         /*c_atoi=*/false);  // as noisify, which reads it with atof
-    t.number("--readout,--readout_noise", "read-out noise on the noise image: Gaussian, ADU rms (default 0)",
-             at_least(0), [&](double v) {
+    t.number("--readout,--readout_noise,--readnoise",
+             "read-out noise on the noise image: Gaussian, ADU rms (default 0)", at_least(0), [&](double v) {
                  dm.readout = v;
                  dm.enabled = true;
              });

@@ -172,6 +172,13 @@ TEST(Realistic, PsfNoneNamesTheDefault) {
     const std::string fiber = noise({"-psf", "fiber"}, "fiber.img");
     EXPECT_NE(fiber, plain);
     EXPECT_EQ(noise({"-psf", "fiber", "-psf", "none"}, "off.img"), noise({"-psf_fwhm", "46"}, "fwhm.img"));
+    // noisify's names for the same flags
+    const std::string named =
+        noise({"-psf", "gauss", "-psf_fwhm", "60", "-psf_radius", "4", "-readout", "2"}, "named.img");
+    EXPECT_NE(named, plain);
+    EXPECT_EQ(noise({"-psf", "gauss", "-psf_width", "60", "-psf_rad", "4", "-readnoise", "2"}, "width.img"), named);
+    EXPECT_EQ(noise({"-psf", "gauss", "-psf_sigma", "60", "-psf_radius", "4", "-readout_noise", "2"}, "sigma.img"),
+              named);
 }
 
 TEST(Realistic, BadSpecificationsAreRefusedWithNothingWritten) {
