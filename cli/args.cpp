@@ -2,6 +2,7 @@
 
 #include "engine/expt_setup.hpp"
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -451,18 +452,33 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     t.flag("--printout", "print C's block of intermediate values for every rendered pixel (or -printout_pixel's)",
            [&] { c.printout = true; });
     t.flag("--coherent", "coherent addition (accepted; unused by C's renderer)", [] {});
+    t.number(
+        "--source_distance,--source_dist", "source distance (accepted and ignored, as by C: it sets nothing)", kAny,
+        [](double) {
+            spdlog::warn(
+                "WARNING: -source_distance changes nothing: C nanoBragg ignores it (its parsing is commented out), "
+                "and the sources are directions");
+        });
     t.numbers(
-        "--printout_pixel", 2, "-printout for this pixel only: fast slow", {at_least(0)},
+        "--printout_pixel", 2, "-printout for this pixel only: fast slow", {at_least(-1, "fast -1: every pixel")},
         [&](const std::vector<double>& v) {
-            // C's -printout_pixel also matches "-printout" (strstr): it turns the printout on
+            // C's -printout_pixel also matches "-printout" (strstr): it turns the printout on;
+            // a negative fast pixel prints every pixel, whatever the slow one
+            if (v[0] >= 0 && v[1] < 0)
+                bad("-printout_pixel",
+                    "slow -1 with fast " + std::to_string((int)v[0]) + " names no pixel (fast -1 prints every pixel)");
             c.printout = true;
-            c.printout_fpixel = (int)v[0];
-            c.printout_spixel = (int)v[1];
+            c.printout_fpixel = v[0] < 0 ? -1 : (int)v[0];
+            c.printout_spixel = v[0] < 0 ? -1 : (int)v[1];
         },
         "", "INT");
     t.numbers(
-        "--trace_pixel,--dump_pixel", 2, "print the TRACE_C lines of this pixel's render: slow fast", {at_least(0)},
+        "--trace_pixel,--dump_pixel", 2, "print the TRACE_C lines of this pixel's render: slow fast",
+        {at_least(-1, "-1 -1: off")},
         [&](const std::vector<double>& v) {
+            if ((v[0] < 0) != (v[1] < 0))
+                bad("-trace_pixel", "slow and fast are a pixel (both >= 0) or -1 -1 (off), got " +
+                                        std::to_string((int)v[0]) + " " + std::to_string((int)v[1]));
             c.trace_spixel = (int)v[0];
             c.trace_fpixel = (int)v[1];
         },

@@ -81,9 +81,10 @@ void print_pixel_reports(const nb::SimConfig& cfg, const nb::Experiment& frame, 
                     (cfg.printout_fpixel < 0 || rendered("-printout_pixel", cfg.printout_fpixel, cfg.printout_spixel));
     what.printout_f = cfg.printout_fpixel;
     what.printout_s = cfg.printout_spixel;
-    if (cfg.trace_fpixel >= 0 && rendered("-trace_pixel", cfg.trace_fpixel, cfg.trace_spixel)) {
+    if (cfg.trace_fpixel >= 0) {
         what.trace_f = cfg.trace_fpixel;
         what.trace_s = cfg.trace_spixel;
+        what.trace_skipped = !rendered("-trace_pixel", cfg.trace_fpixel, cfg.trace_spixel);  // as C: TRACE_CONFIG still
     }
     nb::print_pixel_reports(stdout, in, what);
     std::fflush(stdout);
@@ -129,7 +130,8 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     };
     // set-up once: the HKL grid and detector are shared by every frame or shot
     nb::Experiment e = nb::prepare_experiment(shots.empty() ? cfg : nb::apply_shot(cfg, shots[0]), choose);
-    if (job.rank == 0) nb::print_setup(e);
+    const int64_t seed_base = nb::noise_seed_base(cfg);
+    if (job.rank == 0) nb::print_setup(e, cfg.write_noise ? std::optional<int64_t>(seed_base) : std::nullopt);
     // the line saying why, after the set-up's lines
     if (cfg.device == "auto" && device == "cpu" && job.rank == 0)
         spdlog::info("{}", nb::short_run_on_the_cpu(evaluations_seen, threads));
@@ -179,7 +181,6 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         o.rotation = shots.empty();
         nexus = nb::NexusWriter::open(o, e);
     }
-    const int64_t seed_base = nb::noise_seed_base(cfg);
     const double phi_start = e.samp.phi0;
     // On a GPU the next frame is submitted before this one is collected, so
     // that its kernels run while this frame is copied back and handed to the

@@ -305,6 +305,12 @@ void register_flags(CLI::App& app, Options& o) {
     t.flag("--noprogress", "no progress meter", [] {});
     t.flag("--progress", "progress meter (C's; ours prints nothing)", [] {});
     t.flag("--coherent", "accepted, no effect (as in C)", [] {});
+    // a nanoBragg line handed to nonBragg: C's parsing of these is commented out
+    for (const char* f : {"--dmin", "--mat", "--hkl"})
+        t.text(f, "accepted and ignored, as by C nonBragg (it has no crystal)", [f](const std::string&) {
+            spdlog::warn("WARNING: {} changes nothing: C nonBragg ignores it (it renders no crystal)",
+                         std::string(f).substr(1));
+        });
 
     // ---- ours ----
     t.text("--precision", "double or float (default double)", [&](const std::string& v) {

@@ -10,7 +10,7 @@
 
 namespace nb {
 
-void print_setup(const Experiment& e) {
+void print_setup(const Experiment& e, std::optional<int64_t> noise_seed) {
     const DetectorGeometry& d = e.det;
     const Sampling& s = e.samp;
     const Crystal& x = e.xtal;
@@ -27,23 +27,45 @@ void print_setup(const Experiment& e) {
     std::printf("crystal is %g x %g x %g microns\n", magnitude(x.a) * x.Na * 1e6, magnitude(x.b) * x.Nb * 1e6,
                 magnitude(x.c) * x.Nc * 1e6);
     std::printf("  %lld initialized hkls (all others =%g)\n", e.hkl.hkls, e.cfg.default_F);
-    std::printf("  xtal: %.0fx%.0fx%.0f cells\n", x.Na, x.Nb, x.Nc);
+    static const char* const shape_names[] = {"parallelpiped", "ellipsoidal", "gaussian", "tophat-spot"};
+    std::printf("  %s xtal: %.0fx%.0fx%.0f cells\n", shape_names[(int)e.cfg.xtal_shape], x.Na, x.Nb, x.Nc);
     std::printf("  wave=%g meters +/- %g%% in %d steps\n", e.cfg.lambda0, s.dispersion * 100, s.dispsteps);
     if (e.cfg.nopolar)
         std::printf("  polarization effect disabled\n");
     else
         std::printf("  Kahn polarization factor: %f\n", e.cfg.polarization);
+    if (d.curved) std::printf("  curved detector: all pixels same distance from origin\n");
+    if (d.point_pixel) std::printf("  pixel obliquity effect disabled\n");
     std::printf("  incident fluence: %g photons/m^2\n", e.fluence);
     std::printf("  distance=%g detsize=%gx%g  pixel=%g meters (%dx%d pixels)\n", d.distance, d.detsize_f, d.detsize_s,
                 d.pixel_size, d.fpixels, d.spixels);
     std::printf("  sensor is %g m thick in %d layers with mu= %g\n", s.thick, s.thicksteps, s.mu);
     std::printf("  Xbeam=%g Ybeam=%g\n  Fbeam=%g Sbeam=%g\n  Xclose=%g Yclose=%g\n  Fclose=%g Sclose=%g\n", d.Xbeam,
                 d.Ybeam, d.Fbeam, d.Sbeam, d.Xclose, d.Yclose, d.Fclose, d.Sclose);
+    auto axis = [](const char* name, const Vec3D& v) { std::printf("  %s= %g %g %g\n", name, v.x, v.y, v.z); };
+    axis("DIRECTION_OF_DETECTOR_X-AXIS", d.fdet);
+    axis("DIRECTION_OF_DETECTOR_Y-AXIS", d.sdet);
+    axis("DIRECTION_OF_DETECTOR_Z-AXIS", d.odet);
+    axis("INCIDENT_BEAM_DIRECTION", d.beam);
+    axis("spindle ROTATION_AXIS", d.spindle);
+    axis("POLARIZATION_PLANE_NORMAL", cross(d.beam, d.polar));
+    axis("dials origin", d.dials_origin);
     std::printf("  DETECTOR_PIX0_VECTOR %.15g %.15g %.15g\n", d.pix0.x, d.pix0.y, d.pix0.z);
+    std::printf("  roi: %d < x < %d && %d < y < %d\n", s.roi_xmin, s.roi_xmax, s.roi_ymin, s.roi_ymax);
+    std::printf("  hdivrange=%g hdivstep=%g  radians\n", s.hdivrange, s.hdivstep);
+    std::printf("  vdivrange=%g vdivstep=%g  radians\n", s.vdivrange, s.vdivstep);
+    // C counts no divergence steps for a -sourcefile and prints its initial -1
+    std::printf("  %d divergence steps\n", e.src.from_file ? -1 : e.src.divsteps);
     std::printf("  %zu sources\n", e.src.direction.size());
     std::printf("  %d mosaic domains over mosaic spread of %g degrees\n", s.mosaic_domains, s.mosaic_spread * RTD);
     std::printf("  %d phi steps from %g to %g degrees\n", s.phisteps, s.phi0 * RTD, (s.phi0 + s.osc) * RTD);
-    std::printf("  %dx%d pixel oversample steps\n", s.oversample, s.oversample);
+    std::printf("  %dx%d pixel oversample steps%s%s%s\n", s.oversample, s.oversample,
+                e.cfg.oversample_thick ? " +thick" : "", e.cfg.oversample_polar ? " +polar" : "",
+                e.cfg.oversample_omega ? " +omega" : "");
+    if (!e.mask.empty()) std::printf("  skipping zero-flagged pixels in %s\n", e.cfg.mask_file.c_str());
+    if (noise_seed)
+        std::printf("\n  noise image paramters:\n  seed: %lld\n  water droplet size: %g m\n", (long long)*noise_seed,
+                    e.cfg.water_size);
     long long roi_pixels = (long long)(std::min(s.roi_xmax, d.fpixels - 1) - std::max(s.roi_xmin, 0) + 1) *
                            (std::min(s.roi_ymax, d.spixels - 1) - std::max(s.roi_ymin, 0) + 1);
     if (roi_pixels < 0) roi_pixels = 0;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "engine/experiment.hpp"
@@ -10,7 +12,8 @@
 
 namespace nb {
 
-void print_setup(const Experiment& e);
+// noise_seed: the noise image's seed (C's "noise image paramters" block), when one is made
+void print_setup(const Experiment& e, std::optional<int64_t> noise_seed);
 void print_stats(const ImageStats& s);
 // C's two statistics lines, as print_stats prints them
 std::string stats_text(const ImageStats& s);

@@ -245,8 +245,9 @@ void trace_end(std::FILE* out, const PixelParams<T>& p, const PixelObserver& o, 
 template <typename T>
 void reports(std::FILE* out, const PixelReportInput& in, const PixelReports& what, const PixelParams<T>& p) {
     const Experiment& e = *in.frame;
-    const bool trace = what.trace_f >= 0;
-    if (trace) std::fprintf(out, "TRACE_CONFIG: tracing pixel (spixel=%d, fpixel=%d)\n", what.trace_s, what.trace_f);
+    if (what.trace_f >= 0)
+        std::fprintf(out, "TRACE_CONFIG: tracing pixel (spixel=%d, fpixel=%d)\n", what.trace_s, what.trace_f);
+    const bool trace = what.trace_f >= 0 && !what.trace_skipped;
     auto printed = [&](int f, int s) {
         if (!what.printout) return false;
         return what.printout_f < 0 ? pixel_report_skipped(e, f, s).empty()

@@ -24,6 +24,7 @@ struct PixelReports {
     bool printout = false;
     int printout_f = -1, printout_s = -1;
     int trace_f = -1, trace_s = -1;
+    bool trace_skipped = false;  // trace_f's pixel renders nothing: C's TRACE_CONFIG line alone
 };
 
 // The reports in C's order: TRACE_CONFIG, then pixel by pixel in raster order

@@ -335,6 +335,30 @@ TEST(CliBehaviour, PixelReportsNameBadPixelsAndRoiTakesMinusOneAsTheEdge) {
     EXPECT_EQ(blocks, 36u);
     EXPECT_NE(r.out.find("   4    4 : stol = "), std::string::npos);
     EXPECT_NE(r.out.find("   9    9 : stol = "), std::string::npos);
+    // as C: -printout_pixel with fast -1 is -printout; -trace_pixel -1 -1 is off;
+    // a pixel traced outside the -roi still gets C's TRACE_CONFIG line, and no TRACE_C
+    const std::string all = r.out.substr(r.out.find("   4    4 : stol = "));
+    r = run_cli(with(kSmall, {"-roi", "4", "9", "4", "9", "-printout_pixel", "-1", "-1", "-trace_pixel", "-1", "-1",
+                              "-floatfile", "out.bin"}),
+                d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find(all.substr(0, all.find("\n", all.rfind(" : stol = ")))), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("TRACE_C"), std::string::npos);
+    r = run_cli(with(kSmall, {"-roi", "4", "9", "4", "9", "-trace_pixel", "1", "2", "-floatfile", "out.bin"}),
+                d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("WARNING: -trace_pixel: pixel (fast 2, slow 1) is outside the -roi"), std::string::npos);
+    EXPECT_NE(r.out.find("TRACE_CONFIG: tracing pixel (spixel=1, fpixel=2)"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("TRACE_C:"), std::string::npos);
+    for (const auto& bad : std::vector<std::vector<std::string>>{
+             {"-trace_pixel", "-1", "3", "-trace_pixel: slow and fast are a pixel"},
+             {"-trace_pixel", "3", "-2", "-trace_pixel: -2 is out of range"},
+             {"-printout_pixel", "3", "-1", "-printout_pixel: slow -1 with fast 3 names no pixel"}}) {
+        r = run_cli(with(kSmall, {bad[0], bad[1], bad[2], "-floatfile", "bad.bin"}), d.path.string());
+        EXPECT_EQ(r.exit_code, 2) << bad[0];
+        EXPECT_NE(r.err.find(bad[3]), std::string::npos) << r.err;
+        EXPECT_FALSE(std::filesystem::exists(d.file("bad.bin")));
+    }
 
     const std::string whole =
         read_file((run_cli(with(kSmall, {"-floatfile", "whole.bin"}), d.path.string()), d.file("whole.bin")));
@@ -344,4 +368,42 @@ TEST(CliBehaviour, PixelReportsNameBadPixelsAndRoiTakesMinusOneAsTheEdge) {
     r = run_cli(with(kSmall, {"-roi", "-2", "5", "0", "5"}), d.path.string());
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("-roi"), std::string::npos) << r.err;
+}
+
+// The set-up summary carries C nanoBragg's lines (scripts read them): values
+// here are C's output for the same command lines.
+TEST(CliBehaviour, SetupSummaryPrintsCsLines) {
+    TempDir d("cli_setup_lines");
+    const std::vector<std::string> base = {"-cell", "50",         "60", "70",    "90", "95",
+                                           "90",    "-default_F", "10", "-N",    "3",  "-detpixels",
+                                           "32",    "-distance",  "50", "-seed", "5"};
+    RunResult r = run_cli(with(base, {"-tophat_spots", "-xds", "-twotheta", "10", "-roi", "2", "20", "3", "25",
+                                      "-water", "100", "-floatfile", "a.bin"}),
+                          d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const char* line :
+         {"  tophat-spot xtal: 3x3x3 cells\n", "  Fbeam=0.0016 Sbeam=0.0102824\n",
+          "  DIRECTION_OF_DETECTOR_Y-AXIS= 0 0.984808 0.173648\n",
+          "  DIRECTION_OF_DETECTOR_Z-AXIS= 0 -0.173648 0.984808\n", "  INCIDENT_BEAM_DIRECTION= 0 0 1\n",
+          "  spindle ROTATION_AXIS= 1 0 0\n", "  POLARIZATION_PLANE_NORMAL= 0 1 0\n",
+          "  dials origin= 48.9626 -10.2581 1.6\n", "  roi: 2 < x < 20 && 3 < y < 25\n",
+          "  hdivrange=0 hdivstep=0  radians\n", "  1 divergence steps\n", "\n  noise image paramters:\n  seed: -5\n",
+          "  water droplet size: 0.0001 m\n"})
+        EXPECT_NE(r.out.find(line), std::string::npos) << line << r.out;
+    write_text(d.file("src.txt"), "0 0 0 1 1e-10\n-10 0.01 0 1 1.1e-10\n");
+    r = run_cli(with(base, {"-sourcefile", "src.txt", "-oversample", "2", "-oversample_polar", "-nonoise",
+                            "-source_distance", "3", "-floatfile", "b.bin"}),
+                d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("  -1 divergence steps\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("  2x2 pixel oversample steps +polar\n"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("noise image paramters"), std::string::npos) << r.out;
+    EXPECT_NE((r.out + r.err).find("WARNING: -source_distance changes nothing"), std::string::npos);
+    // it changes nothing indeed
+    ASSERT_EQ(run_cli(with(base, {"-sourcefile", "src.txt", "-oversample", "2", "-oversample_polar", "-nonoise",
+                                  "-floatfile", "c.bin"}),
+                      d.path.string())
+                  .exit_code,
+              0);
+    EXPECT_EQ(read_file(d.file("b.bin")), read_file(d.file("c.bin")));
 }

@@ -512,16 +512,20 @@ TEST(NonBragg, HelpListsEveryFlagWithUnitsAndDefaults) {
 }
 
 // C's -gain serves only its inverse mode, and C recomputes -pix0_vector from
-// the beam centre: both are accepted and change nothing, as in C.
+// the beam centre: both are accepted and change nothing, as in C; so are a
+// nanoBragg line's -hkl, -mat and -dmin (C's parsing of them is commented out).
 TEST(NonBragg, GainAndPix0VectorChangeNothingAsInC) {
     TempDir dir("nonbragg_ignored");
     const std::vector<std::string> base = {"-stol", water(), "-detpixels", "24", "-nonoise", "-nopgm", "-noprogress"};
     std::vector<std::string> a = base, b = base;
     a.insert(a.end(), {"-floatfile", "a.bin"});
-    b.insert(b.end(), {"-gain", "3", "-pix0_vector", "0.1", "0.02", "-0.03", "-floatfile", "b.bin"});
+    b.insert(b.end(), {"-gain", "3", "-pix0_vector", "0.1", "0.02", "-0.03", "-hkl", "no.hkl", "-mat", "no.mat",
+                       "-dmin", "2", "-floatfile", "b.bin"});
     ASSERT_EQ(run_cli(a, dir.path.string(), 60, nonbragg_path()).exit_code, 0);
     RunResult r = run_cli(b, dir.path.string(), 60, nonbragg_path());
     ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const char* f : {"-hkl", "-mat", "-dmin"})
+        EXPECT_NE((r.out + r.err).find(std::string("WARNING: ") + f + " changes nothing"), std::string::npos) << f;
     const std::string ia = read_file(dir.file("a.bin"));
     EXPECT_EQ(ia.size(), 4u * 24 * 24);
     EXPECT_EQ(ia, read_file(dir.file("b.bin")));
