@@ -33,6 +33,7 @@
 #include "engine/render.hpp"
 #include "engine/run_estimate.hpp"
 #include "engine/setup.hpp"
+#include "engine/solid_angle.hpp"
 #include "engine/stage_timer.hpp"
 #include "kernels/cuda_launcher.hpp"
 
@@ -163,6 +164,8 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
                         nb::human_duration(seconds).c_str(), nb::evaluation_count(e));
     }
     std::fflush(stdout);  // the set-up and the estimate reach a log file before a long render, not after it
+    // C's "solid angle subtended" line: the detector is the set-up's for every frame
+    const double solid_angle_sum = nb::detector_solid_angle_sum(e);
     nb::ProgressBar bar(cfg.progress && ::isatty(STDOUT_FILENO) && job.size == 1);
     if (bar.enabled()) opt.progress = [&bar](double f) { bar.update(f); };
 
@@ -264,6 +267,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
             log.clear();
             print_pixel_reports(cfg, fo->exp, e.hkl, opt.precision, fo->result);
         }
+        log += nb::solid_angle_text(solid_angle_sum / fo->exp.steps);
         log += nb::stats_text(fo->result.stats);
         if (std::string w = nb::nonfinite_warning(fo->result); !w.empty()) log += w + "\n";
         fo->needs_noise = nexus != nullptr;

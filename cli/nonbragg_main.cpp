@@ -635,7 +635,8 @@ int run(Options& o) {
     std::printf("  roi: %d < x < %d && %d < y < %d\n", s.roi_xmin, s.roi_xmax, s.roi_ymin, s.roi_ymax);
     std::printf("  hdivrange=%g hdivstep=%g  radians\n", s.hdivrange, s.hdivstep);
     std::printf("  vdivrange=%g vdivstep=%g  radians\n", s.vdivrange, s.vdivstep);
-    std::printf("  %d divergence steps\n", e.src.divsteps);
+    // C counts no divergence steps for a -sourcefile and prints its initial -1
+    std::printf("  %d divergence steps\n", e.src.from_file ? -1 : e.src.divsteps);
     std::printf("  %d sources\n", sources);
     std::printf("  %d pixel oversample steps\n", s.oversample);
     if (o.noise) std::printf("\n  noise image paramters:\n  seed: %lld\n", o.seed);

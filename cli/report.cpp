@@ -17,13 +17,26 @@ void print_setup(const Experiment& e, std::optional<int64_t> noise_seed) {
     std::printf("nanoBragg engine (C nanoBragg-compatible) - drop-in for James Holton and Ken Frankel's nanoBragg\n");
     std::printf("%s convention selected.\n", convention_name(d.convention));
     std::printf("pivoting detector around %s\n", d.pivot == Pivot::Sample ? "sample" : "direct beam spot");
+    const Vec3D beam_on_detector{dot(d.beam, d.fdet), dot(d.beam, d.sdet), dot(d.beam, d.odet)};
+    std::printf("XDS incident beam: %g %g %g\n", beam_on_detector.x, beam_on_detector.y, beam_on_detector.z);
     for (const auto& n : e.notes) spdlog::info("{}", n);
     if (x.random_misset)
         std::printf("random orientation misset angles: %f %f %f deg\n", x.misset[0] * RTD, x.misset[1] * RTD,
                     x.misset[2] * RTD);
     std::printf("Unit Cell: %g %g %g %g %g %g\n", x.a_len, x.b_len, x.c_len, x.alpha * RTD, x.beta * RTD,
                 x.gamma * RTD);
+    std::printf("Recp Cell: %g %g %g %g %g %g\n", x.astar_len, x.bstar_len, x.cstar_len, x.alpha_star * RTD,
+                x.beta_star * RTD, x.gamma_star * RTD);
     std::printf("volume = %g A^3\n", x.V_cell);
+    auto table = [](const char* title, const char* const names[3], const Vec3D& a, const Vec3D& b, const Vec3D& c) {
+        std::printf("%s\n     %-10s  %-10s  %-10s\n", title, names[0], names[1], names[2]);
+        std::printf("X: %11.8f %11.8f %11.8f\nY: %11.8f %11.8f %11.8f\nZ: %11.8f %11.8f %11.8f\n", a.x, b.x, c.x, a.y,
+                    b.y, c.y, a.z, b.z, c.z);
+    };
+    static const char* const real_names[3] = {"a", "b", "c"};
+    static const char* const star_names[3] = {"a_star", "b_star", "c_star"};
+    table("real-space cell vectors (Angstrom):", real_names, scale(x.a, 1e10), scale(x.b, 1e10), scale(x.c, 1e10));
+    table("reciprocal-space cell vectors (Angstrom^-1):", star_names, x.a_star, x.b_star, x.c_star);
     std::printf("crystal is %g x %g x %g microns\n", magnitude(x.a) * x.Na * 1e6, magnitude(x.b) * x.Nb * 1e6,
                 magnitude(x.c) * x.Nc * 1e6);
     std::printf("  %lld initialized hkls (all others =%g)\n", e.hkl.hkls, e.cfg.default_F);

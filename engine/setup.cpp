@@ -79,7 +79,9 @@ void resolve_sampling(Experiment& e, const SimConfig& cfg) {
     s.mu = cfg.detector_mu;
     if (t.range > 0.0 && s.mu < 0.0) {
         s.mu = 1.0 / t.range;
-        e.notes.push_back("WARNING: setting detector attenuation depth to " + std::to_string(s.mu) + " m");
+        char line[96];  // C's %g (and its unit, though mu is in 1/m)
+        std::snprintf(line, sizeof line, "WARNING: setting detector attenuation depth to %g m", s.mu);
+        e.notes.push_back(line);
     }
     MosaicChoice m = resolve_mosaic(cfg.mosaic_domains, cfg.mosaic_spread, e.notes);
     s.mosaic_domains = m.domains;
@@ -143,8 +145,13 @@ void resolve_oversample(Experiment& e, const SimConfig& cfg) {
         e.notes.push_back("auto-selected " + std::to_string(rec) + "-fold oversampling");
     }
     if (e.samp.oversample < rec) {
-        e.notes.push_back("WARNING: intensity may vary significantly across a pixel: recommend -oversample " +
-                          std::to_string(rec));
+        char buf[320];  // C's four lines
+        std::snprintf(buf, sizeof buf,
+                      "WARNING: maximum dimension of sample is %g A\n         but reciprocal pixel size is %g A\n"
+                      "         intensity may vary significantly across a pixel!\n"
+                      "         recommend -oversample %d to work around this",
+                      xmax * 1e10, reciprocal_pixel * 1e10, rec);
+        e.notes.push_back(buf);
     }
 }
 
@@ -236,7 +243,11 @@ Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded, HklGrid* m
 
     // C decides on interpolation from -N before the crystal size is known.
     int interpolate = cfg.interpolate;
-    if (interpolate > 1) interpolate = (cfg.Na <= 2 || cfg.Nb <= 2 || cfg.Nc <= 2) ? 1 : 0;
+    if (interpolate > 1) {
+        interpolate = (cfg.Na <= 2 || cfg.Nb <= 2 || cfg.Nc <= 2) ? 1 : 0;
+        e.notes.push_back(interpolate ? "auto-selected tricubic interpolation of structure factors"
+                                      : "auto-selected no interpolation");
+    }
 
     int64_t misset_seed = cfg.misset_seed ? *cfg.misset_seed : -(int64_t)std::time(nullptr);
     e.xtal = build_crystal(cfg, e.ran, misset_seed, e.notes);

@@ -215,6 +215,31 @@ NB_HD inline bool pixel_on_direct_beam(const PixelParams<T>& p, int f, int s) {
     return any_evaluation(p, f, s, OnDirectBeam{});
 }
 
+// One pixel's share of C's "solid angle subtended by detector": its solid
+// angle added once per layer and sub-pixel, taken as render_pixel takes it
+// (at the first sub-pixel only, unless -oversample_omega: then the sum costs
+// what the render's geometry does, otherwise one evaluation per pixel).
+template <typename T>
+NB_HD inline double pixel_solid_angle_sum(const PixelParams<T>& p, int f, int s) {
+#ifndef __CUDA_ARCH__
+    if (p.panels) return pixel_solid_angle_sum(panel_params(p, s), f, s);
+#endif
+    if (!p.oversample_omega) {  // the first sub-pixel's, for every layer and sub-pixel
+        Vec3<T> diffracted;
+        const T airpath = unitize(subpixel_position(p, f, s, 0, 0, 0), diffracted);
+        return (double)solid_angle(p, airpath) * p.thicksteps * p.oversample * p.oversample;
+    }
+    double sum = 0;
+    for (int thick_tic = 0; thick_tic < p.thicksteps; ++thick_tic)
+        for (int subS = 0; subS < p.oversample; ++subS)
+            for (int subF = 0; subF < p.oversample; ++subF) {
+                Vec3<T> diffracted;
+                const T airpath = unitize(subpixel_position(p, f, s, subF, subS, thick_tic), diffracted);
+                sum += (double)solid_angle(p, airpath);
+            }
+    return sum;
+}
+
 // What render_pixel shows an observer of one pixel: the host's pixel reports
 // (-printout, -trace_pixel: engine/pixel_report.cpp) replay a pixel with one.
 // The renders pass NoObserver, whose empty hooks compile to nothing.

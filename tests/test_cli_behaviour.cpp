@@ -388,20 +388,29 @@ TEST(CliBehaviour, SetupSummaryPrintsCsLines) {
           "  spindle ROTATION_AXIS= 1 0 0\n", "  POLARIZATION_PLANE_NORMAL= 0 1 0\n",
           "  dials origin= 48.9626 -10.2581 1.6\n", "  roi: 2 < x < 20 && 3 < y < 25\n",
           "  hdivrange=0 hdivstep=0  radians\n", "  1 divergence steps\n", "\n  noise image paramters:\n  seed: -5\n",
-          "  water droplet size: 0.0001 m\n"})
+          "  water droplet size: 0.0001 m\n", "XDS incident beam: 0 0.173648 0.984808\n",
+          "auto-selected no interpolation\n", "Recp Cell: 0.0200764 0.0166667 0.0143403 90 85 90\n",
+          "X: 49.80973490 -0.00000000  0.00000000\n", "X:  0.02007640 -0.00000000  0.00124984\n",
+          "solid angle subtended by detector = 0.00174696 steradian ( 0.0139018% sphere)\n"})
         EXPECT_NE(r.out.find(line), std::string::npos) << line << r.out;
     write_text(d.file("src.txt"), "0 0 0 1 1e-10\n-10 0.01 0 1 1.1e-10\n");
-    r = run_cli(with(base, {"-sourcefile", "src.txt", "-oversample", "2", "-oversample_polar", "-nonoise",
-                            "-source_distance", "3", "-floatfile", "b.bin"}),
+    const std::vector<std::string> thick_curved =
+        with(base, {"-oversample_omega", "-detector_thick", "100", "-detector_thicksteps", "2", "-curved_det", "1"});
+    r = run_cli(with(thick_curved, {"-sourcefile", "src.txt", "-oversample", "2", "-oversample_polar", "-nonoise",
+                                    "-source_distance", "3", "-floatfile", "b.bin"}),
                 d.path.string());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("  -1 divergence steps\n"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("  2x2 pixel oversample steps +polar\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("  2x2 pixel oversample steps +polar +omega\n"), std::string::npos) << r.out;
+    // a thick sensor's layers, each sub-pixel's solid angle and the curved detector, as C sums them
+    EXPECT_NE(r.out.find("solid angle subtended by detector = 0.004096 steradian ( 0.0325949% sphere)\n"),
+              std::string::npos)
+        << r.out;
     EXPECT_EQ(r.out.find("noise image paramters"), std::string::npos) << r.out;
     EXPECT_NE((r.out + r.err).find("WARNING: -source_distance changes nothing"), std::string::npos);
     // it changes nothing indeed
-    ASSERT_EQ(run_cli(with(base, {"-sourcefile", "src.txt", "-oversample", "2", "-oversample_polar", "-nonoise",
-                                  "-floatfile", "c.bin"}),
+    ASSERT_EQ(run_cli(with(thick_curved, {"-sourcefile", "src.txt", "-oversample", "2", "-oversample_polar", "-nonoise",
+                                          "-floatfile", "c.bin"}),
                       d.path.string())
                   .exit_code,
               0);
