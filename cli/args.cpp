@@ -460,13 +460,13 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
                 "and the sources are directions");
         });
     t.numbers(
-        "--printout_pixel", 2, "-printout for this pixel only: fast slow", {at_least(-1, "fast -1: every pixel")},
+        "--printout_pixel", 2, "-printout for this pixel only: fast slow (a negative fast: every pixel)", {kAny},
         [&](const std::vector<double>& v) {
             // C's -printout_pixel also matches "-printout" (strstr): it turns the printout on;
-            // a negative fast pixel prints every pixel, whatever the slow one
+            // any negative fast pixel prints every pixel, whatever the slow one
             if (v[0] >= 0 && v[1] < 0)
-                bad("-printout_pixel",
-                    "slow -1 with fast " + std::to_string((int)v[0]) + " names no pixel (fast -1 prints every pixel)");
+                bad("-printout_pixel", "slow " + std::to_string((int)v[1]) + " with fast " + std::to_string((int)v[0]) +
+                                           " names no pixel (a negative fast prints every pixel)");
             c.printout = true;
             c.printout_fpixel = v[0] < 0 ? -1 : (int)v[0];
             c.printout_spixel = v[0] < 0 ? -1 : (int)v[1];
@@ -585,6 +585,14 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
 
     parse_flag_table(app, args, [&] { return p.help || p.version; });
     if (!p.help && !p.version && !p.config.expt_file.empty()) apply_expt_file(app, p.config);
+    // as in noisify, the width and radius alone draw no PSF: said, since the user meant one
+    if (!p.help && !p.version && p.config.detector_model.psf == 0)
+        for (const char* f : {"--psf_fwhm", "--psf_radius"})
+            if (app.count(f) > 0)
+                spdlog::warn(
+                    "WARNING: {} draws no PSF without -psf gauss or -psf fiber (as in noisify); it still switches the "
+                    "detector model on for the noise image",
+                    f + 1);
     r.config = p.config;
     r.outputs_given.floatfile = app.count("--floatfile") > 0;
     r.outputs_given.intfile = app.count("--intfile") > 0;

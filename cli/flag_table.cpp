@@ -73,7 +73,11 @@ int parse_integer(const std::string& flag, const std::string& raw, const Range& 
     std::string v = raw.substr(raw.find_first_not_of(' ') == std::string::npos ? 0 : raw.find_first_not_of(' '));
     double x = parse_number(flag, v, kAny);
     if (x != std::floor(x)) bad_flag(flag, v + " is not a whole number");
-    if (!r.contains(x) || x < INT_MIN || x > INT_MAX) {
+    if (r.contains(x) && (x < INT_MIN || x > INT_MAX))
+        bad_flag(flag, v + " is out of range (an integer here is " +
+                           (x > 0 ? "at most " + std::to_string(INT_MAX) : "at least " + std::to_string(INT_MIN)) +
+                           ")");
+    if (!r.contains(x)) {
         Range shown = r;
         if (shown.unbounded()) shown = within(INT_MIN, INT_MAX);
         bad_flag(flag, v + " is out of range (must be " + shown.text() + ")");
@@ -171,6 +175,27 @@ bool known_flag(CLI::App& app, const std::string& user_flag) {
         return false;
     }
 }
+
+// A flag's error names it by its first name; a user who typed one of its other
+// names (-psf_width for -psf_fwhm) reads the name typed.
+std::string named_as_typed(CLI::App& app, const std::vector<std::string>& args, const std::string& message) {
+    const size_t colon = message.find(':');
+    if (message.empty() || message[0] != '-' || colon == std::string::npos) return message;
+    const std::string flag = message.substr(0, colon);
+    for (const CLI::Option* o : app.get_options()) {
+        const std::vector<std::string>& names = o->get_lnames();
+        if (names.size() < 2 || "-" + names[0] != flag) continue;
+        std::string typed;
+        for (const std::string& a : args)
+            for (const std::string& n : names)
+                if (a == "-" + n && a != typed) {
+                    if (!typed.empty()) return message;  // two of its names on the line: keep the first name
+                    typed = a;
+                }
+        return typed.empty() ? message : typed + message.substr(colon);
+    }
+    return message;
+}
 }  // namespace
 
 // C sets -curved_det only when an argument follows it (its "argc > i+1" test)
@@ -208,6 +233,8 @@ void parse_flag_table(CLI::App& app, const std::vector<std::string>& raw_args,
     std::reverse(translated.begin(), translated.end());  // CLI11 consumes from the back
     try {
         app.parse(translated);
+    } catch (const UsageError& e) {
+        throw UsageError(named_as_typed(app, args, e.what()));
     } catch (const CLI::ExtrasError& e) {
         for (const std::string& a : args)
             if (a.size() > 1 && a[0] == '-' && !is_number(a) && !known_flag(app, a))

@@ -28,10 +28,10 @@ bool valid_pattern(const std::string& p) {
 
 }  // namespace
 
-std::string frame_file_name(const std::string& pattern, int number, int nframes, const std::string& flag) {
+std::string frame_file_name(const std::string& pattern, int number, bool numbered, const std::string& flag) {
     std::string p = pattern;
     if (p.find('%') == std::string::npos) {
-        if (nframes <= 1) return p;
+        if (!numbered) return p;
         size_t slash = p.find_last_of('/');
         size_t dot = p.find_last_of('.');
         if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) dot = p.size();

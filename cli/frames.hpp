@@ -8,11 +8,16 @@
 namespace nb {
 
 // The name of frame `number` (1-based) from a printf-style pattern
-// ("sweep_%04d.img"). A single frame keeps the name as given; in a series a
-// name without a '%' conversion gets "_%04d" before its extension.
-// Throws std::runtime_error (naming `flag`) for a pattern that is not one
-// integer conversion.
-std::string frame_file_name(const std::string& pattern, int number, int nframes, const std::string& flag);
+// ("sweep_%04d.img"). Unless `numbered`, a name without a '%' conversion is
+// kept as given; a numbered run (numbered_outputs) gives it "_%04d" before its
+// extension. Throws std::runtime_error (naming `flag`) for a pattern that is
+// not one integer conversion.
+std::string frame_file_name(const std::string& pattern, int number, bool numbered, const std::string& flag);
+
+// Whether a run's outputs carry frame numbers: a series of several frames, or
+// any shot list (one of a single line too, so that a script's names do not
+// depend on the length of its list).
+inline bool numbered_outputs(int nframes, bool shot_list) { return nframes > 1 || shot_list; }
 
 // Noise seed rule: frame n of a series uses seed S + (n - 1), where S is the
 // -seed value, so "-phi <phi0 + (n-1)*osc> -seed <S + n - 1>" renders frame n

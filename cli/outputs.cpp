@@ -124,8 +124,11 @@ std::string base_name(const std::string& path) {
 
 std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shared_ptr<FrameOutput>& fo,
                                            const OutputSelection& which, std::string* log) {
-    const int number = fo->index + 1, n = cfg.nframes;
-    auto name = [&](const std::string& pattern, const char* flag) { return frame_file_name(pattern, number, n, flag); };
+    const int number = fo->index + 1;
+    const bool numbered = numbered_outputs(cfg.nframes, !cfg.shots_file.empty());
+    auto name = [&](const std::string& pattern, const char* flag) {
+        return frame_file_name(pattern, number, numbered, flag);
+    };
     // several panels (-expt): each image file once per panel (engine/panels.hpp)
     const int panels = panel_count(fo->exp);
     auto panel_exp = [fo](int k) {
@@ -231,21 +234,24 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
 }
 
 void check_output_names(const SimConfig& cfg) {
+    const bool numbered = numbered_outputs(cfg.nframes, !cfg.shots_file.empty());
     for (const auto& [pattern, flag] : {std::pair{cfg.float_file, "-floatfile"},
                                         {cfg.int_file, "-intfile"},
                                         {cfg.noise_file, "-noisefile"},
                                         {cfg.pgm_file, "-pgmfile"},
                                         {cfg.png_file, "-pngfile"},
                                         {cfg.cbf_file, "-cbffile"}})
-        if (!pattern.empty()) frame_file_name(pattern, 1, cfg.nframes, flag);
+        if (!pattern.empty()) frame_file_name(pattern, 1, numbered, flag);
     if (cfg.nexus_file.empty() && cfg.nexus_frames_per_file > 0)
         throw UsageError("-nexus_frames_per_file: needs -nexusfile (the master file's name)");
     if (cfg.nexus_file.empty() && cfg.nexus_compression != "auto")
         throw UsageError("-nexus_compression: needs -nexusfile");
     // a miniCBF series names its frames itself: a bare name would silently get "_%04d"
-    if (!cfg.cbf_file.empty() && cfg.nframes > 1 && cfg.cbf_file.find('%') == std::string::npos)
-        throw UsageError("-cbffile: '" + cfg.cbf_file + "' has no frame number, but the run writes " +
-                         std::to_string(cfg.nframes) + " frames: use a pattern such as name_%04d.cbf");
+    if (!cfg.cbf_file.empty() && numbered && cfg.cbf_file.find('%') == std::string::npos)
+        throw UsageError(
+            "-cbffile: '" + cfg.cbf_file + "' has no frame number, but the run writes " +
+            (cfg.shots_file.empty() ? std::to_string(cfg.nframes) + " frames" : "a frame per line of the -shots list") +
+            ": use a pattern such as name_%04d.cbf");
 }
 
 void check_output_targets(const SimConfig& cfg, const OutputSelection& which) {
@@ -258,6 +264,7 @@ void check_output_targets(const SimConfig& cfg, const OutputSelection& which) {
         }
     };
     const int frames = std::max(1, cfg.nframes);
+    const bool numbered = numbered_outputs(frames, !cfg.shots_file.empty());
     std::vector<std::pair<const std::string*, const char*>> patterns;  // the selected outputs' name patterns
     for (const auto& [selected, pattern, flag] : {std::tuple{which.float_file, &cfg.float_file, "-floatfile"},
                                                   {which.int_file, &cfg.int_file, "-intfile"},
@@ -270,7 +277,7 @@ void check_output_targets(const SimConfig& cfg, const OutputSelection& which) {
         // the first 10000 frames' names and the last (a later folder that is not
         // there still stops the series at that frame, with nothing half-written)
         for (int i = 1; i <= frames; i = i < 10000 ? i + 1 : (i < frames ? frames : frames + 1))
-            check_target(frame_file_name(*pattern, i, frames, flag), flag);
+            check_target(frame_file_name(*pattern, i, numbered, flag), flag);
     }
     if (!cfg.nexus_file.empty()) check_target(cfg.nexus_file, "-nexusfile");
     // two outputs of one name (refused again when staged, but that is after
@@ -278,7 +285,7 @@ void check_output_targets(const SimConfig& cfg, const OutputSelection& which) {
     for (const int i : {1, frames}) {
         std::vector<std::pair<std::string, const char*>> names;
         for (const auto& [pattern, flag] : patterns)
-            names.push_back({frame_file_name(*pattern, i, frames, flag), flag});
+            names.push_back({frame_file_name(*pattern, i, numbered, flag), flag});
         if (!cfg.nexus_file.empty()) names.push_back({cfg.nexus_file, "-nexusfile"});
         for (size_t a = 0; a < names.size(); ++a)
             for (size_t b = 0; b < a; ++b)

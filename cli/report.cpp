@@ -39,6 +39,7 @@ void print_setup(const Experiment& e, std::optional<int64_t> noise_seed) {
     table("reciprocal-space cell vectors (Angstrom^-1):", star_names, x.a_star, x.b_star, x.c_star);
     std::printf("crystal is %g x %g x %g microns\n", magnitude(x.a) * x.Na * 1e6, magnitude(x.b) * x.Nb * 1e6,
                 magnitude(x.c) * x.Nc * 1e6);
+    for (const auto& n : e.oversample_notes) spdlog::info("{}", n);
     std::printf("  %lld initialized hkls (all others =%g)\n", e.hkl.hkls, e.cfg.default_F);
     static const char* const shape_names[] = {"parallelpiped", "ellipsoidal", "gaussian", "tophat-spot"};
     std::printf("  %s xtal: %.0fx%.0fx%.0f cells\n", shape_names[(int)e.cfg.xtal_shape], x.Na, x.Nb, x.Nc);

@@ -53,11 +53,12 @@ std::vector<Shot> read_shots(const std::string& path) {
         size_t next = 0;
         if (tok[0] == "misset") {
             if (tok.size() < 4) throw std::runtime_error(where + ": 'misset' needs three angles (deg)");
-            for (int k = 0; k < 3; ++k) s.misset_deg[k] = number(tok[1 + k], where);
+            for (int k = 0; k < 3; ++k)
+                s.misset_deg[k] = number(tok[1 + k], where + ": misset angle " + std::to_string(k + 1));
             next = 4;
         } else if (tok[0] == "random") {
             if (tok.size() < 2) throw std::runtime_error(where + ": 'random' needs a seed");
-            double seed = number(tok[1], where);
+            double seed = number(tok[1], where + ": random seed");
             if (seed != std::floor(seed) || std::fabs(seed) > 2147483647.0)
                 throw std::runtime_error(where + ": the random seed must be an integer");
             s.orientation = Shot::Orientation::Random;
@@ -67,7 +68,16 @@ std::vector<Shot> read_shots(const std::string& path) {
             if (tok.size() < 10)
                 throw std::runtime_error(where + ": 'amat' needs 9 numbers (MOSFLM A matrix, row by row)");
             s.orientation = Shot::Orientation::Matrix;
-            for (int k = 0; k < 9; ++k) s.matrix[k] = number(tok[1 + k], where);
+            for (int k = 0; k < 9; ++k)
+                s.matrix[k] = number(
+                    tok[1 + k], where + ": amat element A" + std::to_string(k / 3 + 1) + std::to_string(k % 3 + 1));
+            const auto& m = s.matrix;
+            const double det = m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) +
+                               m[2] * (m[3] * m[7] - m[4] * m[6]);
+            // as -mat refuses it (engine/crystal.cpp), but named by its line before anything renders
+            if (!std::isfinite(1.0 / det))
+                throw std::runtime_error(where + ": the amat matrix is singular: its columns a*, b*, c* span no " +
+                                         "volume, so there is no unit cell");
             next = 10;
         } else {
             throw std::runtime_error(where + ": expected 'misset', 'random' or 'amat', found '" + tok[0] + "'");

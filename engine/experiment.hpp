@@ -107,10 +107,12 @@ struct ExperimentSetup {
     std::vector<uint16_t> mask;  // empty: no mask
     bool interpolate = false;
     double fluence = 0, flux = 0, exposure = 0, beamsize = 0;
-    double I_bg = 0;                       // water background term
-    double steps = 1;                      // normalization: sources*mosaic*phisteps*oversample^2
-    Ran1 ran;                              // C's single generator state, carried on to the noise image
-    std::vector<std::string> notes;        // messages C prints during set-up (warnings etc.)
+    double I_bg = 0;                 // water background term
+    double steps = 1;                // normalization: sources*mosaic*phisteps*oversample^2
+    Ran1 ran;                        // C's single generator state, carried on to the noise image
+    std::vector<std::string> notes;  // messages C prints during set-up (warnings etc.)
+    // the oversampling choice and its warning, which C prints after "crystal is"
+    std::vector<std::string> oversample_notes;
     std::vector<AmorphousTerm> amorphous;  // -amorphous: background materials (ours)
     // Several panels (-expt): the image stacks their rows, panel k holding rows
     // [k panel_rows, (k + 1) panel_rows) of det.fpixels x det.spixels; empty: one panel (det)

@@ -126,7 +126,7 @@ void resolve_oversample(Experiment& e, const SimConfig& cfg) {
                       "WARNING: the crystal (%g um across) would need %.3g sub-pixels per pixel edge, past C's integer "
                       "range: C then takes 1, and so does this run; give -oversample to choose",
                       xmax * 1e6, rec_wanted);
-        e.notes.push_back(buf);
+        e.oversample_notes.push_back(buf);
     }
     if (e.samp.oversample <= 0 && fits_int && rec_wanted > finest) {
         char buf[240];
@@ -142,7 +142,7 @@ void resolve_oversample(Experiment& e, const SimConfig& cfg) {
                                  std::to_string(finest) + ")");
     if (e.samp.oversample <= 0) {
         e.samp.oversample = rec;
-        e.notes.push_back("auto-selected " + std::to_string(rec) + "-fold oversampling");
+        e.oversample_notes.push_back("auto-selected " + std::to_string(rec) + "-fold oversampling");
     }
     if (e.samp.oversample < rec) {
         char buf[320];  // C's four lines
@@ -151,7 +151,7 @@ void resolve_oversample(Experiment& e, const SimConfig& cfg) {
                       "         intensity may vary significantly across a pixel!\n"
                       "         recommend -oversample %d to work around this",
                       xmax * 1e10, reciprocal_pixel * 1e10, rec);
-        e.notes.push_back(buf);
+        e.oversample_notes.push_back(buf);
     }
 }
 

@@ -226,6 +226,7 @@ Rendered finish(const nb::Experiment& e, nb::Precision precision, nb::RenderResu
     out.panels = e.panels.empty() ? 1 : (int)e.panels.size();
     out.panel_rows = e.panel_rows();
     out.notes = e.notes;
+    out.notes.insert(out.notes.end(), e.oversample_notes.begin(), e.oversample_notes.end());
     for (const std::string& w :
          {nb::float_precision_warning(e, precision), nb::interpolation_warning(e, r), nb::nonfinite_warning(r)})
         if (!w.empty()) out.warnings.push_back(w);

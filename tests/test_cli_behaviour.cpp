@@ -335,10 +335,10 @@ TEST(CliBehaviour, PixelReportsNameBadPixelsAndRoiTakesMinusOneAsTheEdge) {
     EXPECT_EQ(blocks, 36u);
     EXPECT_NE(r.out.find("   4    4 : stol = "), std::string::npos);
     EXPECT_NE(r.out.find("   9    9 : stol = "), std::string::npos);
-    // as C: -printout_pixel with fast -1 is -printout; -trace_pixel -1 -1 is off;
+    // as C: -printout_pixel with any negative fast is -printout; -trace_pixel -1 -1 is off;
     // a pixel traced outside the -roi still gets C's TRACE_CONFIG line, and no TRACE_C
     const std::string all = r.out.substr(r.out.find("   4    4 : stol = "));
-    r = run_cli(with(kSmall, {"-roi", "4", "9", "4", "9", "-printout_pixel", "-1", "-1", "-trace_pixel", "-1", "-1",
+    r = run_cli(with(kSmall, {"-roi", "4", "9", "4", "9", "-printout_pixel", "-2", "-7", "-trace_pixel", "-1", "-1",
                               "-floatfile", "out.bin"}),
                 d.path.string());
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -393,6 +393,11 @@ TEST(CliBehaviour, SetupSummaryPrintsCsLines) {
           "X: 49.80973490 -0.00000000  0.00000000\n", "X:  0.02007640 -0.00000000  0.00124984\n",
           "solid angle subtended by detector = 0.00174696 steradian ( 0.0139018% sphere)\n"})
         EXPECT_NE(r.out.find(line), std::string::npos) << line << r.out;
+    // C chooses the oversampling from the crystal's size, and says so after "crystal is"
+    const size_t crystal_at =
+        r.out.find("\ncrystal is 0.015 x 0.018 x 0.021 microns\nauto-selected 2-fold oversampling\n");
+    EXPECT_NE(crystal_at, std::string::npos) << r.out;
+    EXPECT_LT(r.out.find("Unit Cell: "), crystal_at);
     write_text(d.file("src.txt"), "0 0 0 1 1e-10\n-10 0.01 0 1 1.1e-10\n");
     const std::vector<std::string> thick_curved =
         with(base, {"-oversample_omega", "-detector_thick", "100", "-detector_thicksteps", "2", "-curved_det", "1"});

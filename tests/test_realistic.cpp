@@ -179,6 +179,17 @@ TEST(Realistic, PsfNoneNamesTheDefault) {
     EXPECT_EQ(noise({"-psf", "gauss", "-psf_width", "60", "-psf_rad", "4", "-readnoise", "2"}, "width.img"), named);
     EXPECT_EQ(noise({"-psf", "gauss", "-psf_sigma", "60", "-psf_radius", "4", "-readout_noise", "2"}, "sigma.img"),
               named);
+    // a width without a type is said to draw no PSF; an error names the flag as typed
+    RunResult r =
+        run_cli(cat(cat(kCrystal, kGeometry), {"-psf_width", "60", "-noisefile", "w.img"}), dir.path.string());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("WARNING: -psf_fwhm draws no PSF without -psf gauss or -psf fiber"), std::string::npos)
+        << r.out;
+    r = run_cli(cat(cat(kCrystal, kGeometry), {"-psf", "gauss", "-psf_width", "-5", "-noisefile", "bad.img"}),
+                dir.path.string());
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("error: -psf_width: -5 is out of range (must be >= 0)"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("bad.img")));
 }
 
 TEST(Realistic, BadSpecificationsAreRefusedWithNothingWritten) {

@@ -26,13 +26,16 @@ std::vector<std::string> with(std::vector<std::string> a, std::initializer_list<
 }  // namespace
 
 TEST(Series, FrameFileNames) {
-    EXPECT_EQ(nb::frame_file_name("sweep_%04d.img", 7, 20, "-intfile"), "sweep_0007.img");
-    EXPECT_EQ(nb::frame_file_name("image.img", 1, 1, "-intfile"), "image.img");
-    EXPECT_EQ(nb::frame_file_name("dir.v2/image.img", 3, 5, "-intfile"), "dir.v2/image_0003.img");
-    EXPECT_EQ(nb::frame_file_name("floatimage", 12, 20, "-floatfile"), "floatimage_0012");
-    EXPECT_EQ(nb::frame_file_name("a%%b_%d.bin", 2, 3, "-floatfile"), "a%b_2.bin");
-    EXPECT_THROW(nb::frame_file_name("bad_%s.img", 1, 2, "-intfile"), std::runtime_error);
-    EXPECT_THROW(nb::frame_file_name("two_%d_%d.img", 1, 2, "-intfile"), std::runtime_error);
+    EXPECT_EQ(nb::frame_file_name("sweep_%04d.img", 7, true, "-intfile"), "sweep_0007.img");
+    EXPECT_EQ(nb::frame_file_name("image.img", 1, false, "-intfile"), "image.img");
+    EXPECT_EQ(nb::frame_file_name("dir.v2/image.img", 3, true, "-intfile"), "dir.v2/image_0003.img");
+    EXPECT_EQ(nb::frame_file_name("floatimage", 12, true, "-floatfile"), "floatimage_0012");
+    EXPECT_EQ(nb::frame_file_name("a%%b_%d.bin", 2, true, "-floatfile"), "a%b_2.bin");
+    EXPECT_THROW(nb::frame_file_name("bad_%s.img", 1, true, "-intfile"), std::runtime_error);
+    EXPECT_THROW(nb::frame_file_name("two_%d_%d.img", 1, true, "-intfile"), std::runtime_error);
+    EXPECT_TRUE(nb::numbered_outputs(2, false));
+    EXPECT_TRUE(nb::numbered_outputs(1, true));
+    EXPECT_FALSE(nb::numbered_outputs(1, false));
     EXPECT_EQ(nb::frame_seed(-5, 0), -5);
     EXPECT_EQ(nb::frame_seed(-5, 3), -8);
 }

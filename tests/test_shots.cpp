@@ -2,6 +2,7 @@
 // equals the same shot in the list.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "cli/shots.hpp"
@@ -45,6 +46,12 @@ TEST(Shots, MalformedLinesNameFileAndLine) {
         {"misset 1 2 3 speed=4\n", "unknown key 'speed'"},
         {"misset 1 2 3 N=2.5\n", "line 1: N: 2.5 is not a whole number"},
         {"misset 1 2 3 N=-1\n", "N: -1 is out of range (must be >= 0"},
+        {"misset 1 2 3 N=1e12\n", "N: 1e12 is out of range (an integer here is at most 2147483647)"},
+        {"misset 1 nan 3\n", "line 1: misset angle 2: 'nan' is not a number"},
+        {"random inf\n", "line 1: random seed: 'inf' is not a number"},
+        {"amat 1 0 0 0 1 0 0 0 x\n", "line 1: amat element A33: 'x' is not a number"},
+        {"\namat 0 0 0 0 0 0 0 0 0\n", "line 2: the amat matrix is singular"},
+        {"amat 0.01 0 0 0.02 0 0 0 0 0.02\n", "line 1: the amat matrix is singular"},
         {"random 4 mosaic=-1\n", "mosaic: -1 is out of range (must be >= 0"},
         {"misset 1 2 3 lambda=0\n", "lambda: 0 is out of range (must be > 0"},
         {"misset 1 2 3 fluence=inf\n", "fluence: inf is not a finite number"},
@@ -82,4 +89,30 @@ TEST(Shots, ShotAloneEqualsShotInList) {
     EXPECT_EQ(read_file(d.file("n_02.img")), read_file(d.file("an.img")));
     EXPECT_EQ(read_file(d.file("floatimage_0002.bin")), read_file(d.file("a.bin")));
     EXPECT_NE(read_file(d.file("shot_01.img")), read_file(d.file("shot_02.img")));
+}
+
+// A list of one line numbers its files as a longer list does (docs/shots.md), so
+// a script's names do not depend on its list's length; a bare -cbffile name is
+// refused as in a series.
+TEST(Shots, AOneLineListNumbersItsFiles) {
+    TempDir d("shots_one");
+    std::ofstream(d.file("one.txt")) << "misset 10 20 30\n";
+    std::vector<std::string> base{"-cell", "60", "60",         "60", "90",     "90",       "90",     "-default_F", "10",
+                                  "-N",    "3",  "-detpixels", "24", "-nopgm", "-nonoise", "-shots", "one.txt"};
+    std::vector<std::string> run = base;
+    run.insert(run.end(), {"-floatfile", "f.bin", "-intfile", "i_%03d.img"});
+    RunResult r = run_cli(run, d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(std::filesystem::exists(d.file("f_0001.bin")));
+    EXPECT_TRUE(std::filesystem::exists(d.file("i_001.img")));
+    EXPECT_FALSE(std::filesystem::exists(d.file("f.bin")));
+    run = base;
+    run.insert(run.end(), {"-cbffile", "c.cbf"});
+    r = run_cli(run, d.path.string());
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("-cbffile: 'c.cbf' has no frame number, but the run writes a frame per line of the -shots "
+                         "list"),
+              std::string::npos)
+        << r.err;
+    EXPECT_FALSE(std::filesystem::exists(d.file("c.cbf")));
 }
