@@ -362,6 +362,7 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         rc = report_error(e.what(), false, false);
     }
+    if (rc != 0) nb::job_abort(job, rc);
     nb::job_finish(job);
     return rc;
 }

@@ -83,6 +83,19 @@ void job_summary(const Job& job, int frames, double seconds, double evaluations)
     std::fflush(stdout);
 }
 
+void job_abort(const Job& job, int code) {
+#ifdef NB_HAVE_MPI
+    if (job.mpi && job.size > 1) {
+        std::fflush(stdout);
+        std::fflush(stderr);
+        mpi().abort(code);
+    }
+#else
+    (void)job;
+    (void)code;
+#endif
+}
+
 void job_finish(const Job& job) {
 #ifdef NB_HAVE_MPI
     if (job.mpi) mpi().finalize();

@@ -20,4 +20,8 @@ void job_summary(const Job& job, int frames, double seconds, double evaluations)
 
 void job_finish(const Job& job);
 
+// A failed rank of a job of several: ends the whole job with `code` (its error
+// line already printed), so that no rank waits on it; otherwise returns.
+void job_abort(const Job& job, int code);
+
 }  // namespace nb

@@ -20,7 +20,9 @@ void gather_doubles(const double* mine, int n, double* all) {
 
 void finalize() { MPI_Finalize(); }
 
-const nb::MpiApi kApi{init, gather_doubles, finalize};
+void abort_job(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
+
+const nb::MpiApi kApi{init, gather_doubles, finalize, abort_job};
 
 }  // namespace
 

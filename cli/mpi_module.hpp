@@ -11,6 +11,9 @@ struct MpiApi {
     // every rank's n doubles, gathered to rank 0 (all: size * n)
     void (*gather_doubles)(const double* mine, int n, double* all);
     void (*finalize)();
+    // ends every rank of the job with `code`: one rank's error must not leave
+    // the others waiting in a collective call for the whole allocation
+    void (*abort)(int code);
 };
 
 inline constexpr const char* kMpiModule = "libnb_mpi.so";

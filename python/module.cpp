@@ -329,7 +329,9 @@ public:
                                           {g.intfile, "-intfile"},
                                           {g.noisefile, "-noisefile"},
                                           {g.pgmfile, "-pgmfile"},
-                                          {g.pngfile, "-pngfile"}})
+                                          {g.pngfile, "-pngfile"},
+                                          {!parsed.config.cbf_file.empty(), "-cbffile"},
+                                          {!parsed.config.nexus_file.empty(), "-nexusfile"}})
             if (given)
                 throw nb::UsageError(std::string(flag) +
                                      ": Simulator renders to memory; write files with nanobragg.simulate");

@@ -20,3 +20,19 @@ diff "$work/one.list" "$work/two.list"
 [ "$(wc -l < "$work/one.list")" -eq 20 ] || { echo "mpi: expected 20 files"; exit 1; }
 while read -r f; do cmp "$work/one/$f" "$work/two/$f"; done < "$work/one.list"
 echo "mpi: 20 files byte-identical between 1 process and mpirun -np 2"
+
+# A shot that fails on rank 1 (its crystal needs more sub-pixels than the
+# detector allows) ends the whole job with status 2: rank 0 had waited for it
+# in the job summary until the allocation ran out.
+mkdir "$work/fail"
+printf 'misset 0 0 0\nmisset 1 2 3 N=1000000000\nmisset 2 2 2\nmisset 3 3 3\n' > "$work/fail/b.txt"
+set +e
+(cd "$work/fail" && timeout 120 "$mpirun" --allow-run-as-root --oversubscribe -np 2 "$nb" -cell 79.1 79.1 38.4 \
+  90 90 90 -default_F 100 -N 5 -detpixels 32 -distance 100 -device cpu -shots b.txt -floatfile g_%02d.bin \
+  -nopgm -nonoise > log.txt 2> err.txt)
+rc=$?
+set -e
+grep -q "error: -oversample" "$work/fail/err.txt" || { echo "mpi: rank 1's error line is missing"; cat "$work/fail/err.txt"; exit 1; }
+[ "$rc" -ne 124 ] || { echo "mpi: a failed rank left the job hanging"; exit 1; }
+[ "$rc" -ne 0 ] || { echo "mpi: a failed rank's job exited 0"; exit 1; }
+echo "mpi: a rank's failure ends the job (exit $rc)"

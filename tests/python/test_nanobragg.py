@@ -306,6 +306,10 @@ def test_module_refusals():
         nanobragg.simulate(SMALL + ["-nframes", "3"])
     with pytest.raises(nanobragg.UsageError, match="^-floatfile: Simulator renders to memory"):
         nanobragg.Simulator(SMALL + ["-floatfile", "x.bin"])
+    # these two had been accepted and silently ignored
+    for flag, name in (("-cbffile", "x_%04d.cbf"), ("-nexusfile", "x.h5")):
+        with pytest.raises(nanobragg.UsageError, match="^" + flag + ": Simulator renders to memory"):
+            nanobragg.Simulator(SMALL + [flag, name])
     assert "-detpixels" in nanobragg.help()
     assert nanobragg.version().startswith("nanoBragg")
 
