@@ -120,12 +120,14 @@ std::string base_name(const std::string& path) {
     return dot == std::string::npos || dot == 0 ? b : b.substr(0, dot);
 }
 
+bool numbered_outputs(const SimConfig& cfg) { return nb::numbered_outputs(cfg.nframes, !cfg.shots_file.empty()); }
+
 }  // namespace
 
 std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shared_ptr<FrameOutput>& fo,
                                            const OutputSelection& which, std::string* log) {
     const int number = fo->index + 1;
-    const bool numbered = numbered_outputs(cfg.nframes, !cfg.shots_file.empty());
+    const bool numbered = numbered_outputs(cfg);
     auto name = [&](const std::string& pattern, const char* flag) {
         return frame_file_name(pattern, number, numbered, flag);
     };
@@ -234,7 +236,7 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
 }
 
 void check_output_names(const SimConfig& cfg) {
-    const bool numbered = numbered_outputs(cfg.nframes, !cfg.shots_file.empty());
+    const bool numbered = numbered_outputs(cfg);
     for (const auto& [pattern, flag] : {std::pair{cfg.float_file, "-floatfile"},
                                         {cfg.int_file, "-intfile"},
                                         {cfg.noise_file, "-noisefile"},
@@ -264,7 +266,7 @@ void check_output_targets(const SimConfig& cfg, const OutputSelection& which) {
         }
     };
     const int frames = std::max(1, cfg.nframes);
-    const bool numbered = numbered_outputs(frames, !cfg.shots_file.empty());
+    const bool numbered = numbered_outputs(cfg);
     std::vector<std::pair<const std::string*, const char*>> patterns;  // the selected outputs' name patterns
     for (const auto& [selected, pattern, flag] : {std::tuple{which.float_file, &cfg.float_file, "-floatfile"},
                                                   {which.int_file, &cfg.int_file, "-intfile"},

@@ -8,6 +8,7 @@
 
 #include "cli/flag_table.hpp"
 #include "engine/units.hpp"
+#include "kernels/vec3.hpp"
 
 namespace nb {
 
@@ -72,10 +73,9 @@ std::vector<Shot> read_shots(const std::string& path) {
                 s.matrix[k] = number(
                     tok[1 + k], where + ": amat element A" + std::to_string(k / 3 + 1) + std::to_string(k % 3 + 1));
             const auto& m = s.matrix;
-            const double det = m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) +
-                               m[2] * (m[3] * m[7] - m[4] * m[6]);
+            const double volume = dot(Vec3D{m[0], m[1], m[2]}, cross(Vec3D{m[3], m[4], m[5]}, Vec3D{m[6], m[7], m[8]}));
             // as -mat refuses it (engine/crystal.cpp), but named by its line before anything renders
-            if (!std::isfinite(1.0 / det))
+            if (!std::isfinite(1.0 / volume))
                 throw std::runtime_error(where + ": the amat matrix is singular: its columns a*, b*, c* span no " +
                                          "volume, so there is no unit cell");
             next = 10;
