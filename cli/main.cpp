@@ -308,13 +308,23 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
                     nexus->parallel_compression() ? ", a frame's chunks at once" : "");
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (cfg.nframes > 1 || job.size > 1) nb::job_summary(job, frames_done, seconds, evaluations);
-    if (cfg.nframes > 1 && frames_done > 0)
+    if (cfg.nframes <= 1 && job.size == 1) return 0;
+    nb::RankTimes own;
+    own.frames = frames_done;
+    own.seconds = seconds;
+    own.evaluations = evaluations;
+    own.render_s = render_s;
+    own.kernel_ms = kernel_ms;
+    own.write_s = 1e-6 * (double)*write_us;
+    own.wait_s = wait_s;
+    // every rank's frames in one line, on rank 0
+    const nb::RankTimes all = nb::job_summary(job, own);
+    if (cfg.nframes > 1 && all.frames > 0 && job.rank == 0)
         std::printf(
             "frame timing: rendering %.2f ms/frame (render kernels %.2f), writing %.2f ms/frame (%zu frame%s at "
             "once), waiting for the earlier frames' files %.2f ms/frame\n",
-            1e3 * render_s / frames_done, kernel_ms / frames_done, 1e-3 * (double)*write_us / frames_done, writers,
-            writers == 1 ? "" : "s", 1e3 * wait_s / frames_done);
+            1e3 * all.render_s / all.frames, all.kernel_ms / all.frames, 1e3 * all.write_s / all.frames, writers,
+            writers == 1 ? "" : "s", 1e3 * all.wait_s / all.frames);
     return 0;
 }
 
@@ -340,9 +350,15 @@ int main(int argc, char** argv) {
         return report_error(e.what(), false, false);
     }
     int rc = 0;
+    // an error in the command line is every rank's: rank 0 says it, once
+    bool parsing = true;
+    auto report = [&](const char* what, bool usage_hint, bool inputs_hint) {
+        return parsing && job.rank != 0 ? 2 : report_error(what, usage_hint, inputs_hint);
+    };
     try {
         nb::StageTimer targs("command line");
         nb::ParsedArgs parsed = nb::parse_args(argc, argv);
+        parsing = false;
         targs.stop();
         if (parsed.version) {
             if (job.rank == 0) std::printf("%s\n", nb::version_line().c_str());
@@ -356,13 +372,14 @@ int main(int argc, char** argv) {
             rc = run(parsed, job, command_line);
         }
     } catch (const nb::MissingInput& e) {
-        rc = report_error(e.what(), true, true);
+        rc = report(e.what(), true, true);
     } catch (const nb::UsageError& e) {
-        rc = report_error(e.what(), true, false);
+        rc = report(e.what(), true, false);
     } catch (const std::exception& e) {
-        rc = report_error(e.what(), false, false);
+        rc = report(e.what(), false, false);
     }
-    if (rc != 0) nb::job_abort(job, rc);
+    // a command-line error stops every rank alike: no rank waits on another
+    if (rc != 0 && !parsing) nb::job_abort(job, rc);
     nb::job_finish(job);
     return rc;
 }

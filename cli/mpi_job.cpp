@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -55,32 +56,39 @@ Job job_start(int* argc, char*** argv) {
     return j;
 }
 
-void job_summary(const Job& job, int frames, double seconds, double evaluations) {
-    std::vector<double> mine{(double)frames, seconds, evaluations};
-    std::vector<double> all(3 * (size_t)job.size);
+RankTimes job_summary(const Job& job, const RankTimes& mine) {
+    constexpr int kFields = 7;
+    const double own[kFields] = {mine.frames,    mine.seconds, mine.evaluations, mine.render_s,
+                                 mine.kernel_ms, mine.write_s, mine.wait_s};
+    std::vector<double> all(own, own + kFields);
 #ifdef NB_HAVE_MPI
     if (job.mpi) {
-        mpi().gather_doubles(mine.data(), 3, all.data());
-    } else {
-        all = mine;
+        all.resize(kFields * (size_t)job.size);
+        mpi().gather_doubles(own, kFields, all.data());
     }
-#else
-    all = mine;
 #endif
-    if (job.rank != 0) return;
-    double total_frames = 0, wall = 0;
-    for (int r = 0; r < job.size; ++r) {
-        total_frames += all[3 * r];
-        if (all[3 * r + 1] > wall) wall = all[3 * r + 1];
+    if (job.rank != 0) return mine;
+    const int ranks = (int)(all.size() / kFields);
+    RankTimes total;
+    for (int r = 0; r < ranks; ++r) {
+        const double* v = &all[kFields * (size_t)r];
+        total.frames += v[0];
+        total.seconds = std::max(total.seconds, v[1]);
+        total.evaluations += v[2];
+        total.render_s += v[3];
+        total.kernel_ms += v[4];
+        total.write_s += v[5];
+        total.wait_s += v[6];
     }
-    std::printf("job summary: %.0f frames in %.3f s on %d rank(s) (%.2f frames/s)", total_frames, wall, job.size,
-                wall > 0 ? total_frames / wall : 0.0);
-    for (int r = 0; r < job.size; ++r) {
-        double s = all[3 * r + 1];
-        std::printf("; rank %d: %.0f frames, %.3g eval/s", r, all[3 * r], s > 0 ? all[3 * r + 2] / s : 0.0);
+    std::printf("job summary: %.0f frames in %.3f s on %d rank(s) (%.2f frames/s)", total.frames, total.seconds,
+                job.size, total.seconds > 0 ? total.frames / total.seconds : 0.0);
+    for (int r = 0; r < ranks; ++r) {
+        const double* v = &all[kFields * (size_t)r];
+        std::printf("; rank %d: %.0f frames, %.3g eval/s", r, v[0], v[1] > 0 ? v[2] / v[1] : 0.0);
     }
     std::printf("\n");
     std::fflush(stdout);
+    return total;
 }
 
 void job_abort(const Job& job, int code) {

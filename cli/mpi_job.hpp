@@ -14,9 +14,18 @@ struct Job {
 // environment), so plain runs never pay for MPI.
 Job job_start(int* argc, char*** argv);
 
+// What one rank measured of its share of a series.
+struct RankTimes {
+    double frames = 0, seconds = 0, evaluations = 0;
+    // rendering (render kernels within it), the writers' own time and the
+    // wait for earlier frames' files, summed over this rank's frames
+    double render_s = 0, kernel_ms = 0, write_s = 0, wait_s = 0;
+};
+
 // One line for the whole job, printed by rank 0: frames, wall seconds and
-// evaluations per second of every rank.
-void job_summary(const Job& job, int frames, double seconds, double evaluations);
+// evaluations per second of every rank. Returns every rank's times summed
+// (wall seconds: the longest), on rank 0; on the others their own.
+RankTimes job_summary(const Job& job, const RankTimes& mine);
 
 void job_finish(const Job& job);
 

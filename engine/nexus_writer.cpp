@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <cfenv>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -45,6 +46,17 @@ NexusOpenFn load_module() {
 }  // namespace
 
 std::unique_ptr<NexusWriter> NexusWriter::open(const Options& opt, const Experiment& first) {
+    // HDF5 loads the filter plugins while it looks for bitshuffle, and
+    // Debian's bitshuffle and LZF plugins are built with -ffast-math: loading
+    // one sets flush-to-zero and denormals-are-zero in this thread (threads
+    // started later inherit them), so a Python session's NumPy lost its
+    // subnormals. The thread's floating-point environment is put back.
+    std::fenv_t env;
+    std::fegetenv(&env);
+    struct Restore {
+        const std::fenv_t& env;
+        ~Restore() { std::fesetenv(&env); }
+    } restore{env};
     return std::unique_ptr<NexusWriter>(load_module()(&opt, &first));
 }
 

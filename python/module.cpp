@@ -41,8 +41,36 @@ namespace {
 
 // ---- arguments ----
 
-// A list of arguments (numbers are turned into text with str()), or one
-// string split on white space.
+// Whether v is an instance of numbers.<abc> (Python's numbers, NumPy's
+// scalars), and not a bool: True is not a number of a flag.
+bool is_number(const py::object& v, const char* abc) {
+    // (NumPy's bool_ is no number of the numbers module)
+    if (py::isinstance<py::bool_>(v)) return false;
+    return py::isinstance(v, py::module_::import("numbers").attr(abc));
+}
+
+// A setter's number, named by its flag when it is not a real one.
+double real_argument(const py::object& v, const char* flag) {
+    if (!is_number(v, "Real"))
+        throw nb::UsageError(std::string(flag) + ": expected a real number, got " +
+                             py::str(py::repr(v)).cast<std::string>());
+    return py::float_(v).cast<double>();
+}
+
+long long integer_argument(const py::object& v, const char* flag) {
+    if (!is_number(v, "Integral"))
+        throw nb::UsageError(std::string(flag) + ": expected an integer, got " +
+                             py::str(py::repr(v)).cast<std::string>());
+    const py::int_ i(v);
+    try {
+        return i.cast<long long>();
+    } catch (const py::cast_error&) {
+        throw nb::UsageError(std::string(flag) + ": " + py::repr(i).cast<std::string>() + " is out of range");
+    }
+}
+
+// A list of arguments (numbers are turned into text with str(), paths with
+// os.fspath), or one string split on white space.
 std::vector<std::string> to_args(const py::object& args) {
     std::vector<std::string> out;
     if (py::isinstance<py::str>(args)) {
@@ -50,7 +78,21 @@ std::vector<std::string> to_args(const py::object& args) {
         for (std::string w; in >> w;) out.push_back(w);
         return out;
     }
-    for (const py::handle item : args) out.push_back(py::str(item).cast<std::string>());
+    const std::string got = py::str(py::type::of(args).attr("__name__")).cast<std::string>();
+    if (py::isinstance<py::bytes>(args) || py::isinstance<py::bytearray>(args) || !py::isinstance<py::iterable>(args))
+        throw nb::UsageError("args: give a list of arguments or one string, not " + got);
+    size_t position = 0;
+    for (const py::handle item : args) {
+        if (py::isinstance<py::str>(item) || is_number(py::reinterpret_borrow<py::object>(item), "Real"))
+            out.push_back(py::str(item).cast<std::string>());
+        else if (py::hasattr(item, "__fspath__"))
+            out.push_back(py::str(py::module_::import("os").attr("fspath")(item)).cast<std::string>());
+        else
+            throw nb::UsageError("args: item " + std::to_string(position) + " is " +
+                                 py::str(py::type::of(item).attr("__name__")).cast<std::string>() +
+                                 ", not a string, a number or a path");
+        ++position;
+    }
     return out;
 }
 
@@ -134,6 +176,19 @@ using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecas
 nb::HklGrid grid_from_arrays(const py::object& h_in, const py::object& k_in, const py::object& l_in,
                              const py::object& F_in, double default_F) {
     const char* what = "structure factors";
+    // integers and reals only: NumPy would drop a complex F's phase (with a
+    // warning) and read True as 1
+    const py::object asarray = py::module_::import("numpy").attr("asarray");
+    for (const auto& [obj, name] : {std::pair{&h_in, "h"}, {&k_in, "k"}, {&l_in, "l"}, {&F_in, "F"}}) {
+        const py::array a = asarray(*obj);
+        const char kind = a.dtype().kind();
+        if (kind == 'c')
+            throw nb::UsageError(std::string(what) + ": " + name +
+                                 " holds complex numbers; give real amplitudes |F| (numpy.abs)");
+        if (kind != 'i' && kind != 'u' && kind != 'f')
+            throw nb::UsageError(std::string(what) + ": " + name + " must be a numeric array (got dtype " +
+                                 py::str(a.dtype()).cast<std::string>() + ")");
+    }
     DoubleArray hd = DoubleArray::ensure(h_in), kd = DoubleArray::ensure(k_in), ld = DoubleArray::ensure(l_in),
                 F = DoubleArray::ensure(F_in);
     if (!hd || !kd || !ld || !F) throw nb::UsageError(std::string(what) + ": h, k, l and F must be numeric arrays");
@@ -258,8 +313,13 @@ std::optional<nb::HklGrid> grid_argument(const py::object& structure_factors, co
     if (!cfg.hkl_file.empty())
         throw nb::UsageError("structure_factors: the arguments hold -hkl " + cfg.hkl_file +
                              " too: give the structure factors once");
-    py::tuple t = structure_factors.cast<py::tuple>();
-    if (t.size() != 4) throw nb::UsageError("structure factors: expected a tuple (h, k, l, F)");
+    if (!py::isinstance<py::tuple>(structure_factors) && !py::isinstance<py::list>(structure_factors))
+        throw nb::UsageError("structure_factors: expected a tuple (h, k, l, F), got " +
+                             py::str(py::type::of(structure_factors).attr("__name__")).cast<std::string>());
+    const py::sequence t = structure_factors;
+    if (t.size() != 4)
+        throw nb::UsageError("structure_factors: expected a tuple (h, k, l, F), got " + std::to_string(t.size()) +
+                             " items");
     return grid_from_arrays(t[0], t[1], t[2], t[3], cfg.default_F);
 }
 
@@ -286,9 +346,17 @@ Result simulate(const py::object& args_in, const py::object& structure_factors, 
         which.cbf_file = !cfg.cbf_file.empty();
         nb::check_output_targets(cfg, which);
         nb::Experiment e = grid ? nb::prepare_experiment(cfg, std::move(*grid)) : nb::prepare_experiment(cfg);
+        const bool nexus = !cfg.nexus_file.empty();
+        // the NeXus module loaded and its temporary file made before anything
+        // renders or is written, as on the command line: a failure leaves no file
+        std::unique_ptr<nb::NexusWriter> writer;
+        if (nexus) {
+            std::string command_line = "nanobragg.simulate";
+            for (const std::string& a : args) command_line += " " + a;
+            writer = nb::NexusWriter::open(nb::NexusWriter::from_config(cfg, command_line), e);
+        }
         const nb::RenderOptions opt = nb::render_options(cfg, 0, false);
         out = finish(e, opt.precision, nb::render_image(e, opt));
-        const bool nexus = !cfg.nexus_file.empty();
         if (which.float_file || which.int_file || which.noise_file || which.pgm_file || which.png_file ||
             which.cbf_file || nexus) {
             auto fo = std::make_shared<nb::FrameOutput>();
@@ -301,13 +369,9 @@ Result simulate(const py::object& args_in, const py::object& structure_factors, 
             nb::commit_outputs(files, [&fo] { nb::make_frame_noise(*fo); });
             nb::finish_frame_noise(*fo);
             for (const auto& f : files) out.files.push_back(f.path);
-            if (nexus) {
-                std::string command_line = "nanobragg.simulate";
-                for (const std::string& a : args) command_line += " " + a;
-                nb::NexusWriter::Options o = nb::NexusWriter::from_config(cfg, command_line);
-                std::unique_ptr<nb::NexusWriter> w = nb::NexusWriter::open(o, fo->exp);
-                w->append(fo->exp, fo->noise, fo->result.image);
-                w->finish();
+            if (writer) {
+                writer->append(fo->exp, fo->noise, fo->result.image);
+                writer->finish();
                 out.files.push_back(cfg.nexus_file);
             }
             out.r = std::move(fo->result);
@@ -356,7 +420,8 @@ public:
     }
 
     // -phi: only the starting angle changes, so nothing is set up again.
-    void set_phi(double degrees) {
+    void set_phi(const py::object& value) {
+        const double degrees = real_argument(value, "-phi");
         py::gil_scoped_release release;
         std::lock_guard<std::mutex> lock(mutex_);
         const nb::SimConfig cfg = parse_with("-phi", exact(degrees));  // the flag's checks and messages
@@ -392,9 +457,11 @@ public:
         }
     }
 
-    void set_mosaic_seed(long long seed) { set_flag("-mosaic_seed", std::to_string(seed)); }
-    void set_fluence(double fluence) { set_flag("-fluence", exact(fluence)); }
-    void set_wavelength(double angstrom) { set_flag("-lambda", exact(angstrom)); }
+    void set_mosaic_seed(const py::object& seed) {
+        set_flag("-mosaic_seed", std::to_string(integer_argument(seed, "-mosaic_seed")));
+    }
+    void set_fluence(const py::object& fluence) { set_flag("-fluence", exact(real_argument(fluence, "-fluence"))); }
+    void set_wavelength(const py::object& angstrom) { set_flag("-lambda", exact(real_argument(angstrom, "-lambda"))); }
 
     void set_structure_factors(const py::object& h, const py::object& k, const py::object& l, const py::object& F) {
         double default_F;

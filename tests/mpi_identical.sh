@@ -14,6 +14,8 @@ mkdir "$work/one" "$work/two"
 (cd "$work/two" && "$mpirun" --allow-run-as-root --oversubscribe -np 2 "$nb" "${args[@]}" > log.txt)
 grep "job summary" "$work/two/log.txt"
 grep -q "on 2 rank(s)" "$work/two/log.txt" || { echo "mpi: the job did not run on 2 ranks"; exit 1; }
+# rank 0 prints the job's frame timing, over every rank's frames, once
+[ "$(grep -c '^frame timing:' "$work/two/log.txt")" -eq 1 ] || { echo "mpi: expected one frame timing line"; exit 1; }
 (cd "$work/one" && ls -1 | grep -v log.txt | sort) > "$work/one.list"
 (cd "$work/two" && ls -1 | grep -v log.txt | sort) > "$work/two.list"
 diff "$work/one.list" "$work/two.list"
@@ -36,3 +38,14 @@ grep -q "error: -oversample" "$work/fail/err.txt" || { echo "mpi: rank 1's error
 [ "$rc" -ne 124 ] || { echo "mpi: a failed rank left the job hanging"; exit 1; }
 [ "$rc" -ne 0 ] || { echo "mpi: a failed rank's job exited 0"; exit 1; }
 echo "mpi: a rank's failure ends the job (exit $rc)"
+
+# An error in the command line is said once, by rank 0, and every rank exits 2.
+set +e
+(cd "$work/fail" && timeout 120 "$mpirun" --allow-run-as-root --oversubscribe -np 2 "$nb" -cell 79.1 79.1 38.4 \
+  90 90 90 -default_F 100 -detpixels 32 -bogus 3 > log2.txt 2> err2.txt)
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || { echo "mpi: a command-line error exited $rc, not 2"; cat "$work/fail/err2.txt"; exit 1; }
+[ "$(grep -c 'error: -bogus: unknown flag' "$work/fail/err2.txt")" -eq 1 ] ||
+  { echo "mpi: a command-line error was not said exactly once"; cat "$work/fail/err2.txt"; exit 1; }
+echo "mpi: a command-line error is said once (exit 2)"

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -263,6 +264,68 @@ def test_structure_factor_arrays_are_checked():
         sim.set_structure_factors([0.5], [0], [0], [1.0])
     with pytest.raises(nanobragg.UsageError, match="hold no reflection"):
         sim.set_structure_factors([], [], [], [])
+
+
+def test_python_values_of_the_wrong_type_are_refused_naming_the_argument():
+    sim = nanobragg.Simulator(SMALL)
+    before = sim.render().image
+    for call, message in [
+        (lambda: nanobragg.simulate(" ".join(SMALL).encode()), "^args: give a list of arguments or one string, not bytes$"),
+        (lambda: nanobragg.simulate(5), "^args: give a list of arguments or one string, not int$"),
+        (lambda: nanobragg.simulate(SMALL + [True]), "^args: item 19 is bool, not a string, a number or a path$"),
+        (lambda: nanobragg.simulate(SMALL, structure_factors=5), r"^structure_factors: expected a tuple \(h, k, l, F\), got int$"),
+        (lambda: nanobragg.simulate(SMALL, structure_factors=([1], [0], [0])), "got 3 items$"),
+        # NumPy would drop the phase with a warning, and read True as 1
+        (lambda: nanobragg.simulate(SMALL, structure_factors=([1], [0], [0], np.array([1 + 2j]))),
+         r"^structure factors: F holds complex numbers; give real amplitudes \|F\| \(numpy.abs\)$"),
+        (lambda: sim.set_structure_factors([True], [0], [0], [3.0]), "^structure factors: h must be a numeric array"),
+        (lambda: sim.set_structure_factors([1], [0], [0], ["a"]), "^structure factors: F must be a numeric array"),
+        (lambda: sim.set_phi(True), "^-phi: expected a real number, got True$"),
+        (lambda: sim.set_phi("3"), "^-phi: expected a real number, got '3'$"),
+        (lambda: sim.set_wavelength(1 + 0j), r"^-lambda: expected a real number, got \(1\+0j\)$"),
+        (lambda: sim.set_fluence(np.bool_(True)), "^-fluence: expected a real number"),
+        (lambda: sim.set_mosaic_seed(1.5), "^-mosaic_seed: expected an integer, got 1.5$"),
+        (lambda: sim.set_mosaic_seed(False), "^-mosaic_seed: expected an integer, got False$"),
+        (lambda: sim.set_mosaic_seed(10**30), "^-mosaic_seed: 1000000000000000000000000000000 is out of range$"),
+    ]:
+        with pytest.raises(nanobragg.UsageError, match=message):
+            call()
+    assert sim.render().image.tobytes() == before.tobytes()
+    # NumPy's scalars and os.PathLike arguments are what they hold
+    sim.set_phi(np.float32(2.5))
+    assert sim.geometry.phi_deg == 2.5
+    sim.set_mosaic_seed(np.int64(7))
+    swapped = SMALL[:-1] + [np.float64(float(SMALL[-1]))]
+    assert nanobragg.simulate(swapped).image.tobytes() == nanobragg.simulate(SMALL).image.tobytes()
+
+
+def test_writing_nexus_keeps_the_sessions_subnormal_numbers(tmp_path):
+    # HDF5 loads Debian's bitshuffle and LZF plugins, built with -ffast-math: their
+    # loading had set flush-to-zero in the session (NumPy read 1e-40 * 1 as 0 after it)
+    pytest.importorskip("h5py")
+    code = (
+        "import numpy as np, nanobragg\n"
+        f"nanobragg.simulate({SMALL!r} + ['-nexusfile', 'a.h5', '-nexus_compression', 'bitshuffle'])\n"
+        "print(repr(float(np.float32(1e-40) * np.float32(1))), repr(np.nextafter(0.0, 1.0) * 1.0))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["9.99994610111476e-41", "5e-324"]
+
+
+def test_a_nexus_writer_that_cannot_load_stops_before_any_file_is_written(tmp_path):
+    # the float file had been written before the module's error
+    code = (
+        "import os, nanobragg\n"
+        "try:\n"
+        f"    nanobragg.simulate({SMALL!r} + ['-floatfile', 'a.bin', '-intfile', 'a.img', '-nexusfile', 'a.h5'])\n"
+        "except RuntimeError as e:\n"
+        "    print(str(e).split(':')[0], sorted(os.listdir('.')))\n"
+    )
+    env = dict(os.environ, NB_NEXUS_MODULE=str(tmp_path / "missing" / "libnb_nexus.so"))
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "-nexusfile []"
 
 
 BAD_ARGS = [
