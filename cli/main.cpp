@@ -16,6 +16,8 @@
 #include <exception>
 #include <future>
 #include <memory>
+#include <string>
+#include <thread>
 
 #include "cli/args.hpp"
 #include "cli/frames.hpp"
@@ -91,7 +93,8 @@ void print_pixel_reports(const nb::SimConfig& cfg, const nb::Experiment& frame, 
     std::fflush(stdout);
 }
 
-int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& command_line) {
+// `alike`: set while an error would be every rank's alike (said once, by rank 0)
+int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& command_line, bool& alike) {
     nb::SimConfig cfg = parsed.config;
     // CUDA's start (driver and context, a large part of a GPU run's fixed
     // time) on a thread of its own while the inputs are read and set up;
@@ -108,7 +111,9 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     std::vector<nb::Shot> shots;
     if (!cfg.shots_file.empty()) {
         if (cfg.nframes > 1) throw nb::UsageError("-shots: cannot be combined with -nframes");
+        alike = true;
         shots = nb::read_shots(cfg.shots_file);
+        alike = false;
         cfg.nframes = (int)shots.size();  // one image per shot, numbered from 1
     }
     auto start = std::chrono::steady_clock::now();
@@ -130,7 +135,14 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         if (device != "cpu") start_device();
     };
     // set-up once: the HKL grid and detector are shared by every frame or shot
-    nb::Experiment e = nb::prepare_experiment(shots.empty() ? cfg : nb::apply_shot(cfg, shots[0]), choose);
+    nb::Experiment e = [&] {
+        if (shots.empty()) return nb::prepare_experiment(cfg, choose);
+        try {
+            return nb::prepare_experiment(nb::apply_shot(cfg, shots[0]), choose);
+        } catch (...) {
+            nb::rethrow_for_shot(cfg.shots_file, shots[0]);
+        }
+    }();
     const int64_t seed_base = nb::noise_seed_base(cfg);
     if (job.rank == 0) nb::print_setup(e, cfg.write_noise ? std::optional<int64_t>(seed_base) : std::nullopt);
     // the line saying why, after the set-up's lines
@@ -156,12 +168,34 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     {
         // a runaway run nobody asked for stops here, before any file exists
         const bool gpu = opt.device == nb::Device::Cuda;
-        if (std::string why = nb::runaway_refusal(e, cfg, frames, gpu, threads); !why.empty())
-            throw nb::UsageError(why);
-        const double seconds = nb::best_case_seconds(e, frames, gpu, threads);
+        double seconds = 0, per_frame = nb::evaluation_count(e);
+        if (shots.empty()) {
+            if (std::string why = nb::runaway_refusal(e, cfg, frames, gpu, threads); !why.empty())
+                throw nb::UsageError(why);
+            seconds = nb::best_case_seconds(e, frames, gpu, threads);
+        } else {
+            // every shot set up before any renders: one that cannot be stops
+            // the run here, not after the shots before it are written
+            alike = true;
+            const std::vector<nb::ShotSize> sizes = nb::set_up_every_shot(cfg, shots, e);
+            alike = false;
+            // the largest rank's share decides, alike on every rank
+            std::vector<double> share(job.size, 0.0);
+            size_t heaviest = 0;
+            for (size_t i = 0; i < sizes.size(); ++i) {
+                share[i % job.size] += sizes[i].evaluations;
+                if (sizes[i].evaluations > sizes[heaviest].evaluations) heaviest = i;
+            }
+            const double most = *std::max_element(share.begin(), share.end());
+            if (std::string why = nb::runaway_refusal(sizes[heaviest].chosen, most, gpu, threads); !why.empty())
+                throw nb::UsageError("-shots: '" + cfg.shots_file + "' line " + std::to_string(shots[heaviest].line) +
+                                     " (the longest shot): " + why);
+            seconds = nb::best_case_seconds(most, gpu, threads);
+            per_frame = most / frames;
+        }
         if (seconds > 60 && job.rank == 0)
-            std::printf("estimated time: at least %s (%.3g evaluations per frame)\n",
-                        nb::human_duration(seconds).c_str(), nb::evaluation_count(e));
+            std::printf("estimated time: at least %s (%.3g evaluations per frame%s)\n",
+                        nb::human_duration(seconds).c_str(), per_frame, shots.empty() ? "" : " on average");
     }
     std::fflush(stdout);  // the set-up and the estimate reach a log file before a long render, not after it
     // C's "solid angle subtended" line: the detector is the set-up's for every frame
@@ -350,15 +384,19 @@ int main(int argc, char** argv) {
         return report_error(e.what(), false, false);
     }
     int rc = 0;
-    // an error in the command line is every rank's: rank 0 says it, once
-    bool parsing = true;
-    auto report = [&](const char* what, bool usage_hint, bool inputs_hint) {
-        return parsing && job.rank != 0 ? 2 : report_error(what, usage_hint, inputs_hint);
-    };
+    // An error in the command line or in a shot's set-up is met by every rank
+    // alike (the same arguments, the same files): rank 0 says it and ends the
+    // job. Another rank says it only if it is still running a while later
+    // (a file its node cannot read), so that no error goes unsaid.
+    bool alike = true;
+    struct Failure {
+        std::string what;
+        bool usage_hint = false, inputs_hint = false;
+    } failure;
     try {
         nb::StageTimer targs("command line");
         nb::ParsedArgs parsed = nb::parse_args(argc, argv);
-        parsing = false;
+        alike = false;
         targs.stop();
         if (parsed.version) {
             if (job.rank == 0) std::printf("%s\n", nb::version_line().c_str());
@@ -369,17 +407,21 @@ int main(int argc, char** argv) {
             std::string command_line;
             for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
             nb::StageTimer trun("the run");
-            rc = run(parsed, job, command_line);
+            rc = run(parsed, job, command_line, alike);
         }
     } catch (const nb::MissingInput& e) {
-        rc = report(e.what(), true, true);
+        failure = {e.what(), true, true};
     } catch (const nb::UsageError& e) {
-        rc = report(e.what(), true, false);
+        failure = {e.what(), true, false};
     } catch (const std::exception& e) {
-        rc = report(e.what(), false, false);
+        failure = {e.what(), false, false};
     }
-    // a command-line error stops every rank alike: no rank waits on another
-    if (rc != 0 && !parsing) nb::job_abort(job, rc);
+    if (!failure.what.empty()) {
+        if (alike && job.rank != 0 && job.size > 1) std::this_thread::sleep_for(std::chrono::seconds(5));
+        rc = report_error(failure.what.c_str(), failure.usage_hint, failure.inputs_hint);
+    }
+    // a failed rank ends the whole job: no rank waits on it
+    if (rc != 0) nb::job_abort(job, rc);
     nb::job_finish(job);
     return rc;
 }

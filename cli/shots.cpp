@@ -7,6 +7,9 @@
 #include <stdexcept>
 
 #include "cli/flag_table.hpp"
+#include "engine/render.hpp"
+#include "engine/run_estimate.hpp"
+#include "engine/setup.hpp"
 #include "engine/units.hpp"
 #include "kernels/vec3.hpp"
 
@@ -136,6 +139,38 @@ SimConfig apply_shot(const SimConfig& base, const Shot& s) {
     if (s.lambda_A) c.lambda0 = *s.lambda_A / 1.0e10;
     if (s.xtalsize_mm) c.sample_x = c.sample_y = c.sample_z = *s.xtalsize_mm / 1000.0;
     return c;
+}
+
+void rethrow_for_shot(const std::string& path, const Shot& shot) {
+    const std::string where = "-shots: '" + path + "' line " + std::to_string(shot.line) + ": ";
+    try {
+        throw;
+    } catch (const MissingInput& e) {
+        throw MissingInput(where + e.what());
+    } catch (const UsageError& e) {
+        throw UsageError(where + e.what());
+    } catch (const std::exception& e) {
+        throw std::runtime_error(where + e.what());
+    }
+}
+
+std::vector<ShotSize> set_up_every_shot(const SimConfig& cfg, const std::vector<Shot>& shots, Experiment& first) {
+    std::vector<ShotSize> sizes(shots.size());
+    sizes[0] = {evaluation_count(first), auto_selected_counts(first, cfg)};
+    HklGrid grid = std::move(first.hkl);
+    for (size_t i = 1; i < shots.size(); ++i) {
+        const SimConfig c = apply_shot(cfg, shots[i]);
+        try {
+            Experiment e = prepare_experiment(c, std::move(grid));  // moved from only when it succeeds
+            sizes[i] = {evaluation_count(e), auto_selected_counts(e, c)};
+            grid = std::move(e.hkl);
+        } catch (...) {
+            first.hkl = std::move(grid);
+            rethrow_for_shot(cfg.shots_file, shots[i]);
+        }
+    }
+    first.hkl = std::move(grid);
+    return sizes;
 }
 
 }  // namespace nb

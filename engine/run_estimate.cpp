@@ -22,9 +22,13 @@ std::vector<std::pair<std::string, long long>> auto_selected_counts(const Experi
     return out;
 }
 
-double best_case_seconds(const Experiment& e, int frames, bool gpu, int cpu_threads) {
+double best_case_seconds(double evaluations, bool gpu, int cpu_threads) {
     const double rate = gpu ? kBestGpuEvalsPerSecond : kBestCpuEvalsPerCoreSecond * (cpu_threads > 0 ? cpu_threads : 1);
-    return evaluation_count(e) * (frames > 0 ? frames : 1) / rate;
+    return evaluations / rate;
+}
+
+double best_case_seconds(const Experiment& e, int frames, bool gpu, int cpu_threads) {
+    return best_case_seconds(evaluation_count(e) * (frames > 0 ? frames : 1), gpu, cpu_threads);
 }
 
 bool sooner_on_the_cpu(double evaluations, int cpu_threads) {
@@ -57,9 +61,14 @@ std::string human_duration(double seconds) {
 }
 
 std::string runaway_refusal(const Experiment& e, const SimConfig& cfg, int frames, bool gpu, int cpu_threads) {
-    const double seconds = best_case_seconds(e, frames, gpu, cpu_threads);
+    return runaway_refusal(auto_selected_counts(e, cfg), evaluation_count(e) * (frames > 0 ? frames : 1), gpu,
+                           cpu_threads);
+}
+
+std::string runaway_refusal(const std::vector<std::pair<std::string, long long>>& chosen, double evaluations, bool gpu,
+                            int cpu_threads) {
+    const double seconds = best_case_seconds(evaluations, gpu, cpu_threads);
     if (!(seconds > kRunawaySeconds)) return "";
-    const auto chosen = auto_selected_counts(e, cfg);
     if (chosen.empty()) return "";  // every count was given: the user asked for this run
     std::string what, force;
     for (const auto& [flag, value] : chosen) {
@@ -68,8 +77,8 @@ std::string runaway_refusal(const Experiment& e, const SimConfig& cfg, int frame
     }
     const std::string where = gpu ? "the GPU" : "the CPU (" + std::to_string(cpu_threads) + " threads)";
     char buf[200];
-    std::snprintf(buf, sizeof buf, "%.3g evaluations, at least %s on %s",
-                  evaluation_count(e) * (frames > 0 ? frames : 1), human_duration(seconds).c_str(), where.c_str());
+    std::snprintf(buf, sizeof buf, "%.3g evaluations, at least %s on %s", evaluations, human_duration(seconds).c_str(),
+                  where.c_str());
     return "auto-selected sampling (" + what + ") makes this run " + buf +
            "; check the cell, -N, -xtalsize, the ranges and steps, or give the counts explicitly (" + force +
            ") to run it anyway";

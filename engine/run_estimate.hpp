@@ -44,9 +44,17 @@ std::vector<std::pair<std::string, long long>> auto_selected_counts(const Experi
 // The least time `frames` renders of e can take on this device.
 double best_case_seconds(const Experiment& e, int frames, bool gpu, int cpu_threads);
 
+// The least time `evaluations` take on this device.
+double best_case_seconds(double evaluations, bool gpu, int cpu_threads);
+
 // "" when the run may go ahead; else the one-line refusal naming what was
 // auto-selected, the evaluation count and the flags that force it.
 std::string runaway_refusal(const Experiment& e, const SimConfig& cfg, int frames, bool gpu, int cpu_threads);
+
+// The same for a run of `evaluations` in all whose counts `chosen`
+// (auto_selected_counts) were picked by the set-up.
+std::string runaway_refusal(const std::vector<std::pair<std::string, long long>>& chosen, double evaluations, bool gpu,
+                            int cpu_threads);
 
 // "3.2 h", "12 min", "4.1 days", "3e+05 years".
 std::string human_duration(double seconds);

@@ -23,9 +23,8 @@ diff "$work/one.list" "$work/two.list"
 while read -r f; do cmp "$work/one/$f" "$work/two/$f"; done < "$work/one.list"
 echo "mpi: 20 files byte-identical between 1 process and mpirun -np 2"
 
-# A shot that fails on rank 1 (its crystal needs more sub-pixels than the
-# detector allows) ends the whole job with status 2: rank 0 had waited for it
-# in the job summary until the allocation ran out.
+# A shot that cannot be set up (its crystal needs more sub-pixels than the
+# detector allows) stops the job before anything is written, said once, exit 2.
 mkdir "$work/fail"
 printf 'misset 0 0 0\nmisset 1 2 3 N=1000000000\nmisset 2 2 2\nmisset 3 3 3\n' > "$work/fail/b.txt"
 set +e
@@ -34,9 +33,26 @@ set +e
   -nopgm -nonoise > log.txt 2> err.txt)
 rc=$?
 set -e
-grep -q "error: -oversample" "$work/fail/err.txt" || { echo "mpi: rank 1's error line is missing"; cat "$work/fail/err.txt"; exit 1; }
+[ "$rc" -eq 2 ] || { echo "mpi: a shot that cannot be set up exited $rc, not 2"; cat "$work/fail/err.txt"; exit 1; }
+[ "$(grep -c "error: -shots: 'b.txt' line 2: -oversample" "$work/fail/err.txt")" -eq 1 ] ||
+  { echo "mpi: the shot's error was not said exactly once"; cat "$work/fail/err.txt"; exit 1; }
+! ls "$work/fail" | grep -q '^g_' || { echo "mpi: files were written before the shot's error"; exit 1; }
+echo "mpi: a shot that cannot be set up stops the job before any file (exit 2)"
+
+# A rank that fails where the others do not (its node lacks the output
+# folder: rank 1's arguments differ here) ends the whole job with status 2:
+# rank 0 had waited for it in the job summary until the allocation ran out.
+args=(-cell 79.1 79.1 38.4 90 90 90 -default_F 100 -N 5 -detpixels 32 -distance 100 -device cpu -nframes 6 -nopgm
+      -nonoise)
+set +e
+(cd "$work/fail" && timeout 120 "$mpirun" --allow-run-as-root --oversubscribe -np 1 "$nb" "${args[@]}" \
+  -floatfile h_%02d.bin : -np 1 "$nb" "${args[@]}" -floatfile nodir/h_%02d.bin > log1.txt 2> err1.txt)
+rc=$?
+set -e
+grep -q "error: -floatfile: cannot create 'nodir/h_01.bin'" "$work/fail/err1.txt" ||
+  { echo "mpi: rank 1's error line is missing"; cat "$work/fail/err1.txt"; exit 1; }
 [ "$rc" -ne 124 ] || { echo "mpi: a failed rank left the job hanging"; exit 1; }
-[ "$rc" -ne 0 ] || { echo "mpi: a failed rank's job exited 0"; exit 1; }
+[ "$rc" -eq 2 ] || { echo "mpi: a failed rank's job exited $rc, not 2"; exit 1; }
 echo "mpi: a rank's failure ends the job (exit $rc)"
 
 # An error in the command line is said once, by rank 0, and every rank exits 2.

@@ -116,3 +116,36 @@ TEST(Shots, AOneLineListNumbersItsFiles) {
         << r.err;
     EXPECT_FALSE(std::filesystem::exists(d.file("c.cbf")));
 }
+
+// Every shot is set up before any renders: a line that cannot be set up, or
+// whose auto-selected sampling alone would run for days, stops the run naming
+// its line, before any file exists (the shots before it had been written).
+TEST(Shots, AShotThatCannotBeSetUpStopsTheRunBeforeAnyFile) {
+    TempDir d("shots_setup");
+    std::ofstream(d.file("big.txt")) << "misset 0 0 0\nmisset 1 2 3\n\nmisset 1 2 3 N=1000000000\n";
+    std::ofstream(d.file("long.txt")) << "misset 0 0 0\nmisset 1 2 3 N=2\nmisset 2 2 2 xtalsize=50\n";
+    std::ofstream(d.file("nocell.txt")) << "amat 0.01 0 0 0 0.01 0 0 0 0.01\nmisset 1 2 3\n";
+    const std::vector<std::string> base{"-default_F", "100",       "-N",         "5",         "-detpixels",
+                                        "32",         "-distance", "100",        "-nopgm",    "-nonoise",
+                                        "-device",    "cpu",       "-floatfile", "g_%02d.bin"};
+    const std::string cell[] = {"-cell", "79.1", "79.1", "38.4", "90", "90", "90"};
+    struct Case {
+        std::string list;
+        bool with_cell;
+        std::string message;
+    };
+    for (const Case& c :
+         {Case{"big.txt", true, "error: -shots: 'big.txt' line 4: -oversample: the crystal (7.91e+06 um across)"},
+          Case{"long.txt", true,
+               "error: -shots: 'long.txt' line 3 (the longest shot): auto-selected sampling (-oversample 1500001)"},
+          Case{"nocell.txt", false, "error: -shots: 'nocell.txt' line 2: -cell: no unit cell"}}) {
+        std::vector<std::string> args = base;
+        if (c.with_cell) args.insert(args.end(), std::begin(cell), std::end(cell));
+        args.insert(args.end(), {"-shots", c.list});
+        const RunResult r = run_cli(args, d.path.string(), 60);
+        EXPECT_EQ(r.exit_code, 2) << c.list;
+        EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+        EXPECT_FALSE(std::filesystem::exists(d.file("g_01.bin"))) << c.list;
+        EXPECT_FALSE(std::filesystem::exists(d.file("intimage_0001.img"))) << c.list;
+    }
+}
