@@ -40,6 +40,15 @@ void print_setup(const Experiment& e, std::optional<int64_t> noise_seed) {
     std::printf("crystal is %g x %g x %g microns\n", magnitude(x.a) * x.Na * 1e6, magnitude(x.b) * x.Nb * 1e6,
                 magnitude(x.c) * x.Nc * 1e6);
     for (const auto& n : e.oversample_notes) spdlog::info("{}", n);
+    // C's rough molecular weight: the crystal's volume at 1.2 g/cm^3 over its cells
+    const double volume = magnitude(x.a) * x.Na * magnitude(x.b) * x.Nb * magnitude(x.c) * x.Nc;
+    std::printf("approximate MW = %g\n", volume * 1.2e6 * kAvogadro / (x.Na * x.Nb * x.Nc));
+    std::printf("  created a total of %zu sources:\n", e.src.position.size());
+    for (size_t i = 0; i < e.src.position.size(); ++i) {
+        const Vec3D& r = e.src.position[i];
+        std::printf("%g %g %g   %g %g\n", r.x, r.y, r.z, e.src.weight[i], e.src.lambda[i]);
+    }
+    std::printf("  created a total of %zu mosaic domains\n", x.mosaic_umats.size());
     std::printf("  %lld initialized hkls (all others =%g)\n", e.hkl.hkls, e.cfg.default_F);
     static const char* const shape_names[] = {"parallelpiped", "ellipsoidal", "gaussian", "tophat-spot"};
     std::printf("  %s xtal: %.0fx%.0fx%.0f cells\n", shape_names[(int)e.cfg.xtal_shape], x.Na, x.Nb, x.Nc);

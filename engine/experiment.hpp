@@ -66,6 +66,7 @@ struct Crystal {
 
 struct Sources {
     std::vector<Vec3D> direction;        // unit vectors sample -> source
+    std::vector<Vec3D> position;         // m, before unitizing: what C lists ("created a total of")
     std::vector<double> lambda;          // m
     std::vector<double> weight;          // as read (file) or 1/count (generated); C ignores it
     std::vector<double> applied_weight;  // -source_weights: normalized to sum to the count; empty otherwise

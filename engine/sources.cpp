@@ -70,6 +70,7 @@ Sources build_sources(const SimConfig& cfg, const DetectorGeometry& det, const S
         unitize(r, u);
         out.direction.push_back(u);
     }
+    out.position = std::move(raw);
     if (cfg.source_weights) {
         // normalized so that the weights sum to the number of sources: equal
         // weights reproduce the unweighted image exactly
