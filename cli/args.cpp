@@ -566,6 +566,7 @@ void apply_expt_file(const CLI::App& app, SimConfig& c) {
     keep.phi = given("--phi");
     keep.osc = given("--osc");
     keep.nframes = given("--nframes");
+    keep.exposure = given("--exposure");
     apply_expt_config(*model, c, keep);
     c.expt = std::move(model);
 }

@@ -1,5 +1,7 @@
 #include "cli/flag_table.hpp"
 
+#include "kernels/cpu_launcher.hpp"
+
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -261,6 +263,7 @@ int run_program(CLI::App& app, const std::vector<std::string>& args, const Progr
             return 0;
         }
         std::printf("%s\n", program.banner.c_str());
+        if (const std::string w = cpu_isa_request_warning(); !w.empty()) spdlog::warn("{}", w);
         return run();
     } catch (const UsageError& e) {
         std::fflush(stdout);

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "engine/image_io.hpp"
+
 namespace nb {
 
 namespace {
@@ -31,7 +33,8 @@ bool valid_pattern(const std::string& p) {
 std::string frame_file_name(const std::string& pattern, int number, bool numbered, const std::string& flag) {
     std::string p = pattern;
     if (p.find('%') == std::string::npos) {
-        if (!numbered) return p;
+        // every frame to /dev/null (or a pipe), as the name says
+        if (!numbered || is_stream_target(p)) return p;
         size_t slash = p.find_last_of('/');
         size_t dot = p.find_last_of('.');
         if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) dot = p.size();

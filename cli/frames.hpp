@@ -10,8 +10,8 @@ namespace nb {
 // The name of frame `number` (1-based) from a printf-style pattern
 // ("sweep_%04d.img"). Unless `numbered`, a name without a '%' conversion is
 // kept as given; a numbered run (numbered_outputs) gives it "_%04d" before its
-// extension. Throws std::runtime_error (naming `flag`) for a pattern that is
-// not one integer conversion.
+// extension, unless it names a stream (is_stream_target: /dev/null). Throws std::runtime_error (naming `flag`) for a
+// pattern that is not one integer conversion.
 std::string frame_file_name(const std::string& pattern, int number, bool numbered, const std::string& flag);
 
 // Whether a run's outputs carry frame numbers: a series of several frames, or

@@ -37,6 +37,7 @@
 #include "engine/setup.hpp"
 #include "engine/solid_angle.hpp"
 #include "engine/stage_timer.hpp"
+#include "kernels/cpu_launcher.hpp"
 #include "kernels/cuda_launcher.hpp"
 
 namespace {
@@ -93,7 +94,8 @@ void print_pixel_reports(const nb::SimConfig& cfg, const nb::Experiment& frame, 
     std::fflush(stdout);
 }
 
-// `alike`: set while an error would be every rank's alike (said once, by rank 0)
+// `alike`: true while an error would be every rank's alike (said once, by
+// rank 0): the set-up, until the first frame renders
 int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& command_line, bool& alike) {
     nb::SimConfig cfg = parsed.config;
     // CUDA's start (driver and context, a large part of a GPU run's fixed
@@ -111,9 +113,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     std::vector<nb::Shot> shots;
     if (!cfg.shots_file.empty()) {
         if (cfg.nframes > 1) throw nb::UsageError("-shots: cannot be combined with -nframes");
-        alike = true;
         shots = nb::read_shots(cfg.shots_file);
-        alike = false;
         cfg.nframes = (int)shots.size();  // one image per shot, numbered from 1
     }
     auto start = std::chrono::steady_clock::now();
@@ -176,9 +176,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         } else {
             // every shot set up before any renders: one that cannot be stops
             // the run here, not after the shots before it are written
-            alike = true;
             const std::vector<nb::ShotSize> sizes = nb::set_up_every_shot(cfg, shots, e);
-            alike = false;
             // the largest rank's share decides, alike on every rank
             std::vector<double> share(job.size, 0.0);
             size_t heaviest = 0;
@@ -263,6 +261,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         queue.submit(*frame);
         ++submitted;
     };
+    alike = false;  // from here a rank's error is its own
     for (size_t k = 0; k < mine.size(); ++k) {
         const int i = mine[k];
         // this frame's lines, printed after the earlier frames' (FrameOutput::log)
@@ -384,10 +383,10 @@ int main(int argc, char** argv) {
         return report_error(e.what(), false, false);
     }
     int rc = 0;
-    // An error in the command line or in a shot's set-up is met by every rank
-    // alike (the same arguments, the same files): rank 0 says it and ends the
-    // job. Another rank says it only if it is still running a while later
-    // (a file its node cannot read), so that no error goes unsaid.
+    // An error before the first frame renders (the command line, the files it
+    // names, a shot's set-up) is met by every rank alike: rank 0 says it and
+    // ends the job. Another rank says it only if it is still running a while
+    // later (a file its node cannot read), so that no error goes unsaid.
     bool alike = true;
     struct Failure {
         std::string what;
@@ -396,7 +395,6 @@ int main(int argc, char** argv) {
     try {
         nb::StageTimer targs("command line");
         nb::ParsedArgs parsed = nb::parse_args(argc, argv);
-        alike = false;
         targs.stop();
         if (parsed.version) {
             if (job.rank == 0) std::printf("%s\n", nb::version_line().c_str());
@@ -404,6 +402,7 @@ int main(int argc, char** argv) {
             if (job.rank == 0) std::fputs(parsed.help_text.c_str(), stdout);
         } else {
             if (job.rank == 0) std::printf("%s\n", nb::version_line().c_str());
+            if (const std::string w = nb::cpu_isa_request_warning(); !w.empty() && job.rank == 0) spdlog::warn("{}", w);
             std::string command_line;
             for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
             nb::StageTimer trun("the run");

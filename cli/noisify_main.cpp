@@ -253,7 +253,7 @@ int run(Options& o) {
             if (names[i].first == o.float_file)
                 throw nb::UsageError(names[i].second + ": '" + names[i].first + "' is the input -floatfile");
             for (size_t j = 0; j < i; ++j)
-                if (names[i].first == names[j].first)
+                if (nb::same_output_file(names[i].first, names[j].first))
                     throw nb::UsageError(names[i].second + ": '" + names[i].first + "' is also the " + names[j].second +
                                          " file: give each output its own name");
         }

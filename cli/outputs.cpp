@@ -153,8 +153,9 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
     if (log && which.pgm_file) say("pgm_scale", pgm_scale);
     // the noise drawn into its file's blocks when nothing else reads it (no
     // NeXus slice, which set needs_noise before, no miniCBF, one panel)
+    // (a stream target is written at commit, after the noise's counts are taken)
     fo->stream_noise = which.noise_file && !which.cbf_file && !fo->needs_noise && fo->exp.panels.empty() &&
-                       NoiseRows::applies(fo->exp);
+                       NoiseRows::applies(fo->exp) && !is_stream_target(name(cfg.noise_file, "-noisefile"));
     if (which.noise_file || which.cbf_file) fo->needs_noise = true;
     bool warned_header = false;
     for (int k = 0; k < panels; ++k) {
@@ -249,7 +250,8 @@ void check_output_names(const SimConfig& cfg) {
     if (cfg.nexus_file.empty() && cfg.nexus_compression != "auto")
         throw UsageError("-nexus_compression: needs -nexusfile");
     // a miniCBF series names its frames itself: a bare name would silently get "_%04d"
-    if (!cfg.cbf_file.empty() && numbered && cfg.cbf_file.find('%') == std::string::npos)
+    if (!cfg.cbf_file.empty() && numbered && cfg.cbf_file.find('%') == std::string::npos &&
+        !is_stream_target(cfg.cbf_file))
         throw UsageError(
             "-cbffile: '" + cfg.cbf_file + "' has no frame number, but the run writes " +
             (cfg.shots_file.empty() ? std::to_string(cfg.nframes) + " frames" : "a frame per line of the -shots list") +
@@ -260,7 +262,8 @@ void check_output_targets(const SimConfig& cfg, const OutputSelection& which) {
     // bad input, before anything runs (the Python module's UsageError)
     auto check_target = [](const std::string& path, const char* flag) {
         try {
-            check_output_target(path, flag);
+            // HDF5 writes a file it can seek, put in place by a rename
+            check_output_target(path, flag, std::string(flag) != "-nexusfile");
         } catch (const std::runtime_error& e) {
             throw UsageError(e.what());
         }
@@ -291,7 +294,7 @@ void check_output_targets(const SimConfig& cfg, const OutputSelection& which) {
         if (!cfg.nexus_file.empty()) names.push_back({cfg.nexus_file, "-nexusfile"});
         for (size_t a = 0; a < names.size(); ++a)
             for (size_t b = 0; b < a; ++b)
-                if (names[a].first == names[b].first)
+                if (same_output_file(names[a].first, names[b].first))
                     throw UsageError(std::string(names[a].second) + ": '" + names[a].first + "' is also the " +
                                      names[b].second + " file: give each output its own name");
     }

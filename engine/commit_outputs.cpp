@@ -3,6 +3,7 @@
 // replaces none.
 #include <fcntl.h>
 #include <omp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,9 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 
 #include "engine/image_io.hpp"
@@ -106,6 +110,47 @@ void write_row_files(const std::vector<OutputFile>& files, const std::vector<std
             errors[i] = files[i].flag + ": failed writing '" + files[i].path + "' (disk full?)";
 }
 
+// A stream stays open for the process once opened: a series' frames follow
+// one another in one pipe (a reader would see its end after the first frame,
+// and the next open would wait for a reader that has gone).
+std::FILE* open_stream(const std::string& path) {
+    static std::mutex m;
+    static std::map<std::string, std::unique_ptr<std::FILE, int (*)(std::FILE*)>> open;
+    std::lock_guard<std::mutex> lock(m);
+    auto it = open.find(path);
+    if (it != open.end()) return it->second.get();
+    std::FILE* fh = std::fopen(path.c_str(), "wb");
+    if (fh) open.emplace(path, std::unique_ptr<std::FILE, int (*)(std::FILE*)>(fh, std::fclose));
+    return fh;
+}
+
+// A stream target's bytes in file order (a pipe cannot seek), at commit.
+std::string write_stream(const OutputFile& f) {
+    std::FILE* fh = open_stream(f.path);
+    if (!fh) return f.flag + ": cannot write '" + f.path + "': " + std::strerror(errno);
+    try {
+        if (f.rows) {
+            const RowFile& rf = *f.rows;
+            const int block = (int)std::max<size_t>(1, ((size_t)1 << 19) / std::max<size_t>(rf.row_bytes, 1));
+            std::vector<char> scratch((size_t)block * rf.row_bytes);
+            if (std::fwrite(rf.header.data(), 1, rf.header.size(), fh) != rf.header.size())
+                throw std::runtime_error(std::strerror(errno));
+            for (int r0 = 0; r0 < rf.rows; r0 += block) {
+                const int n = std::min(block, rf.rows - r0);
+                const size_t bytes = (size_t)n * rf.row_bytes;
+                if (std::fwrite(rf.rows_at(r0, n, scratch.data()), 1, bytes, fh) != bytes)
+                    throw std::runtime_error(std::strerror(errno));
+            }
+        } else {
+            f.write(fh);
+        }
+    } catch (const std::exception& ex) {
+        return f.flag + ": failed writing '" + f.path + "': " + ex.what();
+    }
+    if (std::fflush(fh) != 0) return f.flag + ": failed writing '" + f.path + "': " + std::strerror(errno);
+    return "";
+}
+
 }  // namespace
 
 OutputFile row_output(std::string path, std::string flag, std::shared_ptr<const RowFile> rows, bool needs_noise) {
@@ -118,8 +163,12 @@ OutputFile row_output(std::string path, std::string flag, std::shared_ptr<const 
 }
 
 StagedOutputs::StagedOutputs(StagedOutputs&& o) noexcept
-    : temps_(std::move(o.temps_)), paths_(std::move(o.paths_)), flags_(std::move(o.flags_)) {
+    : temps_(std::move(o.temps_)),
+      paths_(std::move(o.paths_)),
+      flags_(std::move(o.flags_)),
+      streams_(std::move(o.streams_)) {
     o.temps_.clear();
+    o.streams_.clear();
 }
 
 StagedOutputs& StagedOutputs::operator=(StagedOutputs&& o) noexcept {
@@ -128,16 +177,33 @@ StagedOutputs& StagedOutputs::operator=(StagedOutputs&& o) noexcept {
         temps_ = std::move(o.temps_);
         paths_ = std::move(o.paths_);
         flags_ = std::move(o.flags_);
+        streams_ = std::move(o.streams_);
         o.temps_.clear();
+        o.streams_.clear();
     }
     return *this;
 }
 
-void check_output_target(const std::string& path, const std::string& flag) {
+bool is_stream_target(const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode));
+}
+
+void check_output_target(const std::string& path, const std::string& flag, bool stream_ok) {
     namespace fs = std::filesystem;
     std::error_code ec;
     const fs::path p(path);
     if (fs::is_directory(p, ec)) throw std::runtime_error(flag + ": '" + path + "' is a folder, not a file");
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        const bool stream = S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode);
+        if (stream && stream_ok) return;
+        throw std::runtime_error(flag + ": '" + path + "' is " +
+                                 (S_ISBLK(st.st_mode) ? "a block device"
+                                  : stream            ? "a device or pipe, which this output cannot be written to"
+                                                      : "not a regular file") +
+                                 ": give a file name");
+    }
     const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
     if (fs::is_directory(dir, ec)) return;
     throw std::runtime_error(flag + ": cannot create '" + path + "': '" + dir.string() + "' " +
@@ -170,12 +236,16 @@ void StagedOutputs::commit() {
         }
     }
     temps_.clear();
+    std::vector<OutputFile> streams = std::move(streams_);
+    streams_.clear();
+    for (const OutputFile& f : streams)
+        if (const std::string err = write_stream(f); !err.empty()) throw std::runtime_error(err);
 }
 
 StagedOutputs stage_outputs(const std::vector<OutputFile>& files, const std::function<void()>& make_noise) {
     for (size_t i = 0; i < files.size(); ++i)
         for (size_t j = 0; j < i; ++j)
-            if (files[i].path == files[j].path)
+            if (same_output_file(files[i].path, files[j].path))
                 throw std::runtime_error(files[i].flag + ": '" + files[i].path + "' is also the " + files[j].flag +
                                          " file: give each output its own name");
     for (const auto& f : files) check_output_target(f.path, f.flag);
@@ -184,8 +254,12 @@ StagedOutputs stage_outputs(const std::vector<OutputFile>& files, const std::fun
     static std::atomic<unsigned long long> stagings{0};
     const std::string suffix = ".partial." + std::to_string(::getpid()) + "." + std::to_string(stagings++);
     StagedOutputs staged;
-    std::vector<std::string> errors(files.size());
-    for (const auto& f : files) {
+    // the streams are written at commit; the files here, to temporary names
+    std::vector<OutputFile> staged_files;
+    for (const auto& f : files) (is_stream_target(f.path) ? staged.streams_ : staged_files).push_back(f);
+    const std::vector<OutputFile>& files_here = staged_files;
+    std::vector<std::string> errors(files_here.size());
+    for (const auto& f : files_here) {
         staged.temps_.push_back(f.path + suffix);
         staged.paths_.push_back(f.path);
         staged.flags_.push_back(f.flag);
@@ -197,10 +271,11 @@ StagedOutputs stage_outputs(const std::vector<OutputFile>& files, const std::fun
     // there. Then the row files on the run's threads.
     std::vector<std::future<void>> writers;
     auto start = [&](size_t i) {
-        writers.push_back(std::async(std::launch::async, [&, i]() { errors[i] = write_temp(files[i], temps[i]); }));
+        writers.push_back(
+            std::async(std::launch::async, [&, i]() { errors[i] = write_temp(files_here[i], temps[i]); }));
     };
-    for (size_t i = 0; i < files.size(); ++i)
-        if (!files[i].rows && (!make_noise || !files[i].needs_noise)) start(i);
+    for (size_t i = 0; i < files_here.size(); ++i)
+        if (!files_here[i].rows && (!make_noise || !files_here[i].needs_noise)) start(i);
     if (make_noise) {
         try {
             make_noise();
@@ -208,13 +283,13 @@ StagedOutputs stage_outputs(const std::vector<OutputFile>& files, const std::fun
             for (auto& w : writers) w.wait();
             throw;  // `staged` removes the temporaries
         }
-        for (size_t i = 0; i < files.size(); ++i)
-            if (!files[i].rows && files[i].needs_noise) start(i);
+        for (size_t i = 0; i < files_here.size(); ++i)
+            if (!files_here[i].rows && files_here[i].needs_noise) start(i);
     }
     std::vector<size_t> row_files;
-    for (size_t i = 0; i < files.size(); ++i)
-        if (files[i].rows) row_files.push_back(i);
-    if (!row_files.empty()) write_row_files(files, temps, row_files, errors);
+    for (size_t i = 0; i < files_here.size(); ++i)
+        if (files_here[i].rows) row_files.push_back(i);
+    if (!row_files.empty()) write_row_files(files_here, temps, row_files, errors);
     for (auto& w : writers) w.get();
     for (const auto& err : errors)
         if (!err.empty()) throw std::runtime_error(err);

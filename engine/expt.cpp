@@ -376,6 +376,15 @@ ExptModel parse_expt(const std::string& text, const std::string& path, int index
             r.fail(sname, "has no oscillation");
         }
         if (m.osc_width < 0) r.fail(sname, "oscillation width must not be negative");
+        // the first image's exposure (dxtbx lists one per image; older files, one)
+        const json* times = r.has(*s, "exposure_time") ? &(*s)["exposure_time"]
+                            : r.has(*s, "properties") && r.has((*s)["properties"], "exposure_time")
+                                ? &(*s)["properties"]["exposure_time"]
+                                : nullptr;
+        if (times && times->is_array() && !times->empty()) {
+            m.exposure_time = r.number((*times)[0], sname, "exposure_time");
+            if (m.exposure_time < 0) r.fail(sname, "exposure_time must not be negative");
+        }
     }
 
     // crystal: real-space vectors (Angstrom)

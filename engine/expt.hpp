@@ -45,6 +45,7 @@ struct ExptModel {
     bool has_scan = false;
     int first_image = 1, last_image = 1;
     double osc_start = 0, osc_width = 0;  // deg
+    double exposure_time = 0;             // s, the first image's; 0: none given
 
     bool has_crystal = false;
     Vec3D real_a, real_b, real_c;  // Angstrom, at phi = 0 in the frame before the fixed rotation

@@ -72,6 +72,8 @@ void apply_expt_config(const ExptModel& m, SimConfig& cfg, const ExptOverrides& 
         unitize(mat_apply(m.setting, m.rotation_axis), axis);
         cfg.spindle = to_cfg(engine_from_dials(axis));
     }
+    // a still's scan has its exposure too (the NeXus count_time; with -flux, the fluence)
+    if (!keep.exposure && m.exposure_time > 0) cfg.exposure = m.exposure_time;
     if (m.has_scan && m.has_goniometer) {
         if (!keep.phi) cfg.phi0 = m.osc_start * kRad;
         if (!keep.osc) cfg.osc = m.osc_width * kRad;

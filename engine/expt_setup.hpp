@@ -16,6 +16,7 @@ struct ExptOverrides {
     bool sensor = false;                             // -detector_thick, -detector_abs
     bool divergence = false;                         // -divergence, -hdivrange, -vdivrange
     bool phi = false, osc = false, nframes = false;  // -phi, -osc, -nframes: part of the scan, or another start
+    bool exposure = false;                           // -exposure
 };
 
 // Wavelength, polarization, divergence, the sensor, the crystal's A matrix

@@ -139,6 +139,9 @@ private:
     friend StagedOutputs stage_outputs(const std::vector<OutputFile>&, const std::function<void()>&);
     void remove_temporaries() noexcept;
     std::vector<std::string> temps_, paths_, flags_;
+    // targets that are streams (a character device or FIFO: /dev/null,
+    // /dev/stdout), written at commit, in order, where they are
+    std::vector<OutputFile> streams_;
 };
 
 // Writes each file to its temporary name; on any failure removes them and
@@ -146,11 +149,20 @@ private:
 // the files made from the noise image.
 StagedOutputs stage_outputs(const std::vector<OutputFile>& files, const std::function<void()>& make_noise = nullptr);
 
-// Refuses (naming the flag) a target that is a folder, or whose folder does
-// not exist: the front ends call it before rendering, and staging again before
-// any file of a frame is written, so that no output is put in place by a run
-// that then fails on another.
-void check_output_target(const std::string& path, const std::string& flag);
+// Whether `path` is a stream (a character device or FIFO, through links):
+// written in place as C writes it, never replaced by a file, and never
+// numbered per frame or panel (every frame of -floatfile /dev/null goes there).
+bool is_stream_target(const std::string& path);
+
+// Whether two outputs named a and b would write one file (a stream may take several).
+inline bool same_output_file(const std::string& a, const std::string& b) { return a == b && !is_stream_target(a); }
+
+// Refuses (naming the flag) a target that is a folder, a block device or
+// socket, or whose folder does not exist, and (unless `stream_ok`) a stream:
+// the front ends call it before rendering, and staging again before any file
+// of a frame is written, so that no output is put in place by a run that then
+// fails on another.
+void check_output_target(const std::string& path, const std::string& flag, bool stream_ok = true);
 
 // stage_outputs, then commit.
 void commit_outputs(const std::vector<OutputFile>& files, const std::function<void()>& make_noise = nullptr);

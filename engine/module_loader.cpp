@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <stdlib.h>
+
 #include <cstdlib>
 #include <vector>
 
@@ -14,9 +16,17 @@ void* open_module(const std::string& file, const char* env, int dlopen_flags, st
     } else {
         Dl_info info{};
         if (dladdr((void*)&open_module, &info) && info.dli_fname) {
-            std::string dir = info.dli_fname;
-            const size_t slash = dir.find_last_of('/');
-            dir = slash == std::string::npos ? "." : dir.substr(0, slash);
+            // dladdr names the main program as it was started: a bare name
+            // when found through PATH, a symlink's own folder when started
+            // through one; its real file is where lib/ is found
+            std::string object = info.dli_fname;
+            if (object.find('/') == std::string::npos) object = "/proc/self/exe";
+            if (char* real = ::realpath(object.c_str(), nullptr)) {
+                object = real;
+                std::free(real);
+            }
+            const size_t slash = object.find_last_of('/');
+            const std::string dir = slash == std::string::npos ? "." : object.substr(0, slash);
             tries.push_back(dir + "/../lib/" + file);
             tries.push_back(dir + "/" + file);
         }

@@ -113,10 +113,12 @@ public:
         return d;
     }
     // A 1-D (or, with scalar, 0-D) float64 dataset with its units.
-    hid_t numbers(hid_t parent, const char* name, const std::vector<double>& v, const char* units,
-                  bool scalar = false) const {
-        hsize_t n = v.size();
-        H space(ok(scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr), "space"), H5Sclose);
+    // `columns` > 0: a table of v.size() / columns rows
+    hid_t numbers(hid_t parent, const char* name, const std::vector<double>& v, const char* units, bool scalar = false,
+                  hsize_t columns = 0) const {
+        const hsize_t dims[2] = {columns ? v.size() / columns : v.size(), columns};
+        H space(ok(scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(columns ? 2 : 1, dims, nullptr), "space"),
+                H5Sclose);
         hid_t d = ok(H5Dcreate2(parent, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), name);
         ok(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), name, 0);
         if (units && *units) attr(d, "units", units);
@@ -433,7 +435,7 @@ Hdf5NexusWriter::Hdf5NexusWriter(Options opt, const Experiment& first) : opt_(st
             }
             H l(b.numbers(src, "wavelength", lambda, "angstrom"), H5Dclose);
             H w(b.numbers(src, "weight", weight, ""), H5Dclose);
-            H dd(b.numbers(src, "direction_mcstas", dir, ""), H5Dclose);
+            H dd(b.numbers(src, "direction_mcstas", dir, "", false, 3), H5Dclose);
         }
         if (opt_.float_image) {
             float_ = frame_dataset(b, nb, "float_image", H5T_IEEE_F32LE, spixels_, fpixels_, compression_, chunk_rows_);

@@ -1,5 +1,7 @@
 #include "engine/panels.hpp"
 
+#include "engine/image_io.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -62,7 +64,7 @@ NoiseImage panel_noise(const Experiment& e, const NoiseImage& noise, int k) {
 }
 
 std::string panel_file_name(const std::string& name, int k, int panels) {
-    if (panels <= 1) return name;
+    if (panels <= 1 || is_stream_target(name)) return name;
     const size_t slash = name.find_last_of('/');
     size_t dot = name.find_last_of('.');
     if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) dot = name.size();

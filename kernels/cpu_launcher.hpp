@@ -1,6 +1,7 @@
 // OpenMP executor of the per-pixel physics.
 #pragma once
 #include <functional>
+#include <string>
 
 #include "kernels/pixel_physics.hpp"
 
@@ -8,6 +9,10 @@ namespace nb {
 
 // The vector ISA the CPU executor uses on this machine: generic, avx2 or avx512.
 const char* cpu_isa();
+
+// "" unless NB_CPU_ISA asks for a path this build or CPU does not have (or
+// names none): then a WARNING line saying which runs instead.
+std::string cpu_isa_request_warning();
 
 // What the host hears while rows finish (either may be empty): `progress`,
 // from one thread, with the fraction of rows done; `row_done(s)`, from the

@@ -148,6 +148,12 @@ def series_case(tag, extra, origin_xyz=True, beam_centre=True, cbf=True, expect_
                   f"{tag}: NeXus pixels compressed by filter {filt} ({data.attrs['compression']!r}), "
                   "expect 32008 bitshuffle+lz4")
             check(b"nanoBragg engine" in f["/entry/nanobragg/version"][()], f"{tag}: version recorded")
+            # a row per source point (it had been one flat list of 3 x sources numbers)
+            sources = f["/entry/nanobragg/sources"]
+            n = sources["wavelength"].shape[0]
+            check(sources["direction_mcstas"].shape == (n, 3) and np.allclose(
+                np.linalg.norm(sources["direction_mcstas"][()], axis=1), 1),
+                  f"{tag}: sources/direction_mcstas {sources['direction_mcstas'].shape}, expect ({n}, 3) unit rows")
         same = all(np.array_equal(cbf_pixels(f"{tag}_{i + 1:04d}.cbf"), smv(f"{tag}_{i + 1:04d}.img")[1])
                    for i in range(10))
         check(same, f"{tag}: CBFlib pixels of all 10 frames equal the SMV noise images")

@@ -65,3 +65,12 @@ set -e
 [ "$(grep -c 'error: -bogus: unknown flag' "$work/fail/err2.txt")" -eq 1 ] ||
   { echo "mpi: a command-line error was not said exactly once"; cat "$work/fail/err2.txt"; exit 1; }
 echo "mpi: a command-line error is said once (exit 2)"
+# so is a missing input file (every rank reads it)
+set +e
+(cd "$work/fail" && timeout 120 "$mpirun" --allow-run-as-root --oversubscribe -np 2 "$nb" -cell 79.1 79.1 38.4 \
+  90 90 90 -hkl nofile.hkl -N 5 -detpixels 32 -nframes 2 > log3.txt 2> err3.txt)
+rc=$?
+set -e
+[ "$rc" -eq 2 ] && [ "$(grep -c "error: -hkl: cannot open 'nofile.hkl'" "$work/fail/err3.txt")" -eq 1 ] ||
+  { echo "mpi: a missing -hkl file was not said exactly once (exit $rc)"; cat "$work/fail/err3.txt"; exit 1; }
+echo "mpi: a missing input file is said once (exit 2)"

@@ -1,7 +1,11 @@
 // The CLI as a user meets it: exit codes, messages naming the flag or file,
 // no output written on failure, existing files never clobbered by a failed run.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -448,4 +452,44 @@ TEST(CliBehaviour, ANexusFileLeavesSubnormalPixelsAsTheyAre) {
     }
     EXPECT_GT(subnormal, 2000);
     EXPECT_TRUE(a == b) << "the float image changed beside a -nexusfile";
+}
+
+// A device or pipe named as an output is written where it is, as C writes it:
+// -floatfile /dev/null had been replaced by a regular file (a temporary renamed
+// over it), and a series had created /dev/null_0001, ... beside it.
+TEST(CliBehaviour, ADeviceOrPipeAsAnOutputIsWrittenInPlace) {
+    TempDir d("cli_stream_targets");
+    std::filesystem::create_symlink("/dev/null", d.file("dn"));
+    const std::vector<std::string> base = {"-cell", "50",         "50",    "50", "90",      "90",
+                                           "90",    "-default_F", "10",    "-N", "2",       "-detpixels",
+                                           "16",    "-nopgm",     "-seed", "1",  "-device", "cpu"};
+    RunResult r = run_cli(with(base, {"-floatfile", "dn", "-intfile", "dn", "-noisefile", "dn", "-nframes", "3"}),
+                          d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(std::filesystem::is_symlink(d.file("dn")));
+    EXPECT_TRUE(std::filesystem::is_character_file(d.file("dn")));
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(d.path)) names.push_back(entry.path().filename());
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"dn", "stderr.txt", "stdout.txt"}));
+    // a pipe: the frames one after another, through one open (held open here,
+    // read and write, so that the program's open does not wait; its 2 KB fit
+    // the pipe's buffer)
+    ASSERT_EQ(::mkfifo(d.file("pipe").c_str(), 0600), 0);
+    const int fd = ::open(d.file("pipe").c_str(), O_RDWR | O_NONBLOCK);
+    ASSERT_GE(fd, 0);
+    r = run_cli(with(base, {"-floatfile", "pipe", "-intfile", "i.img", "-nonoise", "-nframes", "2"}), d.path.string(),
+                60);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::string got;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) got.append(buf, (size_t)n);
+    ::close(fd);
+    EXPECT_EQ(got.size(), 2u * 16u * 16u * 4u);
+    EXPECT_EQ((std::filesystem::status(d.file("pipe")).type()), std::filesystem::file_type::fifo);
+    // HDF5 needs a file it can seek
+    r = run_cli(with(base, {"-floatfile", "f.bin", "-nexusfile", "dn"}), d.path.string());
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("-nexusfile: 'dn' is a device or pipe"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(d.file("f.bin")));
 }

@@ -12,7 +12,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/args.hpp"
 #include "engine/expt.hpp"
+#include "engine/setup.hpp"
 #include "tests/run_cli.hpp"
 
 using namespace nbtest;
@@ -521,4 +523,28 @@ TEST(ExptCli, TracePixelOfAPanelIsThatOfTheSamePanelAlone) {
         EXPECT_NEAR(replayed, stored, (std::string(precision) == "float" ? 1e-5 : 2e-7) * stored);
         EXPECT_EQ((float)stored, floats(dir.file("b_p01.bin"))[(size_t)s * 64 + f]);
     }
+}
+
+// The scan's exposure is -exposure's default (the NeXus count_time; with
+// -flux, the fluence); it had been 1 s whatever the file said.
+TEST(ExptCli, TheScansExposureTimeIsTheExposure) {
+    TempDir dir("expt_exposure");
+    json j = experiment_list({tilted_panel()});
+    j["scan"][0]["exposure_time"] = {0.1, 0.1};
+    write(dir.file("e.expt"), j);
+    const std::string path = dir.file("e.expt");
+    auto parsed = [&](std::vector<const char*> more) {
+        std::vector<const char*> argv = {"nanoBragg", "-expt", path.c_str(), "-cell", "50",         "50",
+                                         "50",        "90",    "90",         "90",    "-default_F", "1"};
+        argv.insert(argv.end(), more.begin(), more.end());
+        return nb::parse_args((int)argv.size(), argv.data()).config;
+    };
+    EXPECT_EQ(parsed({}).exposure, 0.1);
+    EXPECT_EQ(parsed({"-exposure", "2"}).exposure, 2.0);
+    const nb::SimConfig c = parsed({"-flux", "1e12", "-beamsize", "0.1"});
+    const nb::Experiment e = nb::prepare_experiment(c);
+    EXPECT_DOUBLE_EQ(e.fluence, 1e12 * 0.1 / 1e-4 / 1e-4);
+    j["scan"][0]["exposure_time"] = {-1.0};
+    write(path, j);
+    EXPECT_THROW(parsed({}), std::exception);
 }
