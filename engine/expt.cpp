@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -164,6 +165,9 @@ ExptPanel read_panel(const Reader& r, const json& p, const std::string& object) 
                 if (!q[(size_t)i].is_number_integer()) r.fail(object, "a mask rectangle is not 4 whole numbers");
                 rect[(size_t)i] = q[(size_t)i].get<int>();
             }
+            // dxtbx's order: fast from, fast to, slow from, slow to
+            if (rect[0] > rect[1] || rect[2] > rect[3])
+                r.fail(object, "a mask rectangle ends before it starts (fast from, fast to, slow from, slow to)");
             out.mask.push_back(rect);
         }
     }
@@ -181,11 +185,22 @@ Mat3 rotation(const Vec3D& axis, double deg) {
 
 const Mat3 kIdentity{1, 0, 0, 0, 1, 0, 0, 0, 1};
 
+// A goniometer's fixed or setting rotation: a proper rotation (orthonormal
+// rows, determinant +1), else the crystal would be stretched or mirrored.
 Mat3 matrix(const Reader& r, const json& j, const char* key, const std::string& object) {
     if (!r.has(j, key)) return kIdentity;
     auto v = r.numbers(j, key, 9, object);
     Mat3 m;
     for (int i = 0; i < 9; ++i) m[i] = v[i];
+    double worst = 0;
+    for (int i = 0; i < 3; ++i)
+        for (int k = 0; k < 3; ++k) {
+            const double d = m[3 * i] * m[3 * k] + m[3 * i + 1] * m[3 * k + 1] + m[3 * i + 2] * m[3 * k + 2];
+            worst = std::max(worst, std::fabs(d - (i == k ? 1.0 : 0.0)));
+        }
+    const double det = dot(Vec3D{m[0], m[1], m[2]}, cross(Vec3D{m[3], m[4], m[5]}, Vec3D{m[6], m[7], m[8]}));
+    if (!(worst < 1e-5) || !(det > 0))
+        r.fail(object, std::string(key) + " is not a rotation (its rows must be orthonormal, determinant +1)");
     return m;
 }
 
@@ -391,6 +406,7 @@ ExptModel parse_expt(const std::string& text, const std::string& path, int index
     if (const json* c = model("crystal", false)) {
         const std::string cname = "crystal " + std::to_string(ex["crystal"].get<int>());
         m.has_crystal = true;
+        m.scan_varying = r.has(*c, "A_at_scan_points");
         m.real_a = r.vec(*c, "real_space_a", cname);
         m.real_b = r.vec(*c, "real_space_b", cname);
         m.real_c = r.vec(*c, "real_space_c", cname);
@@ -404,6 +420,9 @@ ExptModel parse_expt(const std::string& text, const std::string& path, int index
 }
 
 ExptModel read_expt(const std::string& path, int index) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw std::runtime_error("-expt " + path + ": is a folder, not a file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("-expt " + path + ": cannot open the file");
     std::ostringstream ss;

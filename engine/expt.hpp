@@ -28,6 +28,7 @@ struct ExptModel {
     std::string path;
     int experiment = 0;  // which experiment of the list
     int experiments = 1;
+    bool scan_varying = false;  // the crystal has A_at_scan_points (the static model is rendered)
 
     // beam
     Vec3D to_source{0, 0, 1};  // unit: sample towards the source

@@ -96,6 +96,14 @@ void apply_expt_config(const ExptModel& m, SimConfig& cfg, const ExptOverrides& 
 }
 
 void apply_expt_detector(const ExptModel& m, Experiment& e) {
+    // what the file holds that is not rendered is said, not dropped
+    if (m.experiments > 1)
+        e.notes.push_back("WARNING: -expt " + m.path + " holds " + std::to_string(m.experiments) +
+                          " experiments: rendering experiment " + std::to_string(m.experiment) + " alone");
+    if (m.scan_varying)
+        e.notes.push_back("WARNING: -expt " + m.path +
+                          ": the crystal's scan-varying model (A_at_scan_points) is not rendered; its static A "
+                          "matrix is");
     DetectorGeometry& d = e.det;
     std::vector<DetectorPanel> panels;
     for (size_t i = 0; i < m.panels.size(); ++i) {

@@ -208,7 +208,8 @@ Experiment prepare(const SimConfig& cfg_in, const HklGrid* preloaded, HklGrid* m
         throw MissingInput("-hkl: no structure factors: give -hkl FILE or -default_F F");
     }
     if (cfg.mat_file.empty() && !cfg.mat_values && !(cfg.user_cell && cfg.cell_a != 0.0)) {
-        throw MissingInput("-cell: no unit cell: give -cell a b c alpha beta gamma or -mat FILE");
+        throw MissingInput(std::string("-cell: no unit cell: give -cell a b c alpha beta gamma or -mat FILE") +
+                           (cfg.expt ? " (the experiment list -expt " + cfg.expt_file + " has no crystal)" : ""));
     }
 
     resolve_fluence(e, cfg);

@@ -201,6 +201,52 @@ TEST(ExptReader, BadFilesNameTheFileTheObjectAndTheProblem) {
     k = j;
     k["detector"][0]["panels"][0]["slow_axis"] = {1, 0, 0};
     EXPECT_NE(error_of(k.dump()).find("fast and slow axes are parallel"), std::string::npos);
+    // a goniometer matrix that is no rotation had stretched the crystal (or, singular, was blamed on -mat)
+    for (const json& bad :
+         {json{2, 0, 0, 0, 1, 0, 0, 0, 1}, json{0, 0, 0, 0, 0, 0, 0, 0, 0}, json{-1, 0, 0, 0, 1, 0, 0, 0, 1}}) {
+        k = j;
+        k["goniometer"][0]["fixed_rotation"] = bad;
+        EXPECT_NE(error_of(k.dump()).find("goniometer 0: fixed_rotation is not a rotation"), std::string::npos)
+            << error_of(k.dump());
+        k = j;
+        k["goniometer"][0]["setting_rotation"] = bad;
+        EXPECT_NE(error_of(k.dump()).find("goniometer 0: setting_rotation is not a rotation"), std::string::npos);
+    }
+    k = j;
+    k["goniometer"][0]["setting_rotation"] = {0, -1, 0, 1, 0, 0, 0, 0, 1};  // 90 deg about z: fine
+    EXPECT_EQ(error_of(k.dump()), "no error");
+    k = j;
+    k["detector"][0]["panels"][0]["mask"] = {{100, 10, 0, 10}};
+    EXPECT_NE(error_of(k.dump()).find("detector 0, panel 0: a mask rectangle ends before it starts"),
+              std::string::npos);
+}
+
+// What a file holds and the render leaves out is said: a second experiment
+// (an index of several lattices), a scan-varying crystal.
+TEST(ExptCli, ExperimentsAndModelsNotRenderedAreNamedInAWarning) {
+    TempDir dir("expt_unrendered");
+    json j = experiment_list({tilted_panel()});
+    j["crystal"] = {{{"__id__", "crystal"},
+                     {"real_space_a", {40, 0, 0}},
+                     {"real_space_b", {0, 50, 0}},
+                     {"real_space_c", {0, 0, 60}},
+                     {"A_at_scan_points", json::array()}}};
+    j["experiment"][0]["crystal"] = 0;
+    j["experiment"].push_back(j["experiment"][0]);
+    write(dir.file("two.expt"), j);
+    RunResult r = run_cli({"-expt", "two.expt", "-floatfile", "out.bin", "-intfile", "int.img", "-default_F", "100",
+                           "-N", "3", "-oversample", "1", "-nonoise", "-nopgm"},
+                          dir.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string all = r.out + r.err;
+    EXPECT_NE(all.find("WARNING: -expt two.expt holds 2 experiments: rendering experiment 0 alone"), std::string::npos)
+        << all;
+    EXPECT_NE(all.find("WARNING: -expt two.expt: the crystal's scan-varying model (A_at_scan_points) is not rendered"),
+              std::string::npos);
+    std::filesystem::create_directories(dir.file("folder.expt"));
+    r = render(dir, "folder.expt", "out2.bin");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("-expt folder.expt: is a folder, not a file"), std::string::npos) << r.err;
 }
 
 TEST(ExptCli, BadInputStopsWithOneLineAndWritesNothing) {
