@@ -9,6 +9,7 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "engine/expt.hpp"
 #include "engine/nexus_hdf5_parallel_filter.hpp"
 #include "engine/nexus_writer.hpp"
 #include "engine/units.hpp"
@@ -350,10 +351,15 @@ Hdf5NexusWriter::Hdf5NexusWriter(Options opt, const Experiment& first) : opt_(st
         b.string(det, "depends_on",
                  first.panels.empty() ? "/entry/instrument/detector/module/module_offset"
                                       : "/entry/instrument/detector/module_000/module_offset");
-        // nanoBragg models no sensor material; silicon is what readers expect of a
-        // pixel detector. Without -detector_thick the simulated sensor has no depth
-        // (no parallax); readers refuse 0, so 1 nm stands for it (a shift < 1e-5 pixel).
-        b.string(det, "sensor_material", "Si");
+        // nanoBragg models no sensor material; an experiment list's is kept, else
+        // silicon, what readers expect of a pixel detector. Without
+        // -detector_thick the simulated sensor has no depth (no parallax);
+        // readers refuse 0, so 1 nm stands for it (a shift < 1e-5 pixel).
+        const std::string material =
+            first.cfg.expt && !first.cfg.expt->panels.empty() && !first.cfg.expt->panels[0].material.empty()
+                ? first.cfg.expt->panels[0].material
+                : "Si";
+        b.string(det, "sensor_material", material.c_str());
         b.number(det, "sensor_thickness", first.samp.thick > 0 ? first.samp.thick : 1e-9, "m");
         {
             H sat(b.ok(H5Screate(H5S_SCALAR), "space"), H5Sclose);

@@ -87,6 +87,7 @@ def jungfrau_like():
             p.set_image_size((nf, ns))
             p.set_pixel_size((px, px))
             p.set_trusted_range((-1, 65535))
+            p.set_material("CdTe")
             p.set_local_frame((1, 0, 0), (0, 1, 0), (0.0, -2 * ws - 5.25 + row * (ws + 3.5), 0.05 * row))
     gonio = GoniometerFactory.make_multi_axis_goniometer(
         axes=flex.vec3_double([(1, 0, 0), tuple(matrix.col((0.914, 0.279, -0.297)).normalize()), (1, 0, 0)]),
@@ -161,6 +162,9 @@ def compare_models(ours_expt, imported_expt, name, still):
             check(False, f"{name}: panel size or pixel size differs")
     check(worst_o < 1e-4, f"{name}: panel origins within 1e-4 mm (worst {worst_o:.2e})")
     check(worst_ax < 1e-6, f"{name}: panel axes within 1e-6 (worst {worst_ax:.2e})")
+    if a.detector[0].get_material():  # the file had said Si whatever the list's sensor
+        check(b.detector[0].get_material() == a.detector[0].get_material(),
+              f"{name}: sensor material {b.detector[0].get_material()!r} vs {a.detector[0].get_material()!r}")
     s0a, s0b = matrix.col(a.beam.get_s0()), matrix.col(b.beam.get_s0())
     check((s0a - s0b).length() < 1e-9 * s0a.length(), f"{name}: beam s0 {tuple(s0b)} vs {tuple(s0a)}")
     if not still:
@@ -170,6 +174,8 @@ def compare_models(ours_expt, imported_expt, name, still):
         check(abs(oa[0] - ob[0]) < 1e-9 and abs(oa[1] - ob[1]) < 1e-9 and
               a.scan.get_image_range() == b.scan.get_image_range(),
               f"{name}: scan {ob} {b.scan.get_image_range()} vs {oa} {a.scan.get_image_range()}")
+        ta, tb = a.scan.get_exposure_times()[0], b.scan.get_exposure_times()[0]  # it had come back 1 s
+        check(abs(ta - tb) < 1e-9, f"{name}: exposure time {tb} s vs {ta} s")
 
 
 def orientation_error(truth, found):
