@@ -14,16 +14,6 @@
 namespace nb {
 
 namespace scalar {
-std::string cpu_isa_request_warning() {
-    const char* forced = std::getenv("NB_CPU_ISA");
-    if (!forced || std::strcmp(forced, cpu_isa()) == 0) return "";
-    const bool known = std::strcmp(forced, "sse4") == 0 || std::strcmp(forced, "avx2") == 0 ||
-                       std::strcmp(forced, "avx512") == 0 || std::strcmp(forced, "generic") == 0;
-    return std::string("WARNING: NB_CPU_ISA=") + forced + ": " +
-           (known ? "this CPU or build has no such path" : "not one of scalar, sse4, avx2, avx512") + "; running " +
-           cpu_isa();
-}
-
 template <typename T>
 long long render_image_cpu(const PixelParams<T>&, InterpCutoff, long long, float*, int, const RowHooks&);
 template <typename T>
