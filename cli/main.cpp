@@ -112,9 +112,14 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     if (cfg.device == "cuda") start_device();
     std::vector<nb::Shot> shots;
     if (!cfg.shots_file.empty()) {
-        if (cfg.nframes > 1) throw nb::UsageError("-shots: cannot be combined with -nframes");
+        if (cfg.nframes > 1)  // the series may be an -expt file's scan
+            throw nb::UsageError(
+                "-shots: cannot be combined with a series of " + std::to_string(cfg.nframes) + " frames (" +
+                (cfg.expt_file.empty() ? std::string("-nframes") : "-nframes, or the scan of -expt " + cfg.expt_file) +
+                "; -nframes 1 gives one)");
         shots = nb::read_shots(cfg.shots_file);
         cfg.nframes = (int)shots.size();  // one image per shot, numbered from 1
+        cfg.first_frame = 1;
     }
     auto start = std::chrono::steady_clock::now();
     nb::check_output_names(cfg);  // bad output names stop the run before any rendering

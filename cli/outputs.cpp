@@ -126,7 +126,7 @@ bool numbered_outputs(const SimConfig& cfg) { return nb::numbered_outputs(cfg.nf
 
 std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shared_ptr<FrameOutput>& fo,
                                            const OutputSelection& which, std::string* log) {
-    const int number = fo->index + 1;
+    const int number = cfg.first_frame + fo->index;
     const bool numbered = numbered_outputs(cfg);
     auto name = [&](const std::string& pattern, const char* flag) {
         return frame_file_name(pattern, number, numbered, flag);
@@ -159,8 +159,9 @@ std::vector<OutputFile> image_output_files(const SimConfig& cfg, const std::shar
     if (which.noise_file || which.cbf_file) fo->needs_noise = true;
     bool warned_header = false;
     for (int k = 0; k < panels; ++k) {
+        // the panel's tag before the frame number: dxtbx reads each panel's frames as one sweep
         auto pname = [&](const std::string& pattern, const char* flag) {
-            return panel_file_name(name(pattern, flag), k, panels);
+            return name(panel_file_name(pattern, k, panels), flag);
         };
         const std::shared_ptr<Experiment> pe = panel_exp(k);
         const Experiment& ek = exp_of(pe);
@@ -282,7 +283,7 @@ void check_output_targets(const SimConfig& cfg, const OutputSelection& which) {
         // the first 10000 frames' names and the last (a later folder that is not
         // there still stops the series at that frame, with nothing half-written)
         for (int i = 1; i <= frames; i = i < 10000 ? i + 1 : (i < frames ? frames : frames + 1))
-            check_target(frame_file_name(*pattern, i, numbered, flag), flag);
+            check_target(frame_file_name(*pattern, cfg.first_frame + i - 1, numbered, flag), flag);
     }
     if (!cfg.nexus_file.empty()) check_target(cfg.nexus_file, "-nexusfile");
     // two outputs of one name (refused again when staged, but that is after
@@ -290,7 +291,7 @@ void check_output_targets(const SimConfig& cfg, const OutputSelection& which) {
     for (const int i : {1, frames}) {
         std::vector<std::pair<std::string, const char*>> names;
         for (const auto& [pattern, flag] : patterns)
-            names.push_back({frame_file_name(*pattern, i, numbered, flag), flag});
+            names.push_back({frame_file_name(*pattern, cfg.first_frame + i - 1, numbered, flag), flag});
         if (!cfg.nexus_file.empty()) names.push_back({cfg.nexus_file, "-nexusfile"});
         for (size_t a = 0; a < names.size(); ++a)
             for (size_t b = 0; b < a; ++b)

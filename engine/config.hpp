@@ -172,6 +172,7 @@ struct SimConfig {
 
     // ---- series (ours) ----
     int nframes = 1;         // -nframes: rotation series, frame i at phi0 + i*osc
+    int first_frame = 1;     // the file number of frame 0 (an -expt scan's image_range start)
     std::string shots_file;  // -shots: one image per line of the file (see docs/shots.md)
 
     // ---- execution ----

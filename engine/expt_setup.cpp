@@ -78,6 +78,8 @@ void apply_expt_config(const ExptModel& m, SimConfig& cfg, const ExptOverrides& 
         if (!keep.phi) cfg.phi0 = m.osc_start * kRad;
         if (!keep.osc) cfg.osc = m.osc_width * kRad;
         if (!keep.nframes) cfg.nframes = m.last_image - m.first_image + 1;
+        // files numbered as the scan's images, when they are the scan's angles
+        if (!keep.phi) cfg.first_frame = m.first_image;
     }
     if (m.has_crystal) {
         // the A matrix at phi = 0 in the lab (S F A), in the engine's frame, as

@@ -66,11 +66,24 @@ NoiseImage panel_noise(const Experiment& e, const NoiseImage& noise, int k) {
 std::string panel_file_name(const std::string& name, int k, int panels) {
     if (panels <= 1 || is_stream_target(name)) return name;
     const size_t slash = name.find_last_of('/');
-    size_t dot = name.find_last_of('.');
-    if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) dot = name.size();
+    const size_t base = slash == std::string::npos ? 0 : slash + 1;
     char tag[16];
-    std::snprintf(tag, sizeof tag, panels > 100 ? "_p%03d" : "_p%02d", k);
-    return name.substr(0, dot) + tag + name.substr(dot);
+    std::snprintf(tag, sizeof tag, panels > 100 ? "p%03d" : "p%02d", k);
+    // a frame number in the file's name stays last ("sweep_p03_%04d.cbf"), as
+    // dxtbx's templates need; "%%" is a literal percent sign
+    for (size_t i = base; i < name.size(); ++i) {
+        if (name[i] != '%') continue;
+        if (i + 1 < name.size() && name[i + 1] == '%') {
+            ++i;
+            continue;
+        }
+        const char before = i > base ? name[i - 1] : '\0';
+        if (before == '_' || before == '-' || before == '.') return name.substr(0, i) + tag + before + name.substr(i);
+        return name.substr(0, i) + (i > base ? "_" : "") + tag + "_" + name.substr(i);
+    }
+    size_t dot = name.find_last_of('.');
+    if (dot == std::string::npos || dot < base) dot = name.size();
+    return name.substr(0, dot) + "_" + tag + name.substr(dot);
 }
 
 std::vector<float> detector_layout(const Experiment& e, const std::vector<float>& image, int width, int& height) {

@@ -31,6 +31,8 @@ std::vector<T> panel_pixels(const Experiment& e, const std::vector<T>& image, in
 NoiseImage panel_noise(const Experiment& e, const NoiseImage& noise, int k);
 
 // name.ext -> name_p03.ext (two digits, three from 100 panels): panel k's file.
+// In a pattern the tag goes before the frame number: sweep_%04d.cbf ->
+// sweep_p03_%04d.cbf.
 std::string panel_file_name(const std::string& name, int k, int panels);
 
 // The whole detector as one picture: every pixel's centre projected along the

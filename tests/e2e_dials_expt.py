@@ -17,6 +17,7 @@
 
 Usage: e2e_dials_expt.py NANOBRAGG GOLDEN_DIR
 """
+import glob
 import math
 import os
 import re
@@ -268,6 +269,20 @@ def main():
     turns = [abs(ea.angle(s0a) - eb.angle(s0b)), abs(na.angle(s0a) - nb_.angle(s0b)), abs(ea.angle(na) - eb.angle(nb_)),
              abs(s0a.length() - s0b.length())]
     check(max(turns) < 1e-9, f"tilted beam: angles between beam, axis and panel kept (worst {max(turns):.2e})")
+
+    # 5. per-panel miniCBF files numbered as the scan's images: dxtbx reads each
+    # panel's files as one sweep of the same images and angles
+    el = four_modules(U)
+    el[0].scan = ScanFactory.make_scan(image_range=(11, 13), exposure_times=1.0, oscillation=(10.0, 1.0),
+                                       epochs={i: float(i) for i in range(11, 14)}, deg=True)
+    el.as_file("range.expt")
+    run([NB, "-expt", "range.expt", "-hkl", LYSO, "-N", "3", "-oversample", "1", "-seed", "1", "-nopgm",
+         "-roi", "0", "63", "0", "63", "-cbffile", "range_%04d.cbf"], "range.log")
+    back = ExperimentListFactory.from_filenames(sorted(glob.glob("range_p02_*.cbf")))
+    check(len(back) == 1 and back[0].scan.get_image_range() == (11, 13) and
+          tuple(back[0].scan.get_oscillation()) == (10.0, 1.0),
+          "range: one panel's miniCBF files come back as one sweep, images 11-13 from 10 deg "
+          f"({[e.scan.get_image_range() for e in back if e.scan]})")
 
     if failures:
         sys.exit("e2e_dials_expt: " + "; ".join(failures))

@@ -14,6 +14,7 @@
 
 #include "cli/args.hpp"
 #include "engine/expt.hpp"
+#include "engine/panels.hpp"
 #include "engine/setup.hpp"
 #include "tests/run_cli.hpp"
 
@@ -404,6 +405,55 @@ TEST(ExptCli, TheScanGivesTheSeriesAndPanelMasksSkipPixels) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_TRUE(std::filesystem::exists(dir.file("one.bin")));
     EXPECT_FALSE(std::filesystem::exists(dir.file("one_0002.bin")));
+}
+
+TEST(ExptReader, APanelsTagGoesBeforeTheFrameNumber) {
+    EXPECT_EQ(nb::panel_file_name("out.bin", 3, 8), "out_p03.bin");
+    EXPECT_EQ(nb::panel_file_name("out.bin", 3, 1), "out.bin");
+    EXPECT_EQ(nb::panel_file_name("dir.v2/out", 3, 101), "dir.v2/out_p003");
+    EXPECT_EQ(nb::panel_file_name("sweep_%04d.cbf", 3, 8), "sweep_p03_%04d.cbf");
+    EXPECT_EQ(nb::panel_file_name("sweep%04d.cbf", 3, 8), "sweep_p03_%04d.cbf");
+    EXPECT_EQ(nb::panel_file_name("run_%03d/img.cbf", 3, 8), "run_%03d/img_p03.cbf");
+    EXPECT_EQ(nb::panel_file_name("a%%b_%d.bin", 0, 2), "a%%b_p00_%d.bin");
+    EXPECT_EQ(nb::panel_file_name("/dev/null", 3, 8), "/dev/null");
+}
+
+// dxtbx takes sweep_p01_0011.cbf ... as one sweep of images 11-12; with the
+// panel's tag after the number each frame would be a sweep of its own
+TEST(ExptCli, FilesAreNumberedAsTheScansImagesWithThePanelBeforeTheNumber) {
+    TempDir dir("expt_range");
+    Panel a = tilted_panel(), b = tilted_panel();
+    a.fpixels = a.spixels = b.fpixels = b.spixels = 32;
+    b.origin = plus(a.origin, a.slow, 40 * a.pixel);
+    json j = experiment_list({a, b}, 5.0);
+    j["scan"][0]["image_range"] = {11, 12};
+    write(dir.file("range.expt"), j);
+    RunResult r = render(dir, "range.expt", "out.bin", {"-cbffile", "sweep_%04d.cbf"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const char* name : {"out_p00_0011.bin", "out_p01_0012.bin", "int_p00_0011.img", "int_p01_0012.img",
+                             "sweep_p00_0011.cbf", "sweep_p01_0012.cbf"})
+        EXPECT_TRUE(std::filesystem::exists(dir.file(name))) << name << "\n" << r.out;
+    for (const char* name : {"out_p00_0001.bin", "out_0011_p00.bin", "out_p00_0013.bin", "sweep_0011_p00.cbf"})
+        EXPECT_FALSE(std::filesystem::exists(dir.file(name))) << name;
+    // images 11 and 12 start at 5 and 5.5 deg
+    EXPECT_NE(r.out.find("phi = 5.5 deg"), std::string::npos) << r.out;
+    // another start (-phi) is not the scan's images: numbered from 1
+    r = render(dir, "range.expt", "other.bin", {"-phi", "0"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(std::filesystem::exists(dir.file("other_p01_0002.bin")));
+    EXPECT_FALSE(std::filesystem::exists(dir.file("other_p01_0012.bin")));
+    // a shot list is not the scan: its series is refused naming the file, and
+    // with one frame of the scan its shots are numbered from 1
+    std::ofstream(dir.file("shots.txt")) << "misset 0 0 0\nmisset 1 0 0\n";
+    r = render(dir, "range.expt", "shot.bin", {"-shots", "shots.txt"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("-shots: cannot be combined with a series of 2 frames (-nframes, or the scan of -expt "
+                         "range.expt; -nframes 1 gives one)"),
+              std::string::npos)
+        << r.err;
+    r = render(dir, "range.expt", "shot.bin", {"-shots", "shots.txt", "-nframes", "1"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(std::filesystem::exists(dir.file("shot_p01_0002.bin")));
 }
 
 TEST(ExptCli, EachPanelEqualsARunOfCsCustomVectorsAtItsGeometry) {
