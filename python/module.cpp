@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -118,6 +119,31 @@ nb::ParsedArgs parse(const std::vector<std::string>& args) {
     return p;
 }
 
+// The temporary .expt files that hold dxtbx objects given as expt=: the
+// engine's messages name them as -expt files, the user gave none.
+// The names stay listed after their files go (an error is translated after
+// the call's ExptFile is gone); the last 64 are kept, each a fresh mkstemp name.
+std::mutex temporary_expt_mutex;
+std::deque<std::string> temporary_expt_paths;
+PyObject* usage_error_type = nullptr;
+PyObject* missing_input_type = nullptr;
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+        s.replace(at, from.size(), to);
+    return s;
+}
+
+// A message with each temporary file named as what the user gave.
+std::string as_given(std::string message) {
+    std::lock_guard<std::mutex> lock(temporary_expt_mutex);
+    for (const std::string& path : temporary_expt_paths) {
+        message = replace_all(message, "-expt " + path, "expt= (dxtbx objects)");
+        message = replace_all(message, path, "expt= (dxtbx objects)");
+    }
+    return message;
+}
+
 // expt=: a path, or dxtbx's Experiment or ExperimentList written to a
 // temporary .expt (kept while the arguments may be parsed again).
 class ExptFile {
@@ -141,6 +167,11 @@ public:
         py::module_::import("os").attr("close")(fd[0]);
         path_ = fd[1].cast<std::string>();
         temporary_ = true;
+        {
+            std::lock_guard<std::mutex> lock(temporary_expt_mutex);
+            temporary_expt_paths.push_back(path_);
+            if (temporary_expt_paths.size() > 64) temporary_expt_paths.pop_front();
+        }
         list.attr("as_file")(path_);
     }
     ~ExptFile() {
@@ -280,11 +311,11 @@ Rendered finish(const nb::Experiment& e, nb::Precision precision, nb::RenderResu
     out.geometry = geometry_of(e);
     out.panels = e.panels.empty() ? 1 : (int)e.panels.size();
     out.panel_rows = e.panel_rows();
-    out.notes = e.notes;
+    for (const std::string& n : e.notes) out.notes.push_back(as_given(n));
     out.notes.insert(out.notes.end(), e.oversample_notes.begin(), e.oversample_notes.end());
     for (const std::string& w :
          {nb::float_precision_warning(e, precision), nb::interpolation_warning(e, r), nb::nonfinite_warning(r)})
-        if (!w.empty()) out.warnings.push_back(w);
+        if (!w.empty()) out.warnings.push_back(as_given(w));
     out.r = std::move(r);
     return out;
 }
@@ -566,7 +597,23 @@ PYBIND11_MODULE(nanobragg, m) {
     // The command line's error classes; str(exception) is the text the CLI
     // prints after "nanoBragg: error: ".
     auto& usage_error = py::register_exception<nb::UsageError>(m, "UsageError", PyExc_ValueError);
-    py::register_exception<nb::MissingInput>(m, "MissingInput", usage_error.ptr());
+    auto& missing_input = py::register_exception<nb::MissingInput>(m, "MissingInput", usage_error.ptr());
+    usage_error_type = usage_error.ptr();
+    missing_input_type = missing_input.ptr();
+    // tried before the two above: a message names a temporary .expt as the
+    // dxtbx objects the user gave
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const std::runtime_error& e) {
+            const std::string message = as_given(e.what());
+            if (message == e.what()) throw;  // the next translator's
+            PyObject* type = dynamic_cast<const nb::MissingInput*>(&e) ? missing_input_type
+                             : dynamic_cast<const nb::UsageError*>(&e) ? usage_error_type
+                                                                       : PyExc_RuntimeError;
+            PyErr_SetString(type, message.c_str());
+        }
+    });
 
     py::class_<Geometry>(m, "Geometry", "The resolved detector and beam (units: mm, A, deg; pix0 in m)")
         .def_readonly("fpixels", &Geometry::fpixels)

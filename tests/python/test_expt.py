@@ -96,3 +96,24 @@ def test_set_orientation_is_refused_when_the_expt_gives_the_crystal(tmp_path):
     with pytest.raises(nanobragg.UsageError, match="^-mat: the experiment list .* gives the crystal"):
         sim.set_orientation(np.eye(3) * 0.01)
     assert np.array_equal(sim.render().image, before)
+
+
+def test_messages_name_dxtbx_objects_not_their_temporary_file(tmp_path):
+    pytest.importorskip("dxtbx")
+    from dxtbx.model.experiment_list import ExperimentListFactory
+    el = ExperimentListFactory.from_json_file(str(three_panels(tmp_path)), check_format=False)
+    # two experiments: the first is rendered, with a WARNING that names the objects
+    two = ExperimentListFactory.from_json_file(str(three_panels(tmp_path)), check_format=False)
+    two.append(el[0])
+    r = nanobragg.simulate(CRYSTAL, expt=two)
+    note = [n for n in r.notes if "experiments" in n]
+    assert note == ["WARNING: expt= (dxtbx objects) holds 2 experiments: rendering experiment 0 alone"], r.notes
+    # a geometry the engine refuses: the message names expt=, not /tmp/....expt
+    el[0].detector[1].set_image_size((100, 150))
+    # (a RuntimeError, as for the same geometry in a file)
+    with pytest.raises(RuntimeError, match=r"^expt= \(dxtbx objects\): detector, panel 1: 100 x 150 pixels where "
+                       "panel 0 has 200 x 150") as e:
+        nanobragg.simulate(CRYSTAL, expt=el)
+    assert ".expt" not in str(e.value)
+    with pytest.raises(RuntimeError, match=r"^expt= \(dxtbx objects\): detector"):
+        nanobragg.Simulator(CRYSTAL, expt=el[0])
