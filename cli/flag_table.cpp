@@ -178,6 +178,24 @@ bool known_flag(CLI::App& app, const std::string& user_flag) {
     }
 }
 
+// C nanoBragg matches most of its flags with strstr, so a C command line may
+// hold a longer spelling of one (-pixel_size for -pixel) that C read as it:
+// the longest known flag an unknown one holds is offered, not assumed.
+std::string unknown_flag_message(CLI::App& app, const std::string& user_flag) {
+    std::string held;
+    for (const CLI::Option* o : app.get_options()) {
+        for (const std::string& long_name : o->get_lnames()) {
+            const std::string name = "-" + long_name;
+            if (name.size() > held.size() && name.size() < user_flag.size() &&
+                user_flag.find(name) != std::string::npos)
+                held = name;
+        }
+    }
+    std::string message = user_flag + ": unknown flag";
+    if (!held.empty()) message += " (did you mean " + held + "?)";
+    return message;
+}
+
 // A flag's error names it by its first name; a user who typed one of its other
 // names (-psf_width for -psf_fwhm) reads the name typed.
 std::string named_as_typed(CLI::App& app, const std::vector<std::string>& args, const std::string& message) {
@@ -240,7 +258,7 @@ void parse_flag_table(CLI::App& app, const std::vector<std::string>& raw_args,
     } catch (const CLI::ExtrasError& e) {
         for (const std::string& a : args)
             if (a.size() > 1 && a[0] == '-' && !is_number(a) && !known_flag(app, a))
-                throw UsageError(a + ": unknown flag");
+                throw UsageError(unknown_flag_message(app, a));
         throw UsageError("unexpected value(s) on the command line: " + single_dash(e.what()));
     } catch (const CLI::ConversionError& e) {
         throw UsageError(single_dash(e.what()) + " (not a valid number)");

@@ -169,7 +169,10 @@ TEST(CliArgs, OutputFlagsAndSwitches) {
 }
 
 TEST(CliArgs, ErrorsNameTheFlag) {
-    EXPECT_NE(error_of({"-foo", "3"}).find("-foo: unknown flag"), std::string::npos);
+    EXPECT_EQ(error_of({"-foo", "3"}), "-foo: unknown flag");
+    // C reads a longer spelling of a flag as the flag (strstr): offered, not assumed
+    EXPECT_EQ(error_of({"-pixel_size", "0.1"}), "-pixel_size: unknown flag (did you mean -pixel?)");
+    EXPECT_EQ(error_of({"-detpixels_fast", "64"}), "-detpixels_fast: unknown flag (did you mean -detpixels_f?)");
     EXPECT_NE(error_of({"-N", "abc"}).find("-N"), std::string::npos);
     EXPECT_NE(error_of({"-cell", "100", "100", "-N", "5"}).find("-cell: needs 6 numbers"), std::string::npos);
     EXPECT_NE(error_of({"-detpixels", "0"}).find("-detpixels"), std::string::npos);
