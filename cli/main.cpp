@@ -339,6 +339,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         writing.front().get();
         writing.pop_front();
     }
+    nb::close_output_streams();  // a pipe's reader sees its end now, not at exit
     if (nexus) {
         nexus->finish();
         std::printf("wrote %s (%d frame%s, NeXus/NXmx, %s compression%s)\n", nexus->path().c_str(), frames_done,

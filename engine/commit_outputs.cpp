@@ -24,6 +24,12 @@ namespace nb {
 
 namespace {
 
+// Rows converted and written at a time: about 512 KB, in cache while
+// converted, in few system calls.
+int rows_per_block(const RowFile& rf) {
+    return (int)std::max<size_t>(1, ((size_t)1 << 19) / std::max<size_t>(rf.row_bytes, 1));
+}
+
 // Writes one file to its temporary name; "" or what went wrong.
 std::string write_temp(const OutputFile& f, const std::string& tmp) {
     FILE* fh = std::fopen(tmp.c_str(), "wb");
@@ -72,8 +78,7 @@ void write_row_files(const std::vector<OutputFile>& files, const std::vector<std
             errors[i] = files[i].flag + ": cannot write '" + files[i].path + "': " + std::strerror(errno);
             continue;
         }
-        // blocks of about 512 KB: in cache while converted, few system calls
-        const int block = (int)std::max<size_t>(1, ((size_t)1 << 19) / std::max<size_t>(rf.row_bytes, 1));
+        const int block = rows_per_block(rf);
         std::vector<Task> t;
         for (int r0 = 0; r0 < rf.rows; r0 += block) t.push_back({i, r0, std::min(block, rf.rows - r0)});
         per_file.push_back(std::move(t));
@@ -110,13 +115,15 @@ void write_row_files(const std::vector<OutputFile>& files, const std::vector<std
             errors[i] = files[i].flag + ": failed writing '" + files[i].path + "' (disk full?)";
 }
 
-// A stream stays open for the process once opened: a series' frames follow
-// one another in one pipe (a reader would see its end after the first frame,
-// and the next open would wait for a reader that has gone).
+// A stream stays open once opened, until the run ends (close_output_streams):
+// a series' frames follow one another in one pipe (a reader would see its end
+// after the first frame, and the next open would wait for a reader that has gone).
+std::mutex open_streams_mutex;
+std::map<std::string, std::unique_ptr<std::FILE, int (*)(std::FILE*)>> open_streams;
+
 std::FILE* open_stream(const std::string& path) {
-    static std::mutex m;
-    static std::map<std::string, std::unique_ptr<std::FILE, int (*)(std::FILE*)>> open;
-    std::lock_guard<std::mutex> lock(m);
+    std::lock_guard<std::mutex> lock(open_streams_mutex);
+    auto& open = open_streams;
     auto it = open.find(path);
     if (it != open.end()) return it->second.get();
     std::FILE* fh = std::fopen(path.c_str(), "wb");
@@ -131,7 +138,7 @@ std::string write_stream(const OutputFile& f) {
     try {
         if (f.rows) {
             const RowFile& rf = *f.rows;
-            const int block = (int)std::max<size_t>(1, ((size_t)1 << 19) / std::max<size_t>(rf.row_bytes, 1));
+            const int block = rows_per_block(rf);
             std::vector<char> scratch((size_t)block * rf.row_bytes);
             if (std::fwrite(rf.header.data(), 1, rf.header.size(), fh) != rf.header.size())
                 throw std::runtime_error(std::strerror(errno));
@@ -152,6 +159,11 @@ std::string write_stream(const OutputFile& f) {
 }
 
 }  // namespace
+
+void close_output_streams() {
+    std::lock_guard<std::mutex> lock(open_streams_mutex);
+    open_streams.clear();
+}
 
 OutputFile row_output(std::string path, std::string flag, std::shared_ptr<const RowFile> rows, bool needs_noise) {
     OutputFile f;

@@ -164,6 +164,10 @@ inline bool same_output_file(const std::string& a, const std::string& b) { retur
 // fails on another.
 void check_output_target(const std::string& path, const std::string& flag, bool stream_ok = true);
 
+// Closes the streams the run's outputs opened (one per path, kept open across
+// a series' frames), so that their readers see the end: at the end of a run.
+void close_output_streams();
+
 // stage_outputs, then commit.
 void commit_outputs(const std::vector<OutputFile>& files, const std::function<void()>& make_noise = nullptr);
 

@@ -398,6 +398,7 @@ Result simulate(const py::object& args_in, const py::object& structure_factors, 
             fo->needs_noise = nexus;
             const std::vector<nb::OutputFile> files = nb::image_output_files(cfg, fo, which, nullptr);
             nb::commit_outputs(files, [&fo] { nb::make_frame_noise(*fo); });
+            nb::close_output_streams();  // a pipe's reader sees the end of this call's image
             nb::finish_frame_noise(*fo);
             for (const auto& f : files) out.files.push_back(f.path);
             if (writer) {

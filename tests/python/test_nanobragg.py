@@ -187,6 +187,24 @@ def test_realistic_image_from_python_equals_the_command_line(tmp_path):
     assert open("py.img", "rb").read()[512:] == open("cli.img", "rb").read()[512:]
 
 
+def test_a_pipe_as_an_output_ends_with_the_call(tmp_path):
+    fifo = str(tmp_path / "pipe")
+    os.mkfifo(fifo)
+    got = []
+
+    def read_all():
+        with open(fifo, "rb") as f:
+            got.append(f.read())
+
+    reader = threading.Thread(target=read_all, daemon=True)
+    reader.start()
+    r = nanobragg.simulate(SMALL + ["-floatfile", fifo])
+    # the reader sees the end of the image while this process lives on
+    reader.join(timeout=20)
+    assert not reader.is_alive(), "the pipe was left open after simulate returned"
+    assert got[0] == r.image.astype(np.float32).tobytes()
+
+
 def test_string_arguments_are_split():
     assert np.array_equal(nanobragg.simulate(" ".join(SMALL)).image, nanobragg.simulate(SMALL).image)
 
