@@ -227,9 +227,6 @@ void reciprocal_at(const ExptModel& m, double phi, Vec3D& a_star, Vec3D& b_star,
     c_star = mat_apply(to_lab, scale(cross(m.real_a, m.real_b), 1.0 / V));
 }
 
-Vec3D engine_from_dials(const Vec3D& d) { return Vec3D{-d.z, d.y, d.x}; }
-Vec3D dials_from_engine(const Vec3D& v) { return Vec3D{v.z, v.y, -v.x}; }
-
 ExptModel parse_expt(const std::string& text, const std::string& path, int index) {
     const Reader r(path);
     json doc;
@@ -357,6 +354,15 @@ ExptModel parse_expt(const std::string& text, const std::string& path, int index
             m.setting = kIdentity;
             for (int i = k + 1; i < n; ++i) m.setting = mat_mul(rotation(ax[i], an[i]), m.setting);
             m.rotation_axis = ax[k];
+            m.axes = ax;
+            m.angles = an;
+            m.scan_axis = k;
+            const json* names = r.has(*g, "names") ? &(*g)["names"] : nullptr;
+            for (int i = 0; i < n; ++i)
+                m.axis_names.push_back(names && names->is_array() && (size_t)i < names->size() &&
+                                               (*names)[(size_t)i].is_string()
+                                           ? (*names)[(size_t)i].get<std::string>()
+                                           : "");
         } else {
             m.rotation_axis = r.unit(*g, "rotation_axis", gname);
             m.fixed = matrix(r, *g, "fixed_rotation", gname);

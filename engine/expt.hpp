@@ -42,6 +42,12 @@ struct ExptModel {
     bool has_goniometer = false;
     Vec3D rotation_axis{1, 0, 0};  // datum axis e: the lab axis is S e
     Mat3 fixed{1, 0, 0, 0, 1, 0, 0, 0, 1}, setting{1, 0, 0, 0, 1, 0, 0, 0, 1};
+    // a multi-axis goniometer as given (axes[0] innermost, unit vectors at
+    // datum; the scan axis's angle is the scan's), for the NeXus chain
+    std::vector<Vec3D> axes;
+    std::vector<double> angles;  // deg
+    std::vector<std::string> axis_names;
+    int scan_axis = 0;
 
     bool has_scan = false;
     int first_image = 1, last_image = 1;
@@ -60,8 +66,9 @@ ExptModel parse_expt(const std::string& text, const std::string& path, int index
 // DIALS's lab frame (imgCIF: the beam along -z, y up) to the engine's (the
 // beam along +x, as C nanoBragg's MOSFLM convention) and back: a proper
 // rotation, d = (v_z, v_y, -v_x).
-Vec3D engine_from_dials(const Vec3D& d);
-Vec3D dials_from_engine(const Vec3D& v);
+// (Inline: the NeXus writer module uses it, and links none of the engine.)
+inline Vec3D engine_from_dials(const Vec3D& d) { return Vec3D{-d.z, d.y, d.x}; }
+inline Vec3D dials_from_engine(const Vec3D& v) { return Vec3D{v.z, v.y, -v.x}; }
 
 // The crystal's reciprocal vectors (1/Angstrom) in DIALS's lab frame at the
 // scan angle phi (deg): S R(e, phi) F A (dxtbx's rotation formula).

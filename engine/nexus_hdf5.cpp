@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -294,6 +295,14 @@ private:
     int chunk_rows_ = 0;       // rows of one chunk (chunk_rows)
     ParallelFilter parallel_;  // bitshuffle+LZ4 on every chunk at once, when its plugin is found
     Vec3D spindle_{-1, 0, 0};  // McStas
+    // an -expt multi-axis goniometer (innermost first; McStas vectors)
+    struct ChainAxis {
+        std::string name;
+        Vec3D vector;
+        double angle = 0;  // deg
+    };
+    std::vector<ChainAxis> chain_;
+    int chain_scan_ = 0;
     std::vector<double> omega_, omega_end_, wavelength_;
     bool finished_ = false;
 };
@@ -312,6 +321,22 @@ Hdf5NexusWriter::Hdf5NexusWriter(Options opt, const Experiment& first) : opt_(st
     if (compression_ == "bitshuffle+lz4") parallel_ = ParallelFilter::find(kBitshuffle);
     const McStasFrame m = first.cfg.expt ? McStasFrame::dials(d) : McStasFrame(d);
     unitize(m(d.spindle), spindle_);
+    if (first.cfg.expt && first.cfg.expt->axes.size() > 1) {
+        const ExptModel& x = *first.cfg.expt;
+        for (size_t i = 0; i < x.axes.size(); ++i) {
+            ChainAxis a;
+            // an HDF5 name of its own: dxtbx names the axis by it
+            for (char c : x.axis_names[i]) a.name += std::isalnum((unsigned char)c) || c == '-' ? c : '_';
+            if (a.name.empty()) a.name = "axis" + std::to_string(i);
+            for (const ChainAxis& b : chain_)
+                if (b.name == a.name || b.name == a.name + "_end" || a.name == b.name + "_end")
+                    a.name += "_" + std::to_string(i);
+            unitize(m(engine_from_dials(x.axes[i])), a.vector);
+            a.angle = x.angles[i];
+            chain_.push_back(a);
+        }
+        chain_scan_ = x.scan_axis;
+    }
     try {
         file_ = H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
         if (file_ < 0) throw std::runtime_error(where + ": cannot write: " + hdf5_error());
@@ -568,14 +593,39 @@ void Hdf5NexusWriter::finish() {
         }
         H sample(b.group(entry, "sample", "NXsample"), H5Gclose);
         b.string(sample, "name", "simulated crystal");
-        b.string(sample, "depends_on", "/entry/sample/transformations/omega");
         H tr(b.group(sample, "transformations", "NXtransformations"), H5Gclose);
-        H omega(b.numbers(tr, "omega", omega_, "deg"), H5Dclose);
-        b.attr(omega, "transformation_type", "rotation");
-        b.attr(omega, "vector", spindle_);
-        b.attr(omega, "depends_on", ".");
-        H end(b.numbers(tr, "omega_end", omega_end_, "deg"), H5Dclose);
-        b.number(tr, "omega_increment_set", omega_end_[0] - omega_[0], "deg");
+        // A multi-axis goniometer as its chain of axes, innermost first, when
+        // the scan turns one of them: a reader finds the scan axis as the one
+        // whose angle changes. Otherwise (one frame, no rotation) the lab
+        // rotation axis alone, which a reader takes for the scan's.
+        bool turns = false;
+        for (double w : omega_) turns = turns || w != omega_[0];
+        const std::string where = "/entry/sample/transformations/";
+        auto scan_axis = [&](const std::string& name, const Vec3D& vector, const std::string& depends_on) {
+            H omega(b.numbers(tr, name.c_str(), omega_, "deg"), H5Dclose);
+            b.attr(omega, "transformation_type", "rotation");
+            b.attr(omega, "vector", vector);
+            b.attr(omega, "depends_on", depends_on);
+            H end(b.numbers(tr, (name + "_end").c_str(), omega_end_, "deg"), H5Dclose);
+            b.number(tr, (name + "_increment_set").c_str(), omega_end_[0] - omega_[0], "deg");
+        };
+        if (chain_.empty() || !turns) {
+            b.string(sample, "depends_on", where + "omega");
+            scan_axis("omega", spindle_, ".");
+        } else {
+            b.string(sample, "depends_on", where + chain_[0].name);
+            for (size_t i = 0; i < chain_.size(); ++i) {
+                const std::string next = i + 1 < chain_.size() ? where + chain_[i + 1].name : ".";
+                if ((int)i == chain_scan_) {
+                    scan_axis(chain_[i].name, chain_[i].vector, next);
+                    continue;
+                }
+                H a(b.numbers(tr, chain_[i].name.c_str(), {chain_[i].angle}, "deg"), H5Dclose);
+                b.attr(a, "transformation_type", "rotation");
+                b.attr(a, "vector", chain_[i].vector);
+                b.attr(a, "depends_on", next);
+            }
+        }
         if (opt_.frames_per_file > 0) {
             close_data_file();
             H data(b.ok(H5Gopen2(entry, "data", H5P_DEFAULT), "entry/data"), H5Gclose);

@@ -284,6 +284,30 @@ def main():
           "range: one panel's miniCBF files come back as one sweep, images 11-13 from 10 deg "
           f"({[e.scan.get_image_range() for e in back if e.scan]})")
 
+    # 6. a kappa goniometer comes back as its chain of axes, scanning phi (the
+    # innermost: omega and kappa set the lab axis)
+    el = four_modules(U)
+    el[0].goniometer = GoniometerFactory.make_kappa_goniometer(alpha=50, omega=20, kappa=30, phi=40, direction="+y",
+                                                               scan_axis="phi")
+    el[0].scan = ScanFactory.make_scan(image_range=(1, 3), exposure_times=1.0, oscillation=(10.0, 1.0),
+                                       epochs={i: float(i) for i in range(1, 4)}, deg=True)
+    el.as_file("kappa.expt")
+    run([NB, "-expt", "kappa.expt", "-hkl", LYSO, "-N", "3", "-oversample", "1", "-nopgm", "-nonoise",
+         "-roi", "0", "63", "0", "63", "-nexusfile", "kappa.h5", "-floatfile", "kappa_%03d.bin"], "kappa.log")
+    run(["dials.import", "kappa.h5", "output.experiments=kappa_imported.expt"], "kappa_import.log")
+    a = el[0].goniometer
+    b = ExperimentListFactory.from_json_file("kappa_imported.expt", check_format=False)[0].goniometer
+    multi = hasattr(b, "get_names")
+    check(multi and list(b.get_names()) == ["PHI", "KAPPA", "OMEGA"] and b.get_scan_axis() == 0 and
+          list(b.get_angles())[1:] == [30.0, 20.0],
+          f"kappa: the axes come back by name with their angles ({type(b).__name__})")
+    worst = max(max(abs(x - y) for x, y in zip(getattr(a, f)(), getattr(b, f)()))
+                for f in ("get_rotation_axis", "get_fixed_rotation", "get_setting_rotation"))
+    check(worst < 1e-9, f"kappa: rotation axis, fixed and setting rotations within 1e-9 (worst {worst:.2e})")
+    if multi:
+        worst = max(max(abs(x - y) for x, y in zip(u, v)) for u, v in zip(a.get_axes(), b.get_axes()))
+        check(worst < 1e-9, f"kappa: every axis within 1e-9 (worst {worst:.2e})")
+
     if failures:
         sys.exit("e2e_dials_expt: " + "; ".join(failures))
     print("e2e_dials_expt: all checks passed in", work)
