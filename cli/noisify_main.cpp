@@ -250,8 +250,10 @@ int run(Options& o) {
         for (size_t i = 0; i < names.size(); ++i) {
             if (names[i].first.empty()) throw nb::UsageError(names[i].second + ": empty file name");
             nb::check_output_target(names[i].first, names[i].second);
-            if (names[i].first == o.float_file)
+            if (nb::same_file(names[i].first, o.float_file))
                 throw nb::UsageError(names[i].second + ": '" + names[i].first + "' is the input -floatfile");
+            if (!o.header_file.empty() && nb::same_file(names[i].first, o.header_file))
+                throw nb::UsageError(names[i].second + ": '" + names[i].first + "' is the input -header");
             for (size_t j = 0; j < i; ++j)
                 if (nb::same_output_file(names[i].first, names[j].first))
                     throw nb::UsageError(names[i].second + ": '" + names[i].first + "' is also the " + names[j].second +

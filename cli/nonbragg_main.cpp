@@ -437,7 +437,7 @@ int run(Options& o) {
             if (names[i].first.empty()) throw nb::UsageError(names[i].second + ": empty file name");
             nb::check_output_target(names[i].first, names[i].second);
             for (const std::string& in : {o.table_file, o.source_file})
-                if (names[i].first == in)
+                if (!in.empty() && nb::same_file(names[i].first, in))
                     throw nb::UsageError(names[i].second + ": '" + in + "' is an input file of this run");
             for (size_t j = 0; j < i; ++j)
                 if (nb::same_output_file(names[i].first, names[j].first))

@@ -10,14 +10,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include "cli/args.hpp"
 #include "cli/frames.hpp"
 #include "engine/cbf_writer.hpp"
+#include "engine/nexus_writer.hpp"
 #include "engine/png_preview.hpp"
 #include "engine/run_estimate.hpp"
 #include "kernels/cuda_launcher.hpp"
@@ -286,18 +289,70 @@ void check_output_targets(const SimConfig& cfg, const OutputSelection& which) {
             check_target(frame_file_name(*pattern, cfg.first_frame + i - 1, numbered, flag), flag);
     }
     if (!cfg.nexus_file.empty()) check_target(cfg.nexus_file, "-nexusfile");
-    // two outputs of one name (refused again when staged, but that is after
-    // the render and the HKL grid's Fdump.bin)
+    // The run's input files, which no output may replace.
+    std::vector<std::pair<std::string, std::string>> inputs;
+    for (const auto& [name, flag] : {std::pair{&cfg.hkl_file, "-hkl"},
+                                     {&cfg.mat_file, "-mat"},
+                                     {&cfg.source_file, "-sourcefile"},
+                                     {&cfg.img_file, "-img"},
+                                     {&cfg.mask_file, "-mask"},
+                                     {&cfg.stol_file, "-stol"},
+                                     {&cfg.expt_file, "-expt"},
+                                     {&cfg.shots_file, "-shots"},
+                                     {&cfg.fdump_file, "the structure-factor cache"}})
+        if (!name->empty()) inputs.push_back({*name, flag});
+    for (const AmorphousLayer& layer : cfg.amorphous)
+        if (std::filesystem::is_regular_file(layer.table)) inputs.push_back({layer.table, "-amorphous"});
+    const std::string data_files = "a data file of -nexusfile";
+    // `other`: an output's flag, data_files, or an input's flag
+    auto clash = [&inputs, &data_files](const std::string& name, const std::string& flag, const std::string& other) {
+        for (const auto& in : inputs)
+            if (in.second == other)
+                return UsageError(flag + ": '" + name + "' is an input file of this run (" + other + ")");
+        return UsageError(flag + ": '" + name + "' is also " +
+                          (other == data_files ? other : "the " + other + " file") + ": give each output its own name");
+    };
+    // Every frame's names, as spelled (absolute, "." and ".." resolved):
+    // a_%d's frame 11 is a_1%d's frame 1, and a NeXus data file may be named
+    // as a frame. Links and other spellings below.
+    {
+        const std::filesystem::path cwd = std::filesystem::current_path();
+        auto key = [&cwd](const std::string& name) {
+            const std::filesystem::path p(name);
+            return (p.is_absolute() ? p : cwd / p).lexically_normal().string();
+        };
+        std::unordered_map<std::string, std::string> seen;  // name -> its flag
+        auto claim = [&](const std::string& name, const std::string& flag) {
+            if (is_stream_target(name)) return;
+            auto [it, fresh] = seen.emplace(key(name), flag);
+            if (!fresh) throw clash(name, flag, it->second);
+        };
+        for (const auto& [name, flag] : inputs) seen.emplace(key(name), flag);
+        if (!cfg.nexus_file.empty()) {
+            claim(cfg.nexus_file, "-nexusfile");
+            if (cfg.nexus_frames_per_file > 0)
+                for (int k = 1; k <= (frames + cfg.nexus_frames_per_file - 1) / cfg.nexus_frames_per_file; ++k)
+                    claim(NexusWriter::data_file_name(cfg.nexus_file, k), data_files);
+        }
+        for (const auto& [pattern, flag] : patterns)
+            for (int i = 1; i <= frames; i = i < 10000 ? i + 1 : (i < frames ? frames : frames + 1))
+                claim(frame_file_name(*pattern, cfg.first_frame + i - 1, numbered, flag), flag);
+    }
+    // the first and last frames' names through links too (refused again when
+    // staged, but that is after the render and the HKL grid's Fdump.bin)
     for (const int i : {1, frames}) {
-        std::vector<std::pair<std::string, const char*>> names;
+        std::vector<std::pair<std::string, std::string>> names;
         for (const auto& [pattern, flag] : patterns)
             names.push_back({frame_file_name(*pattern, cfg.first_frame + i - 1, numbered, flag), flag});
         if (!cfg.nexus_file.empty()) names.push_back({cfg.nexus_file, "-nexusfile"});
-        for (size_t a = 0; a < names.size(); ++a)
+        for (size_t a = 0; a < names.size(); ++a) {
             for (size_t b = 0; b < a; ++b)
                 if (same_output_file(names[a].first, names[b].first))
-                    throw UsageError(std::string(names[a].second) + ": '" + names[a].first + "' is also the " +
-                                     names[b].second + " file: give each output its own name");
+                    throw clash(names[a].first, names[a].second, names[b].second);
+            for (const auto& [name, flag] : inputs)
+                if (!is_stream_target(names[a].first) && same_file(names[a].first, name))
+                    throw clash(names[a].first, names[a].second, flag);
+        }
     }
 }
 

@@ -196,6 +196,19 @@ StagedOutputs& StagedOutputs::operator=(StagedOutputs&& o) noexcept {
     return *this;
 }
 
+std::string file_identity(const std::string& path) {
+    std::error_code ec;
+    const std::filesystem::path p = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
+    return ec ? path : p.string();
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+    if (a == b) return true;
+    std::error_code ec;
+    if (std::filesystem::equivalent(a, b, ec) && !ec) return true;  // hard links too
+    return file_identity(a) == file_identity(b);
+}
+
 bool is_stream_target(const std::string& path) {
     struct stat st;
     return ::stat(path.c_str(), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode));

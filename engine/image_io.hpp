@@ -154,8 +154,18 @@ StagedOutputs stage_outputs(const std::vector<OutputFile>& files, const std::fun
 // numbered per frame or panel (every frame of -floatfile /dev/null goes there).
 bool is_stream_target(const std::string& path);
 
+// One name for every spelling of a file: absolute, "." and ".." resolved,
+// links in its folders and itself followed (./a.img, a.img and a link to it
+// are one file). A name whose folder is not there is kept as spelled.
+std::string file_identity(const std::string& path);
+
+// Whether names a and b are one file (through links and spellings).
+bool same_file(const std::string& a, const std::string& b);
+
 // Whether two outputs named a and b would write one file (a stream may take several).
-inline bool same_output_file(const std::string& a, const std::string& b) { return a == b && !is_stream_target(a); }
+inline bool same_output_file(const std::string& a, const std::string& b) {
+    return same_file(a, b) && !is_stream_target(a);
+}
 
 // Refuses (naming the flag) a target that is a folder, a block device or
 // socket, or whose folder does not exist, and (unless `stream_ok`) a stream:

@@ -493,3 +493,44 @@ TEST(CliBehaviour, ADeviceOrPipeAsAnOutputIsWrittenInPlace) {
     EXPECT_NE(r.err.find("-nexusfile: 'dn' is a device or pipe"), std::string::npos) << r.err;
     EXPECT_FALSE(std::filesystem::exists(d.file("f.bin")));
 }
+
+// One file under two names, or an input named as an output: refused before
+// anything is written. "-intfile a.img -noisefile ./a.img" had replaced a.img
+// and the default outputs, then failed naming ENOENT; "-intfile lyso.hkl"
+// had replaced the HKL file (exit 0); a_%d's frame 11 had been a_1%d's frame
+// 1, and a NeXus data file a -floatfile frame, silently.
+TEST(CliBehaviour, OneFileUnderTwoNamesOrAnInputAsAnOutputIsRefused) {
+    TempDir d("cli_one_file_two_names");
+    std::filesystem::create_directory(d.file("sub"));
+    std::filesystem::create_directory_symlink("sub", d.file("lnk"));
+    write_text(d.file("a.img"), "precious");
+    write_text(d.file("F.hkl"), "0 0 1 10\n");
+    const std::vector<std::string> base = {"-cell", "50",         "50", "50",    "90", "90",      "90", "-N",
+                                           "2",     "-detpixels", "16", "-seed", "1",  "-device", "cpu"};
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"-default_F", "10", "-intfile", "a.img", "-noisefile", "./a.img"},
+         "-noisefile: './a.img' is also the -intfile file: give each output its own name"},
+        {{"-default_F", "10", "-intfile", "sub/b.img", "-floatfile", "lnk/b.img"},
+         "-intfile: 'sub/b.img' is also the -floatfile file: give each output its own name"},
+        {{"-hkl", "F.hkl", "-intfile", "./F.hkl"}, "-intfile: './F.hkl' is an input file of this run (-hkl)"},
+        {{"-default_F", "10", "-osc", "1", "-nframes", "12", "-intfile", "a_%d.img", "-noisefile", "a_1%d.img"},
+         "-noisefile: 'a_11.img' is also the -intfile file: give each output its own name"},
+        {{"-default_F", "10", "-osc", "1", "-nframes", "2", "-nexusfile", "n.h5", "-nexus_frames_per_file", "1",
+          "-floatfile", "n_data_%06d.h5"},
+         "-floatfile: 'n_data_000001.h5' is also a data file of -nexusfile: give each output its own name"},
+    };
+    for (const auto& [extra, message] : cases) {
+        std::vector<std::string> args = base;
+        args.insert(args.end(), extra.begin(), extra.end());
+        RunResult r = run_cli(args, d.path.string());
+        EXPECT_EQ(r.exit_code, 2) << message;
+        EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    }
+    EXPECT_EQ(read_file(d.file("a.img")), "precious");
+    EXPECT_EQ(read_file(d.file("F.hkl")), "0 0 1 10\n");
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(d.path)) names.push_back(entry.path().filename());
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"F.hkl", "a.img", "lnk", "stderr.txt", "stdout.txt", "sub"}));
+    EXPECT_TRUE(std::filesystem::is_empty(d.file("sub")));
+}

@@ -476,6 +476,11 @@ TEST(NoisifyBadInput, MissingFilesAndFlags) {
     expect_refused({"-floatfile", inputs() + "/spots_256.bin", "-bogus", "3"}, "-bogus: unknown flag");
     expect_refused({"-floatfile", inputs() + "/spots_256.bin", "-noisefile", "intimage.img"},
                    "-noisefile: 'intimage.img' is also the -intfile file");
+    // one file under another spelling (it had been overwritten with exit 0)
+    expect_refused({"-floatfile", inputs() + "/spots_256.bin", "-noisefile", "./intimage.img"},
+                   "-noisefile: './intimage.img' is also the -intfile file");
+    expect_refused({"-floatfile", inputs() + "/spots_256.bin", "-pgmfile", inputs() + "/../inputs/spots_256.bin"},
+                   "-pgmfile: '" + inputs() + "/../inputs/spots_256.bin' is the input -floatfile");
 }
 
 // ---- behaviour ----
