@@ -495,8 +495,7 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
                if (v != "double" && v != "float") bad("-precision", "expected double or float, got '" + v + "'");
                c.precision = v;
            });
-    t.integer("--threads", "CPU threads (default: all cores)", at_least(0, "0: all cores"),
-              [&](int v) { c.threads = v; });
+    t.integer("--threads", "CPU threads (default: all cores)", thread_count(), [&](int v) { c.threads = v; });
     app.add_flag("-h,--help,--usage", help, "print this help");
     app.add_flag("--version", version, "print version, git commit, build type, CUDA architectures, CPU paths, MPI/PNG");
 }

@@ -52,6 +52,10 @@ Range at_least(double lo, std::string note = "");
 Range within(double lo, double hi, std::string note = "");
 Range inside(double lo, double hi, std::string note = "");
 
+// -threads of every front end: 0 (all cores) up to a team OpenMP can start
+// (100000 crashed libgomp, 40000 failed to start on a 2-core machine).
+inline Range thread_count() { return within(0, 4096, "0: all cores"); }
+
 // The text as a finite number in `r`; UsageError naming `flag` otherwise.
 double parse_number(const std::string& flag, const std::string& raw, const Range& r);
 // c_atoi: C reads this flag with atoi, which stops at the first character that

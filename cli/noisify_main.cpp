@@ -140,7 +140,7 @@ void register_flags(CLI::App& app, Options& o) {
 
     t.flag("--exact", "the PSF by C's direct spreading: C's bytes (default: by FFT where faster, docs/noisify.md)",
            [&] { r.exact = true; });
-    t.integer("--threads", "CPU threads (default: all cores)", nb::at_least(0, "0: all cores"), [](int v) {
+    t.integer("--threads", "CPU threads (default: all cores)", nb::thread_count(), [](int v) {
         if (v > 0) omp_set_num_threads(v);
     });
 

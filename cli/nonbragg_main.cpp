@@ -330,8 +330,7 @@ void register_flags(CLI::App& app, Options& o) {
             o.device = v;
         });
     t.flag("--exact", "C's rounding in every operation: C's images bit for bit (double)", [&] { o.exact = true; });
-    t.integer("--threads", "CPU threads (default: all cores)", at_least(0, "0: all cores"),
-              [&](int v) { o.threads = v; });
+    t.integer("--threads", "CPU threads (default: all cores)", nb::thread_count(), [&](int v) { o.threads = v; });
 
     // C's inverse mode (an image in, F against stol out) is not offered
     for (const char* f : {"--img", "--stolout", "--ignore"})

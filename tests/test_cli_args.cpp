@@ -170,6 +170,8 @@ TEST(CliArgs, OutputFlagsAndSwitches) {
 
 TEST(CliArgs, ErrorsNameTheFlag) {
     EXPECT_EQ(error_of({"-foo", "3"}), "-foo: unknown flag");
+    // a team OpenMP cannot start had crashed every program (and the Python interpreter)
+    EXPECT_EQ(error_of({"-threads", "100000"}), "-threads: 100000 is out of range (must be 0 to 4096)");
     // C reads a longer spelling of a flag as the flag (strstr): offered, not assumed
     EXPECT_EQ(error_of({"-pixel_size", "0.1"}), "-pixel_size: unknown flag (did you mean -pixel?)");
     EXPECT_EQ(error_of({"-detpixels_fast", "64"}), "-detpixels_fast: unknown flag (did you mean -detpixels_f?)");
