@@ -307,7 +307,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         }
         log += nb::solid_angle_text(solid_angle_sum / fo->exp.steps);
         log += nb::stats_text(fo->result.stats);
-        if (std::string w = nb::nonfinite_warning(fo->result); !w.empty()) log += w + "\n";
+        if (std::string w = nb::nonfinite_warning(fo->exp, fo->result); !w.empty()) log += w + "\n";
         fo->needs_noise = nexus != nullptr;
         fo->seed = nb::frame_seed(seed_base, i);
         std::vector<nb::OutputFile> files = nb::image_output_files(cfg, fo, nb::cli_outputs(cfg), &log);

@@ -67,11 +67,13 @@ std::string interpolation_warning(const Experiment& e, const RenderResult& r) {
            "); interpolation disabled for the rest of the image, as C nanoBragg does";
 }
 
-std::string nonfinite_warning(const RenderResult& r) {
+std::string nonfinite_warning(const Experiment& e, const RenderResult& r) {
     if (r.stats.nonfinite <= 0) return "";
     return "WARNING: " + std::to_string(r.stats.nonfinite) +
-           " pixels are not finite (NaN or infinity), as C nanoBragg would leave them; the noise image counts "
-           "no photons for NaN and an overload for +inf (docs/precision.md)";
+           " pixels are not finite (NaN or infinity), as C nanoBragg would leave them; the noise image counts " +
+           (NoiseRows::applies(e) ? "no photons for NaN and an overload for +inf"
+                                  : "them as C does (0 for NaN and for about half of +inf, the count nan)") +
+           " (docs/precision.md)";
 }
 
 OutputSelection cli_outputs(const SimConfig& cfg) {

@@ -34,7 +34,7 @@ RenderOptions render_options(const SimConfig& cfg, int local_rank, bool log);
 // The warnings a rendered image may carry (empty when none): interpolation
 // switched off part-way, as C does; pixels that are not finite.
 std::string interpolation_warning(const Experiment& e, const RenderResult& r);
-std::string nonfinite_warning(const RenderResult& r);
+std::string nonfinite_warning(const Experiment& e, const RenderResult& r);
 
 // Which image files to write.
 struct OutputSelection {

@@ -209,6 +209,21 @@ inline uint16_t noise_adu(float mean, double t, double adc, double& photons, int
     return (uint16_t)t;
 }
 
+// C's own noise pixel, for C's order of draws (-exact, nonBragg): every draw
+// summed (a +inf pixel's Gaussian draw is inf - inf, NaN, for about half of
+// them: the count reads nan), and converted as C converts on x86: NaN and
+// values beyond int read 0, others wrap to 16 bits.
+inline uint16_t c_noise_adu(double t, double adc, double& photons, int& overloads) {
+    photons += t;
+    t += adc;
+    if (t > 65535.0) {
+        t = 65535.0;
+        ++overloads;
+    }
+    if (!(t > (double)INT_MIN && t < 2147483648.0)) return 0;
+    return (uint16_t)(int)t;
+}
+
 }  // namespace
 
 bool NoiseRows::applies(const Experiment& e) {
@@ -311,7 +326,7 @@ NoiseImage make_noise_image(Experiment& e, const std::vector<float>& image, int6
                 const size_t i = (size_t)s * fp + fi;
                 const float mean = image[i];
                 // draws as C, NaN and inf too
-                out.pixels[i] = noise_adu(mean, dev.poisson(mean, seed), e.cfg.adc_offset, out.photons, out.overloads);
+                out.pixels[i] = c_noise_adu(dev.poisson(mean, seed), e.cfg.adc_offset, out.photons, out.overloads);
             }
         }
         return out;

@@ -314,7 +314,7 @@ Rendered finish(const nb::Experiment& e, nb::Precision precision, nb::RenderResu
     for (const std::string& n : e.notes) out.notes.push_back(as_given(n));
     out.notes.insert(out.notes.end(), e.oversample_notes.begin(), e.oversample_notes.end());
     for (const std::string& w :
-         {nb::float_precision_warning(e, precision), nb::interpolation_warning(e, r), nb::nonfinite_warning(r)})
+         {nb::float_precision_warning(e, precision), nb::interpolation_warning(e, r), nb::nonfinite_warning(e, r)})
         if (!w.empty()) out.warnings.push_back(as_given(w));
     out.r = std::move(r);
     return out;

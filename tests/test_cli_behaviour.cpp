@@ -534,3 +534,52 @@ TEST(CliBehaviour, OneFileUnderTwoNamesOrAnInputAsAnOutputIsRefused) {
     EXPECT_EQ(names, (std::vector<std::string>{"F.hkl", "a.img", "lnk", "stderr.txt", "stdout.txt", "sub"}));
     EXPECT_TRUE(std::filesystem::is_empty(d.file("sub")));
 }
+
+// -exact's noise image is C's byte for byte where pixels are +inf too: C's
+// Gaussian draw there is inf + inf x g, NaN whenever g <= 0, and NaN converts
+// to 0 (the pixels below are C nanoBragg's, this command line, measured). The
+// default mode had written 65535 for every one of them in -exact too.
+TEST(CliBehaviour, ExactNoiseOfInfinitePixelsIsCs) {
+    TempDir d("cli_exact_inf_noise");
+    RunResult r = run_cli({"-cell",
+                           "50",
+                           "50",
+                           "50",
+                           "90",
+                           "90",
+                           "90",
+                           "-default_F",
+                           "100",
+                           "-N",
+                           "3",
+                           "-lambda",
+                           "1",
+                           "-distance",
+                           "100",
+                           "-detpixels",
+                           "32",
+                           "-point_pixel",
+                           "-oversample_omega",
+                           "-oversample",
+                           "6",
+                           "-seed",
+                           "5",
+                           "-roi",
+                           "0",
+                           "15",
+                           "0",
+                           "0",
+                           "-exact",
+                           "-noisefile",
+                           "n.img"},
+                          d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("-nan photons on noise image (8 overloads)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("the noise image counts them as C does"), std::string::npos) << r.out;
+    const std::string img = read_file(d.file("n.img"));
+    ASSERT_EQ(img.size(), 512u + 32u * 32u * 2u);
+    std::vector<uint16_t> px(16);
+    std::memcpy(px.data(), img.data() + 512, 32);
+    EXPECT_EQ(px,
+              (std::vector<uint16_t>{65535, 0, 65535, 65535, 65535, 0, 0, 65535, 0, 65535, 0, 65535, 0, 0, 65535, 0}));
+}
