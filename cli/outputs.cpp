@@ -333,8 +333,10 @@ void check_output_targets(const SimConfig& cfg, const OutputSelection& which) {
         if (!cfg.nexus_file.empty()) {
             claim(cfg.nexus_file, "-nexusfile");
             if (cfg.nexus_frames_per_file > 0)
-                for (int k = 1; k <= (frames + cfg.nexus_frames_per_file - 1) / cfg.nexus_frames_per_file; ++k)
+                for (int k = 1; k <= (frames + cfg.nexus_frames_per_file - 1) / cfg.nexus_frames_per_file; ++k) {
                     claim(NexusWriter::data_file_name(cfg.nexus_file, k), data_files);
+                    check_target(NexusWriter::data_file_name(cfg.nexus_file, k), "-nexusfile");
+                }
         }
         for (const auto& [pattern, flag] : patterns)
             for (int i = 1; i <= frames; i = i < 10000 ? i + 1 : (i < frames ? frames : frames + 1))

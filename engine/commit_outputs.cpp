@@ -229,7 +229,14 @@ void check_output_target(const std::string& path, const std::string& flag, bool 
                                                       : "not a regular file") +
                                  ": give a file name");
     }
-    const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+    if (p.filename().string().size() > 255)
+        throw std::runtime_error(flag + ": '" + path + "': the file name is " +
+                                 std::to_string(p.filename().string().size()) + " bytes long (at most 255)");
+    // as C's fopen: a file this user may not write is not replaced
+    if (::access(path.c_str(), F_OK) == 0 && ::access(path.c_str(), W_OK) != 0)
+        throw std::runtime_error(flag + ": cannot write '" + path + "': " + std::strerror(errno));
+    const fs::path target(output_link_target(path));  // a link's file is the one written
+    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
     if (fs::is_directory(dir, ec)) return;
     throw std::runtime_error(flag + ": cannot create '" + path + "': '" + dir.string() + "' " +
                              (fs::exists(dir, ec) ? "is not a folder" : "does not exist"));
@@ -285,8 +292,9 @@ StagedOutputs stage_outputs(const std::vector<OutputFile>& files, const std::fun
     const std::vector<OutputFile>& files_here = staged_files;
     std::vector<std::string> errors(files_here.size());
     for (const auto& f : files_here) {
-        staged.temps_.push_back(f.path + suffix);
-        staged.paths_.push_back(f.path);
+        const std::string target = output_link_target(f.path);  // a link stays a link
+        staged.temps_.push_back(temporary_name(target, suffix));
+        staged.paths_.push_back(target);
         staged.flags_.push_back(f.flag);
     }
     const std::vector<std::string>& temps = staged.temps_;

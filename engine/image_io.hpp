@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -158,6 +160,35 @@ bool is_stream_target(const std::string& path);
 // links in its folders and itself followed (./a.img, a.img and a link to it
 // are one file). A name whose folder is not there is kept as spelled.
 std::string file_identity(const std::string& path);
+
+// The temporary name beside `path` under which it is written before it is put
+// in place: path + suffix, its file name shortened (and told apart by a hash
+// of the whole) where that would pass the 255 bytes a name may hold.
+inline std::string temporary_name(const std::string& path, const std::string& suffix) {
+    const size_t slash = path.find_last_of('/');
+    const size_t base = slash == std::string::npos ? 0 : slash + 1;
+    const size_t limit = 255;
+    if (path.size() - base + suffix.size() <= limit) return path + suffix;
+    char tag[24];
+    std::snprintf(tag, sizeof tag, "~%016zx", std::hash<std::string>{}(path.substr(base)));
+    const size_t keep = limit - suffix.size() - std::strlen(tag);
+    return path.substr(0, base + keep) + tag + suffix;
+}
+
+// Where an output named `path` is written: through a symbolic link (a chain
+// of them, dangling or not) to the file it names, as C's fopen writes, so
+// that the link stays; `path` itself otherwise.
+inline std::string output_link_target(const std::string& path) {
+    namespace fs = std::filesystem;
+    fs::path p(path);
+    std::error_code ec;
+    for (int hops = 0; hops < 40 && fs::is_symlink(p, ec); ++hops) {
+        const fs::path to = fs::read_symlink(p, ec);
+        if (ec) break;
+        p = to.is_absolute() ? to : p.parent_path() / to;
+    }
+    return p.string();
+}
 
 // Whether names a and b are one file (through links and spellings).
 bool same_file(const std::string& a, const std::string& b);

@@ -286,7 +286,7 @@ private:
     void close_data_file();  // closes the current one (its last frame number is then known)
 
     Options opt_;
-    std::string tmp_, compression_;
+    std::string target_, tmp_, compression_;
     hid_t file_ = -1, data_ = -1, float_ = -1;
     hid_t data_file_ = -1;                             // the open data file (master + data layout)
     std::vector<std::string> data_paths_, data_tmps_;  // data files: final and temporary names
@@ -311,7 +311,8 @@ Hdf5NexusWriter::Hdf5NexusWriter(Options opt, const Experiment& first) : opt_(st
     const std::string where = "-nexusfile: '" + opt_.path + "'";
     Builder b(where);
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors are reported once, by the exception
-    tmp_ = opt_.path + ".partial." + std::to_string(::getpid());
+    target_ = output_link_target(opt_.path);      // a link stays a link
+    tmp_ = temporary_name(target_, ".partial." + std::to_string(::getpid()));
     compression_ = pick_compression(opt_.compression);
     const DetectorGeometry& d = first.det;
     fpixels_ = d.fpixels;
@@ -504,7 +505,7 @@ void Hdf5NexusWriter::open_data_file() {
     close_data_file();
     const int index = (int)data_paths_.size() + 1;
     const std::string path = data_file_name(opt_.path, index);
-    const std::string tmp = path + ".partial." + std::to_string(::getpid());
+    const std::string tmp = temporary_name(path, ".partial." + std::to_string(::getpid()));
     Builder b("-nexusfile: data file '" + path + "'");
     data_file_ = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (data_file_ < 0) b.ok(data_file_, "cannot write");
@@ -645,7 +646,7 @@ void Hdf5NexusWriter::finish() {
             remove_temporaries();
             throw std::runtime_error("-nexusfile: cannot create '" + data_paths_[k] + "'");
         }
-    if (std::rename(tmp_.c_str(), opt_.path.c_str()) != 0) {
+    if (std::rename(tmp_.c_str(), target_.c_str()) != 0) {
         for (const std::string& p : data_paths_) std::remove(p.c_str());
         std::remove(tmp_.c_str());
         throw std::runtime_error("-nexusfile: cannot create '" + opt_.path + "'");

@@ -583,3 +583,39 @@ TEST(CliBehaviour, ExactNoiseOfInfinitePixelsIsCs) {
     EXPECT_EQ(px,
               (std::vector<uint16_t>{65535, 0, 65535, 65535, 65535, 0, 0, 65535, 0, 65535, 0, 65535, 0, 0, 65535, 0}));
 }
+
+// An output named by a link is written to the file it names, as C's fopen
+// does (the link had been replaced by a file); a name of 250 bytes works (its
+// temporary name had passed the 255 a name may hold), one of 256 is refused
+// before anything is written, as is a NeXus data file's name that would be.
+TEST(CliBehaviour, OutputsThroughLinksAndLongNames) {
+    TempDir d("cli_links_long_names");
+    std::filesystem::create_directory(d.file("store"));
+    write_text(d.file("store/real.img"), "old");
+    std::filesystem::create_symlink("store/real.img", d.file("link.img"));
+    std::filesystem::create_symlink("store/new.bin", d.file("dangling.bin"));
+    const std::vector<std::string> base = {"-cell", "50",     "50",       "50",         "90", "90",
+                                           "90",    "-N",     "2",        "-default_F", "10", "-detpixels",
+                                           "16",    "-nopgm", "-nonoise", "-device",    "cpu"};
+    RunResult r = run_cli(with(base, {"-intfile", "link.img", "-floatfile", "dangling.bin"}), d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(std::filesystem::is_symlink(d.file("link.img")));
+    EXPECT_TRUE(std::filesystem::is_symlink(d.file("dangling.bin")));
+    EXPECT_EQ(read_file(d.file("store/real.img")).size(), 512u + 16u * 16u * 2u);
+    EXPECT_EQ(read_file(d.file("store/new.bin")).size(), 16u * 16u * 4u);
+    const std::string long_name(246, 'a');
+    r = run_cli(with(base, {"-intfile", long_name + ".img", "-floatfile", "f.bin"}), d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(std::filesystem::exists(d.file(long_name + ".img")));
+    const std::string too_long(252, 'b');
+    r = run_cli(with(base, {"-intfile", too_long + ".img", "-floatfile", "g.bin"}), d.path.string());
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("the file name is 256 bytes long (at most 255)"), std::string::npos) << r.err;
+    r = run_cli(with(base, {"-floatfile", "g.bin", "-nexusfile", long_name + ".h5", "-nexus_frames_per_file", "1"}),
+                d.path.string());
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("-nexusfile: '" + long_name + "_data_000001.h5': the file name is 261 bytes long"),
+              std::string::npos)
+        << r.err;
+    EXPECT_FALSE(std::filesystem::exists(d.file("g.bin")));
+}
