@@ -27,11 +27,19 @@ Sources build_sources(const SimConfig& cfg, const DetectorGeometry& det, const S
     std::vector<Vec3D> raw;
     if (!cfg.source_file.empty()) {
         // columns X Y Z weight lambda; C reads the weight and ignores it
+        // (NaN, a missing column or "nan" as C reads both, takes the default)
         auto rows = read_text_table(cfg.source_file, 5, "-sourcefile");
-        for (auto& r : rows) {
+        for (size_t i = 0; i < rows.size(); ++i) {
+            const auto& r = rows[i];
             double X = std::isnan(r[0]) ? -cfg.source_distance * det.beam.x : r[0];
             double Y = std::isnan(r[1]) ? -cfg.source_distance * det.beam.y : r[1];
             double Z = std::isnan(r[2]) ? -cfg.source_distance * det.beam.z : r[2];
+            const std::string where = "-sourcefile: '" + cfg.source_file + "' source " + std::to_string(i + 1);
+            // no direction, or no wavelength: C renders NaN or nothing
+            if (X == 0 && Y == 0 && Z == 0)
+                throw std::runtime_error(where + ": the position 0 0 0 gives no direction to the sample");
+            if (!std::isnan(r[4]) && !(r[4] > 0))
+                throw std::runtime_error(where + ": the wavelength must be > 0 (m; leave it out for -lambda's)");
             raw.push_back(Vec3D{X, Y, Z});
             out.weight.push_back(std::isnan(r[3]) ? 1.0 : r[3]);
             out.lambda.push_back(std::isnan(r[4]) ? cfg.lambda0 : r[4]);

@@ -34,9 +34,16 @@ std::vector<std::vector<double>> parse_text_table(std::istream& in, const std::s
                 throw std::runtime_error(flag + ": '" + path + "' line " + std::to_string(lineno) + ": column " +
                                          std::to_string(col + 1) + " is not a number");
             }
+            const std::string where =
+                flag + ": '" + path + "' line " + std::to_string(lineno) + ": column " + std::to_string(col + 1);
+            // C's atof would read "2.0x" as 2 and "inf" as infinity: bad input
+            // here; "nan" stays what a missing column is (the caller's default)
+            if (*end != '\0' && !std::strchr(delimiters, *end))
+                throw std::runtime_error(where + " is not a number ('" + std::string(p, std::strcspn(p, delimiters)) +
+                                         "')");
+            if (std::isinf(x)) throw std::runtime_error(where + " is not finite");
             row[col] = x;
             p = end;
-            p += std::strcspn(p, delimiters);
             p += std::strspn(p, delimiters);
         }
         rows.push_back(std::move(row));

@@ -88,7 +88,18 @@ TEST(CliBehaviour, MalformedInputFilesAreRefusedWithTheirName) {
     write_text(d.file("empty.txt"), "\n\n");
     write_text(d.file("words.txt"), "-10 0 0 1\nup 0 0\n");
     write_text(d.file("mask.img"), "{\nHEADER_BYTES=512;\nDIM=2;\nSIZE1=64;\nSIZE2=64;\n}");
+    // C would read these as 2, infinity, a source with no direction and one
+    // of wavelength 0: an image of nothing or of NaN, with exit 0
+    write_text(d.file("junk.txt"), "-10 0 0 1\n-10 0 2.0x 1\n");
+    write_text(d.file("inf.txt"), "-10 0 0 inf\n");
+    write_text(d.file("origin.txt"), "-10 0 0\n0 0 0 1\n");
+    write_text(d.file("lambda0.txt"), "-10 0 0 1 0\n");
     std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {with(kSmall, {"-sourcefile", d.file("junk.txt")}), "junk.txt' line 2: column 3 is not a number ('2.0x')"},
+        {with(kSmall, {"-sourcefile", d.file("inf.txt")}), "inf.txt' line 1: column 4 is not finite"},
+        {with(kSmall, {"-sourcefile", d.file("origin.txt")}),
+         "origin.txt' source 2: the position 0 0 0 gives no direction to the sample"},
+        {with(kSmall, {"-sourcefile", d.file("lambda0.txt")}), "lambda0.txt' source 1: the wavelength must be > 0"},
         {with(kSmall, {"-hkl", d.file("short.hkl")}), "short.hkl' line 2"},
         {with(kSmall, {"-hkl", d.file("text.hkl")}), "'abc' is not a number"},
         {with(kSmall, {"-mat", d.file("bad.mat")}), "needs 9"},
