@@ -198,18 +198,21 @@ int run(Options& o) {
         o.xpixels = h.width;
         o.ypixels = h.height;
         pixels = (long long)o.xpixels * o.ypixels;
-        double t = h.value_of("PIXEL_SIZE");
-        if (!std::isnan(t)) {
-            if (!(t > 0) || !std::isfinite(t))
-                throw nb::UsageError("-header: '" + o.header_file + "' has an invalid PIXEL_SIZE");
-            o.pixel = t / 1000.0;
-        }
+        auto value = [&h](const char* key, bool positive = false) {
+            try {
+                return h.finite_value(key, "-header", positive);
+            } catch (const std::runtime_error& e) {
+                throw nb::UsageError(e.what());
+            }
+        };
+        double t = value("PIXEL_SIZE", true);
+        if (!std::isnan(t)) o.pixel = t / 1000.0;
         o.detsize_x = o.pixel * o.xpixels;
         o.detsize_y = o.pixel * o.ypixels;
-        if (!std::isnan(t = h.value_of("DISTANCE"))) o.distance = t / 1000.0;
-        if (!std::isnan(t = h.value_of("WAVELENGTH"))) o.lambda = t / 1e10;
-        if (!std::isnan(t = h.value_of("BEAM_CENTER_X"))) o.Xbeam = t / 1000.0;
-        if (!std::isnan(t = h.value_of("BEAM_CENTER_Y"))) o.Ybeam = o.detsize_y - t / 1000.0;
+        if (!std::isnan(t = value("DISTANCE"))) o.distance = t / 1000.0;
+        if (!std::isnan(t = value("WAVELENGTH", true))) o.lambda = t / 1e10;
+        if (!std::isnan(t = value("BEAM_CENTER_X"))) o.Xbeam = t / 1000.0;
+        if (!std::isnan(t = value("BEAM_CENTER_Y"))) o.Ybeam = o.detsize_y - t / 1000.0;
     }
 
     if (!o.xpixels && !o.ypixels) {

@@ -1,6 +1,7 @@
 #include "engine/smv_io.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -20,6 +21,18 @@ double SmvImage::value_of(const std::string& keyword) const {
     size_t eq = header.find('=', last + keyword.size());
     if (eq == std::string::npos) return 0.0;
     return std::atof(header.c_str() + eq + 1);
+}
+
+double SmvImage::finite_value(const std::string& keyword, const std::string& flag, bool positive) const {
+    const double v = value_of(keyword);
+    if (header.find(keyword) == std::string::npos) return v;
+    if (!std::isfinite(v) || (positive && !(v > 0))) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%g", v);
+        throw std::runtime_error(flag + ": '" + path + "' has " + keyword + " = " + text + ", not " +
+                                 (positive ? "a number above 0" : "a finite number"));
+    }
+    return v;
 }
 
 SmvImage read_smv(const std::string& path, const std::string& flag) {
@@ -61,21 +74,23 @@ SmvImage parse_smv(const std::string& bytes, const std::string& path, const std:
 void apply_smv_header(SimConfig& cfg, const SmvImage& img, bool is_mask) {
     cfg.fpixels = img.width;
     cfg.spixels = img.height;
-    double t = img.value_of("PIXEL_SIZE");
+    const std::string flag = is_mask ? "-mask" : "-img";
+    auto value = [&](const char* key, bool positive = false) { return img.finite_value(key, flag, positive); };
+    double t = value("PIXEL_SIZE", true);
     if (!std::isnan(t)) cfg.pixel_size = t / 1000.0;
     cfg.detsize_f = cfg.pixel_size * cfg.fpixels;
     cfg.detsize_s = cfg.pixel_size * cfg.spixels;
-    if (!std::isnan(t = img.value_of("DISTANCE"))) cfg.distance = t / 1000.0;
-    if (!std::isnan(t = img.value_of("CLOSE_DISTANCE"))) cfg.close_distance = t / 1000.0;
-    if (!std::isnan(t = img.value_of("WAVELENGTH"))) cfg.lambda0 = t / 1e10;
-    if (!std::isnan(t = img.value_of("BEAM_CENTER_X"))) cfg.Xbeam = t / 1000.0;
-    if (!std::isnan(t = img.value_of("BEAM_CENTER_Y"))) cfg.Ybeam = is_mask ? cfg.detsize_s - t / 1000.0 : t / 1000.0;
-    if (!std::isnan(t = img.value_of("ORGX"))) cfg.ORGX = t;
-    if (!std::isnan(t = img.value_of("ORGY"))) cfg.ORGY = t;
-    if (!std::isnan(t = img.value_of("PHI"))) cfg.phi0 = t / RTD;
-    if (!std::isnan(t = img.value_of("OSC_RANGE"))) cfg.osc = t / RTD;
+    if (!std::isnan(t = value("DISTANCE"))) cfg.distance = t / 1000.0;
+    if (!std::isnan(t = value("CLOSE_DISTANCE"))) cfg.close_distance = t / 1000.0;
+    if (!std::isnan(t = value("WAVELENGTH", true))) cfg.lambda0 = t / 1e10;
+    if (!std::isnan(t = value("BEAM_CENTER_X"))) cfg.Xbeam = t / 1000.0;
+    if (!std::isnan(t = value("BEAM_CENTER_Y"))) cfg.Ybeam = is_mask ? cfg.detsize_s - t / 1000.0 : t / 1000.0;
+    if (!std::isnan(t = value("ORGX"))) cfg.ORGX = t;
+    if (!std::isnan(t = value("ORGY"))) cfg.ORGY = t;
+    if (!std::isnan(t = value("PHI"))) cfg.phi0 = t / RTD;
+    if (!std::isnan(t = value("OSC_RANGE"))) cfg.osc = t / RTD;
     // C stores TWOTHETA in a variable the geometry never reads.
-    if (!std::isnan(t = img.value_of("TWOTHETA"))) cfg.header_twotheta = t / RTD;
+    if (!std::isnan(t = value("TWOTHETA"))) cfg.header_twotheta = t / RTD;
 }
 
 namespace {

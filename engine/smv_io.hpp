@@ -22,6 +22,10 @@ struct SmvImage {
     // `keyword` anywhere in the header (so "DISTANCE" can hit
     // "CLOSE_DISTANCE"); NaN when the keyword is absent.
     double value_of(const std::string& keyword) const;
+    // value_of, refusing (naming `flag` and the file) a keyword that is there
+    // with a value that is not finite ("DISTANCE=nan;" had read as absent),
+    // or not above 0 where `positive`.
+    double finite_value(const std::string& keyword, const std::string& flag, bool positive = false) const;
 };
 
 // Throws std::runtime_error naming `flag` and the file on any problem:

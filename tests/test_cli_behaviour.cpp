@@ -234,11 +234,18 @@ TEST(CliBehaviour, SmvHeadersThatLieAreRefused) {
     smv("huge_header.img", "SIZE1=4;\nSIZE2=4;\nHEADER_BYTES=99999;\n", 32);
     smv("nosize.img", "PIXEL_SIZE=0.1;\n", 32);
     write_text(d.file("notsmv.img"), std::string(600, 'x'));
-    for (const auto& [file, expect] :
-         std::vector<std::pair<std::string, std::string>>{{"short.img", "is truncated"},
-                                                          {"huge_header.img", "is shorter than its HEADER_BYTES"},
-                                                          {"nosize.img", "has missing or invalid SIZE1/SIZE2"},
-                                                          {"notsmv.img", "does not look like an SMV"}}) {
+    // values that had read as absent (NaN) or went on to another flag's error
+    smv("nan.img", "SIZE1=4;\nSIZE2=4;\nDISTANCE=nan;\n", 32);
+    smv("inf_pixel.img", "SIZE1=4;\nSIZE2=4;\nPIXEL_SIZE=inf;\n", 32);
+    smv("negative_pixel.img", "SIZE1=4;\nSIZE2=4;\nPIXEL_SIZE=-0.1;\n", 32);
+    for (const auto& [file, expect] : std::vector<std::pair<std::string, std::string>>{
+             {"short.img", "is truncated"},
+             {"huge_header.img", "is shorter than its HEADER_BYTES"},
+             {"nosize.img", "has missing or invalid SIZE1/SIZE2"},
+             {"notsmv.img", "does not look like an SMV"},
+             {"nan.img", "has DISTANCE = nan, not a finite number"},
+             {"inf_pixel.img", "has PIXEL_SIZE = inf, not a number above 0"},
+             {"negative_pixel.img", "has PIXEL_SIZE = -0.1, not a number above 0"}}) {
         for (const char* flag : {"-img", "-mask"}) {
             RunResult r = run_cli(with(kSmall, {flag, file}), d.path.string());
             EXPECT_EQ(r.exit_code, 2) << file;
