@@ -259,6 +259,17 @@ void parse_flag_table(CLI::App& app, const std::vector<std::string>& raw_args,
         for (const std::string& a : args)
             if (a.size() > 1 && a[0] == '-' && !is_number(a) && !known_flag(app, a))
                 throw UsageError(unknown_flag_message(app, a));
+        // a value after a flag that takes none ("-oversample_thick 1"): C
+        // skips any word that is not a flag, so C command lines hold these
+        for (size_t i = 0; i + 1 < args.size(); ++i) {
+            const std::string& a = args[i];
+            if (a.size() < 2 || a[0] != '-' || is_number(a) || !known_flag(app, a)) continue;
+            const CLI::Option* o = app.get_option(translate_flags({a})[0]);
+            const std::string& next = args[i + 1];
+            if (o->get_items_expected_max() == 0 && !(next.size() > 1 && next[0] == '-' && !is_number(next)))
+                throw UsageError(a + ": takes no value; C nanoBragg skips the '" + next + "' after it, with " + a +
+                                 " in force: remove the '" + next + "', or the flag");
+        }
         throw UsageError("unexpected value(s) on the command line: " + single_dash(e.what()));
     } catch (const CLI::ConversionError& e) {
         throw UsageError(single_dash(e.what()) + " (not a valid number)");

@@ -170,6 +170,10 @@ TEST(CliArgs, OutputFlagsAndSwitches) {
 
 TEST(CliArgs, ErrorsNameTheFlag) {
     EXPECT_EQ(error_of({"-foo", "3"}), "-foo: unknown flag");
+    // a word after a flag that takes none (C skips it, the flag in force)
+    EXPECT_EQ(error_of({"-interpolate", "0"}),
+              "-interpolate: takes no value; C nanoBragg skips the '0' after it, with -interpolate in force: remove "
+              "the '0', or the flag");
     // a team OpenMP cannot start had crashed every program (and the Python interpreter)
     EXPECT_EQ(error_of({"-threads", "100000"}), "-threads: 100000 is out of range (must be 0 to 4096)");
     // C reads a longer spelling of a flag as the flag (strstr): offered, not assumed
