@@ -30,6 +30,7 @@
 #include "engine/float_precision.hpp"
 #include "engine/heap_policy.hpp"
 #include "engine/image_io.hpp"
+#include "engine/interrupt_cleanup.hpp"
 #include "engine/nexus_writer.hpp"
 #include "engine/pixel_report.hpp"
 #include "engine/render.hpp"
@@ -380,6 +381,7 @@ int report_error(const char* what, bool usage_hint, bool inputs_hint) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    nb::remove_temporaries_on_stop_signals();  // before any thread: Ctrl-C leaves no temporary file
     spdlog::set_pattern("%v");
     nb::use_huge_page_heap();  // engine/heap_policy.hpp: one job, then exit
     nb::Job job;

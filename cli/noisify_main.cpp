@@ -23,6 +23,7 @@
 #include "engine/file_read.hpp"
 #include "engine/heap_policy.hpp"
 #include "engine/image_io.hpp"
+#include "engine/interrupt_cleanup.hpp"
 #include "engine/smv_io.hpp"
 #include "engine/stage_timer.hpp"
 
@@ -365,6 +366,7 @@ int run(Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    nb::remove_temporaries_on_stop_signals();  // before any thread: Ctrl-C leaves no temporary file
     spdlog::set_pattern("%v");
     nb::use_huge_page_heap();  // engine/heap_policy.hpp: one job, then exit
     Options o;

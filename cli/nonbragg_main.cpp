@@ -25,6 +25,7 @@
 #include "engine/detector_geometry.hpp"
 #include "engine/heap_policy.hpp"
 #include "engine/image_io.hpp"
+#include "engine/interrupt_cleanup.hpp"
 #include "engine/render.hpp"
 #include "engine/sampling_rules.hpp"
 #include "engine/smv_io.hpp"
@@ -700,6 +701,7 @@ int run(Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    nb::remove_temporaries_on_stop_signals();  // before any thread: Ctrl-C leaves no temporary file
     spdlog::set_pattern("%v");
     nb::use_huge_page_heap();  // engine/heap_policy.hpp: one job, then exit
     Options o;

@@ -19,6 +19,7 @@
 #include <stdexcept>
 
 #include "engine/image_io.hpp"
+#include "engine/interrupt_cleanup.hpp"
 
 namespace nb {
 
@@ -245,7 +246,10 @@ void check_output_target(const std::string& path, const std::string& flag, bool 
 StagedOutputs::~StagedOutputs() { remove_temporaries(); }
 
 void StagedOutputs::remove_temporaries() noexcept {
-    for (const auto& t : temps_) std::remove(t.c_str());
+    for (const auto& t : temps_) {
+        std::remove(t.c_str());
+        untrack_temporary(t);
+    }
     temps_.clear();
 }
 
@@ -267,6 +271,7 @@ void StagedOutputs::commit() {
             throw std::runtime_error(flags_[i] + ": cannot create '" + paths_[i] + "': " + why);
         }
     }
+    for (const auto& t : temps_) untrack_temporary(t);
     temps_.clear();
     std::vector<OutputFile> streams = std::move(streams_);
     streams_.clear();
@@ -294,6 +299,7 @@ StagedOutputs stage_outputs(const std::vector<OutputFile>& files, const std::fun
     for (const auto& f : files_here) {
         const std::string target = output_link_target(f.path);  // a link stays a link
         staged.temps_.push_back(temporary_name(target, suffix));
+        track_temporary(staged.temps_.back());
         staged.paths_.push_back(target);
         staged.flags_.push_back(f.flag);
     }

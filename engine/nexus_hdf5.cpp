@@ -282,7 +282,8 @@ private:
     void fail(const std::string& what) const;
     void close_all() noexcept;
     void remove_temporaries() noexcept;
-    void open_data_file();   // the next data file of the master + data layout
+    void track(const std::string& path, bool written) const noexcept;  // opt_.track_temporary
+    void open_data_file();                                             // the next data file of the master + data layout
     void close_data_file();  // closes the current one (its last frame number is then known)
 
     Options opt_;
@@ -313,6 +314,7 @@ Hdf5NexusWriter::Hdf5NexusWriter(Options opt, const Experiment& first) : opt_(st
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors are reported once, by the exception
     target_ = output_link_target(opt_.path);      // a link stays a link
     tmp_ = temporary_name(target_, ".partial." + std::to_string(::getpid()));
+    track(tmp_, true);
     compression_ = pick_compression(opt_.compression);
     const DetectorGeometry& d = first.det;
     fpixels_ = d.fpixels;
@@ -498,7 +500,15 @@ void Hdf5NexusWriter::close_all() noexcept {
 
 void Hdf5NexusWriter::remove_temporaries() noexcept {
     std::remove(tmp_.c_str());
-    for (const std::string& t : data_tmps_) std::remove(t.c_str());
+    track(tmp_, false);
+    for (const std::string& t : data_tmps_) {
+        std::remove(t.c_str());
+        track(t, false);
+    }
+}
+
+void Hdf5NexusWriter::track(const std::string& path, bool written) const noexcept {
+    if (opt_.track_temporary) opt_.track_temporary(path.c_str(), written);
 }
 
 void Hdf5NexusWriter::open_data_file() {
@@ -507,6 +517,7 @@ void Hdf5NexusWriter::open_data_file() {
     const std::string path = data_file_name(opt_.path, index);
     const std::string tmp = temporary_name(path, ".partial." + std::to_string(::getpid()));
     Builder b("-nexusfile: data file '" + path + "'");
+    track(tmp, true);
     data_file_ = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (data_file_ < 0) b.ok(data_file_, "cannot write");
     data_paths_.push_back(path);
@@ -649,8 +660,11 @@ void Hdf5NexusWriter::finish() {
     if (std::rename(tmp_.c_str(), target_.c_str()) != 0) {
         for (const std::string& p : data_paths_) std::remove(p.c_str());
         std::remove(tmp_.c_str());
+        track(tmp_, false);
         throw std::runtime_error("-nexusfile: cannot create '" + opt_.path + "'");
     }
+    track(tmp_, false);
+    for (const std::string& t : data_tmps_) track(t, false);
     finished_ = true;
 }
 

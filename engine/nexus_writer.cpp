@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "engine/build_info.hpp"
+#include "engine/interrupt_cleanup.hpp"
 #include "engine/module_loader.hpp"
 
 namespace nb {
@@ -21,6 +22,7 @@ NexusWriter::Options NexusWriter::from_config(const SimConfig& cfg, std::string 
     o.frames_per_file = cfg.nexus_frames_per_file;
     o.creator = version_line();
     o.program_version = build_info().version;
+    o.track_temporary = &track_temporary_c;
     return o;
 }
 

@@ -81,6 +81,9 @@ public:
         int frames_per_file = 0;           // 0: one file; N: a master file and data files of N frames (Eiger)
         std::string creator;               // version_line() of the program
         std::string program_version;       // build_info().version
+        // told of each temporary file written and removed or renamed, so that a
+        // run stopped by a signal removes them (engine/interrupt_cleanup.hpp)
+        void (*track_temporary)(const char* path, bool written) = nullptr;
     };
     // The options a run's configuration asks for (the CLI and the Python module alike).
     static Options from_config(const SimConfig& cfg, std::string command_line);

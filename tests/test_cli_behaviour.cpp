@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -636,4 +638,53 @@ TEST(CliBehaviour, OutputsThroughLinksAndLongNames) {
               std::string::npos)
         << r.err;
     EXPECT_FALSE(std::filesystem::exists(d.file("g.bin")));
+}
+
+// A run stopped by Ctrl-C (or kill, or a closed terminal) leaves none of its
+// temporary files: the frame being written and the NeXus file had stayed as
+// NAME.partial.PID. The process still ends by the signal.
+TEST(CliBehaviour, AnInterruptedRunLeavesNoTemporaryFile) {
+    for (const int sig : {SIGINT, SIGTERM}) {
+        TempDir d("cli_interrupted");
+        const std::vector<std::string> args = {cli_path(),    "-cell",      "79.1",
+                                               "79.1",        "38.4",       "90",
+                                               "90",          "90",         "-default_F",
+                                               "100",         "-N",         "5",
+                                               "-detpixels",  "128",        "-phisteps",
+                                               "10",          "-mosaic",    "0.5",
+                                               "-mosaic_dom", "10",         "-nframes",
+                                               "2000",        "-osc",       "0.1",
+                                               "-nexusfile",  "s.h5",       "-nexus_frames_per_file",
+                                               "5",           "-floatfile", "f.bin",
+                                               "-cbffile",    "c_%04d.cbf", "-device",
+                                               "cpu"};
+        const pid_t pid = ::fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            if (::chdir(d.path.c_str()) != 0) ::_exit(127);
+            const int out = ::open("out.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            ::dup2(out, 1);
+            ::dup2(out, 2);
+            std::vector<char*> argv;
+            for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+            argv.push_back(nullptr);
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+        // stopped while it writes frames (the 3rd frame's files are there)
+        for (int i = 0; i < 600 && !std::filesystem::exists(d.file("c_0003.cbf")); ++i) ::usleep(50000);
+        ::kill(pid, sig);
+        int status = 0;
+        ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+        EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig) << status;
+        int partial = 0, frames = 0;
+        for (const auto& entry : std::filesystem::directory_iterator(d.path)) {
+            const std::string name = entry.path().filename();
+            partial += name.find(".partial") != std::string::npos;
+            frames += name.rfind("c_", 0) == 0;
+        }
+        EXPECT_EQ(partial, 0) << read_file(d.file("out.txt"));
+        EXPECT_GE(frames, 3);
+        EXPECT_LT(frames, 2000);
+    }
 }
