@@ -87,8 +87,9 @@ int parse_integer(const std::string& flag, const std::string& raw, const Range& 
     if (c_atoi) {
         const long digits = std::strtol(v.c_str(), nullptr, 10);  // atoi's reading, without its overflow
         if (digits != (long)x)
-            bad_flag(flag, v + " is " + num_text(x) + ", but C reads " + std::to_string(digits) +
-                               " (only the leading digits): write " + num_text(x) + " or " + std::to_string(digits));
+            bad_flag(flag, v + " is " + std::to_string((long long)x) + ", but C reads " + std::to_string(digits) +
+                               " (only the leading digits): write " + std::to_string((long long)x) + " or " +
+                               std::to_string(digits));
     }
     return (int)x;
 }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -38,6 +39,9 @@ auto as_shot_error(F&& parse) {
 }  // namespace
 
 std::vector<Shot> read_shots(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw std::runtime_error("-shots: '" + path + "' is a folder, not a file");
     std::ifstream in(path);
     if (!in) throw std::runtime_error("-shots: cannot open '" + path + "'");
     std::vector<Shot> shots;
@@ -63,8 +67,9 @@ std::vector<Shot> read_shots(const std::string& path) {
         } else if (tok[0] == "random") {
             if (tok.size() < 2) throw std::runtime_error(where + ": 'random' needs a seed");
             double seed = number(tok[1], where + ": random seed");
-            if (seed != std::floor(seed) || std::fabs(seed) > 2147483647.0)
-                throw std::runtime_error(where + ": the random seed must be an integer");
+            if (seed != std::floor(seed)) throw std::runtime_error(where + ": the random seed must be an integer");
+            if (std::fabs(seed) > 2147483647.0)
+                throw std::runtime_error(where + ": the random seed is out of range (at most 2147483647 in size)");
             s.orientation = Shot::Orientation::Random;
             s.random_seed = (long)seed;
             next = 2;

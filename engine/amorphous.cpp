@@ -123,7 +123,9 @@ AmorphousTerm resolve_amorphous_layer(const AmorphousLayer& layer, double beamsi
     const double avogadro = 6.02214179e23;
     // C nonBragg's sample: thickness along the beam, the beam's width and height
     t.molecules = layer.thickness * beamsize * beamsize * density * avogadro / mw;
-    if (!std::isfinite(t.molecules) || !(t.molecules > 0))
+    if (!std::isfinite(t.molecules))
+        throw std::runtime_error(flag + ": '" + layer.spec + "' puts more molecules in the beam than a number holds");
+    if (!(t.molecules > 0))
         throw std::runtime_error(flag + ": the beam (-beamsize " + std::to_string(beamsize * 1000) +
                                  " mm) sees no molecules");
     return t;

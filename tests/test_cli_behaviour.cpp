@@ -424,7 +424,7 @@ TEST(CliBehaviour, SetupSummaryPrintsCsLines) {
         r.out.find("\ncrystal is 0.015 x 0.018 x 0.021 microns\nauto-selected 2-fold oversampling\n");
     EXPECT_NE(crystal_at, std::string::npos) << r.out;
     EXPECT_LT(r.out.find("Unit Cell: "), crystal_at);
-    write_text(d.file("src.txt"), "0 0 0 1 1e-10\n-10 0.01 0 1 1.1e-10\n");
+    write_text(d.file("src.txt"), "0 0 -10 1 1e-10\n-10 0.01 0 1 1.1e-10\n");
     const std::vector<std::string> thick_curved =
         with(base, {"-oversample_omega", "-detector_thick", "100", "-detector_thicksteps", "2", "-curved_det", "1"});
     r = run_cli(with(thick_curved, {"-sourcefile", "src.txt", "-oversample", "2", "-oversample_polar", "-nonoise",
@@ -687,4 +687,30 @@ TEST(CliBehaviour, AnInterruptedRunLeavesNoTemporaryFile) {
         EXPECT_GE(frames, 3);
         EXPECT_LT(frames, 2000);
     }
+}
+
+// C's own "auto" values, which scripts written for C pass on: -1 for the
+// sampling counts and steps (C's initial values), and -phisteps 0, one step
+// to C. They had been refused; each image is the one the default gives.
+TEST(CliBehaviour, CsAutoValuesAreAccepted) {
+    TempDir d("cli_c_auto_values");
+    const std::vector<std::string> base = {
+        "-cell", "50",         "60",   "70",       "85",          "95",      "100",         "-default_F", "100",
+        "-N",    "3",          "-osc", "0.3",      "-divergence", "0.4",     "-dispersion", "0.5",        "-mosaic",
+        "0.2",   "-detpixels", "24",   "-nonoise", "-nopgm",      "-device", "cpu"};
+    auto image = [&](const std::vector<std::string>& extra) {
+        std::vector<std::string> args = base;
+        args.insert(args.end(), extra.begin(), extra.end());
+        args.insert(args.end(), {"-floatfile", "f.bin"});
+        RunResult r = run_cli(args, d.path.string());
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return read_file(d.file("f.bin"));
+    };
+    const std::string plain = image({});
+    ASSERT_EQ(plain.size(), 24u * 24u * 4u);
+    EXPECT_EQ(image({"-oversample", "-1", "-hdivsteps", "-1", "-vdivsteps", "-1", "-dispsteps", "-1", "-mosaic_dom",
+                     "-1", "-phisteps", "-1", "-phistep", "-1", "-hdivstep", "-1", "-thicksteps", "-1"}),
+              plain);
+    EXPECT_EQ(image({"-phisteps", "0"}), image({"-phisteps", "1"}));
+    EXPECT_NE(image({"-phisteps", "1"}), plain);
 }
