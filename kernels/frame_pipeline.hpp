@@ -52,6 +52,7 @@ enum class Table {
     Cells,
     CellsFirst,
     Panels,
+    Frames,
     BgSourceDir,
     BgSourceLambda,
     BgSourceWeight,
@@ -200,6 +201,8 @@ FrameTicket submit_frame(Backend& b, const PixelParams<T>& hp, bool stats,
     dp.source_dir = b.upload(Table::SourceDir, hp.source_dir, 3 * (size_t)hp.sources);
     dp.source_lambda = b.upload(Table::SourceLambda, hp.source_lambda, (size_t)hp.sources);
     dp.source_weight = b.upload(Table::SourceWeight, hp.source_weight, hp.source_weight ? (size_t)hp.sources : 0);
+    const std::vector<PolarizationFrame<T>> frames = source_polarization_frames(hp);
+    dp.polar_frames = b.upload(Table::Frames, frames.data(), frames.size());
     dp.cells = b.upload(Table::Cells, hp.cells, ncells);
     dp.cells_first = b.upload(Table::CellsFirst, hp.cells_first, ncells);
     const size_t npanels = hp.panels ? (size_t)(hp.spixels / hp.panel_rows) : 0;

@@ -13,29 +13,53 @@
 
 namespace nb {
 
-#define NB_SCALAR_LANE_OPS(T)                                                             \
-    NB_HD_INLINE T lsqrt(T x) { return std::sqrt(x); }                                    \
-    NB_HD_INLINE T lfloor(T x) { return std::floor(x); }                                  \
-    NB_HD_INLINE T lceil(T x) { return std::ceil(x); }                                    \
-    NB_HD_INLINE T lrint(T x) { return std::rint(x); }                                    \
-    NB_HD_INLINE T lexp(T x) { return std::exp(x); }                                      \
-    NB_HD_INLINE T lsin(T x) { return std::sin(x); }                                      \
-    NB_HD_INLINE T lcos(T x) { return std::cos(x); }                                      \
-    /* sin with C's libm on every instance (C's sincg on large arguments) */              \
-    NB_HD_INLINE T libm_sin(T x) { return std::sin(x); }                                  \
-    /* cos(2 psi) with psi = -atan2(b, e): the Kahn polarization angle term */            \
-    NB_HD_INLINE T lcos_2psi(T b, T e) { return std::cos(T(2) * -std::atan2(b, e)); }     \
-    NB_HD_INLINE T lselect(bool m, T a, T b) { return m ? a : b; }                        \
-    /* a * b + c; the vector instance may fuse it (fast mode) */                          \
-    NB_HD_INLINE T lmuladd(T a, T b, T c) { return a * b + c; }                           \
-    /* x / s for a run constant s; the vector instance may multiply by 1/s (fast mode) */ \
-    NB_HD_INLINE T ldiv_const(T x, T s) { return x / s; }                                 \
-    /* x, y, z each divided by d; the vector instance may multiply by 1/d (fast mode) */  \
+#define NB_SCALAR_LANE_OPS(T)                                                \
+    NB_HD_INLINE T lsqrt(T x) { return std::sqrt(x); }                       \
+    NB_HD_INLINE T lfloor(T x) { return std::floor(x); }                     \
+    NB_HD_INLINE T lceil(T x) { return std::ceil(x); }                       \
+    NB_HD_INLINE T lrint(T x) { return std::rint(x); }                       \
+    NB_HD_INLINE T lexp(T x) { return std::exp(x); }                         \
+    NB_HD_INLINE T lsin(T x) { return std::sin(x); }                         \
+    NB_HD_INLINE T lcos(T x) { return std::cos(x); }                         \
+    /* sin with C's libm on every instance (C's sincg on large arguments) */ \
+    NB_HD_INLINE T libm_sin(T x) { return std::sin(x); }                     \
+    NB_HD_INLINE T lselect(bool m, T a, T b) { return m ? a : b; }           \
+    /* a * b + c; the vector instance may fuse it (fast mode) */             \
+    NB_HD_INLINE T lmuladd(T a, T b, T c) { return a * b + c; }
+
+// Three operations have a C form and a fast form, as the SIMD lanes do
+// (kernels/lanes_hwy.hpp). The scalar CPU reference and the GPU's -exact
+// kernel take C's; the GPU's default-mode kernel (kernels/cuda_render_fast.cu
+// defines NB_FAST_SCALAR_LANES) takes the fast SIMD lanes' forms: an IEEE
+// division or atan2 and cos cost a GPU thread far more than a multiply.
+#if NB_FAST_SCALAR_LANES
+#define NB_SCALAR_LANE_VARIANT_OPS(T)                                               \
+    /* cos(2 psi), psi = -atan2(b, e): (e^2 - b^2) / (e^2 + b^2), 1 at b = e = 0 */ \
+    NB_HD_INLINE T lcos_2psi(T b, T e) {                                            \
+        const T e2 = e * e, b2 = b * b, r2 = e2 + b2;                               \
+        return r2 == T(0) ? T(1) : (e2 - b2) / r2;                                  \
+    }                                                                               \
+    NB_HD_INLINE T ldiv_const(T x, T s) { return x * (T(1) / s); }                  \
+    NB_HD_INLINE void ldiv3(T& x, T& y, T& z, T d) {                                \
+        const T r = T(1) / d;                                                       \
+        x = x * r, y = y * r, z = z * r;                                            \
+    }
+#else
+#define NB_SCALAR_LANE_VARIANT_OPS(T)                                                 \
+    /* cos(2 psi) with psi = -atan2(b, e): the Kahn polarization angle term */        \
+    NB_HD_INLINE T lcos_2psi(T b, T e) { return std::cos(T(2) * -std::atan2(b, e)); } \
+    /* x / s for a run constant s; the fast forms multiply by 1/s */                  \
+    NB_HD_INLINE T ldiv_const(T x, T s) { return x / s; }                             \
+    /* x, y, z each divided by d; the fast forms multiply by 1/d */                   \
     NB_HD_INLINE void ldiv3(T& x, T& y, T& z, T d) { x = x / d, y = y / d, z = z / d; }
+#endif
 
 NB_SCALAR_LANE_OPS(float)
 NB_SCALAR_LANE_OPS(double)
+NB_SCALAR_LANE_VARIANT_OPS(float)
+NB_SCALAR_LANE_VARIANT_OPS(double)
 #undef NB_SCALAR_LANE_OPS
+#undef NB_SCALAR_LANE_VARIANT_OPS
 
 // The number type of a lane type: itself for float and double, T of a vector lane.
 template <typename V>

@@ -5,6 +5,7 @@
 
 #include "kernels/hd.hpp"
 #include "kernels/lattice_shape.hpp"
+#include "kernels/polarization.hpp"
 #include "kernels/structure_factor.hpp"
 #include "kernels/vec3.hpp"
 
@@ -48,6 +49,9 @@ struct PixelParams {
     const T* source_dir = nullptr;  // 3 per source
     const T* source_lambda = nullptr;
     const T* source_weight = nullptr;  // -source_weights; null: every source counts once (C)
+    // each source's polarization frame, staged by the host (the GPU: 4 square
+    // roots and 12 divisions a pixel fewer); null: worked out per pixel
+    const PolarizationFrame<T>* polar_frames = nullptr;
     T dmin = 0;
     bool nopolar = false;
     T polarization = 0;  // Kahn factor

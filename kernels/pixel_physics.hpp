@@ -309,8 +309,10 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                     if (polar == T(0) || p.oversample_polar) {
                         // C re-normalizes `diffracted` in place here; later sources see it.
                         unitize(diffracted, diffracted);
-                        polar = polarization_factor(p.polarization, polarization_frame(incident, p.polar_vector),
-                                                    diffracted);
+                        polar = polarization_factor(
+                            p.polarization,
+                            p.polar_frames ? p.polar_frames[source] : polarization_frame(incident, p.polar_vector),
+                            diffracted);
                         obs.polarization();
                     }
 

@@ -417,10 +417,13 @@ if { [ $dev = cuda ] || [ $dry = 1 ]; } && want cudaref && [ -x "$cudaref" ] && 
     local w args p
     for w in $kernel_workloads; do
       args=$(awk -F'\t' -v n="$w" '$1 == n {print $2}' "$work/workloads.tsv")
-      for p in ref float double; do
-        if [ $p = ref ]; then
+      # nanoBraggCUDA's default device arithmetic is df64 (double-float pairs),
+      # its -precision single plain float: ours in float against its single,
+      # ours in double against its default
+      for p in ref_single ref float double; do
+        if [ $p = ref ] || [ $p = ref_single ]; then
           (cd "$work" && ncu --clock-control none --metrics gpu__time_duration.sum -k regex:nanoBraggSpotsCUDAKernel \
-            "$cudaref" $args -floatfile k.bin -nonoise -nopgm)
+            "$cudaref" $args $([ $p = ref_single ] && echo -precision single) -floatfile k.bin -nonoise -nopgm)
         else
           (cd "$work" && ncu --clock-control none --metrics gpu__time_duration.sum -k regex:render_kernel \
             "$B/bin/nanoBragg" $args -device $dev -precision $p -floatfile k.bin -nonoise -nopgm)
@@ -441,13 +444,14 @@ for line in open(sys.argv[1]):
     if len(f) == 5 and f[0] == "kernels" and int(f[4]) > 0:
         ms[(f[1], f[2])] = float(f[3])
 print("## Kernels against nanoBraggCUDA's (Nsight Compute, gpu__time_duration summed over each run's launches, ms)\n")
-print("| workload | nanoBraggCUDA | ours float | ours double | nanoBraggCUDA / our float | nanoBraggCUDA / our double |")
-print("|---|---|---|---|---|---|")
+print("nanoBraggCUDA single: its `-precision single`; df64: its default (double-float pairs).\n")
+print("| workload | nanoBraggCUDA single | nanoBraggCUDA df64 | ours float | ours double | its single / our float | its df64 / our double |")
+print("|---|---|---|---|---|---|---|")
 for w in sorted({k[0] for k in ms}):
-    r, fl, db = (ms.get((w, p)) for p in ("ref", "float", "double"))
+    rs, r, fl, db = (ms.get((w, p)) for p in ("ref_single", "ref", "float", "double"))
     cell = lambda v: f"{v:.3f}" if v else "-"
     ratio = lambda a, b: f"{a / b:.2f}x" if a and b else "-"
-    print(f"| {w} | {cell(r)} | {cell(fl)} | {cell(db)} | {ratio(r, fl)} | {ratio(r, db)} |")
+    print(f"| {w} | {cell(rs)} | {cell(r)} | {cell(fl)} | {cell(db)} | {ratio(rs, fl)} | {ratio(r, db)} |")
 print()
 EOF2
   section "$work/kernelscu.md"
@@ -471,6 +475,10 @@ if [ $gpu = 1 ] && want ncu && command -v ncu >/dev/null; then
   # workload:precision pairs, each profiled the same way
   runs="lyso_2048_realistic:float lyso_2048_realistic:double"
   [ -n "$still" ] && runs="$runs still_2048:float"
+  # cubic_4096 in float: the workload furthest from 2x nanoBraggCUDA's kernel (2026-12-04: 1.63x)
+  grep -q '^cubic_4096' "$work/workloads.tsv" && runs="$runs cubic_4096:float"
+  # where the heaviest float run's warps stall, line by line (the bundle is built with -lineinfo)
+  ncu_extra() { [ "$1" = lyso_2048_realistic:float ] && echo "--section SourceCounters"; }
   ncu_runs() {
     local r w p args
     for r in $runs; do
@@ -478,18 +486,20 @@ if [ $gpu = 1 ] && want ncu && command -v ncu >/dev/null; then
       args=$(awk -F'\t' -v n="$w" '$1 == n {print $2}' "$work/workloads.tsv")
       [ -n "$args" ] || args=$heavy
       echo "### $w $p"
-      (cd "$work" && ncu --clock-control none $ncu_sections -k regex:render_kernel -c 1 \
+      # --launch-skip 1: the first launch is load_render's empty one (one thread,
+      # the kernel's code onto the device before the timing), not the render
+      (cd "$work" && ncu --clock-control none $ncu_sections $(ncu_extra "$r") -k regex:render_kernel --launch-skip 1 -c 1 \
         "$B/bin/nanoBragg" $args -device $dev -precision "$p" -floatfile n.bin -nonoise -nopgm)
     done
   }
-  export -f ncu_runs
+  export -f ncu_runs ncu_extra
   export dev runs ncu_sections heavy
   step ncu 120 bash -c ncu_runs
   cp "$work/ncu.out" "$out/ncu.txt"
   sol=$(grep -E 'Compute \(SM\) Throughput|Duration' "$work/ncu.out" | awk '{print $1, $2, $3, $NF}' | paste -sd';')
   row ncu "$(status_of $step_rc)" "$step_s" "${sol:-no metrics}"
-  { echo "## Nsight Compute, render kernel: lyso_2048_realistic (float, then double), still_2048 (float)"; echo; echo '```';
-    grep -E '^###|Duration|Throughput|Registers Per|Achieved Occupancy|Theoretical Occupancy|Block Limit|Local Memory|Executed Ipc|FP64|FMA|Warp Cycles|Stall|stalled|L1/TEX Hit|L2 Hit' "$work/ncu.out" | head -120
+  { echo "## Nsight Compute, render kernel: lyso_2048_realistic (float, then double), still_2048 and cubic_4096 (float)"; echo; echo '```';
+    grep -E '^###|render_kernel<|Duration|Throughput|Registers Per|Achieved Occupancy|Theoretical Occupancy|Block Limit|Local Memory|Executed Ipc|FP64|FMA|Warp Cycles|Stall|stalled|L1/TEX Hit|L2 Hit|Location|cuh:|cu:' "$work/ncu.out" | head -200
     echo '```'; echo; } >"$work/ncu.md"
   section "$work/ncu.md"
 else

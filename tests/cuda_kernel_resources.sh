@@ -2,7 +2,7 @@
 # The render kernel's resources as ptxas reports them for sm_90, checked
 # without a GPU: the default launch shapes (kernels/cuda_render.hpp) spill no
 # more than when they were measured fastest (their register bound of 3 blocks
-# per multiprocessor costs 20 bytes in float, 8 in double) and keep a small
+# per multiprocessor costs 20 bytes in the -exact float kernel, 8 in double) and keep a small
 # stack frame, and the float kernel keeps its
 # double-precision arithmetic to the final scale (a float kernel that starts
 # computing in double runs at the FP64 rate). Prints the table docs/gpu.md holds.
