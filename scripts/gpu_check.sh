@@ -46,7 +46,7 @@ threads=$(nproc)
 
 left() { echo $((budget - (SECONDS - t0))); }
 manifest() { head -1 "$B/MANIFEST.txt" 2>/dev/null || echo "$B (a build folder: no MANIFEST.txt)"; }
-# NB_CHECK_ONLY=a,b: run only those GPU steps (gpu_tests, sanitizers, shapes, bench, startup, series, ncu, cudaref)
+# NB_CHECK_ONLY=a,b: run only those GPU steps (gpu_tests, sanitizers, kernels, shapes, bench, startup, series, ncu, cudaref)
 want() { [ -z "${NB_CHECK_ONLY:-}" ] || [[ ",$NB_CHECK_ONLY," == *",$1,"* ]]; }
 note() { echo "$*" | tee -a "$log"; }
 row() { rows+=("$1|$2|$3|$4"); }
@@ -111,12 +111,14 @@ fi
 shape_workloads="lyso_2048_realistic divergence_dispersion cubic_4096 lyso_tricubic_4096 still_2048"
 gpu=0 dev=cuda nframes=100 nshots=1000 pipeline_env="" series_env="" bench_runs="--warmup 1 --repeats 2" cudaref_runs="--warmup 0 --repeats 1"
 dry=0 kernel_workloads="cubic_4096 still_2048 divergence_dispersion lyso_2048_realistic" cudaref_workloads=""
+timed_workloads=""  # the kernels step: every workload (a dry run: one)
 cudaref=${NB_CHECK_CUDAREF:-$B/ref/nanoBraggCUDA}
 if nvidia-smi -L >/dev/null 2>&1; then gpu=1; fi
 if [ "${NB_CHECK_DRY_RUN:-0}" = 1 ] && [ $gpu = 0 ]; then
   # the GPU steps' own logic on the CPU, smaller: finds this script's bugs for free
   gpu=1 dev=cpu dry=1 nframes=4 nshots=5 shape_workloads=integration bench_runs="--warmup 0 --repeats 1 --workloads divergence_dispersion"
   cudaref_runs="--warmup 0 --repeats 1" kernel_workloads=divergence_dispersion cudaref_workloads=divergence_dispersion
+  timed_workloads=still_2048
   # the bundle's nanoBraggCUDA needs a GPU: only a stand-in runs here
   [ -n "${NB_CHECK_CUDAREF:-}" ] || cudaref=""
   note "gpu_check: NB_CHECK_DRY_RUN=1 without a GPU: GPU steps run on the CPU (-device cpu), series and shots shortened"
@@ -254,6 +256,48 @@ else
 fi
 
 "$B/bin/nb-bench" --golden "$G" --list >"$work/workloads.tsv" 2>>"$log"
+
+# ---------- the render kernels alone, every workload, twice per precision ----------
+# CUDA events as nanoBragg prints them: the quick before/after of a kernel
+# change, without nb-bench's C runs (2026-12-04: about 12 s against the bench's 105)
+if [ $gpu = 1 ] && want kernels; then
+  kernel_times() {
+    local w args p k ms
+    while IFS=$'\t' read -r w args _; do
+      [ -n "$timed_workloads" ] && [[ " $timed_workloads " != *" $w "* ]] && continue
+      for p in float double; do
+        for k in 1 2; do
+          ms=$(cd "$work" && env $pipeline_env "$B/bin/nanoBragg" $args -device $dev -precision $p \
+            -floatfile kt.bin -nonoise -nopgm 2>&1 | sed -n 's/.*render kernels \([0-9.]*\) ms.*/\1/p')
+          echo "kernel $w $p ${ms:-none}"
+        done
+      done
+    done <"$work/workloads.tsv"
+  }
+  export -f kernel_times
+  export dev timed_workloads pipeline_env
+  step kernels 60 bash -c kernel_times
+  python3 - "$work/kernels.out" >"$work/kernels.md" <<'EOF2'
+import sys
+best = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) == 4 and f[0] == "kernel" and f[3] != "none":
+        key = (f[1], f[2])
+        best[key] = min(best.get(key, float("inf")), float(f[3]))
+print("## Render kernels alone (CUDA events, best of 2, ms)\n")
+print("| workload | float | double |")
+print("|---|---|---|")
+for w in dict.fromkeys(k[0] for k in best):
+    cell = lambda p: f"{best[(w, p)]:.3f}" if (w, p) in best else "-"
+    print(f"| {w} | {cell('float')} | {cell('double')} |")
+print()
+EOF2
+  section "$work/kernels.md"
+  row kernels "$(status_of $step_rc)" "$step_s" "$(grep -c '^kernel .* [0-9.]*$' "$work/kernels.out") timed renders"
+else
+  skip kernels
+fi
 
 # ---------- nb-bench on the GPU against C nanoBragg at $threads threads ----------
 if [ $gpu = 1 ] && want bench; then

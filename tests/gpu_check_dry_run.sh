@@ -37,7 +37,7 @@ while read -r name status _; do
     *) bad "step $name: $status" ;;
   esac
 done < <(echo "$summary" | tail -n +2)
-for s in smoke gpu_tests sanitizers bench startup series_float series_nexus_float series_noise_float shots kernels_cudaref ncu \
+for s in smoke gpu_tests sanitizers kernels bench startup series_float series_nexus_float series_noise_float shots kernels_cudaref ncu \
   bench_cudaref shapes; do
   echo "$summary" | grep -q "^$s  *ok " || bad "step $s did not run to ok"
 done
@@ -48,6 +48,8 @@ grep -q "^| mask | memcheck | ========= ERROR SUMMARY: 0 errors | rc=0 |" "$repo
 echo "$summary" | grep -q "^sanitizers .*12 of 12 runs clean" || bad "the sanitizer row does not count 12 clean runs"
 grep -q "^| divergence_dispersion | 1.250 | 1.250 | 1.250 | 1.250 | 1.00x | 1.00x |" "$report" ||
   bad "the kernel table lacks divergence_dispersion's timings"
+# the kernels step timed still_2048 through the host pipeline (0.000 ms there)
+grep -q "^| still_2048 | 0.000 | 0.000 |" "$report" || bad "the render kernels' table lacks still_2048"
 grep -q "NeXus: NeXus/NXmx, bitshuffle+lz4 compression, a frame's chunks at once" "$report" ||
   bad "the NeXus series did not compress a frame's chunks at once"
 # steps run alone (NB_CHECK_ONLY), as a GPU session's rerun of a few would:

@@ -68,7 +68,8 @@ std::vector<float> render_fast(const Experiment& e, Precision prec) {
 
 void expect_golden(const std::string& id) {
     const Experiment e = golden_experiment(id);
-    const std::vector<float> ref = nbtest::floats(nbtest::read_file(nbtest::golden_dir() + "/cases/" + id + "/c.float.bin"));
+    const std::vector<float> ref =
+        nbtest::floats(nbtest::read_file(nbtest::golden_dir() + "/cases/" + id + "/c.float.bin"));
     for (Precision prec : {Precision::Double, Precision::Float}) {
         SCOPED_TRACE(id + (prec == Precision::Float ? " float" : " double"));
         const std::vector<float> img = render_fast(e, prec);
