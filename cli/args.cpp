@@ -177,7 +177,12 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     t.number("--flux", "beam flux (photons/s), with -exposure and -beamsize", at_least(0, "0: use -fluence"),
              [&](double v) { c.flux = v; });
     t.number("--exposure", "exposure time (s, default 1)", above(0), [&](double v) { c.exposure = v; });
-    t.number("--beamsize", "beam size (mm, default 0.1)", above(0), [&](double v) { c.beamsize = v / mm; });
+    // negative, as in C: no clipping, and the fluence not from -flux
+    t.number("--beamsize", "beam size (mm, default 0.1; negative: the sample unclipped, the fluence not from -flux)",
+             kAny, [&](double v) {
+                 if (v == 0) bad("-beamsize", "0 is a beam of no size (a negative size leaves the sample unclipped)");
+                 c.beamsize = v / mm;
+             });
     t.number("--polar", "Kahn polarization factor (default 0)", within(-1, 1), [&](double v) {
         c.polarization = v;
         c.nopolar = false;
@@ -189,10 +194,12 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
 
     // ---- detector ----
     t.number("--pixel", "pixel size (mm, default 0.1)", above(0), [&](double v) { c.pixel_size = v / mm; });
-    t.integer("--detpixels", "detector pixels, square", at_least(1), [&](int v) { c.fpixels = c.spixels = v; });
-    t.integer("--detpixels_f,--detpixels_x", "detector pixels along the fast axis", at_least(1),
+    // 0, as in C: the count from -detsize and -pixel
+    t.integer("--detpixels", "detector pixels, square", at_least(0, "0: from -detsize"),
+              [&](int v) { c.fpixels = c.spixels = v; });
+    t.integer("--detpixels_f,--detpixels_x", "detector pixels along the fast axis", at_least(0, "0: from -detsize_f"),
               [&](int v) { c.fpixels = v; });
-    t.integer("--detpixels_s,--detpixels_y", "detector pixels along the slow axis", at_least(1),
+    t.integer("--detpixels_s,--detpixels_y", "detector pixels along the slow axis", at_least(0, "0: from -detsize_s"),
               [&](int v) { c.spixels = v; });
     t.number("--detsize", "detector size (mm), square", above(0),
              [&](double v) { c.detsize_f = c.detsize_s = v / mm; });

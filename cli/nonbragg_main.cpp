@@ -171,8 +171,15 @@ void register_flags(CLI::App& app, Options& o) {
     t.number("--flux", "incident flux (photons/s; with -exposure and -beamsize sets the fluence)", at_least(0),
              [&](double v) { o.flux = v; });
     t.number("--exposure", "exposure time (s, default 1)", above(0), [&](double v) { o.exposure = v; });
-    t.number("--beamsize", "beam width and height (mm, default 0.1; clips the sample)", above(0),
-             [&](double v) { o.beamsize = v / mm; });
+    // negative, as in C: no clipping, and the fluence not from -flux
+    t.number("--beamsize",
+             "beam width and height (mm, default 0.1; clips the sample; negative: no clipping, the fluence not "
+             "from -flux)",
+             kAny, [&](double v) {
+                 if (v == 0)
+                     nb::bad_flag("-beamsize", "0 is a beam of no size (a negative size leaves the sample unclipped)");
+                 o.beamsize = v / mm;
+             });
     t.number("--polar", "Kahn polarization factor (default 0: unpolarized)", nb::within(-1, 1), [&](double v) {
         o.polarization = v;
         o.nopolar = false;
@@ -198,10 +205,13 @@ void register_flags(CLI::App& app, Options& o) {
              [&](double v) { o.detsize_x = v / mm; });
     t.number("--detsize_y,--detsize_s", "detector size along slow (mm)", above(0),
              [&](double v) { o.detsize_y = v / mm; });
-    t.integer("--detpixels", "detector pixels, square (default: -detsize / -pixel)", at_least(1),
+    // 0, as in C: the count from -detsize and -pixel
+    t.integer("--detpixels", "detector pixels, square (default: -detsize / -pixel)", at_least(0, "0: from -detsize"),
               [&](int v) { o.fpixels = o.spixels = v; });
-    t.integer("--detpixels_f,--detpixels_x", "pixels along fast", at_least(1), [&](int v) { o.fpixels = v; });
-    t.integer("--detpixels_s,--detpixels_y", "pixels along slow", at_least(1), [&](int v) { o.spixels = v; });
+    t.integer("--detpixels_f,--detpixels_x", "pixels along fast", at_least(0, "0: from -detsize_x"),
+              [&](int v) { o.fpixels = v; });
+    t.integer("--detpixels_s,--detpixels_y", "pixels along slow", at_least(0, "0: from -detsize_y"),
+              [&](int v) { o.spixels = v; });
     t.number("--Xbeam", "direct beam along fast from the first pixel's corner (mm; pivot: beam)", kAny, [&](double v) {
         o.Xbeam = v / mm;
         o.pivot = PivotChoice::Beam;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -121,6 +122,12 @@ AmorphousTerm resolve_amorphous_layer(const AmorphousLayer& layer, double beamsi
     if (layer.density > 0) density = layer.density;
     if (layer.molecular_weight > 0) mw = layer.molecular_weight;
     const double avogadro = 6.02214179e23;
+    if (!(beamsize > 0)) {  // C's -beamsize -1 (no clipping) gives the beam no size to count molecules in
+        char mm[32];
+        std::snprintf(mm, sizeof mm, "%g", beamsize * 1000);
+        throw std::runtime_error(flag + ": counts the molecules in the beam, and -beamsize " + mm +
+                                 " mm gives it no size");
+    }
     // C nonBragg's sample: thickness along the beam, the beam's width and height
     t.molecules = layer.thickness * beamsize * beamsize * density * avogadro / mw;
     if (!std::isfinite(t.molecules))

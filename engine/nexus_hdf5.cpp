@@ -289,8 +289,10 @@ private:
     Options opt_;
     std::string target_, tmp_, compression_;
     hid_t file_ = -1, data_ = -1, float_ = -1;
-    hid_t data_file_ = -1;                             // the open data file (master + data layout)
-    std::vector<std::string> data_paths_, data_tmps_;  // data files: final and temporary names
+    hid_t data_file_ = -1;  // the open data file (master + data layout)
+    // data files: their names (the master's links), the files they are written
+    // to (through a link, as the master), and their temporary names
+    std::vector<std::string> data_paths_, data_targets_, data_tmps_;
     int frames_ = 0, fpixels_ = 0, spixels_ = 0;
     int module_rows_ = 0;      // rows of one module (all of them for one panel)
     int chunk_rows_ = 0;       // rows of one chunk (chunk_rows)
@@ -515,12 +517,14 @@ void Hdf5NexusWriter::open_data_file() {
     close_data_file();
     const int index = (int)data_paths_.size() + 1;
     const std::string path = data_file_name(opt_.path, index);
-    const std::string tmp = temporary_name(path, ".partial." + std::to_string(::getpid()));
+    const std::string target = output_link_target(path);  // a link stays a link
+    const std::string tmp = temporary_name(target, ".partial." + std::to_string(::getpid()));
     Builder b("-nexusfile: data file '" + path + "'");
     track(tmp, true);
     data_file_ = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (data_file_ < 0) b.ok(data_file_, "cannot write");
     data_paths_.push_back(path);
+    data_targets_.push_back(target);
     data_tmps_.push_back(tmp);
     b.attr(data_file_, "NX_class", "NXroot");
     b.attr(data_file_, "creator", opt_.creator);
@@ -652,13 +656,13 @@ void Hdf5NexusWriter::finish() {
     if (closed < 0) fail(hdf5_error());
     // data files first, so that the master never names a file that is not there
     for (size_t k = 0; k < data_paths_.size(); ++k)
-        if (std::rename(data_tmps_[k].c_str(), data_paths_[k].c_str()) != 0) {
-            for (size_t j = 0; j < k; ++j) std::remove(data_paths_[j].c_str());
+        if (std::rename(data_tmps_[k].c_str(), data_targets_[k].c_str()) != 0) {
+            for (size_t j = 0; j < k; ++j) std::remove(data_targets_[j].c_str());
             remove_temporaries();
             throw std::runtime_error("-nexusfile: cannot create '" + data_paths_[k] + "'");
         }
     if (std::rename(tmp_.c_str(), target_.c_str()) != 0) {
-        for (const std::string& p : data_paths_) std::remove(p.c_str());
+        for (const std::string& p : data_targets_) std::remove(p.c_str());
         std::remove(tmp_.c_str());
         track(tmp_, false);
         throw std::runtime_error("-nexusfile: cannot create '" + opt_.path + "'");

@@ -35,14 +35,19 @@ void resolve_fluence(Experiment& e, SimConfig& cfg) {
     double fluence = cfg.fluence, flux = cfg.flux, exposure = cfg.exposure, beamsize = cfg.beamsize;
     if (flux != 0.0 && exposure > 0.0 && beamsize >= 0) fluence = flux * exposure / beamsize / beamsize;
     if (beamsize >= 0) {
+        // C's %lg: "2e-07 m", which std::to_string printed as 0.000000
+        auto clipping = [&](double size, const char* side) {
+            char line[128];
+            std::snprintf(line, sizeof line, "WARNING: clipping sample (%g m %s) with beam (%g m)", size, side,
+                          beamsize);
+            e.notes.push_back(line);
+        };
         if (beamsize < cfg.sample_y) {
-            e.notes.push_back("WARNING: clipping sample (" + std::to_string(cfg.sample_y) + " m high) with beam (" +
-                              std::to_string(beamsize) + " m)");
+            clipping(cfg.sample_y, "high");
             cfg.sample_y = beamsize;
         }
         if (beamsize < cfg.sample_z) {
-            e.notes.push_back("WARNING: clipping sample (" + std::to_string(cfg.sample_z) + " m wide) with beam (" +
-                              std::to_string(beamsize) + " m)");
+            clipping(cfg.sample_z, "wide");
             cfg.sample_z = beamsize;
         }
     }

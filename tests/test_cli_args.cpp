@@ -181,7 +181,7 @@ TEST(CliArgs, ErrorsNameTheFlag) {
     EXPECT_EQ(error_of({"-detpixels_fast", "64"}), "-detpixels_fast: unknown flag (did you mean -detpixels_f?)");
     EXPECT_NE(error_of({"-N", "abc"}).find("-N"), std::string::npos);
     EXPECT_NE(error_of({"-cell", "100", "100", "-N", "5"}).find("-cell: needs 6 numbers"), std::string::npos);
-    EXPECT_NE(error_of({"-detpixels", "0"}).find("-detpixels"), std::string::npos);
+    EXPECT_NE(error_of({"-detpixels", "-1"}).find("-detpixels"), std::string::npos);
     EXPECT_NE(error_of({"-detpixels_f", "-5"}).find("-detpixels_f"), std::string::npos);
     EXPECT_NE(error_of({"-lambda", "0"}).find("-lambda"), std::string::npos);
     EXPECT_NE(error_of({"-distance", "-10"}).find("-distance"), std::string::npos);

@@ -640,6 +640,80 @@ TEST(CliBehaviour, OutputsThroughLinksAndLongNames) {
     EXPECT_FALSE(std::filesystem::exists(d.file("g.bin")));
 }
 
+// -beamsize negative, as C reads it: the crystal is not clipped to the beam
+// and -flux does not set the fluence (C compares the size with 0). It had been
+// refused; C's images were byte-identical by hand (2026-12-04). The clipping
+// warning prints its sizes as C does.
+TEST(CliBehaviour, NegativeBeamsizeLeavesTheCrystalUnclipped) {
+    TempDir d("cli_negative_beamsize");
+    const std::vector<std::string> base = {"-cell",  "100",        "100", "100",         "90",  "90",
+                                           "90",     "-default_F", "100", "-xtalsize",   "0.2", "-detpixels",
+                                           "24",     "-distance",  "100", "-oversample", "1",   "-nonoise",
+                                           "-nopgm", "-device",    "cpu"};
+    auto image = [&](const std::vector<std::string>& extra) {
+        std::vector<std::string> args = base;
+        args.insert(args.end(), extra.begin(), extra.end());
+        args.insert(args.end(), {"-floatfile", "f.bin"});
+        RunResult r = run_cli(args, d.path.string());
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return std::make_pair(read_file(d.file("f.bin")), r.out);
+    };
+    const auto unclipped = image({"-beamsize", "-1", "-flux", "1e12"});
+    const auto wide = image({"-beamsize", "1000"});
+    const auto clipped = image({});  // the 0.1 mm beam clips the 0.2 mm crystal
+    ASSERT_EQ(unclipped.first.size(), 24u * 24u * 4u);
+    EXPECT_EQ(unclipped.first, wide.first);
+    EXPECT_NE(clipped.first, wide.first);
+    EXPECT_EQ(unclipped.second.find("WARNING: clipping"), std::string::npos);
+    // C's %lg (ours had printed 0.000200 m)
+    EXPECT_NE(clipped.second.find("WARNING: clipping sample (0.0002 m high) with beam (0.0001 m)"), std::string::npos)
+        << clipped.second;
+    RunResult r = run_cli({"-cell", "100", "100", "100", "90", "90", "90", "-beamsize", "0"}, d.path.string());
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("-beamsize: 0 is a beam of no size"), std::string::npos) << r.err;
+    r = run_cli({"-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100", "-detpixels", "8", "-beamsize",
+                 "-1", "-amorphous", "water:0.1"},
+                d.path.string());
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("-beamsize -1 mm gives it no size"), std::string::npos) << r.err;
+}
+
+// A NeXus data file named by a link is written to the file the link names, as
+// the master and every other output are (it had been replaced by a file).
+TEST(CliBehaviour, NexusDataFilesThroughLinks) {
+    TempDir d("cli_nexus_links");
+    std::filesystem::create_directory(d.file("store"));
+    std::filesystem::create_symlink("store/d1.h5", d.file("n_data_000001.h5"));
+    write_text(d.file("store/d2.h5"), "old");
+    std::filesystem::create_symlink("store/d2.h5", d.file("n_data_000002.h5"));
+    const RunResult r = run_cli({"-cell",    "50",
+                                 "50",       "50",
+                                 "90",       "90",
+                                 "90",       "-N",
+                                 "2",        "-default_F",
+                                 "10",       "-detpixels",
+                                 "16",       "-nopgm",
+                                 "-nonoise", "-device",
+                                 "cpu",      "-nframes",
+                                 "2",        "-osc",
+                                 "0.1",      "-floatfile",
+                                 "f_%d.bin", "-nexusfile",
+                                 "n.h5",     "-nexus_frames_per_file",
+                                 "1"},
+                                d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const char* name : {"n_data_000001.h5", "n_data_000002.h5"})
+        EXPECT_TRUE(std::filesystem::is_symlink(d.file(name))) << name;
+    for (const char* name : {"store/d1.h5", "store/d2.h5"}) {
+        const std::string bytes = read_file(d.file(name));
+        ASSERT_GT(bytes.size(), 8u) << name;
+        EXPECT_EQ(bytes.substr(0, 8), std::string("\x89HDF\r\n\x1a\n", 8)) << name;
+    }
+    EXPECT_TRUE(std::filesystem::is_regular_file(d.file("n.h5")));
+    for (const auto& entry : std::filesystem::directory_iterator(d.path))
+        EXPECT_EQ(entry.path().filename().string().find(".partial."), std::string::npos) << entry.path();
+}
+
 // A run stopped by Ctrl-C (or kill, or a closed terminal) leaves none of its
 // temporary files: the frame being written and the NeXus file had stayed as
 // NAME.partial.PID. The process still ends by the signal.
@@ -690,8 +764,9 @@ TEST(CliBehaviour, AnInterruptedRunLeavesNoTemporaryFile) {
 }
 
 // C's own "auto" values, which scripts written for C pass on: -1 for the
-// sampling counts and steps (C's initial values), and -phisteps 0, one step
-// to C. They had been refused; each image is the one the default gives.
+// sampling counts and steps (C's initial values), -phisteps 0, one step to
+// C, and -detpixels 0, the count from -detsize. They had been refused; each
+// image is the one the default gives.
 TEST(CliBehaviour, CsAutoValuesAreAccepted) {
     TempDir d("cli_c_auto_values");
     const std::vector<std::string> base = {
@@ -713,4 +788,7 @@ TEST(CliBehaviour, CsAutoValuesAreAccepted) {
               plain);
     EXPECT_EQ(image({"-phisteps", "0"}), image({"-phisteps", "1"}));
     EXPECT_NE(image({"-phisteps", "1"}), plain);
+    // -detpixels 0: the count from -detsize, as C fills it in (2.4 mm of 0.1 mm pixels)
+    EXPECT_EQ(image({"-detpixels", "0", "-detsize", "2.4"}), plain);
+    EXPECT_EQ(image({"-detpixels_f", "0", "-detsize_f", "2.4"}), plain);
 }

@@ -114,7 +114,7 @@ TEST(CliNumericEdges, HelpListsEveryNumericFlagWithItsRange) {
     EXPECT_EQ(find("-detector_abs").type, "TEXT");  // a depth, or the word inf
     EXPECT_EQ(find("-twotheta").range, "");         // any finite angle
     EXPECT_EQ(outside(find("-fluence")), "0");
-    EXPECT_EQ(outside(find("-detpixels")), "0");
+    EXPECT_EQ(outside(find("-detpixels")), "-1");  // 0, as in C: the count from -detsize
     EXPECT_EQ(outside(find("-polar")), "2");
     EXPECT_EQ(outside(find("-detector_abs")), "-1");  // 0 means no absorption
 }

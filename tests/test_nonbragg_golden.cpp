@@ -531,6 +531,37 @@ TEST(NonBragg, GainAndPix0VectorChangeNothingAsInC) {
     EXPECT_EQ(ia, read_file(dir.file("b.bin")));
 }
 
+// -detpixels 0, as C reads it: the count from -detsize, ceil(2.35 mm / 0.1 mm)
+// = 24 (nonBragg's rule; nanoBragg's would give 23). It had been refused.
+TEST(NonBragg, DetpixelsZeroTakesTheCountFromDetsize) {
+    TempDir dir("nonbragg_detpixels_zero");
+    RunResult r = run_cli({"-stol", water(), "-detpixels", "0", "-detsize", "2.35", "-nonoise", "-nopgm", "-noprogress",
+                           "-floatfile", "z.bin"},
+                          dir.path.string(), 60, nonbragg_path());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("(24x24 pixels)"), std::string::npos) << r.out;
+    EXPECT_EQ(read_file(dir.file("z.bin")).size(), 4u * 24 * 24);
+}
+
+// -beamsize negative, as C nonBragg reads it: the sample is not clipped to
+// the beam and -flux does not set the fluence. It had been refused.
+TEST(NonBragg, NegativeBeamsizeLeavesTheSampleUnclipped) {
+    TempDir dir("nonbragg_negative_beamsize");
+    auto image = [&](const std::vector<std::string>& extra) {
+        std::vector<std::string> a = {"-stol", water(),    "-detpixels", "24",         "-width",
+                                      "0.2",   "-nonoise", "-nopgm",     "-noprogress"};
+        a.insert(a.end(), extra.begin(), extra.end());
+        a.insert(a.end(), {"-floatfile", "b.bin"});
+        RunResult r = run_cli(a, dir.path.string(), 60, nonbragg_path());
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return read_file(dir.file("b.bin"));
+    };
+    const std::string unclipped = image({"-beamsize", "-1", "-flux", "1e12"}), wide = image({"-beamsize", "1000"});
+    ASSERT_EQ(unclipped.size(), 4u * 24 * 24);
+    EXPECT_EQ(unclipped, wide);
+    EXPECT_NE(image({}), wide);  // the 0.1 mm beam clips the 0.2 mm wide sample
+}
+
 // C sets -curved_det only when some argument follows it, and reads none: a
 // value after it is skipped, a flag after it stays a flag (we had taken
 // "-floatfile" for its value), and last on the line it does nothing.
