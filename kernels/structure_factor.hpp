@@ -81,12 +81,10 @@ NB_HD_INLINE T polint4_c(const T* xa, const T* ya, T x) {
 }
 
 // The same for the tricubic HKL lookup, whose abscissae are four consecutive
-// integers (the SIMD default mode overrides it with that shortcut,
-// kernels/lanes_hwy.hpp).
-// The GPU's default-mode kernel takes the fast SIMD lanes' form
-// (kernels/lanes_hwy.hpp): the abscissae are four consecutive integers, so
-// the denominators are -6, 2, -2 and 6 (4 divisions fewer a call, 21 calls an
-// evaluation); everything else takes C's.
+// integers: the denominators are then -6, 2, -2 and 6. The fast forms (the
+// SIMD default mode, kernels/lanes_hwy.hpp, and the GPU's default-mode kernel,
+// NB_FAST_SCALAR_LANES) multiply by them: 4 divisions fewer a call, 21 calls an
+// evaluation. Everything else takes C's.
 template <typename T>
 NB_HD_INLINE T polint4(const T* xa, const T* ya, T x) {
 #if NB_FAST_SCALAR_LANES
