@@ -135,8 +135,8 @@ struct DeviceContext {
     SlotRing slots;
     size_t grid_bytes = 0;
     unsigned long long grid_hash = 0;
-    // which render kernels are on the device: [float][exact][launch shape]
-    bool render_loaded[2][2][3] = {};
+    // which render kernels are on the device: [float][exact][launch shape][sweep kind]
+    bool render_loaded[2][2][3][2] = {};
     explicit DeviceContext(int) {
         check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "create stream");
         check(cudaStreamCreateWithFlags(&copy_stream, cudaStreamNonBlocking), "create stream");
@@ -213,6 +213,24 @@ int launch_shape_from_env(int fallback) {
     return (int)v;
 }
 }  // namespace
+
+namespace {
+// NB_CUDA_SWEEP: unset, empty or "auto": each run's own sweep; "any": the general one
+bool general_sweep_from_env() {
+    const char* e = std::getenv("NB_CUDA_SWEEP");
+    if (!e || !*e || std::string(e) == "auto") return false;
+    if (std::string(e) == "any") return true;
+    throw std::runtime_error(std::string("NB_CUDA_SWEEP: expected auto or any, got '") + e + "'");
+}
+}  // namespace
+
+template <typename T>
+SweepKind device_sweep_kind(const PixelParams<T>& p) {
+    static const bool general = general_sweep_from_env();
+    return general ? SweepKind::Any : sweep_kind(p);
+}
+template SweepKind device_sweep_kind<float>(const PixelParams<float>&);
+template SweepKind device_sweep_kind<double>(const PixelParams<double>&);
 
 template <>
 int launch_shape_for<float>() {
@@ -301,7 +319,8 @@ public:
     }
     template <typename T>
     void load_render(const PixelParams<T>& p) {
-        bool& loaded = ctx_.render_loaded[sizeof(T) == sizeof(float)][p.exact ? 1 : 0][launch_shape_for<T>()];
+        bool& loaded = ctx_.render_loaded[sizeof(T) == sizeof(float)][p.exact ? 1 : 0][launch_shape_for<T>()]
+                                         [(int)device_sweep_kind(p)];
         if (loaded) return;
         NvtxRange r("load render kernel");
         check(nb::load_render(p, ctx_.stream), "load render kernel");

@@ -9,16 +9,16 @@ namespace nb {
 namespace exact {
 template <typename T>
 cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
-                          unsigned long long* first_failure, cudaStream_t stream, int shape);
+                          unsigned long long* first_failure, cudaStream_t stream, int shape, SweepKind kind);
 template <typename T>
-cudaError_t load_render(int shape, cudaStream_t stream);
+cudaError_t load_render(int shape, SweepKind kind, cudaStream_t stream);
 }  // namespace exact
 namespace fast {
 template <typename T>
 cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
-                          unsigned long long* first_failure, cudaStream_t stream, int shape);
+                          unsigned long long* first_failure, cudaStream_t stream, int shape, SweepKind kind);
 template <typename T>
-cudaError_t load_render(int shape, cudaStream_t stream);
+cudaError_t load_render(int shape, SweepKind kind, cudaStream_t stream);
 }  // namespace fast
 
 // The amorphous term's kernel (kernels/cuda_amorphous.cu, without fused
@@ -38,13 +38,20 @@ constexpr int kDefaultLaunchShapeDouble = 1;
 template <typename T>
 int launch_shape_for();
 
+// The sweep the kernel is compiled for (kernels/sweep_case.hpp): sweep_kind(p),
+// or Any for every run with NB_CUDA_SWEEP=any (for measuring the common case's
+// kernel against the general one).
+template <typename T>
+SweepKind device_sweep_kind(const PixelParams<T>& p);
+
 // -exact renders without fused multiply-adds, the default mode with them.
 template <typename T>
 cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
                           unsigned long long* first_failure, cudaStream_t stream) {
     const int shape = launch_shape_for<T>();
-    return p.exact ? exact::launch_render(p, cutoff, from_pixel, image, first_failure, stream, shape)
-                   : fast::launch_render(p, cutoff, from_pixel, image, first_failure, stream, shape);
+    const SweepKind kind = device_sweep_kind(p);
+    return p.exact ? exact::launch_render(p, cutoff, from_pixel, image, first_failure, stream, shape, kind)
+                   : fast::launch_render(p, cutoff, from_pixel, image, first_failure, stream, shape, kind);
 }
 
 // The kernel launch_render(p, ...) would run, loaded onto the device by an
@@ -52,6 +59,7 @@ cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long lon
 template <typename T>
 cudaError_t load_render(const PixelParams<T>& p, cudaStream_t stream) {
     const int shape = launch_shape_for<T>();
-    return p.exact ? exact::load_render<T>(shape, stream) : fast::load_render<T>(shape, stream);
+    return p.exact ? exact::load_render<T>(shape, device_sweep_kind(p), stream)
+                   : fast::load_render<T>(shape, device_sweep_kind(p), stream);
 }
 }  // namespace nb

@@ -69,14 +69,11 @@ public:
     void render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
                 unsigned long long* flag) {
         ++passes_;
-        for (int s = 0; s < p.spixels; ++s)
-            for (int f = 0; f < p.fpixels; ++f) {
-                const long long idx = pixel_to_render(p, f, s, from_pixel);
-                if (idx < 0) continue;
-                const PixelResult r = render_pixel(p, f, s, cutoff);
-                image[idx] = (float)r.value;
-                if (r.first_interp_failure >= 0 && (unsigned long long)idx < *flag) *flag = (unsigned long long)idx;
-            }
+        // the GPU kernel's compiled case (kernels/cuda_render_kernel.cuh)
+        if (sweep_kind(p) == SweepKind::SquareNearest)
+            render_as<DeviceSweep<SweepKind::SquareNearest>>(p, cutoff, from_pixel, image, flag);
+        else
+            render_as<DeviceSweep<SweepKind::Any>>(p, cutoff, from_pixel, image, flag);
     }
     template <typename T>
     void add_background(const PixelParams<T>& p, const AmorphousParams<T>& a, const PolarizationFrame<T>* frames,
@@ -146,6 +143,18 @@ public:
     int in_flight() const { return slots_.in_flight(); }
 
 private:
+    template <typename Sweep, typename T>
+    static void render_as(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
+                          unsigned long long* flag) {
+        for (int s = 0; s < p.spixels; ++s)
+            for (int f = 0; f < p.fpixels; ++f) {
+                const long long idx = pixel_to_render(p, f, s, from_pixel);
+                if (idx < 0) continue;
+                const PixelResult r = render_pixel<Sweep>(p, f, s, cutoff);
+                image[idx] = (float)r.value;
+                if (r.first_interp_failure >= 0 && (unsigned long long)idx < *flag) *flag = (unsigned long long)idx;
+            }
+    }
     static void grow(std::vector<unsigned char>& v, size_t bytes) {
         if (v.size() < bytes) v.resize(bytes);
     }

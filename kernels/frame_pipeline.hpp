@@ -183,7 +183,7 @@ template <typename Backend, typename T>
 FrameTicket submit_frame(Backend& b, const PixelParams<T>& hp, bool stats,
                          const std::vector<BackgroundPass<T>>& background = {}) {
     const size_t npix = (size_t)hp.fpixels * hp.spixels;
-    const size_t ncells = (size_t)9 * hp.phisteps * hp.mosaic_domains;
+    const size_t pairs = (size_t)hp.phisteps * hp.mosaic_domains;
     const size_t nF = hp.hkl.F ? (size_t)hp.hkl.h_range * hp.hkl.k_range * hp.hkl.l_range : 0;
 
     const int slot = b.slots().take();
@@ -203,8 +203,11 @@ FrameTicket submit_frame(Backend& b, const PixelParams<T>& hp, bool stats,
     dp.source_weight = b.upload(Table::SourceWeight, hp.source_weight, hp.source_weight ? (size_t)hp.sources : 0);
     const std::vector<PolarizationFrame<T>> frames = source_polarization_frames(hp);
     dp.polar_frames = b.upload(Table::Frames, frames.data(), frames.size());
-    dp.cells = b.upload(Table::Cells, hp.cells, ncells);
-    dp.cells_first = b.upload(Table::CellsFirst, hp.cells_first, ncells);
+    // the device's cell tables interleaved (kernels/sweep_case.hpp)
+    const std::vector<T> cells = interleave_cells(hp.cells, pairs);
+    const std::vector<T> cells_first = interleave_cells(hp.cells_first, pairs);
+    dp.cells = b.upload(Table::Cells, cells.data(), cells.size());
+    dp.cells_first = b.upload(Table::CellsFirst, cells_first.data(), cells_first.size());
     const size_t npanels = hp.panels ? (size_t)(hp.spixels / hp.panel_rows) : 0;
     dp.panels = b.upload(Table::Panels, hp.panels, npanels);
     dp.hkl.F = b.hkl_grid(hp.hkl.F, nF);

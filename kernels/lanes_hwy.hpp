@@ -261,6 +261,14 @@ HWY_INLINE void ldiv3(Lane<D>& x, Lane<D>& y, Lane<D>& z, Lane<D> d) {
     const Lane<D> r = Lane<D>(1) / d;
     x = x * r, y = y * r, z = z * r;
 }
+#endif
+// a / x / x * c / x (a solid angle), C's form in both variants: the CPU's
+// divisions cost little beside a GPU thread's (the scalar lanes' fast form)
+template <class D>
+HWY_INLINE Lane<D> ldiv_cubed(Lane<D> a, Lane<D> x, hn::TFromD<D> c) {
+    return a / x / x * c / x;
+}
+#if !NB_SIMD_EXACT
 // sinc3 with vector sin/cos: the cancellation-free form (kernels/sincg.hpp),
 // C's expression in double near x = 0. (ADL prefers this overload to the
 // generic template for lanes.)

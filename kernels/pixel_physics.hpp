@@ -12,6 +12,7 @@
 #include "kernels/polarization.hpp"
 #include "kernels/rotation.hpp"
 #include "kernels/structure_factor.hpp"
+#include "kernels/sweep_case.hpp"
 
 namespace nb {
 
@@ -48,6 +49,39 @@ NB_HD_INLINE void miller_block(const T* table, int count, int base, int n, const
         h[j] = ax[j] * S.x + ay[j] * S.y + az[j] * S.z;
         k[j] = bx[j] * S.x + by[j] * S.y + bz[j] * S.z;
         l[j] = cx[j] * S.x + cy[j] * S.y + cz[j] * S.z;
+    }
+}
+
+// The same from a device's interleaved table (kernels/sweep_case.hpp). On a
+// GPU a pair's 9 values come in 16-byte loads through the read-only cache
+// (the table is 16-byte aligned: cudaMalloc's 256, and a pair is 48 or 96 bytes).
+template <typename T>
+NB_HD_INLINE void load_cell(const T* cell, T* v) {
+#if defined(__CUDA_ARCH__)
+    if constexpr (sizeof(T) == sizeof(float)) {
+        const float4* q = reinterpret_cast<const float4*>(cell);
+        const float4 a = __ldg(q), b = __ldg(q + 1), c = __ldg(q + 2);
+        v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w, v[8] = c.x;
+    } else {
+        const double2* q = reinterpret_cast<const double2*>(cell);
+        for (int i = 0; i < 5; ++i) {
+            const double2 x = __ldg(q + i);
+            v[2 * i] = x.x;
+            if (2 * i + 1 < 9) v[2 * i + 1] = x.y;
+        }
+    }
+#else
+    for (int i = 0; i < 9; ++i) v[i] = cell[i];
+#endif
+}
+template <typename T>
+NB_HD_INLINE void miller_interleaved(const T* table, int base, int n, const Vec3<T>& S, T* h, T* k, T* l) {
+    for (int j = 0; j < n; ++j) {
+        T v[9];
+        load_cell(table + (size_t)kDeviceCellStride * (base + j), v);
+        h[j] = v[0] * S.x + v[1] * S.y + v[2] * S.z;
+        k[j] = v[3] * S.x + v[4] * S.y + v[5] * S.z;
+        l[j] = v[6] * S.x + v[7] * S.y + v[8] * S.z;
     }
 }
 
@@ -104,7 +138,7 @@ NB_HD_INLINE Vec3<T> subpixel_position(const PixelParams<T>& p, int f, int s, in
 template <typename V, typename T>
 NB_HD_INLINE V solid_angle(const PixelParams<T>& p, V airpath) {
     if (p.point_pixel) return V(T(1)) / airpath / airpath;
-    return V(p.pixel_size * p.pixel_size) / airpath / airpath * p.close_distance / airpath;
+    return ldiv_cubed(V(p.pixel_size * p.pixel_size), airpath, p.close_distance);
 }
 
 // Fraction of the X-rays absorbed in sensor layer thick_tic, along a ray of
@@ -264,11 +298,20 @@ struct NoObserver {
     NB_HD_METHOD void finish(const A&...) const {}
 };
 
-template <typename T, typename Observer>
+// Sweep: what is known of the run when this is compiled (kernels/sweep_case.hpp).
+template <typename Sweep = HostSweep, typename T, typename Observer>
 NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, InterpCutoff cutoff, Observer& obs) {
 #ifndef __CUDA_ARCH__  // the GPU launches each panel with its own parameters (frame_pipeline.hpp)
-    if (p.panels) return render_pixel(panel_params(p, s), f, s, cutoff, obs);
+    if (p.panels) return render_pixel<Sweep>(panel_params(p, s), f, s, cutoff, obs);
 #endif
+    // the common case's sweep is compiled without the options it leaves out
+    constexpr bool sq = Sweep::square_nearest;
+    const Shape shape = sq ? Shape::Square : p.lattice.shape;
+    const bool exact_sincg = !sq && p.lattice.c_exact_sincg;
+    const bool oversample_thick = !sq && p.oversample_thick;
+    const bool oversample_polar = !sq && p.oversample_polar;
+    const bool oversample_omega = !sq && p.oversample_omega;
+    const T* const source_weight = sq ? nullptr : p.source_weight;
     const long long pixel = (long long)s * p.fpixels + f;
     PixelResult out{0.0, -1, false};
 
@@ -276,7 +319,7 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
     T polar = p.nopolar ? T(1) : T(0);
     T omega = T(0);
     T capture = T(0);
-    bool interp = p.interpolate && pixel <= cutoff.pixel;
+    bool interp = !sq && p.interpolate && pixel <= cutoff.pixel;
     const bool interp_limited = (pixel == cutoff.pixel);
     bool first_sweep = (pixel == p.first_sweep_pixel);
     const int per_source = p.phisteps * p.mosaic_domains;
@@ -291,8 +334,8 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                 Vec3<T> diffracted;
                 T airpath = unitize(pos, diffracted);
 
-                if (omega == T(0) || p.oversample_omega) omega = solid_angle(p, airpath);
-                if (capture == T(0) || p.oversample_thick) {
+                if (omega == T(0) || oversample_omega) omega = solid_angle(p, airpath);
+                if (capture == T(0) || oversample_thick) {
                     capture = capture_fraction(p, thick_tic, dot(diffracted, p.odet));
                 }
                 obs.subpixel(p, thick_tic, subS, subF, pos, airpath, diffracted, omega, capture);
@@ -304,9 +347,9 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                     T stol = T(0.5) * magnitude(scattering);
                     obs.source(source, incident, lambda, scattering, stol);
                     if (p.dmin > T(0) && beyond_dmin(p.dmin, stol)) continue;
-                    if (p.lattice.shape == Shape::Round && on_direct_beam(stol, lambda)) out.on_beam = true;
+                    if (shape == Shape::Round && on_direct_beam(stol, lambda)) out.on_beam = true;
 
-                    if (polar == T(0) || p.oversample_polar) {
+                    if (polar == T(0) || oversample_polar) {
                         // C re-normalizes `diffracted` in place here; later sources see it.
                         unitize(diffracted, diffracted);
                         polar = polarization_factor(
@@ -324,8 +367,15 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                     for (int base = 0; base < per_source; base += kSweepBlock) {
                         const int n = per_source - base < kSweepBlock ? per_source - base : kSweepBlock;
                         T hb[kSweepBlock], kb[kSweepBlock], lb[kSweepBlock], fl[kSweepBlock];
-                        miller_block(table, per_source, base, n, scattering, hb, kb, lb);
-                        if (p.lattice.shape == Shape::Square && !p.lattice.c_exact_sincg) {
+                        if constexpr (Sweep::interleaved_cells)
+                            miller_interleaved(table, base, n, scattering, hb, kb, lb);
+                        else
+                            miller_block(table, per_source, base, n, scattering, hb, kb, lb);
+                        if constexpr (sq) {
+                            for (int j = 0; j < n; ++j)
+                                fl[j] = sincg_frac_product_unsigned(hb[j], kb[j], lb[j], p.lattice.Na, p.lattice.Nb,
+                                                                    p.lattice.Nc);
+                        } else if (shape == Shape::Square && !exact_sincg) {
                             square_lattice_block(p.lattice, hb, kb, lb, n, fl);
                         } else {
                             for (int j = 0; j < n; ++j) {
@@ -346,22 +396,24 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
                                 if (out.first_interp_failure < 0) out.first_interp_failure = e;
                             }
                             T F_cell;
-                            if (interp) {
+                            if constexpr (sq) {
+                                F_cell = lookup_nearest_fp(p.hkl, h, k, l, p.default_F);
+                            } else if (interp) {
                                 F_cell = lookup_tricubic(p.hkl, h, k, l);
                             } else {
                                 F_cell = lookup_nearest(p.hkl, nearest_index(h), nearest_index(k), nearest_index(l),
                                                         p.default_F);
                             }
 
-                            if (p.source_weight) {
-                                I += F_cell * F_cell * F_latt * F_latt * p.source_weight[source];
+                            if (source_weight) {
+                                I += F_cell * F_cell * F_latt * F_latt * source_weight[source];
                             } else {
                                 I += F_cell * F_cell * F_latt * F_latt;
                             }
                             // C's -oversample_* flags scale the running sum, not the term.
-                            if (p.oversample_thick) I *= capture;
-                            if (p.oversample_polar) I *= polar;
-                            if (p.oversample_omega) I *= omega;
+                            if (oversample_thick) I *= capture;
+                            if (oversample_polar) I *= polar;
+                            if (oversample_omega) I *= omega;
                             obs.structure_factor(F_cell, I, polar, diffracted);
                         }
                     }
@@ -371,18 +423,18 @@ NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, Int
     }
 
     double value = p.r_e_sqr * p.fluence * (double)I / p.steps;
-    if (!p.oversample_thick) value *= (double)capture;
-    if (!p.oversample_polar) value *= (double)polar;
-    if (!p.oversample_omega) value *= (double)omega;
+    if (!oversample_thick) value *= (double)capture;
+    if (!oversample_polar) value *= (double)polar;
+    if (!oversample_omega) value *= (double)omega;
     obs.finish(I, capture, polar, omega, value);
     out.value = value;
     return out;
 }
 
-template <typename T>
+template <typename Sweep = HostSweep, typename T>
 NB_HD inline PixelResult render_pixel(const PixelParams<T>& p, int f, int s, InterpCutoff cutoff) {
     NoObserver none;
-    return render_pixel(p, f, s, cutoff, none);
+    return render_pixel<Sweep>(p, f, s, cutoff, none);
 }
 
 }  // namespace nb

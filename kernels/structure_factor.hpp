@@ -50,6 +50,40 @@ NB_HD_INLINE T lookup_nearest(const HklGridView<T>& g, int h0, int k0, int l0, T
     return default_F;
 }
 
+// C's nearest index ceil(h - 0.5) in one conversion on a GPU: rounding up,
+// saturating beyond int's range (outside every grid, as C's INT_MIN is), NaN
+// to 0 (lookup_nearest_fp tests NaN itself). The host computes what the GPU's
+// conversion gives, so that the tests of the device's sweep check its logic.
+template <typename T>
+NB_HD_INLINE int nearest_index_sat(T h) {
+#if defined(__CUDA_ARCH__)
+    if constexpr (sizeof(T) == sizeof(float))
+        return __float2int_ru(h - 0.5f);
+    else
+        return __double2int_ru(h - 0.5);
+#else
+    const T r = std::ceil(h - T(0.5));
+    const T two31 = T(2147483648.0);  // exact in float
+    return r != r ? 0 : r >= two31 ? INT_MAX : r < -two31 ? INT_MIN : (int)r;
+#endif
+}
+
+// lookup_nearest at the nearest indices of fractional (h, k, l), for the
+// sweep of the common case (kernels/sweep_case.hpp): a grid index inside
+// [0, range) by one unsigned comparison an axis (an index below the grid
+// wraps above its range), and a NaN index, which C makes INT_MIN, outside.
+// The offset into F in 32 bits: that sweep's grids hold fewer than 2^32 values.
+template <typename T>
+NB_HD_INLINE T lookup_nearest_fp(const HklGridView<T>& g, T h, T k, T l, T default_F) {
+    const unsigned hi = (unsigned)nearest_index_sat(h) - (unsigned)g.h_min;
+    const unsigned ki = (unsigned)nearest_index_sat(k) - (unsigned)g.k_min;
+    const unsigned li = (unsigned)nearest_index_sat(l) - (unsigned)g.l_min;
+    const T sum = h + k + l;  // NaN when an index is (or +inf and -inf: outside anyway)
+    if (g.hkls && hi < (unsigned)g.h_range && ki < (unsigned)g.k_range && li < (unsigned)g.l_range && sum == sum)
+        return g.F[(hi * (unsigned)g.k_range + ki) * (unsigned)g.l_range + li];
+    return default_F;
+}
+
 // True when the 4x4x4 neighbourhood around (h,k,l) is not inside the grid;
 // C tests the fractional indices, not the floors, and so do we. Written as
 // "not inside" so that a NaN index (every comparison false) is out of range:

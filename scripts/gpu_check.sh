@@ -259,16 +259,21 @@ fi
 
 # ---------- the render kernels alone, every workload, twice per precision ----------
 # CUDA events as nanoBragg prints them: the quick before/after of a kernel
-# change, without nb-bench's C runs (2026-12-04: about 12 s against the bench's 105)
+# change, without nb-bench's C runs (2026-12-04: about 12 s against the bench's 105).
+# float:any forces the general sweep (NB_CUDA_SWEEP=any, kernels/sweep_case.hpp):
+# the common case's kernel against it, in the same build.
 if [ $gpu = 1 ] && want kernels; then
   kernel_times() {
-    local w args p k ms
+    local w args p k ms sweep
     while IFS=$'\t' read -r w args _; do
       [ -n "$timed_workloads" ] && [[ " $timed_workloads " != *" $w "* ]] && continue
-      for p in float double; do
+      for p in float float:any double; do
+        sweep=auto
+        [[ $p == *:any ]] && sweep=any
         for k in 1 2; do
-          ms=$(cd "$work" && env $pipeline_env "$B/bin/nanoBragg" $args -device $dev -precision $p \
-            -floatfile kt.bin -nonoise -nopgm 2>&1 | sed -n 's/.*render kernels \([0-9.]*\) ms.*/\1/p')
+          ms=$(cd "$work" && env $pipeline_env NB_CUDA_SWEEP=$sweep "$B/bin/nanoBragg" $args -device $dev \
+            -precision ${p%%:*} -floatfile kt.bin -nonoise -nopgm 2>&1 |
+            sed -n 's/.*render kernels \([0-9.]*\) ms.*/\1/p')
           echo "kernel $w $p ${ms:-none}"
         done
       done
@@ -276,7 +281,7 @@ if [ $gpu = 1 ] && want kernels; then
   }
   export -f kernel_times
   export dev timed_workloads pipeline_env
-  step kernels 60 bash -c kernel_times
+  step kernels 90 bash -c kernel_times
   python3 - "$work/kernels.out" >"$work/kernels.md" <<'EOF2'
 import sys
 best = {}
@@ -286,11 +291,12 @@ for line in open(sys.argv[1]):
         key = (f[1], f[2])
         best[key] = min(best.get(key, float("inf")), float(f[3]))
 print("## Render kernels alone (CUDA events, best of 2, ms)\n")
-print("| workload | float | double |")
-print("|---|---|---|")
+print("float, general sweep: NB_CUDA_SWEEP=any (kernels/sweep_case.hpp).\n")
+print("| workload | float | float, general sweep | double |")
+print("|---|---|---|---|")
 for w in dict.fromkeys(k[0] for k in best):
     cell = lambda p: f"{best[(w, p)]:.3f}" if (w, p) in best else "-"
-    print(f"| {w} | {cell('float')} | {cell('double')} |")
+    print(f"| {w} | {cell('float')} | {cell('float:any')} | {cell('double')} |")
 print()
 EOF2
   section "$work/kernels.md"

@@ -42,37 +42,54 @@ Experiment golden_experiment(const std::string& id) {
     return prepare_experiment(c);
 }
 
-// Every pixel through this file's render_pixel, with the polarization frames
-// staged as the GPU pipeline stages them (kernels/frame_pipeline.hpp).
-template <typename T>
-std::vector<float> render_fast(const PixelParams<T>& staged) {
-    PixelParams<T> p = staged;
-    const std::vector<PolarizationFrame<T>> frames = source_polarization_frames(p);
-    p.polar_frames = frames.data();
+template <typename Sweep, typename T>
+std::vector<float> render_as(const PixelParams<T>& p) {
     std::vector<float> image((size_t)p.fpixels * p.spixels, 0.0f);
     for (int s = 0; s < p.spixels; ++s)
         for (int f = 0; f < p.fpixels; ++f) {
-            if (!pixel_in_roi(p, f, s)) continue;
-            image[(size_t)s * p.fpixels + f] = (float)render_pixel(p, f, s, InterpCutoff{LLONG_MAX, 0}).value;
+            const long long idx = pixel_to_render(p, f, s, 0);  // ROI and mask, as the kernel
+            if (idx >= 0) image[idx] = (float)render_pixel<Sweep>(p, f, s, InterpCutoff{LLONG_MAX, 0}).value;
         }
     return image;
 }
 
-std::vector<float> render_fast(const Experiment& e, Precision prec) {
+// Every pixel through this file's render_pixel as the GPU kernel runs it: the
+// polarization frames and the interleaved cell tables staged as the GPU
+// pipeline stages them (kernels/frame_pipeline.hpp), and the sweep compiled
+// for the case the launcher picks (kernels/cuda_render_kernel.cuh).
+template <typename T>
+std::vector<float> render_fast(const PixelParams<T>& staged, SweepKind& kind) {
+    PixelParams<T> p = staged;
+    const std::vector<PolarizationFrame<T>> frames = source_polarization_frames(p);
+    p.polar_frames = frames.data();
+    const size_t pairs = (size_t)p.phisteps * p.mosaic_domains;
+    const std::vector<T> cells = interleave_cells(p.cells, pairs), first = interleave_cells(p.cells_first, pairs);
+    p.cells = cells.data();
+    p.cells_first = first.data();
+    kind = sweep_kind(p);
+    return kind == SweepKind::SquareNearest ? render_as<DeviceSweep<SweepKind::SquareNearest>>(p)
+                                            : render_as<DeviceSweep<SweepKind::Any>>(p);
+}
+
+std::vector<float> render_fast(const Experiment& e, Precision prec, SweepKind& kind) {
     std::vector<float> image;
     with_staged_params(
-        e, e.hkl, prec, [&](const PixelParams<double>& p) { image = render_fast(p); },
-        [&](const PixelParams<float>& p) { image = render_fast(p); });
+        e, e.hkl, prec, [&](const PixelParams<double>& p) { image = render_fast(p, kind); },
+        [&](const PixelParams<float>& p) { image = render_fast(p, kind); });
     return image;
 }
 
-void expect_golden(const std::string& id) {
+// The case's images against C's at the golden bars; `kind`: the sweep the GPU
+// would compile for it.
+void expect_golden(const std::string& id, SweepKind want = SweepKind::Any) {
     const Experiment e = golden_experiment(id);
     const std::vector<float> ref =
         nbtest::floats(nbtest::read_file(nbtest::golden_dir() + "/cases/" + id + "/c.float.bin"));
     for (Precision prec : {Precision::Double, Precision::Float}) {
         SCOPED_TRACE(id + (prec == Precision::Float ? " float" : " double"));
-        const std::vector<float> img = render_fast(e, prec);
+        SweepKind kind = SweepKind::Any;
+        const std::vector<float> img = render_fast(e, prec, kind);
+        EXPECT_EQ((int)kind, (int)want) << "the sweep the GPU would compile";
         ASSERT_EQ(img.size(), ref.size());
         const nbtest::Agreement a = nbtest::compare(img, ref);
         // the golden suite's bars (tests/golden/README.md)
@@ -89,14 +106,29 @@ void expect_golden(const std::string& id) {
 // 12 divergence sources and a thick sensor; a misset lyso with dispersion on
 // a rotated detector).
 TEST(FastKernelPhysics, PolarizationAsC) {
-    for (const char* id : {"random_089", "random_037"}) expect_golden(id);
+    for (const char* id : {"random_089", "random_037"}) expect_golden(id, SweepKind::SquareNearest);
 }
 
 // Tricubic interpolation with constant denominators (lyso, N = 2: C
 // interpolates), and the scattering vector divided by a reciprocal wavelength
 // over many sources (divergence and dispersion), and sub-pixels.
 TEST(FastKernelPhysics, InterpolationSourcesAndSubpixelsAsC) {
-    for (const char* id : {"lyso_interpolate", "divergence_dispersion", "oversample_4"}) expect_golden(id);
+    expect_golden("lyso_interpolate");
+    for (const char* id : {"divergence_dispersion", "oversample_4"}) expect_golden(id, SweepKind::SquareNearest);
+}
+
+// The common case's own sweep (kernels/sweep_case.hpp): F_latt without its
+// sign and through a reciprocal, the nearest F by unsigned index tests, the
+// cell table interleaved. Cubic and triclinic cells, phi sweeps, mosaic
+// domains, axes of one cell (skipped), HKL grids with default_F beyond their
+// edges, water (no F_latt == 0 skip), -dmin, curved detectors, sensor
+// layers, ROI and mask.
+TEST(FastKernelPhysics, SquareCrystalNearestFSweepAsC) {
+    for (const char* id : {"cubic_1024", "lyso_nearest", "mosaic_10", "phi_9", "random_093", "mixed_0100", "random_028",
+                           "random_017", "tiny_lambda", "triclinic_abs_peak", "roi", "mask"})
+        expect_golden(id, SweepKind::SquareNearest);
+    // an axis of one cell beside a thin one: C interpolates, the general sweep
+    for (const char* id : {"custom_0141", "random_026"}) expect_golden(id);
 }
 
 // The fast forms are not C's: the same pixel differs in its last bits

@@ -36,6 +36,24 @@ TEST(Formulas, SquareLatticeNextToTheDirectBeamInFloat) {
     EXPECT_NEAR(sincg_frac(h, 6.0f), std::sin(6 * M_PI * h) / std::sin(M_PI * h), 2e-5);
 }
 
+// The common case's F_latt (kernels/sweep_case.hpp) leaves the sign out and
+// skips axes of one cell: its square is the signed product's, bit for bit on
+// the host (ldiv_approx divides here), near and far from the Bragg peaks.
+template <typename T>
+void unsigned_square_lattice_squares_alike() {
+    int negative = 0;
+    for (T N : {T(1), T(2), T(5), T(20)})
+        for (int i = -40; i <= 40; ++i) {
+            const T h = T(i) * T(0.137) + T(1e-4) * T(i % 3), k = T(3) - T(i) * T(0.0625), l = T(i) * T(1.01);
+            const T s = sincg_frac_product(h, k, l, N, T(4), N), u = sincg_frac_product_unsigned(h, k, l, N, T(4), N);
+            ASSERT_EQ(std::fabs(u), std::fabs(s)) << N << " " << h << " " << k << " " << l;
+            if (s < 0) ++negative;
+        }
+    EXPECT_GT(negative, 10);  // the signed product does take both signs
+}
+TEST(Formulas, UnsignedSquareLatticeSquaresAlikeDouble) { unsigned_square_lattice_squares_alike<double>(); }
+TEST(Formulas, UnsignedSquareLatticeSquaresAlikeFloat) { unsigned_square_lattice_squares_alike<float>(); }
+
 TEST(Formulas, Sinc3MatchesC) {
     EXPECT_EQ(sinc3(0.0), 1.0);
     EXPECT_DOUBLE_EQ(sinc3(1.7), 0.73928380872472654);
@@ -214,12 +232,50 @@ void non_finite_indices_are_out_of_range() {
         EXPECT_EQ(nearest_index(bad), INT_MIN);
         EXPECT_EQ(lookup_nearest(g, nearest_index(bad), nearest_index(ok), nearest_index(ok), T(7)), T(7));
         EXPECT_EQ(lookup_nearest(g, nearest_index(ok), nearest_index(ok), nearest_index(bad), T(7)), T(7));
+        // the common case's lookup from fractional indices (kernels/sweep_case.hpp)
+        EXPECT_EQ(lookup_nearest_fp(g, bad, ok, ok, T(7)), T(7));
+        EXPECT_EQ(lookup_nearest_fp(g, ok, bad, ok, T(7)), T(7));
+        EXPECT_EQ(lookup_nearest_fp(g, ok, ok, bad, T(7)), T(7));
     }
+    EXPECT_EQ(lookup_nearest_fp(g, ok, ok, ok, T(7)), T(3));
     EXPECT_FALSE(interpolation_out_of_range(g, ok, ok, ok));
     EXPECT_EQ(nearest_index(T(4.5)), 4);  // C's ceil(h - 0.5): halves round down
     EXPECT_EQ(nearest_index(T(-2.6)), -3);
     EXPECT_EQ(nearest_index(T(1e6)), 1000000);
     EXPECT_EQ(lookup_nearest(g, nearest_index(ok), nearest_index(ok), nearest_index(ok), T(7)), T(3));
+}
+
+// lookup_nearest_fp's unsigned range tests and index against lookup_nearest
+// at C's nearest indices: a grid starting below zero, with every F distinct,
+// indices inside, on and past every edge, and halves (C rounds them down).
+template <typename T>
+void nearest_from_fractional_indices_as_lookup_nearest() {
+    HklGridView<T> g;
+    g.h_min = -3, g.h_max = 4, g.k_min = 2, g.k_max = 6, g.l_min = -7, g.l_max = -1;
+    g.h_range = 8, g.k_range = 5, g.l_range = 7;
+    std::vector<T> F((size_t)g.h_range * g.k_range * g.l_range);
+    for (size_t i = 0; i < F.size(); ++i) F[i] = T(i + 1);
+    g.F = F.data();
+    g.hkls = (long long)F.size();
+    int inside = 0, outside = 0;
+    for (T h = T(-5); h <= T(6); h += T(0.25))
+        for (T k = T(0); k <= T(8); k += T(0.5))
+            for (T l = T(-9); l <= T(1); l += T(0.5)) {
+                const T want = lookup_nearest(g, nearest_index(h), nearest_index(k), nearest_index(l), T(-1));
+                ASSERT_EQ(lookup_nearest_fp(g, h, k, l, T(-1)), want) << h << " " << k << " " << l;
+                ++(want == T(-1) ? outside : inside);
+            }
+    EXPECT_GT(inside, 1000);
+    EXPECT_GT(outside, 1000);
+    g.hkls = 0;  // no grid: default_F everywhere
+    EXPECT_EQ(lookup_nearest_fp(g, T(0), T(3), T(-2), T(-1)), T(-1));
+}
+
+TEST(StructureFactor, NearestFromFractionalIndicesAsLookupNearestDouble) {
+    nearest_from_fractional_indices_as_lookup_nearest<double>();
+}
+TEST(StructureFactor, NearestFromFractionalIndicesAsLookupNearestFloat) {
+    nearest_from_fractional_indices_as_lookup_nearest<float>();
 }
 
 TEST(StructureFactor, NonFiniteIndicesAreOutOfRangeDouble) { non_finite_indices_are_out_of_range<double>(); }
