@@ -38,11 +38,16 @@ long long render_image_cpu(const PixelParams<T>& p, InterpCutoff cutoff, long lo
     std::atomic<long long> known_failure{LLONG_MAX};
     RowCount count{span.rows()};
     const int nthreads = threads > 0 ? threads : omp_get_max_threads();
+    // each source's polarization frame once, as the other executors stage it:
+    // the same function in this file's rounding, so the same bits as per pixel
+    const std::vector<PolarizationFrame<T>> frames = source_polarization_frames(p);
+    PixelParams<T> staged = p;
+    staged.polar_frames = frames.data();
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) reduction(min : first_failure)
     for (int s = s_lo; s <= s_hi; ++s) {
         PixelParams<T> row_panel;  // several panels: the row's frame, once per row
-        const PixelParams<T>& q = p.panels ? (row_panel = panel_params(p, s)) : p;
+        const PixelParams<T>& q = p.panels ? (row_panel = panel_params(staged, s)) : staged;
         for (int f = f_lo; f <= f_hi; ++f) {
             const long long idx = (long long)s * p.fpixels + f;
             if (idx < from_pixel) continue;

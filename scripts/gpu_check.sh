@@ -257,6 +257,17 @@ fi
 
 "$B/bin/nb-bench" --golden "$G" --list >"$work/workloads.tsv" 2>>"$log"
 
+# The render kernels' time (ms, or "none") of one nanoBragg run as it prints
+# it: kernel_ms "VAR=VALUE ..." PRECISION ARGS... (the kernels and shapes steps)
+kernel_ms() {
+  local vars=$1 prec=$2 ms
+  shift 2
+  ms=$(cd "$work" && env $vars "$B/bin/nanoBragg" "$@" -device $dev -precision $prec -floatfile km.bin -nonoise \
+    -nopgm 2>&1 | sed -n 's/.*render kernels \([0-9.]*\) ms.*/\1/p')
+  echo "${ms:-none}"
+}
+export -f kernel_ms
+
 # ---------- the render kernels alone, every workload, twice per precision ----------
 # CUDA events as nanoBragg prints them: the quick before/after of a kernel
 # change, without nb-bench's C runs (2026-12-04: about 12 s against the bench's 105).
@@ -264,17 +275,14 @@ fi
 # the common case's kernel against it, in the same build.
 if [ $gpu = 1 ] && want kernels; then
   kernel_times() {
-    local w args p k ms sweep
+    local w args p k sweep
     while IFS=$'\t' read -r w args _; do
       [ -n "$timed_workloads" ] && [[ " $timed_workloads " != *" $w "* ]] && continue
       for p in float float:any double; do
         sweep=auto
         [[ $p == *:any ]] && sweep=any
         for k in 1 2; do
-          ms=$(cd "$work" && env $pipeline_env NB_CUDA_SWEEP=$sweep "$B/bin/nanoBragg" $args -device $dev \
-            -precision ${p%%:*} -floatfile kt.bin -nonoise -nopgm 2>&1 |
-            sed -n 's/.*render kernels \([0-9.]*\) ms.*/\1/p')
-          echo "kernel $w $p ${ms:-none}"
+          echo "kernel $w $p $(kernel_ms "$pipeline_env NB_CUDA_SWEEP=$sweep" ${p%%:*} $args)"
         done
       done
     done <"$work/workloads.tsv"
@@ -581,9 +589,7 @@ if [ $gpu = 1 ] && want shapes; then
       for prec in float double; do
         for shape in 0 1 2; do
           for k in 1 2; do
-            ms=$(cd "$work" && NB_CUDA_LAUNCH=$shape "$B/bin/nanoBragg" $args -device $dev -precision $prec \
-              -floatfile sh.bin -nonoise -nopgm 2>&1 | sed -n 's/.*render kernels \([0-9.]*\) ms.*/\1/p')
-            echo "shape $w $prec $shape ${ms:-none}"
+            echo "shape $w $prec $shape $(kernel_ms "NB_CUDA_LAUNCH=$shape" $prec $args)"
           done
         done
       done

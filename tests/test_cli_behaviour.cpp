@@ -12,6 +12,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "engine/smv_io.hpp"
 #include "tests/run_cli.hpp"
@@ -35,6 +38,17 @@ bool no_images(const TempDir& d) {
     for (const char* f : {"floatimage.bin", "intimage.img", "noiseimage.img", "image.pgm", "out.bin"})
         if (std::filesystem::exists(d.file(f))) return false;
     return true;
+}
+
+// A run of `base` then `extra` in d that must succeed: its float image (f.bin) and its output.
+std::pair<std::string, std::string> float_image(const TempDir& d, const std::vector<std::string>& base,
+                                                const std::vector<std::string>& extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), {"-floatfile", "f.bin"});
+    RunResult r = run_cli(args, d.path.string());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return {read_file(d.file("f.bin")), r.out};
 }
 
 }  // namespace
@@ -650,14 +664,7 @@ TEST(CliBehaviour, NegativeBeamsizeLeavesTheCrystalUnclipped) {
                                            "90",     "-default_F", "100", "-xtalsize",   "0.2", "-detpixels",
                                            "24",     "-distance",  "100", "-oversample", "1",   "-nonoise",
                                            "-nopgm", "-device",    "cpu"};
-    auto image = [&](const std::vector<std::string>& extra) {
-        std::vector<std::string> args = base;
-        args.insert(args.end(), extra.begin(), extra.end());
-        args.insert(args.end(), {"-floatfile", "f.bin"});
-        RunResult r = run_cli(args, d.path.string());
-        EXPECT_EQ(r.exit_code, 0) << r.err;
-        return std::make_pair(read_file(d.file("f.bin")), r.out);
-    };
+    auto image = [&](const std::vector<std::string>& extra) { return float_image(d, base, extra); };
     const auto unclipped = image({"-beamsize", "-1", "-flux", "1e12"});
     const auto wide = image({"-beamsize", "1000"});
     const auto clipped = image({});  // the 0.1 mm beam clips the 0.2 mm crystal
@@ -773,14 +780,7 @@ TEST(CliBehaviour, CsAutoValuesAreAccepted) {
         "-cell", "50",         "60",   "70",       "85",          "95",      "100",         "-default_F", "100",
         "-N",    "3",          "-osc", "0.3",      "-divergence", "0.4",     "-dispersion", "0.5",        "-mosaic",
         "0.2",   "-detpixels", "24",   "-nonoise", "-nopgm",      "-device", "cpu"};
-    auto image = [&](const std::vector<std::string>& extra) {
-        std::vector<std::string> args = base;
-        args.insert(args.end(), extra.begin(), extra.end());
-        args.insert(args.end(), {"-floatfile", "f.bin"});
-        RunResult r = run_cli(args, d.path.string());
-        EXPECT_EQ(r.exit_code, 0) << r.err;
-        return read_file(d.file("f.bin"));
-    };
+    auto image = [&](const std::vector<std::string>& extra) { return float_image(d, base, extra).first; };
     const std::string plain = image({});
     ASSERT_EQ(plain.size(), 24u * 24u * 4u);
     EXPECT_EQ(image({"-oversample", "-1", "-hdivsteps", "-1", "-vdivsteps", "-1", "-dispsteps", "-1", "-mosaic_dom",

@@ -20,6 +20,7 @@
 #include "cli/args.hpp"
 #include "engine/render.hpp"
 #include "engine/setup.hpp"
+#include "golden_case.hpp"
 #include "kernels/frame_pipeline.hpp"
 #include "kernels/pixel_physics.hpp"
 #include "run_cli.hpp"
@@ -29,18 +30,7 @@ using namespace nb;
 
 namespace {
 
-Experiment golden_experiment(const std::string& id) {
-    std::ifstream in(nbtest::golden_dir() + "/manifest.json");
-    const nlohmann::json m = nlohmann::json::parse(in);
-    std::string args = m.at("cases").at(id).at("args").get<std::string>();
-    for (size_t p; (p = args.find("{in}")) != std::string::npos;) args.replace(p, 4, nbtest::golden_dir() + "/inputs");
-    std::vector<std::string> words = nbtest::split_ws(args);
-    std::vector<const char*> argv{"nanoBragg"};
-    for (const std::string& w : words) argv.push_back(w.c_str());
-    SimConfig c = parse_args((int)argv.size(), argv.data()).config;
-    c.write_fdump = false;
-    return prepare_experiment(c);
-}
+Experiment golden_experiment(const std::string& id) { return prepare_experiment(nbtest::golden_config(id)); }
 
 template <typename Sweep, typename T>
 std::vector<float> render_as(const PixelParams<T>& p) {

@@ -17,6 +17,7 @@
 #include "engine/render.hpp"
 #include "engine/setup.hpp"
 #include "expt_fixture.hpp"
+#include "golden_case.hpp"
 #include "kernels/frame_host_backend.hpp"
 #include "run_cli.hpp"
 
@@ -24,19 +25,7 @@ using namespace nb;
 
 namespace {
 
-// A golden case's command line, with `extra` flags after it.
-SimConfig golden_config(const std::string& id, const std::string& extra = "") {
-    std::ifstream in(nbtest::golden_dir() + "/manifest.json");
-    const nlohmann::json m = nlohmann::json::parse(in);
-    std::string args = m.at("cases").at(id).at("args").get<std::string>() + " " + extra;
-    for (size_t p; (p = args.find("{in}")) != std::string::npos;) args.replace(p, 4, nbtest::golden_dir() + "/inputs");
-    std::vector<std::string> words = nbtest::split_ws(args);
-    std::vector<const char*> argv{"nanoBragg"};
-    for (const std::string& w : words) argv.push_back(w.c_str());
-    SimConfig c = parse_args((int)argv.size(), argv.data()).config;
-    c.write_fdump = false;
-    return c;
-}
+using nbtest::golden_config;
 
 RenderResult scalar_cpu(const Experiment& e, Precision prec) {
     RenderOptions o;
