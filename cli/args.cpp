@@ -334,8 +334,9 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     t.flag("--oversample_polar", "polarization per sub-pixel", [&] { c.oversample_polar = true; });
     t.flag("--oversample_omega", "solid angle per sub-pixel", [&] { c.oversample_omega = true; });
     t.numbers(
-        "--roi", 4, "render only xmin xmax ymin ymax (pixels, inclusive; -1: that edge of the detector, as in C)",
-        {at_least(-1)},
+        "--roi", 4,
+        "render only xmin xmax ymin ymax (pixels, inclusive; negative, e.g. -1: that edge of the detector, as in C)",
+        {kAny},
         [&](const std::vector<double>& v) {
             c.roi_xmin = (int)v[0];
             c.roi_xmax = (int)v[1];

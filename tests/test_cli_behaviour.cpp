@@ -347,7 +347,7 @@ TEST(CliBehaviour, AnSmvHeaderPast512BytesSaysItsSize) {
 // -printout_pixel and -trace_pixel outside the detector stop the run before
 // anything is written; outside the -roi or masked they warn and render; -roi's
 // -1 is that edge of the detector, as in C.
-TEST(CliBehaviour, PixelReportsNameBadPixelsAndRoiTakesMinusOneAsTheEdge) {
+TEST(CliBehaviour, PixelReportsNameBadPixelsAndRoiTakesNegativesAsTheEdge) {
     TempDir d("cli_pixel_reports");
     for (const auto& bad : std::vector<std::vector<std::string>>{
              {"-printout_pixel", "32", "0"}, {"-printout_pixel", "0", "40"}, {"-trace_pixel", "32", "1"}}) {
@@ -405,9 +405,18 @@ TEST(CliBehaviour, PixelReportsNameBadPixelsAndRoiTakesMinusOneAsTheEdge) {
     r = run_cli(with(kSmall, {"-roi", "-1", "-1", "-1", "-1", "-floatfile", "roi.bin"}), d.path.string());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(read_file(d.file("roi.bin")), whole);
-    r = run_cli(with(kSmall, {"-roi", "-2", "5", "0", "5"}), d.path.string());
+    // any negative bound is that edge, as C reads it (the image byte-identical to C's by hand,
+    // 2026-12-04); beyond int's range is refused
+    r = run_cli(with(kSmall, {"-roi", "-2", "5", "-7", "5", "-floatfile", "neg.bin"}), d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = run_cli(with(kSmall, {"-roi", "0", "5", "0", "5", "-floatfile", "zero.bin"}), d.path.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_file(d.file("neg.bin")), read_file(d.file("zero.bin")));
+    EXPECT_NE(read_file(d.file("neg.bin")), whole);
+    r = run_cli(with(kSmall, {"-roi", "0", "5", "0", "3e9", "-floatfile", "big.bin"}), d.path.string());
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.err.find("-roi"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("-roi: 3e9 is out of range"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(d.file("big.bin")));
 }
 
 // The set-up summary carries C nanoBragg's lines (scripts read them): values
