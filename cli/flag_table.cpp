@@ -50,7 +50,7 @@ std::string Range::text() const {
 }
 
 std::string Range::help() const {
-    if (unbounded()) return "";
+    if (unbounded()) return note.empty() ? "" : " (" + note + ")";  // no bracket: no range to check
     return " [" + text() + (note.empty() ? "" : "; " + note) + "]";
 }
 
@@ -59,6 +59,7 @@ Range above(double lo, std::string note) { return {lo, HUGE_VAL, true, false, st
 Range at_least(double lo, std::string note) { return {lo, HUGE_VAL, false, false, std::move(note)}; }
 Range within(double lo, double hi, std::string note) { return {lo, hi, false, false, std::move(note)}; }
 Range inside(double lo, double hi, std::string note) { return {lo, hi, true, true, std::move(note)}; }
+Range auto_when_negative(std::string note) { return {-HUGE_VAL, HUGE_VAL, false, false, std::move(note)}; }
 
 // CLI11 hands the text through; the number, its finiteness and its range are
 // checked here so that every refusal names the flag and the value.

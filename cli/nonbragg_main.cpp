@@ -102,6 +102,7 @@ void register_flags(CLI::App& app, Options& o) {
     constexpr double mm = 1000.0;
     using nb::above;
     using nb::at_least;
+    using nb::auto_when_negative;
     using nb::kAny;
     auto vec = [&](const char* names, const char* help, nb::Vec3D& v) {
         t.numbers(names, 3, help, {kAny}, [&v](const std::vector<double>& x) { v = nb::Vec3D{x[0], x[1], x[2]}; });
@@ -148,18 +149,22 @@ void register_flags(CLI::App& app, Options& o) {
              [&](double v) { o.lambda0 = (12398.42 / v) / 1.0e10; });
     t.number("--dispersion", "spectral spread delta-lambda/lambda (percent, default 0)", at_least(0),
              [&](double v) { o.dispersion = v / 100.0; });
-    t.integer("--dispsteps", "wavelengths across -dispersion (default: 2 with a spread)", at_least(0, "0: auto"),
-              [&](int v) { o.dispsteps = v; });
+    t.integer("--dispsteps", "wavelengths across -dispersion (default: 2 with a spread)",
+              auto_when_negative("0 or negative: auto, as C"), [&](int v) { o.dispsteps = v; });
     t.number("--divergence", "beam divergence, horizontal and vertical (mrad, default 0)", at_least(0),
              [&](double v) { o.hdivrange = o.vdivrange = v / mm; });
     t.number("--hdivrange", "horizontal divergence (mrad)", at_least(0), [&](double v) { o.hdivrange = v / mm; });
     t.number("--vdivrange", "vertical divergence (mrad)", at_least(0), [&](double v) { o.vdivrange = v / mm; });
-    t.number("--hdivstep", "horizontal divergence step (mrad)", at_least(0), [&](double v) { o.hdivstep = v / mm; });
-    t.number("--vdivstep", "vertical divergence step (mrad)", at_least(0), [&](double v) { o.vdivstep = v / mm; });
-    t.integer("--hdivsteps", "horizontal divergence points", at_least(0, "0: auto"), [&](int v) { o.hdivsteps = v; });
-    t.integer("--vdivsteps", "vertical divergence points", at_least(0, "0: auto"), [&](int v) { o.vdivsteps = v; });
-    t.integer("--divsteps", "divergence points, horizontal and vertical", at_least(0, "0: auto"),
-              [&](int v) { o.hdivsteps = o.vdivsteps = v; });
+    t.number("--hdivstep", "horizontal divergence step (mrad)", auto_when_negative("0 or negative: auto, as C"),
+             [&](double v) { o.hdivstep = v / mm; });
+    t.number("--vdivstep", "vertical divergence step (mrad)", auto_when_negative("0 or negative: auto, as C"),
+             [&](double v) { o.vdivstep = v / mm; });
+    t.integer("--hdivsteps", "horizontal divergence points", auto_when_negative("0 or negative: auto, as C"),
+              [&](int v) { o.hdivsteps = v; });
+    t.integer("--vdivsteps", "vertical divergence points", auto_when_negative("0 or negative: auto, as C"),
+              [&](int v) { o.vdivsteps = v; });
+    t.integer("--divsteps", "divergence points, horizontal and vertical",
+              auto_when_negative("0 or negative: auto, as C"), [&](int v) { o.hdivsteps = o.vdivsteps = v; });
     t.flag("--round_div", "trim the divergence grid to an ellipse (default)", [&] { o.round_div = true; });
     t.flag("--square_div", "keep the whole divergence grid", [&] { o.round_div = false; });
     t.text("--sourcefile", "sources, one per line: X Y Z (m, sample to source) weight lambda (m)",
@@ -269,7 +274,7 @@ void register_flags(CLI::App& app, Options& o) {
     t.flag("--curved_det", "pixels on a sphere around the sample (as in C, only with an argument after it)",
            [&] { o.curved = true; });
     t.flag("--point_pixel", "solid angle by the inverse square law only (no obliquity)", [&] { o.point_pixel = true; });
-    t.integer("--oversample", "sub-pixels per pixel edge (default 1)", at_least(0, "0: 1"),
+    t.integer("--oversample", "sub-pixels per pixel edge (default 1)", auto_when_negative("0 or negative: 1, as C"),
               [&](int v) { o.oversample = v; });
     t.numbers(
         "--roi", 4, "render only pixels xmin xmax ymin ymax (inclusive; default: all)", {kAny},
@@ -286,9 +291,12 @@ void register_flags(CLI::App& app, Options& o) {
 
     // ---- spindle: the SMV header only ----
     t.number("--phi", "spindle start (deg, default 0; header only)", kAny, [&](double v) { o.phi0 = v / kRTD; });
-    t.number("--osc", "oscillation range (deg; header only)", at_least(0), [&](double v) { o.osc = v / kRTD; });
-    t.number("--phistep", "spindle step (deg; header only)", at_least(0), [&](double v) { o.phistep = v / kRTD; });
-    t.integer("--phisteps", "spindle steps (header only)", at_least(0), [&](int v) { o.phisteps = v; });
+    t.number("--osc", "oscillation range (deg; header only)", auto_when_negative("negative: auto, as C"),
+             [&](double v) { o.osc = v / kRTD; });
+    t.number("--phistep", "spindle step (deg; header only)", auto_when_negative("0 or negative: auto, as C"),
+             [&](double v) { o.phistep = v / kRTD; });
+    t.integer("--phisteps", "spindle steps (header only)", auto_when_negative("negative: auto, as C"),
+              [&](int v) { o.phisteps = v; });
 
     // ---- outputs ----
     t.text("--floatfile,--floatimage", "raw float32 image, photons/pixel (default floatimage.bin)",

@@ -795,6 +795,13 @@ TEST(CliBehaviour, CsAutoValuesAreAccepted) {
     EXPECT_EQ(image({"-oversample", "-1", "-hdivsteps", "-1", "-vdivsteps", "-1", "-dispsteps", "-1", "-mosaic_dom",
                      "-1", "-phisteps", "-1", "-phistep", "-1", "-hdivstep", "-1", "-thicksteps", "-1"}),
               plain);
+    // any negative is auto, as C's "< 0" and "<= 0" tests read it (byte-identical to C by hand)
+    EXPECT_EQ(
+        image({"-oversample", "-4", "-hdivsteps", "-2", "-vdivsteps", "-3", "-dispsteps", "-7",   "-mosaic_dom", "-3",
+               "-phisteps",   "-5", "-phistep",   "-2", "-hdivstep",  "-3", "-vdivstep",  "-0.5", "-thicksteps", "-2"}),
+        plain);
+    EXPECT_EQ(image({"-osc", "-3"}), image({"-osc", "-1"}));
+    EXPECT_NE(image({"-osc", "-3"}), plain);
     EXPECT_EQ(image({"-phisteps", "0"}), image({"-phisteps", "1"}));
     EXPECT_NE(image({"-phisteps", "1"}), plain);
     // -detpixels 0: the count from -detsize, as C fills it in (2.4 mm of 0.1 mm pixels)

@@ -562,6 +562,31 @@ TEST(NonBragg, NegativeBeamsizeLeavesTheSampleUnclipped) {
     EXPECT_NE(image({}), wide);  // the 0.1 mm beam clips the 0.2 mm wide sample
 }
 
+// The sampling flags C resolves by "<= 0" or "< 0" tests take any negative
+// value as auto, as C does (the images and SMV files byte-identical to C's
+// by hand, 2026-12-04); they had been refused below 0.
+TEST(NonBragg, NegativeSamplingValuesAreAutoAsC) {
+    TempDir dir("nonbragg_negative_sampling");
+    auto image = [&](const std::vector<std::string>& extra) {
+        std::vector<std::string> a = {"-stol",    water(),       "-detpixels",  "24",       "-divergence",
+                                      "0.3",      "-dispersion", "0.1",         "-osc",     "0.2",
+                                      "-nonoise", "-nopgm",      "-noprogress", "-intfile", "i.img"};
+        a.insert(a.end(), extra.begin(), extra.end());
+        a.insert(a.end(), {"-floatfile", "b.bin"});
+        RunResult r = run_cli(a, dir.path.string(), 60, nonbragg_path());
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return read_file(dir.file("b.bin")) + read_file(dir.file("i.img"));
+    };
+    const std::string plain = image({});
+    ASSERT_GT(plain.size(), 4u * 24 * 24);
+    EXPECT_EQ(image({"-oversample", "-3", "-hdivsteps", "-2", "-vdivsteps", "-5", "-dispsteps", "-7", "-hdivstep", "-1",
+                     "-vdivstep", "-2", "-phisteps", "-4", "-phistep", "-1"}),
+              plain);
+    EXPECT_EQ(image({"-divsteps", "-2"}), plain);
+    EXPECT_EQ(image({"-oversample", "-2"}), image({"-oversample", "1"}));
+    EXPECT_NE(image({"-divsteps", "3"}), plain);
+}
+
 // C sets -curved_det only when some argument follows it, and reads none: a
 // value after it is skipped, a flag after it stays a flag (we had taken
 // "-floatfile" for its value), and last on the line it does nothing.
