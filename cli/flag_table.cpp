@@ -298,13 +298,28 @@ int run_program(CLI::App& app, const std::vector<std::string>& args, const Progr
         return run();
     } catch (const UsageError& e) {
         std::fflush(stdout);
-        std::fprintf(stderr, "%s: error: %s (%s -h lists the flags)\n", program.name, e.what(), program.name);
+        std::fprintf(stderr, "%s: error: %s (%s -h lists the flags)\n", program.name, printable(e.what()).c_str(),
+                     program.name);
         return 2;
     } catch (const std::exception& e) {
         std::fflush(stdout);
-        std::fprintf(stderr, "%s: error: %s\n", program.name, e.what());
+        std::fprintf(stderr, "%s: error: %s\n", program.name, printable(e.what()).c_str());
         return 2;
     }
+}
+
+std::string printable(const std::string& message) {
+    std::string out;
+    for (unsigned char ch : message) {
+        if (ch < 0x20 || ch == 0x7f) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", (unsigned)ch);
+            out += hex;
+        } else {
+            out += (char)ch;
+        }
+    }
+    return out;
 }
 
 }  // namespace nb

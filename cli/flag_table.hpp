@@ -106,6 +106,10 @@ struct ProgramName {
 // answers -version and -h (the flags `version` and `help` set), prints the
 // banner and runs. A bad flag or file is one "<name>: error: ..." line on
 // stderr (after a usage error with the -h hint) and exit 2.
+// An error message as the terminal should show it: control bytes (from a
+// binary file read as text, quoted back) as \xNN.
+std::string printable(const std::string& message);
+
 int run_program(CLI::App& app, const std::vector<std::string>& args, const ProgramName& program, const bool& help,
                 const bool& version, const std::function<int()>& run);
 

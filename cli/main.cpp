@@ -370,7 +370,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
 
 int report_error(const char* what, bool usage_hint, bool inputs_hint) {
     std::fflush(stdout);
-    std::fprintf(stderr, "nanoBragg: error: %s\n", what);
+    std::fprintf(stderr, "nanoBragg: error: %s\n", nb::printable(what).c_str());
     if (inputs_hint)
         std::fprintf(stderr,
                      "usage: nanoBragg -hkl Fs.hkl -mat auto.mat (or -cell a b c al be ga, -default_F F) ...\n");

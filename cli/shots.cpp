@@ -1,6 +1,7 @@
 #include "cli/shots.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -51,11 +52,19 @@ std::vector<Shot> read_shots(const std::string& path) {
         ++lineno;
         size_t hash = line.find('#');
         if (hash != std::string::npos) line.resize(hash);
+        const std::string where = "-shots: '" + path + "' line " + std::to_string(lineno);
+        // a control byte: a binary file given by mistake (its bytes are not echoed)
+        for (unsigned char ch : line)
+            if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f) {
+                char hex[8];
+                std::snprintf(hex, sizeof hex, "0x%02x", (unsigned)ch);
+                throw std::runtime_error(where + ": byte " + hex + " is not text; a shot list is a text file (" +
+                                         "docs/shots.md)");
+            }
         std::istringstream ls(line);
         std::vector<std::string> tok;
         for (std::string t; ls >> t;) tok.push_back(t);
         if (tok.empty()) continue;
-        const std::string where = "-shots: '" + path + "' line " + std::to_string(lineno);
         Shot s;
         s.line = lineno;
         size_t next = 0;

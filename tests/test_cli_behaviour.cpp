@@ -110,6 +110,9 @@ TEST(CliBehaviour, MalformedInputFilesAreRefusedWithTheirName) {
     write_text(d.file("inf.txt"), "-10 0 0 inf\n");
     write_text(d.file("origin.txt"), "-10 0 0\n0 0 0 1\n");
     write_text(d.file("lambda0.txt"), "-10 0 0 1 0\n");
+    // a binary file given by mistake: its bytes are quoted back as \xNN, not raw
+    write_text(d.file("binary.hkl"), std::string("\x7f"
+                                                 "ELF\x02\x01 1 2 3\n"));
     std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
         {with(kSmall, {"-sourcefile", d.file("junk.txt")}), "junk.txt' line 2: column 3 is not a number ('2.0x')"},
         {with(kSmall, {"-sourcefile", d.file("inf.txt")}), "inf.txt' line 1: column 4 is not finite"},
@@ -122,11 +125,14 @@ TEST(CliBehaviour, MalformedInputFilesAreRefusedWithTheirName) {
         {with(kSmall, {"-sourcefile", d.file("empty.txt")}), "no data rows"},
         {with(kSmall, {"-sourcefile", d.file("words.txt")}), "words.txt' line 2: column 1 is not a number"},
         {with(kSmall, {"-mask", d.file("mask.img")}), "-mask"},
+        {with(kSmall, {"-hkl", d.file("binary.hkl")}), "binary.hkl' line 1: '\\x7fELF\\x02\\x01' is not a number"},
     };
     for (const auto& [args, expect] : cases) {
         RunResult r = run_cli(args, d.path.string());
         EXPECT_EQ(r.exit_code, 2) << expect;
         EXPECT_NE(r.err.find(expect), std::string::npos) << "stderr: " << r.err;
+        for (unsigned char ch : r.err)
+            EXPECT_TRUE((ch >= 0x20 && ch != 0x7f) || ch == '\n') << "a control byte in: " << r.err;
         EXPECT_FALSE(std::filesystem::exists(d.file("floatimage.bin"))) << expect;
     }
 }

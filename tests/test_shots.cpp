@@ -58,6 +58,11 @@ TEST(Shots, MalformedLinesNameFileAndLine) {
         {"misset 1 2 3 xtalsize=-0.1\n", "xtalsize: -0.1 is out of range"},
         {"misset 1 2 3 N=5 mosaic=0.1 N=6\n", "line 1: N= is given twice"},
         {"# nothing\n", "lists no shots"},
+        {std::string("\x7f"
+                     "ELF\x02\x01\x01\x03",
+                     8),
+         "line 1: byte 0x7f is not text"},  // a binary given by mistake
+        {std::string("misset 1 2 3\nrandom 5\x00\x01\n", 23), "line 2: byte 0x00 is not text"},
     };
     for (const auto& [text, expect] : cases) {
         std::ofstream(d.file("s.txt")) << text;
@@ -67,6 +72,8 @@ TEST(Shots, MalformedLinesNameFileAndLine) {
         } catch (const std::runtime_error& e) {
             EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
             EXPECT_NE(std::string(e.what()).find("-shots"), std::string::npos) << e.what();
+            for (unsigned char ch : std::string(e.what()))
+                EXPECT_FALSE(ch < 0x20 || ch == 0x7f) << "a control byte in the message: " << (int)ch;
         }
     }
 }
