@@ -165,9 +165,11 @@ ExptPanel read_panel(const Reader& r, const json& p, const std::string& object) 
                 if (!q[(size_t)i].is_number_integer()) r.fail(object, "a mask rectangle is not 4 whole numbers");
                 rect[(size_t)i] = q[(size_t)i].get<int>();
             }
-            // dxtbx's order: fast from, fast to, slow from, slow to
-            if (rect[0] > rect[1] || rect[2] > rect[3])
-                r.fail(object, "a mask rectangle ends before it starts (fast from, fast to, slow from, slow to)");
+            // dxtbx's order, as Panel::apply_untrusted_rectangle_mask reads it: fast from, slow
+            // from, fast to, slow to (the "to" bounds excluded). Until 2026-12-04 this test read
+            // fast from, fast to, slow from, slow to, and refused valid rectangles.
+            if (rect[0] > rect[2] || rect[1] > rect[3])
+                r.fail(object, "a mask rectangle ends before it starts (fast from, slow from, fast to, slow to)");
             out.mask.push_back(rect);
         }
     }

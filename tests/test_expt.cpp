@@ -217,9 +217,13 @@ TEST(ExptReader, BadFilesNameTheFileTheObjectAndTheProblem) {
     k["goniometer"][0]["setting_rotation"] = {0, -1, 0, 1, 0, 0, 0, 0, 1};  // 90 deg about z: fine
     EXPECT_EQ(error_of(k.dump()), "no error");
     k = j;
-    k["detector"][0]["panels"][0]["mask"] = {{100, 10, 0, 10}};
+    k["detector"][0]["panels"][0]["mask"] = {{100, 10, 0, 20}};  // fast from 100 to 0
     EXPECT_NE(error_of(k.dump()).find("detector 0, panel 0: a mask rectangle ends before it starts"),
               std::string::npos);
+    k["detector"][0]["panels"][0]["mask"] = {{0, 30, 10, 20}};  // slow from 30 to 20
+    EXPECT_NE(error_of(k.dump()).find("a mask rectangle ends before it starts"), std::string::npos);
+    k["detector"][0]["panels"][0]["mask"] = {{50, 10, 60, 20}};  // dxtbx's (fast, slow, fast, slow): fine
+    EXPECT_EQ(error_of(k.dump()), "no error");
 }
 
 // What a file holds and the render leaves out is said: a second experiment
@@ -380,8 +384,9 @@ TEST(ExptCli, TheScanGivesTheSeriesAndPanelMasksSkipPixels) {
     TempDir dir("expt_scan");
     json j = experiment_list({tilted_panel()}, 1.0);
     j["scan"][0]["image_range"] = {1, 3};
-    // the panel's untrusted rectangle: fast 10..29, slow 20..39
-    j["detector"][0]["panels"][0]["mask"] = {{10, 20, 30, 40}};
+    // the panel's untrusted rectangles, as dxtbx reads them (fast from, slow from, fast to,
+    // slow to): fast 10..29, slow 20..39; fast 300..309, slow 100..104
+    j["detector"][0]["panels"][0]["mask"] = {{10, 20, 30, 40}, {300, 100, 310, 105}};
     write(dir.file("scan.expt"), j);
     RunResult r = render(dir, "scan.expt", "out.bin");
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -400,6 +405,11 @@ TEST(ExptCli, TheScanGivesTheSeriesAndPanelMasksSkipPixels) {
         for (int f = 30; f < 50; ++f) around += img[(size_t)s * 512 + f];
     EXPECT_EQ(inside, 0.0);
     EXPECT_GT(around, 0.0);
+    double second = 0, beside = 0;
+    for (int s = 100; s < 105; ++s)
+        for (int f = 300; f < 310; ++f) second += img[(size_t)s * 512 + f], beside += img[(size_t)(s + 5) * 512 + f];
+    EXPECT_EQ(second, 0.0);
+    EXPECT_GT(beside, 0.0);
     // -nframes (and -phi, -osc) on the command line take part of the scan
     r = render(dir, "scan.expt", "one.bin", {"-nframes", "1"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
