@@ -243,13 +243,11 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
     double render_s = 0, kernel_ms = 0, wait_s = 0;
     auto write_us = std::make_shared<std::atomic<long long>>(0);  // the writers' own time
     using clock = std::chrono::steady_clock;
-    std::vector<int> mine;  // this rank's frames
-    for (int i = 0; i < cfg.nframes; ++i)
-        if (job.owns(i)) mine.push_back(i);
-    size_t submitted = 0;
-    std::vector<double> frame_evaluations(mine.size());
+    const long long mine = job.frames_owned(cfg.nframes);  // this rank's frames
+    long long submitted = 0;
+    std::deque<double> frame_evaluations;  // the frames in flight's, oldest first
     auto submit_next = [&] {
-        const int i = mine[submitted];
+        const int i = job.owned_frame(submitted);
         nb::Experiment shot;
         const nb::Experiment* frame = &e;
         if (!shots.empty()) {
@@ -262,14 +260,14 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
             e.samp.phi0 = phi_start + i * e.samp.osc;
             if (std::fabs(e.samp.phi0) <= 1e-12 * (std::fabs(phi_start) + i * std::fabs(e.samp.osc))) e.samp.phi0 = 0;
         }
-        frame_evaluations[submitted] = nb::evaluation_count(*frame);
-        bar.start_frame(i + 1, cfg.nframes, frame_evaluations[submitted]);
+        frame_evaluations.push_back(nb::evaluation_count(*frame));
+        bar.start_frame(i + 1, cfg.nframes, frame_evaluations.back());
         queue.submit(*frame);
         ++submitted;
     };
     alike = false;  // from here a rank's error is its own
-    for (size_t k = 0; k < mine.size(); ++k) {
-        const int i = mine[k];
+    for (long long k = 0; k < mine; ++k) {
+        const int i = job.owned_frame(k);
         // this frame's lines, printed after the earlier frames' (FrameOutput::log)
         std::string log;
         if (!shots.empty()) log += fmt::format("shot {} of {} (line {})\n", i + 1, cfg.nframes, shots[i].line);
@@ -278,7 +276,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         const auto render_start = clock::now();
         {
             nb::StageTimer tr("render_image");
-            while (submitted < mine.size() && queue.pending() < queue.depth()) submit_next();
+            while (submitted < mine && queue.pending() < queue.depth()) submit_next();
             nb::FrameQueue::Frame frame = queue.collect();
             fo->result = std::move(frame.result);
             fo->exp = std::move(frame.exp);
@@ -320,7 +318,7 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         }
         wait_s += std::chrono::duration<double>(clock::now() - wait_start).count();
         const std::shared_future<void> previous = writing.empty() ? std::shared_future<void>() : writing.back();
-        const bool last = k + 1 == mine.size();
+        const bool last = k + 1 == mine;
         auto write = [fo, files, w = nexus.get(), write_us, &queue, last, previous]() {
             write_frame(fo, files, w, previous, *write_us);
             // a later frame fills this image's pages instead of new ones
@@ -334,7 +332,8 @@ int run(const nb::ParsedArgs& parsed, const nb::Job& job, const std::string& com
         else
             writing.push_back(std::async(std::launch::async, write).share());
         ++frames_done;
-        evaluations += frame_evaluations[k];
+        evaluations += frame_evaluations.front();
+        frame_evaluations.pop_front();
     }
     while (!writing.empty()) {
         writing.front().get();

@@ -8,6 +8,10 @@ struct Job {
     int rank = 0, size = 1, local_rank = 0;
     bool mpi = false;
     bool owns(int frame_index) const { return frame_index % size == rank; }
+    // this rank's share of `frames`, round robin as owns() deals them: its
+    // count, and its k-th frame (no list: -nframes 1e9 had taken 12 GB)
+    long long frames_owned(int frames) const { return frames > rank ? (frames - rank - 1) / size + 1 : 0; }
+    int owned_frame(long long k) const { return (int)(rank + k * size); }
 };
 
 // Starts MPI only when an MPI launcher started us (mpirun/srun set the

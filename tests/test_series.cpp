@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/frames.hpp"
+#include "cli/mpi_job.hpp"
 #include "tests/run_cli.hpp"
 
 using namespace nbtest;
@@ -38,6 +39,27 @@ TEST(Series, FrameFileNames) {
     EXPECT_FALSE(nb::numbered_outputs(1, false));
     EXPECT_EQ(nb::frame_seed(-5, 0), -5);
     EXPECT_EQ(nb::frame_seed(-5, 3), -8);
+}
+
+// A rank's share of a series, dealt round robin without a list of frames (a
+// -nframes 1e9 run had built two lists of 1e9 entries, 12 GB, before its
+// first frame): the same frames as owns() picks, in order.
+TEST(Series, ARanksFramesAreDealtRoundRobinWithoutAList) {
+    for (int size = 1; size <= 4; ++size)
+        for (int rank = 0; rank < size; ++rank)
+            for (int frames = 0; frames <= 11; ++frames) {
+                nb::Job job;
+                job.rank = rank, job.size = size;
+                std::vector<int> want, got;
+                for (int i = 0; i < frames; ++i)
+                    if (job.owns(i)) want.push_back(i);
+                for (long long k = 0; k < job.frames_owned(frames); ++k) got.push_back(job.owned_frame(k));
+                EXPECT_EQ(got, want) << "rank " << rank << " of " << size << ", " << frames << " frames";
+            }
+    nb::Job job;
+    job.rank = 2, job.size = 3;
+    EXPECT_EQ(job.frames_owned(2000000000), 666666666);
+    EXPECT_EQ(job.owned_frame(666666665), 1999999997);
 }
 
 TEST(Series, FrameAloneEqualsFrameInSeries) {
