@@ -19,9 +19,9 @@ NB_HD_INLINE V sincg(V x, T N) {
 // degree 21 (truncation error < 1e-17; about 1.5 ulp after rounding). Single
 // precision: a minimax polynomial of degree 9 (relative error 5.3e-9, far
 // below a float ulp; evaluated in float, within 1.7e-7 of sin(pi r) on
-// [-1/2, 1/2], as the degree-13 series was: two fused multiply-adds fewer,
-// six an evaluation). Branch-free, so the CPU loops over mosaic domains
-// vectorize.
+// [-1/2, 1/2], as the degree-13 series was: two fused multiply-adds fewer a
+// call, twelve an evaluation of three axes). Branch-free, so the CPU loops
+// over mosaic domains vectorize.
 template <typename T>
 NB_HD_INLINE T sinpi_half(T r) {
     const T r2 = r * r;
