@@ -41,11 +41,11 @@ for s in smoke gpu_tests sanitizers kernels bench startup series_float series_ne
   bench_cudaref shapes; do
   echo "$summary" | grep -q "^$s  *ok " || bad "step $s did not run to ok"
 done
-# the report's tables hold what the stand-ins gave: 12 clean sanitizer runs, and
+# the report's tables hold what the stand-ins gave: 16 clean sanitizer runs, and
 # the kernel timings of both programs (1.25 ms each, one launch)
 grep -q "^| mask | memcheck | ========= ERROR SUMMARY: 0 errors | rc=0 |" "$report" ||
   bad "the compute-sanitizer table lacks mask's memcheck run"
-echo "$summary" | grep -q "^sanitizers .*12 of 12 runs clean" || bad "the sanitizer row does not count 12 clean runs"
+echo "$summary" | grep -q "^sanitizers .*16 of 16 runs clean" || bad "the sanitizer row does not count 16 clean runs"
 grep -q "^| divergence_dispersion | 1.250 | 1.250 | 1.250 | 1.250 | 1.00x | 1.00x |" "$report" ||
   bad "the kernel table lacks divergence_dispersion's timings"
 # the kernels step timed still_2048 through the host pipeline (0.000 ms there)
@@ -63,7 +63,7 @@ PATH=$PWD/tests/stand_in:$PATH NB_BUNDLE=$build NB_CHECK_DRY_RUN=1 NB_CHECK_SECO
 for s in sanitizers kernels_cudaref bench_cudaref shapes; do
   grep -q "^$s  *ok " "$only/stdout" || bad "step $s alone did not run to ok"
 done
-grep -q "^sanitizers .*12 of 12 runs clean" "$only/stdout" || bad "step sanitizers alone: not 12 clean runs"
+grep -q "^sanitizers .*16 of 16 runs clean" "$only/stdout" || bad "step sanitizers alone: not 16 clean runs"
 grep -q "^| divergence_dispersion | 1.250 | 1.250 | 1.250 | 1.250 | 1.00x | 1.00x |" "$only/gpu-report.md" ||
   bad "step kernels_cudaref alone: no timings"
 [ $fail -eq 0 ] && echo "gpu_check dry run: report complete, every step ok or skipped"
