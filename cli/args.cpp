@@ -110,7 +110,7 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     t.number("--mosaic,--mosaic_spread,--mosaicity,--mosaic_spr,--mosaici", "isotropic mosaic spread (deg)",
              at_least(0), [&](double v) { c.mosaic_spread = v / RTD; });
     t.integer("--mosaic_dom,--mosaic_domains", "number of mosaic domains (default 10 when -mosaic is set)",
-              auto_when_negative("0 or negative: auto, as C"), [&](int v) { c.mosaic_domains = v; });
+              auto_when_negative(), [&](int v) { c.mosaic_domains = v; });
     t.integer("--mosaic_seed", "random seed for mosaic domains (default 12345678)", kAny,
               [&](int v) { c.mosaic_seed = -(long)v; });
     t.integer("--misset_seed", "random seed for -misset random (default: time)", kAny,
@@ -132,7 +132,7 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
     t.number("--phi", "starting spindle angle (deg, default 0)", kAny, [&](double v) { c.phi0 = v / RTD; });
     t.number("--osc", "oscillation range (deg)", auto_when_negative("negative: auto, as C"),
              [&](double v) { c.osc = v < 0 ? -1.0 : v / RTD; });
-    t.number("--phistep", "spindle step (deg)", auto_when_negative("0 or negative: auto, as C"),
+    t.number("--phistep", "spindle step (deg)", auto_when_negative(),
              [&](double v) { c.phistep = v < 0 ? -1.0 : v / RTD; });
     t.integer("--phisteps", "spindle steps to render", auto_when_negative("negative: auto, 0: 1 step, as C"),
               [&](int v) { c.phisteps = v; });
@@ -152,7 +152,7 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
              [&](double v) { c.lambda0 = (kEnergyToLambda / v) / 1.0e10; });
     t.number("--dispersion", "spectral width delta-lambda/lambda (percent)", at_least(0),
              [&](double v) { c.dispersion = v / 100.0; });
-    t.integer("--dispsteps", "wavelength steps across -dispersion", auto_when_negative("0 or negative: auto, as C"),
+    t.integer("--dispsteps", "wavelength steps across -dispersion", auto_when_negative(),
               [&](int v) { c.dispsteps = v; });
     t.number("--divergence", "beam divergence, both directions (mrad)", at_least(0),
              [&](double v) { c.hdivrange = c.vdivrange = v / 1000.0; });
@@ -160,15 +160,13 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
              [&](double v) { c.hdivrange = v / 1000.0; });
     t.number("--vdivrange", "vertical divergence range (mrad)", at_least(0),
              [&](double v) { c.vdivrange = v / 1000.0; });
-    t.number("--hdivstep", "horizontal divergence step (mrad)", auto_when_negative("0 or negative: auto, as C"),
+    t.number("--hdivstep", "horizontal divergence step (mrad)", auto_when_negative(),
              [&](double v) { c.hdivstep = v < 0 ? -1.0 : v / 1000.0; });
-    t.number("--vdivstep", "vertical divergence step (mrad)", auto_when_negative("0 or negative: auto, as C"),
+    t.number("--vdivstep", "vertical divergence step (mrad)", auto_when_negative(),
              [&](double v) { c.vdivstep = v < 0 ? -1.0 : v / 1000.0; });
-    t.integer("--hdivsteps", "horizontal divergence points", auto_when_negative("0 or negative: auto, as C"),
-              [&](int v) { c.hdivsteps = v; });
-    t.integer("--vdivsteps", "vertical divergence points", auto_when_negative("0 or negative: auto, as C"),
-              [&](int v) { c.vdivsteps = v; });
-    t.integer("--divsteps", "divergence points in both directions", auto_when_negative("0 or negative: auto, as C"),
+    t.integer("--hdivsteps", "horizontal divergence points", auto_when_negative(), [&](int v) { c.hdivsteps = v; });
+    t.integer("--vdivsteps", "vertical divergence points", auto_when_negative(), [&](int v) { c.vdivsteps = v; });
+    t.integer("--divsteps", "divergence points in both directions", auto_when_negative(),
               [&](int v) { c.hdivsteps = c.vdivsteps = v; });
     t.flag("--round_div", "trim the divergence grid to an ellipse (default)", [&] { c.round_div = true; });
     t.flag("--square_div", "full rectangular divergence grid", [&] { c.round_div = false; });
@@ -229,7 +227,7 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
                }
            });
     t.number("--detector_thick", "sensor thickness (um)", at_least(0), [&](double v) { c.detector_thick = v * 1e-6; });
-    t.integer("--detector_thicksteps,--thicksteps", "sensor layers", auto_when_negative("0 or negative: auto, as C"),
+    t.integer("--detector_thicksteps,--thicksteps", "sensor layers", auto_when_negative(),
               [&](int v) { c.detector_thicksteps = v; });
     t.number("--detector_rotx", "detector rotation about x (deg, default 0)", kAny,
              [&](double v) { c.detector_rotx = v / RTD; });
@@ -328,8 +326,8 @@ void register_flags(CLI::App& app, SimConfig& c, bool& help, bool& version) {
               });
 
     // ---- sampling ----
-    t.integer("--oversample", "sub-pixels per pixel edge (default: from crystal size)",
-              auto_when_negative("0 or negative: auto, as C"), [&](int v) { c.oversample = v; });
+    t.integer("--oversample", "sub-pixels per pixel edge (default: from crystal size)", auto_when_negative(),
+              [&](int v) { c.oversample = v; });
     t.flag("--oversample_thick", "sensor absorption per sub-pixel", [&] { c.oversample_thick = true; });
     t.flag("--oversample_polar", "polarization per sub-pixel", [&] { c.oversample_polar = true; });
     t.flag("--oversample_omega", "solid angle per sub-pixel", [&] { c.oversample_omega = true; });

@@ -53,7 +53,7 @@ Range within(double lo, double hi, std::string note = "");
 Range inside(double lo, double hi, std::string note = "");
 // Any value, for a sampling flag that C resolves by a "< 0" or "<= 0" test
 // (engine/sampling_rules.cpp): every negative is auto there, not only -1.
-Range auto_when_negative(std::string note);
+Range auto_when_negative(std::string note = "0 or negative: auto, as C");
 
 // -threads of every front end: 0 (all cores) up to a team OpenMP can start
 // (100000 crashed libgomp, 40000 failed to start on a 2-core machine).

@@ -149,22 +149,20 @@ void register_flags(CLI::App& app, Options& o) {
              [&](double v) { o.lambda0 = (12398.42 / v) / 1.0e10; });
     t.number("--dispersion", "spectral spread delta-lambda/lambda (percent, default 0)", at_least(0),
              [&](double v) { o.dispersion = v / 100.0; });
-    t.integer("--dispsteps", "wavelengths across -dispersion (default: 2 with a spread)",
-              auto_when_negative("0 or negative: auto, as C"), [&](int v) { o.dispsteps = v; });
+    t.integer("--dispsteps", "wavelengths across -dispersion (default: 2 with a spread)", auto_when_negative(),
+              [&](int v) { o.dispsteps = v; });
     t.number("--divergence", "beam divergence, horizontal and vertical (mrad, default 0)", at_least(0),
              [&](double v) { o.hdivrange = o.vdivrange = v / mm; });
     t.number("--hdivrange", "horizontal divergence (mrad)", at_least(0), [&](double v) { o.hdivrange = v / mm; });
     t.number("--vdivrange", "vertical divergence (mrad)", at_least(0), [&](double v) { o.vdivrange = v / mm; });
-    t.number("--hdivstep", "horizontal divergence step (mrad)", auto_when_negative("0 or negative: auto, as C"),
+    t.number("--hdivstep", "horizontal divergence step (mrad)", auto_when_negative(),
              [&](double v) { o.hdivstep = v / mm; });
-    t.number("--vdivstep", "vertical divergence step (mrad)", auto_when_negative("0 or negative: auto, as C"),
+    t.number("--vdivstep", "vertical divergence step (mrad)", auto_when_negative(),
              [&](double v) { o.vdivstep = v / mm; });
-    t.integer("--hdivsteps", "horizontal divergence points", auto_when_negative("0 or negative: auto, as C"),
-              [&](int v) { o.hdivsteps = v; });
-    t.integer("--vdivsteps", "vertical divergence points", auto_when_negative("0 or negative: auto, as C"),
-              [&](int v) { o.vdivsteps = v; });
-    t.integer("--divsteps", "divergence points, horizontal and vertical",
-              auto_when_negative("0 or negative: auto, as C"), [&](int v) { o.hdivsteps = o.vdivsteps = v; });
+    t.integer("--hdivsteps", "horizontal divergence points", auto_when_negative(), [&](int v) { o.hdivsteps = v; });
+    t.integer("--vdivsteps", "vertical divergence points", auto_when_negative(), [&](int v) { o.vdivsteps = v; });
+    t.integer("--divsteps", "divergence points, horizontal and vertical", auto_when_negative(),
+              [&](int v) { o.hdivsteps = o.vdivsteps = v; });
     t.flag("--round_div", "trim the divergence grid to an ellipse (default)", [&] { o.round_div = true; });
     t.flag("--square_div", "keep the whole divergence grid", [&] { o.round_div = false; });
     t.text("--sourcefile", "sources, one per line: X Y Z (m, sample to source) weight lambda (m)",
@@ -293,7 +291,7 @@ void register_flags(CLI::App& app, Options& o) {
     t.number("--phi", "spindle start (deg, default 0; header only)", kAny, [&](double v) { o.phi0 = v / kRTD; });
     t.number("--osc", "oscillation range (deg; header only)", auto_when_negative("negative: auto, as C"),
              [&](double v) { o.osc = v / kRTD; });
-    t.number("--phistep", "spindle step (deg; header only)", auto_when_negative("0 or negative: auto, as C"),
+    t.number("--phistep", "spindle step (deg; header only)", auto_when_negative(),
              [&](double v) { o.phistep = v / kRTD; });
     t.integer("--phisteps", "spindle steps (header only)", auto_when_negative("negative: auto, as C"),
               [&](int v) { o.phisteps = v; });

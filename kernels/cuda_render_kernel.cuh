@@ -84,9 +84,8 @@ cudaError_t load_kind(int shape, cudaStream_t stream) {
 
 template <typename T>
 cudaError_t load_render(int shape, SweepKind kind, cudaStream_t stream) {
-    if constexpr (kSquareNearestKernel)
-        if (kind == SweepKind::SquareNearest) return load_kind<T, SweepKind::SquareNearest>(shape, stream);
-    return load_kind<T, SweepKind::Any>(shape, stream);
+    return with_device_sweep<kSquareNearestKernel>(
+        kind, [&](auto sweep) { return load_kind<T, decltype(sweep)::kind>(shape, stream); });
 }
 
 template <typename T, SweepKind Kind>
@@ -105,10 +104,9 @@ cudaError_t launch_kind(const PixelParams<T>& p, InterpCutoff cutoff, long long 
 template <typename T>
 cudaError_t launch_render(const PixelParams<T>& p, InterpCutoff cutoff, long long from_pixel, float* image,
                           unsigned long long* first_failure, cudaStream_t stream, int shape, SweepKind kind) {
-    if constexpr (kSquareNearestKernel)
-        if (kind == SweepKind::SquareNearest)
-            return launch_kind<T, SweepKind::SquareNearest>(p, cutoff, from_pixel, image, first_failure, stream, shape);
-    return launch_kind<T, SweepKind::Any>(p, cutoff, from_pixel, image, first_failure, stream, shape);
+    return with_device_sweep<kSquareNearestKernel>(kind, [&](auto sweep) {
+        return launch_kind<T, decltype(sweep)::kind>(p, cutoff, from_pixel, image, first_failure, stream, shape);
+    });
 }
 
 template cudaError_t launch_render<double>(const PixelParams<double>&, InterpCutoff, long long, float*,

@@ -70,10 +70,8 @@ public:
                 unsigned long long* flag) {
         ++passes_;
         // the GPU kernel's compiled case (kernels/cuda_render_kernel.cuh)
-        if (sweep_kind(p) == SweepKind::SquareNearest)
-            render_as<DeviceSweep<SweepKind::SquareNearest>>(p, cutoff, from_pixel, image, flag);
-        else
-            render_as<DeviceSweep<SweepKind::Any>>(p, cutoff, from_pixel, image, flag);
+        with_device_sweep(sweep_kind(p),
+                          [&](auto sweep) { render_as<decltype(sweep)>(p, cutoff, from_pixel, image, flag); });
     }
     template <typename T>
     void add_background(const PixelParams<T>& p, const AmorphousParams<T>& a, const PolarizationFrame<T>* frames,

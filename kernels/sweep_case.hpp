@@ -27,6 +27,7 @@ struct HostSweep {
 // arrays pointers held 18 registers of the float kernel and an address each).
 template <SweepKind K>
 struct DeviceSweep {
+    static constexpr SweepKind kind = K;
     static constexpr bool interleaved_cells = true;
     // Only F_latt squared reaches the image here (no observer, no -exact), so
     // the square crystal's F_latt leaves out its sign and takes a reciprocal
@@ -59,6 +60,18 @@ SweepKind sweep_kind(const PixelParams<T>& p) {
                                 !p.source_weight && !p.oversample_thick && !p.oversample_polar && !p.oversample_omega &&
                                 !p.exact && grid < (1ull << 32);
     return square_nearest ? SweepKind::SquareNearest : SweepKind::Any;
+}
+
+// fn(DeviceSweep<K>{}) for the compiled case K of a run's kind: the one place
+// where the kind picks a template (the GPU's launches, the host backend that
+// stands in for them, the kernel-physics test). WithSquareNearest false: a
+// translation unit that compiles no square-nearest kernel (-exact's) sends
+// every kind to Any. Static: callers compile it with their own lane forms.
+template <bool WithSquareNearest = true, typename Fn>
+static auto with_device_sweep(SweepKind kind, Fn&& fn) {
+    if constexpr (WithSquareNearest)
+        if (kind == SweepKind::SquareNearest) return fn(DeviceSweep<SweepKind::SquareNearest>{});
+    return fn(DeviceSweep<SweepKind::Any>{});
 }
 
 }  // namespace nb

@@ -57,8 +57,7 @@ std::vector<float> render_fast(const PixelParams<T>& staged, SweepKind& kind) {
     p.cells = cells.data();
     p.cells_first = first.data();
     kind = sweep_kind(p);
-    return kind == SweepKind::SquareNearest ? render_as<DeviceSweep<SweepKind::SquareNearest>>(p)
-                                            : render_as<DeviceSweep<SweepKind::Any>>(p);
+    return with_device_sweep(kind, [&](auto sweep) { return render_as<decltype(sweep)>(p); });
 }
 
 std::vector<float> render_fast(const Experiment& e, Precision prec, SweepKind& kind) {
