@@ -219,9 +219,24 @@ int run(int argc, char** argv) {
     if (o.args.empty()) throw Failure{kUsage, "no nanoBragg arguments (put them after --)"};
     if (o.ref_image.empty() && o.other.empty())
         throw Failure{kUsage, "give --c-bin PATH (or NB_C_BIN) or --ref-image FILE"};
-    for (const std::string& a : o.args)
+    for (size_t i = 0; i < o.args.size(); ++i) {
+        const std::string& a = o.args[i];
         if (a == "-floatfile" || a == "-floatimage")
             throw Failure{kUsage, "do not pass -floatfile: nb-compare names it"};
+        // a series or shot list writes numbered frames (float_0001.bin, ...), and
+        // C nanoBragg knows neither flag: one image is compared
+        if (a == "-shots" || a == "--shots")
+            throw Failure{kUsage, a + ": a shot list writes one numbered image per shot; nb-compare compares one "
+                                      "image (give that shot's orientation with -misset or -mat)"};
+        if ((a == "-nframes" || a == "--nframes") && i + 1 < o.args.size()) {
+            char* end = nullptr;
+            const double n = std::strtod(o.args[i + 1].c_str(), &end);
+            if (end == o.args[i + 1].c_str() || *end != '\0' || n != 1)
+                throw Failure{kUsage, a + " " + o.args[i + 1] +
+                                          ": a series writes numbered frames; nb-compare compares one image (give "
+                                          "-phi and -osc of the frame to compare, without -nframes)"};
+        }
+    }
 
     // Each program runs in an empty folder of its own: the files it reads are
     // named by absolute paths (an argument or program that names an existing
@@ -287,6 +302,14 @@ int run(int argc, char** argv) {
                                          bundle.string()};
     }
 
+    // a run that numbers its frames after all (an -expt file's scan, say)
+    if (!fs::exists(work / "ours" / "float.bin", ec) && fs::exists(work / "ours" / "float_0001.bin", ec)) {
+        fs::remove_all(work, ec);
+        throw Failure{kUsage,
+                      "our run wrote numbered frames (float_0001.bin, ...): nb-compare compares one image; "
+                      "see " +
+                          bundle.string()};
+    }
     std::string ours_out = read_file((bundle / "ours.stdout.txt").string());
     int fp = 0, sp = 0;
     if (!image_size_from(ours_out, fp, sp)) throw Failure{kIoError, "cannot find the image size in our run's output"};

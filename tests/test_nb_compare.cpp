@@ -115,6 +115,30 @@ TEST(NbCompare, UsageRunnerAndIoErrors) {
     EXPECT_EQ(unwritable.exit_code, 5) << unwritable.err;
 }
 
+// A series or a shot list writes numbered frames, not float.bin: refused up
+// front, naming the flag (it had run both programs, then reported a missing
+// float.bin), with no bundle written. -nframes 1 writes one image and passes.
+TEST(NbCompare, SeriesAndShotListsAreRefusedByName) {
+    TempDir d("cmp_series");
+    const std::string root = d.file("reports");
+    std::vector<std::string> series = kArgs;
+    series.insert(series.end(), {"-nframes", "2", "-osc", "0.1"});
+    RunResult r =
+        run_cli(opts({"--c-bin", cli_path(), "--out-root", root}, series), d.path.string(), 300, compare_path());
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("-nframes 2: a series writes numbered frames"), std::string::npos) << r.err;
+    std::vector<std::string> shots = kArgs;
+    shots.insert(shots.end(), {"-shots", d.file("shots.txt")});
+    r = run_cli(opts({"--c-bin", cli_path(), "--out-root", root}, shots), d.path.string(), 300, compare_path());
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("-shots: a shot list writes one numbered image per shot"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(root)) << "a refused comparison writes no bundle";
+    std::vector<std::string> one = kArgs;
+    one.insert(one.end(), {"-nframes", "1"});
+    r = run_cli(opts({"--c-bin", cli_path(), "--out-root", root}, one), d.path.string(), 300, compare_path());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 // The parity bar is correlation and sum: a reference of half our photons has
 // correlation 1 and fails --sum-tolerance; a NaN reference fails both (it had
 // come out as a perfect match).
