@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/frames.hpp"
 #include "engine/build_info.hpp"
 #include "engine/image_compare.hpp"
 #include "engine/png_preview.hpp"
@@ -303,12 +304,11 @@ int run(int argc, char** argv) {
     }
 
     // a run that numbers its frames after all (an -expt file's scan, say)
-    if (!fs::exists(work / "ours" / "float.bin", ec) && fs::exists(work / "ours" / "float_0001.bin", ec)) {
+    const std::string first_frame = nb::frame_file_name("float.bin", 1, true, "-floatfile");
+    if (!fs::exists(work / "ours" / "float.bin", ec) && fs::exists(work / "ours" / first_frame, ec)) {
         fs::remove_all(work, ec);
-        throw Failure{kUsage,
-                      "our run wrote numbered frames (float_0001.bin, ...): nb-compare compares one image; "
-                      "see " +
-                          bundle.string()};
+        throw Failure{kUsage, "our run wrote numbered frames (" + first_frame +
+                                  ", ...): nb-compare compares one image; see " + bundle.string()};
     }
     std::string ours_out = read_file((bundle / "ours.stdout.txt").string());
     int fp = 0, sp = 0;

@@ -163,8 +163,7 @@ if [ $gpu = 1 ] && want gpu_tests; then
   # 2026-12-04: 190 s, then over 200 s (the second run's output was lost with
   # its shell): the shards' own logs are read after the step, whatever its end
   step gpu_tests 330 bash -c runner
-  cat "$work"/shard*.log >>"$work/gpu_tests.out" 2>/dev/null
-  cat "$work"/shard*.log >>"$log" 2>/dev/null
+  cat "$work"/shard*.log 2>/dev/null | tee -a "$log" >>"$work/gpu_tests.out"
   passed=$(grep -c '^\[       OK \]' "$work/gpu_tests.out")
   failed=$(grep '^\[  FAILED  \]' "$work/gpu_tests.out" | grep -v 'listed below\|tests, listed' | sort -u | grep -c .)
   row gpu_tests "$(status_of $step_rc)" "$step_s" "$passed passed, $failed failed"
